@@ -1,0 +1,65 @@
+# The README's two commands: `make run` and `make test`. Everything the project
+# needs is installed from here, on a fresh machine, into .venv (Python 3.10).
+SHELL := /bin/bash
+.DEFAULT_GOAL := help
+
+VENV := .venv
+PY := $(VENV)/bin/python
+RASA := $(VENV)/bin/rasa
+STAMP := $(VENV)/.installed
+MODEL_STAMP := models/.fingerprint
+export SQLALCHEMY_SILENCE_UBER_WARNING := 1
+export TF_CPP_MIN_LOG_LEVEL := 2
+export RASA_TELEMETRY_ENABLED := false
+
+# Rasa 3.6 installs on Python 3.10 only: find one (PATH, pyenv, system).
+PYTHON310 := $(shell for p in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python3.10 /usr/local/bin/python3.10 /usr/bin/python3.10; do \
+	if "$$p" -c 'import sys; sys.exit(sys.version_info[:2] != (3, 10))' >/dev/null 2>&1; then command -v "$$p"; break; fi; done)
+
+TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null | sort)
+
+.PHONY: help install train run test validate stories eval bench clean
+
+help:
+	@echo "make run    install, train if the data changed, start the assistant (Ctrl-C stops it)"
+	@echo "make test   install, train if needed, validate the data and run every test"
+	@echo "make eval   measure the NLU on held-out and external data (reports/eval.json)"
+
+$(STAMP): pyproject.toml
+	@test -n "$(PYTHON310)" || { echo "Python 3.10 not found: Rasa 3.6 needs it (install python3.10 or pyenv 3.10)."; exit 1; }
+	@echo "==> [install] Creating $(VENV) with $(PYTHON310) and installing the project (a few minutes the first time)"
+	@test -x $(PY) || $(PYTHON310) -m venv $(VENV)
+	@$(PY) -m pip install --quiet --upgrade pip
+	@$(PY) -m pip install --quiet --progress-bar off -e '.[dev]'
+	@touch $@
+
+install: $(STAMP)
+
+$(MODEL_STAMP): $(STAMP) $(TRAINING_INPUTS)
+	@echo "==> [train] Training the assistant because its training data changed (a few minutes)"
+	@$(RASA) train --out models --fixed-model-name citybot
+	@mkdir -p models && touch $@
+
+train: $(MODEL_STAMP)
+
+run: train
+	@echo "==> [run] Starting the Open311 server, the action server and the Rasa server"
+	@$(VENV)/bin/citybot run
+
+validate: $(STAMP)
+	@echo "==> [test] Validating the training data"
+	@$(RASA) data validate --fail-on-warnings
+
+stories: train
+	@echo "==> [test] Rasa test stories"
+	@$(RASA) test core --model models/citybot.tar.gz --stories tests/stories --fail-on-prediction-errors --out reports/rasa-core
+
+test: validate stories
+	@echo "==> [test] pytest (unit, HTTP and end-to-end tests)"
+	@$(PY) -m pytest -q
+
+eval: train
+	@$(PY) -m bot.eval
+
+clean:
+	rm -rf models reports var results

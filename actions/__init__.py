@@ -1,0 +1,1 @@
+"""Rasa SDK custom actions. They stay thin: the work is done by services in `bot/`."""

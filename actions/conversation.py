@@ -1,0 +1,72 @@
+"""Turns outside any form: misunderstandings and asking for a person."""
+from __future__ import annotations
+
+from typing import List, Optional, Text
+
+from rasa_sdk import Action, Tracker
+from rasa_sdk.events import EventType
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import MISUNDERSTOOD_INTENTS
+from bot.catalog import load_city
+
+CAN_DO = (
+    "I can answer questions about city services, take a report (potholes, missed "
+    "garbage, street lights, graffiti, noise and more) or check a report's status."
+)
+
+
+def previous_user_intent(tracker: Tracker) -> Optional[str]:
+    """The intent of the user message before the latest one."""
+    user_events = [e for e in tracker.events if e.get("event") == "user"]
+    if len(user_events) < 2:
+        return None
+    return ((user_events[-2].get("parse_data") or {}).get("intent") or {}).get("name")
+
+
+def person_path() -> str:
+    """How to reach a person at the city, from the city's own contacts."""
+    info = load_city().info
+    phone = info.get("phone_311", "311")
+    hall = info.get("city_hall") or {}
+    hours = hall.get("hours")
+    text = f"To talk to a person, call {phone}."
+    if hours and hall.get("address"):
+        text += f" You can also visit City Hall at {hall['address']}, {hours}."
+    return text
+
+
+class ActionHandleMisunderstanding(Action):
+    """Says honestly what the bot can't do; after two misses in a row, offers a person."""
+
+    def name(self) -> Text:
+        return "action_handle_misunderstanding"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        if previous_user_intent(tracker) in MISUNDERSTOOD_INTENTS:
+            dispatcher.utter_message(
+                text=f"Sorry, I'm still not able to help with that. {person_path()}",
+                buttons=[
+                    {"title": "Talk to a person", "payload": "/request_human"},
+                    {"title": "What can you do?", "payload": "/help"},
+                ],
+            )
+        else:
+            dispatcher.utter_message(text=f"Sorry, I can't help with that. {CAN_DO}")
+        return []
+
+
+class ActionRequestHuman(Action):
+    """Routes a resident who wants a person; anything collected so far is kept."""
+
+    def name(self) -> Text:
+        return "action_request_human"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        dispatcher.utter_message(text=f"Of course. {person_path()} For emergencies, call 911.")
+        return []

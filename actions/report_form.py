@@ -1,0 +1,410 @@
+"""The service request form: which service, its questions, where, what, who, confirm.
+
+The questions come from the back office's service definition at run time, so the
+same form serves any city's catalog.
+"""
+from __future__ import annotations
+
+import functools
+import logging
+from typing import Any, Dict, List, Optional, Text
+
+from rasa_sdk import Action, FormValidationAction, Tracker
+from rasa_sdk.events import EventType, SlotSet
+from rasa_sdk.executor import CollectingDispatcher
+from rasa_sdk.types import DomainDict
+
+from actions.common import (
+    form_is_active,
+    is_interruption,
+    latest_intent,
+    latest_text,
+    shared_coordinates,
+    shared_media_url,
+)
+from bot.catalog import load_city
+from bot.open311.client import client_from_env
+from bot.open311.models import Open311Error, Open311Rejected, ServiceDefinition
+from bot.reports.answers import find_address, is_skip, looks_like_location, normalise, parse_contact
+from bot.reports.corrections import change_buttons, read_confirmation
+from bot.reports.directory import directory
+from bot.reports.draft import ANONYMOUS, REPORT_SLOTS, ReportDraft
+from bot.reports.filing import file_report, filed_message
+from bot.reports.questions import check_answer, next_attribute, question_for
+
+logger = logging.getLogger(__name__)
+
+FORM = "service_request_form"
+REPORT_INTENT_PREFIX = "report_"
+# An opening message this long is taken as the description too.
+DESCRIPTION_MIN_WORDS = 6
+BACK_OFFICE_DOWN = (
+    "Sorry, I can't reach the city's service request system right now. "
+    "Your answers so far are kept; please try again in a few minutes, or call 311."
+)
+
+
+def ignores_cleared(method):
+    """Skip validating a slot that was cleared on purpose (a new report, a correction)."""
+
+    @functools.wraps(method)
+    async def wrapper(self, value, dispatcher, tracker, domain):
+        if value is None:
+            return {}
+        return await method(self, value, dispatcher, tracker, domain)
+
+    return wrapper
+
+
+def service_code_for_intent(intent: Optional[str]) -> Optional[str]:
+    """`report_pothole` -> `POTHOLE`; None for the generic `report_problem`."""
+    if not intent or not intent.startswith(REPORT_INTENT_PREFIX) or intent == "report_problem":
+        return None
+    return intent[len(REPORT_INTENT_PREFIX):].upper()
+
+
+async def current_definition(tracker: Tracker) -> Optional[ServiceDefinition]:
+    code = tracker.get_slot("service_code")
+    return await directory().definition(code) if code else None
+
+
+async def current_draft(tracker: Tracker) -> ReportDraft:
+    code = tracker.get_slot("service_code") or ""
+    service = await directory().service(code) if code else None
+    name = (service.service_name if service else None) or code
+    return ReportDraft.from_slots(tracker.slots, service_name=name)
+
+
+def _requested(tracker: Tracker, slot: str) -> bool:
+    return form_is_active(tracker, FORM) and tracker.get_slot("requested_slot") == slot
+
+
+def _answer_text(tracker: Tracker, slot: str) -> Optional[str]:
+    """The latest message as the answer to `slot`, unless it asks something else."""
+    if not _requested(tracker, slot) or is_interruption(tracker):
+        return None
+    text = latest_text(tracker)
+    return text or None
+
+
+class ValidateServiceRequestForm(FormValidationAction):
+    """Extracts and checks every answer of the service request form."""
+
+    def name(self) -> Text:
+        return "validate_service_request_form"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        preset = self._start_clean(tracker) + self._channel_details(tracker)
+        try:
+            return preset + await super().run(dispatcher, tracker, domain)
+        except Open311Error as error:
+            logger.warning("back office error during the form: %s", error)
+            dispatcher.utter_message(text=BACK_OFFICE_DOWN)
+            # Keep asking the same question: the form neither ends nor loses answers.
+            return preset + [SlotSet("attribute_value", None)]
+
+    @staticmethod
+    def _start_clean(tracker: Tracker) -> List[EventType]:
+        """A new report forgets whatever an earlier, unfinished one left in the slots."""
+        if form_is_active(tracker, FORM):
+            return []
+        cleared = list(REPORT_SLOTS) + ["awaiting_change"]
+        # Rasa appends the old values as candidates to validate; drop them.
+        while tracker.events and tracker.events[-1].get("event") == "slot":
+            tracker.events.pop()
+        tracker.slots.update({slot: None for slot in cleared})
+        return [SlotSet(slot, None) for slot in cleared]
+
+    @staticmethod
+    def _channel_details(tracker: Tracker) -> List[EventType]:
+        """Coordinates and photos a channel attached to the message, whatever was asked."""
+        details: Dict[str, Any] = {}
+        coordinates = shared_coordinates(tracker)
+        if coordinates:
+            details.update({"latitude": coordinates[0], "longitude": coordinates[1]})
+        media = shared_media_url(tracker)
+        if media:
+            details["media_url"] = media
+        tracker.slots.update(details)
+        return [SlotSet(slot, value) for slot, value in details.items()]
+
+    async def required_slots(
+        self,
+        domain_slots: List[Text],
+        dispatcher: CollectingDispatcher,
+        tracker: Tracker,
+        domain: DomainDict,
+    ) -> List[Text]:
+        slots = ["service_code"]
+        definition = await current_definition(tracker)
+        if definition is not None and next_attribute(definition, tracker.get_slot("attributes") or {}):
+            slots.append("attribute_value")
+        has_coordinates = tracker.get_slot("latitude") is not None
+        if not has_coordinates:
+            slots.append("location")
+        return slots + ["description", "contact", "confirm"]
+
+    async def next_requested_slot(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Optional[EventType]:
+        """Always choose the next question here: the list changes with the service."""
+        required = await self.required_slots(self.domain_slots(domain), dispatcher, tracker, domain)
+        return SlotSet("requested_slot", next((s for s in required if tracker.slots.get(s) is None), None))
+
+    # --- extraction: which slot does the latest message fill? -----------------
+
+    async def extract_service_code(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        if tracker.get_slot("service_code"):
+            return {}
+        intent, _ = latest_intent(tracker)
+        code = service_code_for_intent(intent)
+        if code is None and _requested(tracker, "service_code"):
+            service = await directory().find(latest_text(tracker))
+            code = service.service_code if service else None
+        if code is None and _requested(tracker, "service_code") and not is_interruption(tracker):
+            return {"service_code": latest_text(tracker)}  # validation explains the choices
+        return {"service_code": code} if code else {}
+
+    async def extract_attribute_value(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        text = _answer_text(tracker, "attribute_value")
+        if text is None and _requested(tracker, "attribute_value"):
+            # "recycling" may read like a city question, but it is one of the choices.
+            text = latest_text(tracker) if await self._is_a_choice(tracker) else None
+        return {"attribute_value": text} if text else {}
+
+    @staticmethod
+    async def _is_a_choice(tracker: Tracker) -> bool:
+        definition = await current_definition(tracker)
+        attribute = next_attribute(definition, tracker.get_slot("attributes") or {}) if definition else None
+        if attribute is None or not attribute.values:
+            return False
+        return check_answer(attribute, latest_text(tracker)).ok
+
+    async def extract_location(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        if not form_is_active(tracker, FORM):
+            address = find_address(latest_text(tracker))
+            return {"location": address} if address else {}
+        text = _answer_text(tracker, "location")
+        return {"location": text} if text else {}
+
+    async def extract_description(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        if not form_is_active(tracker, FORM):
+            text = latest_text(tracker)
+            opening_is_a_description = not text.startswith("/") and len(text.split()) >= DESCRIPTION_MIN_WORDS
+            return {"description": text} if opening_is_a_description else {}
+        text = _answer_text(tracker, "description")
+        return {"description": text} if text else {}
+
+    async def extract_contact(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        text = _answer_text(tracker, "contact")
+        return {"contact": text} if text else {}
+
+    async def extract_confirm(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        text = _answer_text(tracker, "confirm")
+        return {"confirm": text} if text else {}
+
+    # --- validation: is the answer usable? -----------------------------------
+
+    @ignores_cleared
+    async def validate_service_code(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        if value and await directory().service(str(value)) is not None:
+            return {"service_code": value}
+        dispatcher.utter_message(text="Sorry, I didn't catch which kind of problem it is.")
+        return {"service_code": None}
+
+    @ignores_cleared
+    async def validate_attribute_value(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        definition = await current_definition(tracker)
+        answered = dict(tracker.get_slot("attributes") or {})
+        attribute = next_attribute(definition, answered) if definition else None
+        if attribute is None:
+            return {"attribute_value": None}
+        answer = check_answer(attribute, str(value))
+        if not answer.ok:
+            dispatcher.utter_message(text=answer.error)
+            return {"attribute_value": None}
+        answered[attribute.code] = None if answer.skipped else answer.value
+        return {"attributes": answered, "attribute_value": None}
+
+    @ignores_cleared
+    async def validate_location(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        text = str(value or "").strip()
+        if looks_like_location(text):
+            return {"location": text[:200]}
+        dispatcher.utter_message(
+            text="I need a street address, an intersection or a landmark to send the crew to."
+        )
+        return {"location": None}
+
+    @ignores_cleared
+    async def validate_description(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        text = str(value or "").strip()
+        if len(normalise(text)) >= 2:
+            return {"description": text[:1000]}
+        dispatcher.utter_message(text="Please add a few words about the problem.")
+        return {"description": None}
+
+    @ignores_cleared
+    async def validate_contact(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        text = str(value or "").strip()
+        if is_skip(text):
+            return {"contact": ANONYMOUS}
+        if parse_contact(text).is_empty():
+            dispatcher.utter_message(
+                text='I couldn\'t find an email address or phone number there. Send one, or say "skip".'
+            )
+            return {"contact": None}
+        return {"contact": text[:300]}
+
+    @ignores_cleared
+    async def validate_confirm(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        if value is True:
+            return {"confirm": True}
+        definition = await current_definition(tracker)
+        draft = await current_draft(tracker)
+        intent, _ = latest_intent(tracker)
+        reply = read_confirmation(str(value), intent, draft, definition)
+        if reply.kind == "confirm":
+            return {"confirm": True, "awaiting_change": None}
+        if reply.kind == "correct":
+            if any(v is not None for v in reply.slots.values()):
+                dispatcher.utter_message(text="Got it, I've updated your report.")
+            return {**reply.slots, "confirm": None, "awaiting_change": None}
+        if reply.kind == "ask_what":
+            return {"confirm": None, "awaiting_change": True}
+        dispatcher.utter_message(
+            text='Sorry, I didn\'t catch that. Say "yes" to send the report, or tell me what to change.'
+        )
+        return {"confirm": None}
+
+
+class ActionAskServiceCode(Action):
+    """Offers the back office's services when the resident hasn't said which."""
+
+    def name(self) -> Text:
+        return "action_ask_service_code"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        services = await directory().services()
+        buttons = [{"title": s.service_name or s.service_code, "payload": s.service_name or s.service_code} for s in services]
+        dispatcher.utter_message(text="What kind of problem would you like to report?", buttons=buttons)
+        return []
+
+
+class ActionAskAttributeValue(Action):
+    """Asks the service's next unanswered question, with its choices as buttons."""
+
+    def name(self) -> Text:
+        return "action_ask_attribute_value"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        definition = await current_definition(tracker)
+        attribute = next_attribute(definition, tracker.get_slot("attributes") or {}) if definition else None
+        if attribute is not None:
+            question = question_for(attribute)
+            dispatcher.utter_message(text=question.text, buttons=question.buttons)
+        return []
+
+
+class ActionAskConfirm(Action):
+    """Reads the report back before filing, or asks which part to change."""
+
+    def name(self) -> Text:
+        return "action_ask_confirm"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        definition = await current_definition(tracker)
+        if definition is None:
+            return []
+        if tracker.get_slot("awaiting_change"):
+            dispatcher.utter_message(
+                text="What would you like to change? You can also just type the correction.",
+                buttons=change_buttons(definition),
+            )
+            return []
+        draft = await current_draft(tracker)
+        dispatcher.utter_message(
+            text=draft.summary(definition),
+            buttons=[
+                {"title": "Yes, send it", "payload": "yes, send it"},
+                {"title": "Change something", "payload": "change something"},
+                {"title": "Cancel", "payload": "/cancel"},
+            ],
+        )
+        return []
+
+
+class ActionSubmitReport(Action):
+    """Files the confirmed report with Open311 and gives the resident the reference."""
+
+    def name(self) -> Text:
+        return "action_submit_report"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        if tracker.get_slot("confirm") is not True:
+            return []
+        draft = await current_draft(tracker)
+        try:
+            filed = await file_report(draft, client_from_env())
+        except Open311Rejected as error:
+            reasons = "; ".join(description for _code, description in error.errors) or str(error)
+            logger.warning("back office rejected a %s report: %s", draft.service_code, reasons)
+            dispatcher.utter_message(
+                text=f"The city's system didn't accept the report: {reasons}. "
+                "Please call 311 so staff can file it for you."
+            )
+            return [SlotSet("confirm", None)]
+        except Open311Error as error:
+            logger.warning("back office unavailable while filing: %s", error)
+            dispatcher.utter_message(text=BACK_OFFICE_DOWN)
+            return [SlotSet("confirm", None)]
+        dispatcher.utter_message(text=filed_message(filed, draft, load_city()))
+        return [SlotSet(slot, None) for slot in REPORT_SLOTS] + [
+            SlotSet("last_request_id", filed.service_request_id)
+        ]
+
+
+class ActionResetReport(Action):
+    """Forgets the report in progress (after a cancel or an emergency)."""
+
+    def name(self) -> Text:
+        return "action_reset_report"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        return [SlotSet(slot, None) for slot in REPORT_SLOTS] + [SlotSet("awaiting_change", None)]

@@ -1,0 +1,1 @@
+"""Riverton citizen-services assistant: everything outside Rasa's own dialogue files."""

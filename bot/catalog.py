@@ -1,0 +1,109 @@
+"""The city's own facts: jurisdiction contacts and the Open311 service catalog.
+
+The reference Open311 server is seeded from it and the assistant quotes the
+jurisdiction's contacts from it, so a city changes one YAML file, not code.
+"""
+from __future__ import annotations
+
+import os
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any, Dict, List, Optional
+
+import yaml
+
+DEFAULT_CITY_FILE = Path(__file__).parent / "city" / "riverton.yml"
+
+
+@dataclass(frozen=True)
+class CatalogAttribute:
+    """One question a service asks, as the city defines it."""
+
+    code: str
+    datatype: str
+    required: bool
+    description: str
+    values: List[str] = field(default_factory=list)
+
+
+@dataclass(frozen=True)
+class CatalogService:
+    """One service a resident can request, with its target time to resolve."""
+
+    code: str
+    name: str
+    group: str
+    agency: str
+    description: str
+    keywords: List[str]
+    target_days: int
+    attributes: List[CatalogAttribute]
+
+
+@dataclass(frozen=True)
+class City:
+    """A jurisdiction: who it is, how to reach it, and what it can be asked to fix."""
+
+    jurisdiction_id: str
+    name: str
+    timezone: str
+    info: Dict[str, Any]
+    services: List[CatalogService]
+    lifecycle: List[str]
+
+    def service(self, code: str) -> Optional[CatalogService]:
+        """The service with this exact code, or None."""
+        for service in self.services:
+            if service.code == code:
+                return service
+        return None
+
+
+def _text(value: Any) -> str:
+    """YAML reads a bare yes/no as a boolean; a catalog value is always the word."""
+    if isinstance(value, bool):
+        return "yes" if value else "no"
+    return str(value)
+
+
+def _parse(raw: Dict[str, Any]) -> City:
+    jurisdiction = raw.get("jurisdiction") or {}
+    services = [
+        CatalogService(
+            code=str(s["code"]),
+            name=str(s["name"]),
+            group=str(s.get("group", "")),
+            agency=str(s.get("agency", "")),
+            description=str(s.get("description", "")),
+            keywords=[str(k) for k in s.get("keywords", [])],
+            target_days=int(s.get("target_days", 0)),
+            attributes=[
+                CatalogAttribute(
+                    code=str(a["code"]),
+                    datatype=str(a.get("datatype", "string")),
+                    required=bool(a.get("required", False)),
+                    description=str(a.get("description", "")),
+                    values=[_text(v) for v in a.get("values", [])],
+                )
+                for a in s.get("attributes", [])
+            ],
+        )
+        for s in raw.get("services", [])
+    ]
+    return City(
+        jurisdiction_id=str(jurisdiction.get("id", "")),
+        name=str(jurisdiction.get("name", "")),
+        timezone=str(jurisdiction.get("timezone", "UTC")),
+        info=dict(jurisdiction),
+        services=services,
+        lifecycle=[str(x) for x in raw.get("request_lifecycle", [])],
+    )
+
+
+@lru_cache(maxsize=4)
+def load_city(path: Optional[str] = None) -> City:
+    """Load the city file named by `path`, else CITY_FILE, else the bundled Riverton."""
+    chosen = Path(path or os.environ.get("CITY_FILE") or DEFAULT_CITY_FILE)
+    with chosen.open(encoding="utf-8") as handle:
+        return _parse(yaml.safe_load(handle))

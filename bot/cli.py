@@ -1,0 +1,83 @@
+"""`citybot`: run the assistant and look after it from a terminal."""
+from __future__ import annotations
+
+import argparse
+import signal
+import sys
+import threading
+from typing import List, Optional
+
+from bot.procs import stop_all
+from bot.stack import StackConfig, stack_processes
+
+READY_TIMEOUT_SECONDS = 300.0
+
+
+def say(message: str) -> None:
+    """A progress line for the person at the terminal."""
+    print(f"==> {message}", flush=True)
+
+
+def run_stack(_: argparse.Namespace) -> int:
+    """Start every process, wait until each answers, then stay up until Ctrl-C."""
+    config = StackConfig.from_env()
+    config.var_dir.mkdir(parents=True, exist_ok=True)
+    processes = stack_processes(config)
+    stop = threading.Event()
+
+    def request_stop(signum: int, _frame: object) -> None:
+        stop.set()
+
+    signal.signal(signal.SIGINT, request_stop)
+    signal.signal(signal.SIGTERM, request_stop)
+    try:
+        for process in processes:
+            say(f"Starting {process.name} (log: {process.log_path})")
+            process.start()
+            process.wait_ready(READY_TIMEOUT_SECONDS)
+            say(f"{process.name} is ready")
+        say(
+            f"The assistant is up: REST channel at http://localhost:{config.rasa_port}/webhooks/rest/webhook, "
+            f"Open311 at {config.effective_open311_url}. Press Ctrl-C to stop."
+        )
+        while not stop.is_set():
+            for process in processes:
+                if not process.is_running():
+                    say(f"{process.name} stopped unexpectedly; stopping the others.\n{process.log_tail()}")
+                    return 1
+            stop.wait(1.0)
+        return 0
+    except (RuntimeError, TimeoutError) as error:
+        say(str(error))
+        return 1
+    finally:
+        say("Stopping")
+        stop_all(processes)
+
+
+def serve_open311(args: argparse.Namespace) -> int:
+    """Run only the reference Open311 server."""
+    from bot.open311.server import main as open311_main
+
+    return open311_main(args.rest) or 0
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="citybot", description=__doc__)
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("run", help="start the Open311 server, action server and Rasa server").set_defaults(
+        handler=run_stack
+    )
+    open311 = commands.add_parser("open311", help="run the reference Open311 server alone")
+    open311.add_argument("rest", nargs=argparse.REMAINDER, help="options for the server (--port, --db)")
+    open311.set_defaults(handler=serve_open311)
+    return parser
+
+
+def main(argv: Optional[List[str]] = None) -> int:
+    args = build_parser().parse_args(argv)
+    return int(args.handler(args))
+
+
+if __name__ == "__main__":
+    sys.exit(main())

@@ -1,0 +1,118 @@
+"""Shared fixtures: a trained model and the whole assistant started for real."""
+from __future__ import annotations
+
+import os
+import subprocess
+import uuid
+from pathlib import Path
+from dataclasses import dataclass
+from typing import Any, Dict, Iterator, List, Optional
+
+import httpx
+import pytest
+
+from bot.procs import PROJECT_ROOT, ManagedProcess, free_port, stop_all, venv_bin
+from bot.stack import StackConfig, stack_processes
+
+MODEL_DIR = PROJECT_ROOT / "models"
+SHARED = PROJECT_ROOT.parent / "shared"
+
+os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+
+
+@pytest.fixture(scope="session")
+def trained_model() -> Path:
+    """The project's model; `rasa train` reuses it when the data's fingerprint matches.
+
+    CITYBOT_TEST_MODEL names an already trained model to use instead (while
+    iterating on code that does not touch the training data).
+    """
+    if os.environ.get("CITYBOT_TEST_MODEL"):
+        return Path(os.environ["CITYBOT_TEST_MODEL"])
+    subprocess.run(
+        [venv_bin("rasa"), "train", "--out", str(MODEL_DIR), "--fixed-model-name", "citybot"],
+        cwd=PROJECT_ROOT,
+        check=True,
+        stdout=subprocess.DEVNULL,
+        env={**os.environ, "RASA_TELEMETRY_ENABLED": "false"},
+    )
+    return MODEL_DIR / "citybot.tar.gz"
+
+
+@pytest.fixture(scope="session")
+def stack_config(tmp_path_factory: pytest.TempPathFactory, trained_model: Path) -> StackConfig:
+    """Free ports and a fresh storage folder for one test session's assistant."""
+    return StackConfig(
+        rasa_port=free_port(),
+        action_port=free_port(),
+        open311_port=free_port(),
+        var_dir=tmp_path_factory.mktemp("citybot-var"),
+        model_path=trained_model,
+    )
+
+
+@dataclass
+class RunningStack:
+    """A started assistant: its settings (as attributes) and its processes."""
+
+    config: StackConfig
+    processes: List[ManagedProcess]
+
+    def __getattr__(self, name: str) -> Any:
+        return getattr(self.config, name)
+
+    def restart(self, name: str) -> None:
+        """Stop one process (SIGTERM) and start it again on the same storage."""
+        process = next(p for p in self.processes if p.name == name)
+        process.stop()
+        process.start()
+        process.wait_ready(300)
+
+
+@pytest.fixture(scope="session")
+def stack(stack_config: StackConfig) -> Iterator[RunningStack]:
+    """The Open311 reference server, the action server and the Rasa server, running."""
+    processes = stack_processes(stack_config)
+    try:
+        for process in processes:
+            process.start()
+            process.wait_ready(300)
+        yield RunningStack(stack_config, processes)
+    finally:
+        stop_all(processes)
+
+
+class Conversation:
+    """One resident talking to the assistant over Rasa's REST channel."""
+
+    def __init__(self, rasa_port: int, sender: Optional[str] = None) -> None:
+        self.url = f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook"
+        self.sender = sender or f"resident-{uuid.uuid4().hex[:10]}"
+        self.transcript: List[str] = []
+
+    def say(self, text: str, metadata: Optional[Dict[str, Any]] = None) -> List[Dict[str, Any]]:
+        """Send a message; return the bot's messages (text and buttons)."""
+        body: Dict[str, Any] = {"sender": self.sender, "message": text}
+        if metadata:
+            body["metadata"] = metadata
+        response = httpx.post(self.url, json=body, timeout=60)
+        response.raise_for_status()
+        messages = response.json()
+        self.transcript.append(f"> {text}")
+        self.transcript.extend(f"< {m.get('text', '')}" for m in messages)
+        return messages
+
+    def text(self, text: str, metadata: Optional[Dict[str, Any]] = None) -> str:
+        """Send a message; return the bot's replies joined into one string."""
+        return "\n".join(m.get("text", "") for m in self.say(text, metadata))
+
+    def tracker(self) -> Dict[str, Any]:
+        base = self.url.split("/webhooks/")[0]
+        response = httpx.get(f"{base}/conversations/{self.sender}/tracker", timeout=30)
+        response.raise_for_status()
+        return response.json()
+
+
+@pytest.fixture
+def conversation(stack: StackConfig) -> Conversation:
+    return Conversation(stack.rasa_port)

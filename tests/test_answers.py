@@ -1,0 +1,98 @@
+"""Free-text answers to report questions: choices, numbers, addresses, contacts."""
+import pytest
+
+from bot.reports.answers import (
+    find_address,
+    is_skip,
+    looks_like_location,
+    match_choice,
+    parse_contact,
+    parse_days,
+)
+
+SIZES = ["small (smaller than a dinner plate)", "medium (up to a car tire)", "large (bigger than a car tire)"]
+LANES = ["traffic lane", "bike lane", "crosswalk", "shoulder"]
+YES_NO = ["yes", "no"]
+
+
+@pytest.mark.parametrize(
+    "said, expected",
+    [
+        ("large (bigger than a car tire)", SIZES[2]),
+        ("Large", SIZES[2]),
+        ("3", SIZES[2]),
+        ("its a big one", SIZES[2]),
+        ("HUGE!!", SIZES[2]),
+        ("smal", SIZES[0]),
+        ("medium i guess", SIZES[1]),
+    ],
+)
+def test_size_answers(said, expected):
+    assert match_choice(said, SIZES) == expected
+
+
+@pytest.mark.parametrize(
+    "said, expected",
+    [("in the bike lane", "bike lane"), ("crosswalk", "crosswalk"), ("2", "bike lane"), ("shoulder of the road", "shoulder")],
+)
+def test_lane_answers(said, expected):
+    assert match_choice(said, LANES) == expected
+
+
+@pytest.mark.parametrize("said, expected", [("yep", "yes"), ("Yes it was", "yes"), ("nope", "no"), ("n", "no")])
+def test_yes_no_answers(said, expected):
+    assert match_choice(said, YES_NO) == expected
+
+
+@pytest.mark.parametrize("said", ["", "purple", "9", "lane", "the traffic lane and the bike lane"])
+def test_unclear_or_ambiguous_answers_match_nothing(said):
+    assert match_choice(said, LANES) is None
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("no, it's 12 Elm Street", "12 Elm Street"),
+        ("there's a hole outside 450 N Main St.", "450 N Main St"),
+        ("Corner of Oak Avenue and 5th Street", "Oak Avenue and 5th Street"),
+        ("by the park", None),
+    ],
+)
+def test_addresses_found_in_sentences(text, expected):
+    assert find_address(text) == expected
+
+
+def test_locations_accept_landmarks_but_not_skips():
+    assert looks_like_location("behind the Main Library")
+    assert not looks_like_location("skip")
+    assert not looks_like_location("?")
+
+
+@pytest.mark.parametrize("said", ["skip", "Skip it", "no thanks", "anonymous", "I don't know"])
+def test_skips(said):
+    assert is_skip(said)
+
+
+@pytest.mark.parametrize(
+    "text, days", [("3", 3), ("about 5 days", 5), ("two weeks", 14), ("a month", 30), ("since yesterday", 1)]
+)
+def test_durations(text, days):
+    assert parse_days(text) == days
+
+
+def test_contact_with_name_email_and_phone():
+    details = parse_contact("I'm Jane Doe, jane.doe@example.org, 555-010-2233")
+    assert details.email == "jane.doe@example.org"
+    assert details.phone == "555-010-2233"
+    assert (details.first_name, details.last_name) == ("Jane", "Doe")
+    assert details.as_open311() == {
+        "email": "jane.doe@example.org",
+        "phone": "555-010-2233",
+        "first_name": "Jane",
+        "last_name": "Doe",
+    }
+
+
+def test_contact_without_details_is_empty():
+    assert parse_contact("whatever works").is_empty()
+    assert parse_contact("skip").is_empty()
