@@ -68,7 +68,10 @@ class StackConfig:
             "TF_CPP_MIN_LOG_LEVEL": "2",
             "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
             "RASA_TELEMETRY_ENABLED": "false",
+            "CITYBOT_VAR_DIR": str(self.var_dir),
         }
+        if self.database_url:
+            env["DATABASE_URL"] = self.database_url
         if self.uses_reference_open311:
             # The reference server accepts the key the assistant files with.
             key = os.environ.get("OPEN311_API_KEY") or DEV_API_KEY

@@ -13,6 +13,7 @@ import pytest
 
 from bot.procs import PROJECT_ROOT, ManagedProcess, free_port, stop_all, venv_bin
 from bot.stack import StackConfig, stack_processes
+from tests.fake_cloud import FakeCloud, start_fake_cloud
 
 MODEL_DIR = PROJECT_ROOT / "models"
 SHARED = PROJECT_ROOT.parent / "shared"
@@ -39,15 +40,43 @@ def trained_model() -> Path:
     return MODEL_DIR / "citybot.tar.gz"
 
 
+# Credentials the test assistant runs with; the clouds behind them are faked.
+TELEGRAM_TOKEN = "123456789:TEST-riverton-token"
+TELEGRAM_SECRET = "test-telegram-secret"
+TWILIO_ACCOUNT_SID = "AC" + "0" * 31 + "1"
+TWILIO_AUTH_TOKEN = "test-twilio-auth-token"
+TWILIO_NUMBER = "+15550100311"
+
+
 @pytest.fixture(scope="session")
-def stack_config(tmp_path_factory: pytest.TempPathFactory, trained_model: Path) -> StackConfig:
-    """Free ports and a fresh storage folder for one test session's assistant."""
+def fake_cloud() -> Iterator[FakeCloud]:
+    """The Telegram and Twilio APIs, faked at the HTTP boundary for the whole session."""
+    cloud = start_fake_cloud()
+    yield cloud
+    cloud.server.shutdown()
+
+
+@pytest.fixture(scope="session")
+def stack_config(tmp_path_factory: pytest.TempPathFactory, trained_model: Path, fake_cloud: FakeCloud) -> StackConfig:
+    """Free ports, a fresh storage folder and test channel credentials for one session's assistant."""
+    rasa_port = free_port()
     return StackConfig(
-        rasa_port=free_port(),
+        rasa_port=rasa_port,
         action_port=free_port(),
         open311_port=free_port(),
         var_dir=tmp_path_factory.mktemp("citybot-var"),
         model_path=trained_model,
+        extra_env={
+            "CITYBOT_SECRET_KEY": "test-secret-key",
+            "PUBLIC_URL": f"http://127.0.0.1:{rasa_port}",
+            "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
+            "TELEGRAM_SECRET_TOKEN": TELEGRAM_SECRET,
+            "TELEGRAM_API_BASE_URL": fake_cloud.telegram_base_url,
+            "TWILIO_ACCOUNT_SID": TWILIO_ACCOUNT_SID,
+            "TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
+            "TWILIO_FROM_NUMBER": TWILIO_NUMBER,
+            "TWILIO_API_BASE_URL": fake_cloud.base_url,
+        },
     )
 
 

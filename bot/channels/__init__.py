@@ -1,0 +1,1 @@
+"""Input channels (Telegram, SMS/WhatsApp over Twilio, web chat) and outbound delivery."""

@@ -1,0 +1,42 @@
+"""Pseudonymous conversation ids, so phone numbers and chat ids stay out of logs.
+
+Rasa logs and stores conversations by sender id. Each channel turns its
+resident's address (a phone number, a Telegram chat id) into a keyed hash; the
+address itself is kept only in the contacts table, for replies sent later.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+
+logger = logging.getLogger(__name__)
+
+_DEV_SECRET = "riverton-dev-secret-change-me"
+_warned = False
+
+
+def _secret() -> bytes:
+    global _warned
+    secret = os.environ.get("CITYBOT_SECRET_KEY")
+    if not secret:
+        if not _warned:
+            logger.warning("CITYBOT_SECRET_KEY is not set: using the development key (set it in production)")
+            _warned = True
+        secret = _DEV_SECRET
+    return secret.encode("utf-8")
+
+
+def sender_id_for(channel: str, address: str) -> str:
+    """A stable, non-reversible conversation id for a resident on a channel."""
+    digest = hmac.new(_secret(), f"{channel}:{address}".encode("utf-8"), hashlib.sha256).hexdigest()
+    return f"{channel}-{digest[:24]}"
+
+
+def mask(address: str) -> str:
+    """An address shortened for a log line: "+1555***2233"."""
+    text = str(address)
+    if len(text) <= 6:
+        return "***"
+    return f"{text[:4]}***{text[-4:]}" if len(text) > 10 else f"{text[:2]}***{text[-2:]}"

@@ -1,0 +1,172 @@
+"""The assistant's own database: SQLite by default, PostgreSQL with DATABASE_URL.
+
+Holds what Rasa's tracker store does not: how to reach a resident on their
+channel, which webhook deliveries were already processed, and (for other
+modules) queues such as the report outbox. SQLAlchemy Core keeps one schema for
+both databases; calls run in a worker thread so the event loop never blocks.
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Optional, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from bot.procs import PROJECT_ROOT
+
+T = TypeVar("T")
+
+metadata = sa.MetaData()
+
+# How to reach each conversation's resident: `sender_id` is the pseudonymous
+# Rasa conversation id, `address` the chat id or phone number behind it.
+contacts = sa.Table(
+    "contacts",
+    metadata,
+    sa.Column("sender_id", sa.String(128), primary_key=True),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("address", sa.String(256), nullable=False),
+    sa.Column("opted_out", sa.Boolean, nullable=False, default=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Webhook deliveries already handled (Telegram update_id, Twilio MessageSid), so a
+# retried delivery is processed once.
+processed_deliveries = sa.Table(
+    "processed_deliveries",
+    metadata,
+    sa.Column("channel", sa.String(32), primary_key=True),
+    sa.Column("delivery_id", sa.String(128), primary_key=True),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def default_database_url() -> str:
+    """DATABASE_URL, else a SQLite file in the var folder."""
+    url = os.environ.get("DATABASE_URL")
+    if url:
+        return url
+    var_dir = Path(os.environ.get("CITYBOT_VAR_DIR") or PROJECT_ROOT / "var")
+    var_dir.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{var_dir / 'citybot.db'}"
+
+
+def _engine(url: str) -> Engine:
+    if url.startswith("sqlite"):
+        engine = sa.create_engine(url, connect_args={"check_same_thread": False, "timeout": 30})
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            # WAL lets the Rasa server, the action server and workers share the file.
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+class Database:
+    """One database, its tables created on first use."""
+
+    def __init__(self, url: Optional[str] = None) -> None:
+        self.url = url or default_database_url()
+        self.engine = _engine(self.url)
+        metadata.create_all(self.engine)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite")
+
+    async def run(self, work: Callable[[Connection], T]) -> T:
+        """Run `work(connection)` in one transaction, off the event loop."""
+
+        def in_transaction() -> T:
+            with self.engine.begin() as connection:
+                return work(connection)
+
+        return await asyncio.to_thread(in_transaction)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+_database: Optional[Database] = None
+
+
+def database() -> Database:
+    """The process-wide database for the configured URL."""
+    global _database
+    if _database is None:
+        _database = Database()
+    return _database
+
+
+def reset_database() -> None:
+    """Forget the process-wide database (tests point it elsewhere)."""
+    global _database
+    if _database is not None:
+        _database.dispose()
+    _database = None
+
+
+async def first_delivery(channel: str, delivery_id: str) -> bool:
+    """Record a webhook delivery; False when it was already processed (a retry)."""
+
+    def record(connection: Connection) -> bool:
+        try:
+            with connection.begin_nested():
+                connection.execute(
+                    processed_deliveries.insert().values(
+                        channel=channel, delivery_id=delivery_id, received_at=utcnow()
+                    )
+                )
+            return True
+        except sa.exc.IntegrityError:
+            return False
+
+    return await database().run(record)
+
+
+async def remember_contact(sender_id: str, channel: str, address: str) -> None:
+    """Store how to reach a conversation's resident (upsert)."""
+
+    def upsert(connection: Connection) -> None:
+        updated = connection.execute(
+            contacts.update()
+            .where(contacts.c.sender_id == sender_id)
+            .values(channel=channel, address=address, updated_at=utcnow())
+        )
+        if updated.rowcount == 0:
+            connection.execute(
+                contacts.insert().values(
+                    sender_id=sender_id, channel=channel, address=address, opted_out=False, updated_at=utcnow()
+                )
+            )
+
+    await database().run(upsert)
+
+
+async def contact_for(sender_id: str) -> Optional[sa.engine.Row]:
+    """The channel, address and opt-out state of a conversation's resident."""
+    return await database().run(
+        lambda c: c.execute(sa.select(contacts).where(contacts.c.sender_id == sender_id)).first()
+    )
+
+
+async def set_opted_out(sender_id: str, opted_out: bool) -> None:
+    """Carrier keywords: STOP opts a number out of every message, START back in."""
+    await database().run(
+        lambda c: c.execute(
+            contacts.update().where(contacts.c.sender_id == sender_id).values(opted_out=opted_out, updated_at=utcnow())
+        )
+    )
