@@ -18,7 +18,7 @@ PYTHON310 := $(shell for p in python3.10 $$HOME/.pyenv/versions/3.10*/bin/python
 
 TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/null | sort)
 
-.PHONY: help install train run test validate stories eval bench clean
+.PHONY: help install train run test validate stories browser eval bench clean
 
 help:
 	@echo "make run    install, train if the data changed, start the assistant (Ctrl-C stops it)"
@@ -54,7 +54,13 @@ stories: train
 	@echo "==> [test] Rasa test stories"
 	@$(RASA) test core --model models/citybot.tar.gz --stories tests/stories --fail-on-prediction-errors --out reports/rasa-core
 
-test: validate stories
+# Browser tests use Debian's chromium (Playwright's own browser download is not used).
+browser:
+	@command -v chromium >/dev/null 2>&1 || { echo "==> [test] Installing Debian's chromium for the browser tests"; \
+		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
+		|| { echo "could not install chromium (run as root, or install the 'chromium' package)"; exit 1; }; }
+
+test: validate stories browser
 	@echo "==> [test] pytest (unit, HTTP and end-to-end tests)"
 	@$(PY) -m pytest -q
 

@@ -24,13 +24,16 @@ from actions.common import (
 )
 from bot.catalog import load_city
 from bot.open311.client import client_from_env
-from bot.open311.models import Open311Error, Open311Rejected, ServiceDefinition
+from bot.open311.models import Open311Error, ServiceDefinition
 from bot.reports.answers import find_address, is_skip, looks_like_location, normalise, parse_contact
 from bot.reports.corrections import change_buttons, read_confirmation
 from bot.reports.directory import directory
+from bot.reports.duplicates import find_duplicate
 from bot.reports.draft import ANONYMOUS, REPORT_SLOTS, ReportDraft
-from bot.reports.filing import file_report, filed_message
+from bot.reports.filing import submission_message, submit
 from bot.reports.questions import check_answer, next_attribute, question_for
+from bot.reports.status import describe_request
+from bot.reports.updates import subscribe
 
 logger = logging.getLogger(__name__)
 
@@ -42,6 +45,21 @@ BACK_OFFICE_DOWN = (
     "Sorry, I can't reach the city's service request system right now. "
     "Your answers so far are kept; please try again in a few minutes, or call 311."
 )
+
+
+FOLLOW = "follow"
+FILE_ANYWAY = "file"
+
+
+async def duplicate_check(
+    tracker: Tracker, lat: Optional[float] = None, long: Optional[float] = None, address: Optional[str] = None
+) -> Dict[Text, Any]:
+    """Look for an open request of the same service at the same place (once per report)."""
+    code = tracker.get_slot("service_code")
+    if not code or tracker.get_slot("duplicate_of") is not None:
+        return {}
+    found = await find_duplicate(client_from_env(), code, lat=lat, long=long, address=address)
+    return {"duplicate_of": found.service_request_id if found else ""}
 
 
 def ignores_cleared(method):
@@ -70,9 +88,19 @@ async def current_definition(tracker: Tracker) -> Optional[ServiceDefinition]:
 
 async def current_draft(tracker: Tracker) -> ReportDraft:
     code = tracker.get_slot("service_code") or ""
-    service = await directory().service(code) if code else None
-    name = (service.service_name if service else None) or code
-    return ReportDraft.from_slots(tracker.slots, service_name=name)
+    return ReportDraft.from_slots(tracker.slots, service_name=await service_name(code))
+
+
+async def service_name(code: str) -> str:
+    """The service's name from the back office, else from the city catalog, else the code."""
+    try:
+        service = await directory().service(code) if code else None
+        if service and service.service_name:
+            return service.service_name
+    except Open311Error:
+        pass  # the report must still be stored while the back office is down
+    known = load_city().service(code)
+    return known.name if known else code
 
 
 def _requested(tracker: Tracker, slot: str) -> bool:
@@ -96,7 +124,7 @@ class ValidateServiceRequestForm(FormValidationAction):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        preset = self._start_clean(tracker) + self._channel_details(tracker)
+        preset = self._start_clean(tracker) + await self._channel_details(tracker)
         try:
             return preset + await super().run(dispatcher, tracker, domain)
         except Open311Error as error:
@@ -118,12 +146,13 @@ class ValidateServiceRequestForm(FormValidationAction):
         return [SlotSet(slot, None) for slot in cleared]
 
     @staticmethod
-    def _channel_details(tracker: Tracker) -> List[EventType]:
+    async def _channel_details(tracker: Tracker) -> List[EventType]:
         """Coordinates and photos a channel attached to the message, whatever was asked."""
         details: Dict[str, Any] = {}
         coordinates = shared_coordinates(tracker)
         if coordinates:
             details.update({"latitude": coordinates[0], "longitude": coordinates[1]})
+            details.update(await duplicate_check(tracker, lat=coordinates[0], long=coordinates[1]))
         media = shared_media_url(tracker)
         if media:
             details["media_url"] = media
@@ -144,6 +173,10 @@ class ValidateServiceRequestForm(FormValidationAction):
         has_coordinates = tracker.get_slot("latitude") is not None
         if not has_coordinates:
             slots.append("location")
+        if tracker.get_slot("duplicate_of"):
+            if tracker.get_slot("duplicate_choice") == FOLLOW:
+                return []  # nothing more to ask: the resident follows the existing request
+            slots.append("duplicate_choice")
         return slots + ["description", "contact", "confirm"]
 
     async def next_requested_slot(
@@ -205,6 +238,12 @@ class ValidateServiceRequestForm(FormValidationAction):
         text = _answer_text(tracker, "description")
         return {"description": text} if text else {}
 
+    async def extract_duplicate_choice(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        text = _answer_text(tracker, "duplicate_choice")
+        return {"duplicate_choice": text} if text else {}
+
     async def extract_contact(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
@@ -250,7 +289,7 @@ class ValidateServiceRequestForm(FormValidationAction):
     ) -> Dict[Text, Any]:
         text = str(value or "").strip()
         if looks_like_location(text):
-            return {"location": text[:200]}
+            return {"location": text[:200], **await duplicate_check(tracker, address=text[:200])}
         dispatcher.utter_message(
             text="I need a street address, an intersection or a landmark to send the crew to."
         )
@@ -265,6 +304,19 @@ class ValidateServiceRequestForm(FormValidationAction):
             return {"description": text[:1000]}
         dispatcher.utter_message(text="Please add a few words about the problem.")
         return {"description": None}
+
+    @ignores_cleared
+    async def validate_duplicate_choice(
+        self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> Dict[Text, Any]:
+        said = normalise(str(value))
+        intent, _ = latest_intent(tracker)
+        if "follow" in said or (intent == "affirm" and "file" not in said):
+            return {"duplicate_choice": FOLLOW}
+        if "file" in said or "new" in said or intent == "deny":
+            return {"duplicate_choice": FILE_ANYWAY}
+        dispatcher.utter_message(text='Please say "follow it" or "file mine anyway".')
+        return {"duplicate_choice": None}
 
     @ignores_cleared
     async def validate_contact(
@@ -336,6 +388,30 @@ class ActionAskAttributeValue(Action):
         return []
 
 
+class ActionAskDuplicateChoice(Action):
+    """Shows the request that looks like the same problem and offers to follow it."""
+
+    def name(self) -> Text:
+        return "action_ask_duplicate_choice"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        request = await client_from_env().get_request(tracker.get_slot("duplicate_of"))
+        if request is None:
+            return [SlotSet("duplicate_of", ""), SlotSet("duplicate_choice", FILE_ANYWAY)]
+        dispatcher.utter_message(
+            text=f"This looks already reported. {describe_request(request)} "
+            "Would you like to follow that request instead of filing a new one? "
+            "I'll message you when it is updated.",
+            buttons=[
+                {"title": "Follow it", "payload": "follow it"},
+                {"title": "File mine anyway", "payload": "file mine anyway"},
+            ],
+        )
+        return []
+
+
 class ActionAskConfirm(Action):
     """Reads the report back before filing, or asks which part to change."""
 
@@ -367,7 +443,7 @@ class ActionAskConfirm(Action):
 
 
 class ActionSubmitReport(Action):
-    """Files the confirmed report with Open311 and gives the resident the reference."""
+    """Stores the confirmed report, sends it to Open311, and gives the resident the reference."""
 
     def name(self) -> Text:
         return "action_submit_report"
@@ -375,27 +451,22 @@ class ActionSubmitReport(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
+        reset = [SlotSet(slot, None) for slot in REPORT_SLOTS]
+        if tracker.get_slot("duplicate_choice") == FOLLOW and tracker.get_slot("duplicate_of"):
+            request = await client_from_env().get_request(tracker.get_slot("duplicate_of"))
+            if request is not None:
+                await subscribe(tracker.sender_id, request)
+                dispatcher.utter_message(
+                    text=f"OK, you're following request {request.service_request_id}. "
+                    "I'll message you when it is updated."
+                )
+            return reset
         if tracker.get_slot("confirm") is not True:
             return []
         draft = await current_draft(tracker)
-        try:
-            filed = await file_report(draft, client_from_env())
-        except Open311Rejected as error:
-            reasons = "; ".join(description for _code, description in error.errors) or str(error)
-            logger.warning("back office rejected a %s report: %s", draft.service_code, reasons)
-            dispatcher.utter_message(
-                text=f"The city's system didn't accept the report: {reasons}. "
-                "Please call 311 so staff can file it for you."
-            )
-            return [SlotSet("confirm", None)]
-        except Open311Error as error:
-            logger.warning("back office unavailable while filing: %s", error)
-            dispatcher.utter_message(text=BACK_OFFICE_DOWN)
-            return [SlotSet("confirm", None)]
-        dispatcher.utter_message(text=filed_message(filed, draft, load_city()))
-        return [SlotSet(slot, None) for slot in REPORT_SLOTS] + [
-            SlotSet("last_request_id", filed.service_request_id)
-        ]
+        submission = await submit(draft, tracker.sender_id, client_from_env())
+        dispatcher.utter_message(text=submission_message(submission, draft, load_city()))
+        return reset + [SlotSet("last_request_id", submission.item.service_request_id or submission.item.reference)]
 
 
 class ActionResetReport(Action):

@@ -14,7 +14,9 @@ from bot.open311.client import client_from_env
 from bot.open311.models import Open311Error
 from bot.reports.status import (
     MALFORMED_MESSAGE,
+    describe_reference,
     describe_request,
+    is_local_reference,
     extract_request_id,
     is_plausible_request_id,
     not_found_message,
@@ -70,6 +72,9 @@ class ActionCheckStatus(Action):
         if not request_id:
             return []
         try:
+            if is_local_reference(request_id):
+                dispatcher.utter_message(text=await describe_reference(request_id, client_from_env()))
+                return [SlotSet("request_id", None)]
             request = await client_from_env().get_request(request_id)
         except Open311Error as error:
             logger.warning("status lookup failed: %s", error)

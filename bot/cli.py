@@ -62,12 +62,46 @@ def serve_open311(args: argparse.Namespace) -> int:
     return open311_main(args.rest) or 0
 
 
+def run_worker(_: argparse.Namespace) -> int:
+    """Deliver the report outbox and send status updates (also started by `citybot run`)."""
+    from bot.worker import main as worker_main
+
+    return worker_main()
+
+
+def set_request_status(args: argparse.Namespace) -> int:
+    """Staff move a request along on the reference back office; residents following it are told."""
+    import httpx
+
+    from bot.open311.client import client_from_env
+
+    client = client_from_env()
+    response = httpx.post(
+        f"{client.base_url.rstrip('/')}/requests/{args.request_id}/status.json",
+        data={"api_key": client.api_key or "", "status": args.status, "status_notes": args.notes},
+        timeout=10,
+    )
+    if response.status_code != 200:
+        say(f"The back office refused: HTTP {response.status_code} {response.text[:300]}")
+        return 1
+    say(f"Request {args.request_id} is now {args.status}: {args.notes}")
+    return 0
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="citybot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
     commands.add_parser("run", help="start the Open311 server, action server and Rasa server").set_defaults(
         handler=run_stack
     )
+    commands.add_parser("worker", help="deliver the report outbox and send status updates").set_defaults(
+        handler=run_worker
+    )
+    status = commands.add_parser("request-status", help="change a request's status on the reference back office")
+    status.add_argument("request_id")
+    status.add_argument("status", choices=["open", "closed"])
+    status.add_argument("notes", help='e.g. "in progress" or "closed - fixed"')
+    status.set_defaults(handler=set_request_status)
     open311 = commands.add_parser("open311", help="run the reference Open311 server alone")
     open311.add_argument("rest", nargs=argparse.REMAINDER, help="options for the server (--port, --db)")
     open311.set_defaults(handler=serve_open311)

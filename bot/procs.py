@@ -39,7 +39,7 @@ class ManagedProcess:
 
     name: str
     argv: Sequence[str]
-    ready_url: str
+    ready_url: Optional[str]  # None: ready once it has run for a moment without exiting
     log_path: Path
     env: Dict[str, str] = field(default_factory=dict)
     cwd: Path = PROJECT_ROOT
@@ -68,6 +68,11 @@ class ManagedProcess:
         while time.monotonic() < deadline:
             if not self.is_running():
                 raise RuntimeError(f"{self.name} exited early:\n{self.log_tail()}")
+            if self.ready_url is None:
+                time.sleep(1.0)
+                if self.is_running():
+                    return
+                continue
             try:
                 with urllib.request.urlopen(self.ready_url, timeout=2) as response:
                     if 200 <= response.status < 300:

@@ -127,7 +127,18 @@ def rasa_process(config: StackConfig) -> ManagedProcess:
     )
 
 
+def worker_process(config: StackConfig) -> ManagedProcess:
+    """Delivers the report outbox and sends status updates."""
+    return ManagedProcess(
+        name="worker",
+        argv=[sys.executable, "-m", "bot.worker"],
+        ready_url=None,
+        log_path=config.var_dir / "logs" / "worker.log",
+        env=config.shared_env(),
+    )
+
+
 def stack_processes(config: StackConfig) -> List[ManagedProcess]:
     """Every process the assistant needs, in start order."""
     processes = [open311_process(config)] if config.uses_reference_open311 else []
-    return processes + [action_process(config), rasa_process(config)]
+    return processes + [action_process(config), rasa_process(config), worker_process(config)]

@@ -68,6 +68,11 @@ def stack_config(tmp_path_factory: pytest.TempPathFactory, trained_model: Path, 
         model_path=trained_model,
         extra_env={
             "CITYBOT_SECRET_KEY": "test-secret-key",
+            # A quick worker, so background delivery and status updates show up in seconds.
+            "OUTBOX_POLL_SECONDS": "0.5",
+            "OUTBOX_BASE_BACKOFF_SECONDS": "0.5",
+            "OUTBOX_MAX_BACKOFF_SECONDS": "2",
+            "STATUS_POLL_SECONDS": "1",
             "PUBLIC_URL": f"http://127.0.0.1:{rasa_port}",
             "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
             "TELEGRAM_SECRET_TOKEN": TELEGRAM_SECRET,

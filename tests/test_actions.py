@@ -19,6 +19,8 @@ from actions.status import ActionCheckStatus, ValidateStatusForm
 from bot.open311.client import reset_client_from_env
 from bot.procs import PROJECT_ROOT
 from bot.reports.directory import reset_directory
+from bot.reports.outbox import get as outbox_item
+from bot.storage import reset_database
 from tests.open311_support import open311_server, open311_server_factory  # noqa: F401
 
 DOMAIN: Dict[str, Any] = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
@@ -27,16 +29,20 @@ SIZE_LARGE = "large (bigger than a car tire)"
 
 
 @pytest.fixture(autouse=True)
-async def back_office(open311_server, monkeypatch):  # noqa: F811
-    """Point the actions at the test's reference server with a fresh client and cache."""
+async def back_office(open311_server, monkeypatch, tmp_path):  # noqa: F811
+    """Point the actions at the test's reference server, a fresh client and cache, and a fresh database."""
     monkeypatch.setenv("OPEN311_URL", open311_server.base_url)
     monkeypatch.setenv("OPEN311_API_KEY", open311_server.api_key)
+    monkeypatch.setenv("CITYBOT_VAR_DIR", str(tmp_path))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    reset_database()
     reset_directory()
     old = reset_client_from_env()
     if old is not None:
         await old.aclose()
     yield open311_server
     reset_directory()
+    reset_database()
     client = reset_client_from_env()
     if client is not None:
         await client.aclose()
@@ -173,19 +179,30 @@ async def test_yes_confirms_and_submit_files_with_open311(back_office):
     _, slots = await run(ValidateServiceRequestForm(), tracker)
     assert slots["confirm"] is True
     messages, slots = await run(ActionSubmitReport(), make_tracker("yes", slots={**FULL_REPORT, "confirm": True}))
-    assert "request number is" in messages[0]["text"]
+    assert "request number is" in messages[0]["text"] and "(your reference: R-" in messages[0]["text"]
     assert slots["service_code"] is None and slots["last_request_id"]
     async with back_office.client() as client:
         filed = await client.get_request(slots["last_request_id"])
     assert filed.service_code == "POTHOLE" and filed.address == "40 Oak Avenue"
 
 
-async def test_a_back_office_refusal_is_explained(monkeypatch):
+async def test_a_back_office_refusal_is_explained_and_kept(monkeypatch):
     monkeypatch.setenv("OPEN311_API_KEY", "wrong-key")
     reset_client_from_env()
     messages, slots = await run(ActionSubmitReport(), make_tracker("yes", slots={**FULL_REPORT, "confirm": True}))
-    assert "didn't accept" in messages[0]["text"]
-    assert slots == {"confirm": None}  # the report is kept, nothing is reset
+    assert "didn't accept" in messages[0]["text"] and "311" in messages[0]["text"]
+    item = await outbox_item(slots["last_request_id"])
+    assert item.state == "rejected" and item.resident_told
+
+
+async def test_a_back_office_that_is_down_gives_a_reference_at_once(monkeypatch):
+    monkeypatch.setenv("OPEN311_URL", "http://127.0.0.1:9/open311/v2")  # nothing listens there
+    reset_client_from_env()
+    messages, slots = await run(ActionSubmitReport(), make_tracker("yes", slots={**FULL_REPORT, "confirm": True}))
+    reference = slots["last_request_id"]
+    assert reference.startswith("R-") and f"saved with reference {reference}" in messages[0]["text"]
+    item = await outbox_item(reference)
+    assert item.state == "pending" and item.attempts == 1 and item.fields["address_string"] == "40 Oak Avenue"
 
 
 async def test_status_of_an_unknown_request():

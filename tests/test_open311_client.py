@@ -508,3 +508,40 @@ async def test_client_round_trip_against_the_reference_server(open311_server: Ru
         assert found.status == "open" and found.status_notes == "received"
         listed = await client.list_requests(service_request_ids=[receipt.service_request_id])
         assert listed == [found]
+
+
+async def test_idempotency_key_files_once_on_the_reference_server(open311_server: RunningServer) -> None:
+    lat, long = -77.85, 166.67  # McMurdo: no other test reports there
+    size = {"size": "small (smaller than a dinner plate)"}
+    async with open311_server.client() as client:
+        receipts = [
+            await client.create_request("POTHOLE", attributes=size, lat=lat, long=long,
+                                        description=f"attempt {attempt}", idempotency_key="client-retry-1")
+            for attempt in (1, 2)
+        ]
+        assert receipts[0] == receipts[1] and receipts[0].service_request_id
+        other = await client.create_request("POTHOLE", attributes=size, lat=lat, long=long,
+                                            idempotency_key="client-retry-2")
+        assert other.service_request_id != receipts[0].service_request_id
+        stored = await client.list_requests(service_code="POTHOLE", lat=lat, long=long, radius=100)
+        assert sorted(r.service_request_id for r in stored) == sorted(
+            [receipts[0].service_request_id, other.service_request_id])
+        first = await client.get_request(receipts[0].service_request_id)
+        assert first.description == "attempt 1"
+
+
+async def test_idempotency_key_is_a_header_only_when_given() -> None:
+    seen = []
+
+    def record(request: httpx.Request) -> httpx.Response:
+        seen.append(request)
+        return httpx.Response(200, json=[{"service_request_id": "7"}])
+
+    async with _client(record) as client:
+        await client.create_request("X", address_string="1 Main St", idempotency_key="abc-123")
+        await client.create_request("X", address_string="1 Main St")
+    assert seen[0].headers["Idempotency-Key"] == "abc-123"
+    assert "idempotency-key" not in seen[1].headers
+    for request in seen:
+        assert request.headers["content-type"] == "application/x-www-form-urlencoded"
+        assert "idempotency" not in request.content.decode().lower()  # a header, never a form field

@@ -6,13 +6,24 @@ from pathlib import Path
 from typing import Dict, List, Optional
 from urllib.parse import urlencode
 
+import asyncio
+import sqlite3
+
 import httpx
 import pytest
 
 from bot.catalog import CatalogAttribute, CatalogService, load_city
 from bot.open311.client import Open311Client
 from bot.open311.models import ErrorDetail, Open311Rejected
-from bot.open311.parse import MEDIA_TYPES, decode, parse_datetime, parse_errors, parse_requests, parse_token_lookups
+from bot.open311.parse import (
+    MEDIA_TYPES,
+    decode,
+    parse_datetime,
+    parse_errors,
+    parse_receipts,
+    parse_requests,
+    parse_token_lookups,
+)
 from bot.open311.server import ApiError, build_query, parse_fields, validate_new_request
 from bot.open311.store import Near, NewRequest, RequestQuery, RequestStore, haversine_m
 from tests.open311_support import (  # noqa: F401
@@ -377,6 +388,105 @@ async def test_staff_status_update(open311_http: httpx.AsyncClient, open311_clie
     assert (again.status, again.status_notes, again.agency_responsible) == ("open", "assigned", "Crew 7")
 
 
+# --- idempotent filing (Riverton extension) -----------------------------------------------------------
+
+
+async def _ids_at(http: httpx.AsyncClient, code: str, lat: float, long: float) -> List[str]:
+    """Ids of the `code` reports stored within 50 m of a spot no other test uses."""
+    response = await http.get("requests.json", params={"service_code": code, "lat": lat, "long": long,
+                                                       "radius": 50})
+    assert response.status_code == 200, response.text
+    return [r.service_request_id for r in parse_requests(response.content, "json")]
+
+
+async def post_keyed(http: httpx.AsyncClient, form: Dict[str, str], key: Optional[str],
+                     fmt: str = "json") -> httpx.Response:
+    headers = {"Idempotency-Key": key} if key is not None else {}
+    return await http.post(f"requests.{fmt}", data=form, headers=headers)
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+async def test_same_idempotency_key_files_once(open311_http: httpx.AsyncClient, open311_server: RunningServer,
+                                               fmt: str) -> None:
+    lat, long = (-54.80, -68.30) if fmt == "json" else (-54.70, -68.20)  # Ushuaia: nobody else reports there
+    form = pothole_form(open311_server.api_key, lat=str(lat), long=str(long), description="keyed")
+    key = f"retry-{fmt}-" + "k" * 100  # long keys are fine up to 128 characters
+    first = await post_keyed(open311_http, form, key, fmt)
+    assert first.status_code == 200, first.text
+    (receipt,) = parse_receipts(first.content, fmt)
+    again = await post_keyed(open311_http, {**form, "description": "changed my mind"}, key, fmt)
+    assert again.status_code == 200, again.text
+    assert parse_receipts(again.content, fmt) == [receipt]  # the original receipt, notice and all
+    assert await _ids_at(open311_http, "POTHOLE", lat, long) == [receipt.service_request_id]
+    assert (await open311_http.get(f"requests/{receipt.service_request_id}.json")).json()[0][
+        "description"] == "keyed"
+    assert f"request {receipt.service_request_id} was already filed" in open311_server.log_text()
+
+
+async def test_different_or_no_idempotency_keys_file_twice(open311_http: httpx.AsyncClient,
+                                                           open311_server: RunningServer) -> None:
+    lat, long = -54.60, -68.10
+    form = pothole_form(open311_server.api_key, lat=str(lat), long=str(long))
+    ids = []
+    for key in ("first-key", "second-key", None, None):
+        response = await post_keyed(open311_http, form, key)
+        assert response.status_code == 200, response.text
+        ids.append(response.json()[0]["service_request_id"])
+    assert len(set(ids)) == 4
+    assert sorted(await _ids_at(open311_http, "POTHOLE", lat, long)) == sorted(ids)
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+@pytest.mark.parametrize("key", ["", "k" * 129, "tab\there", "ключ".encode(), ["one", "two"]])
+async def test_bad_idempotency_key_is_400(open311_http: httpx.AsyncClient, open311_server: RunningServer,
+                                          fmt: str, key: object) -> None:
+    lat, long = -54.50, -68.00
+    form = pothole_form(open311_server.api_key, lat=str(lat), long=str(long))
+    values = key if isinstance(key, list) else [key]
+    headers = [("Idempotency-Key", value) for value in values]
+    (error,) = spec_errors(await open311_http.post(f"requests.{fmt}", data=form, headers=headers), 400)
+    assert "Idempotency-Key" in error[1]
+    assert await _ids_at(open311_http, "POTHOLE", lat, long) == []
+    form["api_key"] = "wrong"  # the api_key is checked first, as on every POST
+    spec_errors(await open311_http.post(f"requests.{fmt}", data=form, headers=headers), 403)
+
+
+async def test_idempotency_keys_are_per_api_key_and_survive_a_race(
+    open311_server_factory: Open311ServerFactory,
+) -> None:
+    server = open311_server_factory.start(api_keys=("key-a", "key-b"), name="idempotency")
+    lat, long = 41.88, -87.63  # where pothole_form puts every report
+    async with httpx.AsyncClient(base_url=server.base_url + "/", timeout=10) as http:
+        a1 = await post_keyed(http, pothole_form("key-a"), "shared")
+        a2 = await post_keyed(http, pothole_form("key-a"), "shared")
+        b1 = await post_keyed(http, pothole_form("key-b"), "shared")
+        id_a, id_b = a1.json()[0]["service_request_id"], b1.json()[0]["service_request_id"]
+        assert a2.json()[0]["service_request_id"] == id_a and id_b != id_a
+
+        racing = await asyncio.gather(*(post_keyed(http, pothole_form("key-a"), "race") for _ in range(8)))
+        assert {r.status_code for r in racing} == {200}
+        assert len({r.json()[0]["service_request_id"] for r in racing}) == 1
+        assert len(await _ids_at(http, "POTHOLE", lat, long)) == 3
+    server.stop()
+
+
+@pytest.mark.parametrize("fmt", ["json", "xml"])
+async def test_idempotency_in_token_mode(open311_token_server: RunningServer, fmt: str) -> None:
+    lat, long = (-54.40, -67.90) if fmt == "json" else (-54.30, -67.80)
+    form = pothole_form(open311_token_server.api_key, lat=str(lat), long=str(long))
+    async with httpx.AsyncClient(base_url=open311_token_server.base_url + "/", timeout=10) as http:
+        receipts = [parse_receipts((await post_keyed(http, form, f"token-{fmt}", fmt)).content, fmt)
+                    for _ in range(2)]
+        assert receipts[0] == receipts[1]
+        (receipt,) = receipts[0]
+        assert receipt.token and receipt.service_request_id is None
+        other = parse_receipts((await post_keyed(http, form, f"other-{fmt}", fmt)).content, fmt)[0]
+        assert other.token != receipt.token
+        request_id = parse_token_lookups((await http.get(f"tokens/{receipt.token}.json")).content, "json")[0]
+        assert len(await _ids_at(http, "POTHOLE", lat, long)) == 2
+        assert request_id.service_request_id in await _ids_at(http, "POTHOLE", lat, long)
+
+
 # --- token mode, restarts, history, privacy ----------------------------------------------------------
 
 
@@ -515,3 +625,95 @@ def test_query_defaults() -> None:
     assert only_start.end - only_start.start == timedelta(days=90) and only_start.statuses == ["open"]
     by_id = build_query(parse_fields("service_request_id=5,6,5&status=bogus"), now)
     assert by_id == RequestQuery(ids=["5", "6"], limit=1000)
+
+
+# The requests table as created before idempotency keys existed.
+OLD_SCHEMA = """
+CREATE TABLE requests (
+    id INTEGER PRIMARY KEY AUTOINCREMENT,
+    token TEXT NOT NULL UNIQUE,
+    service_code TEXT NOT NULL,
+    service_name TEXT NOT NULL,
+    agency_responsible TEXT,
+    service_notice TEXT,
+    status TEXT NOT NULL,
+    status_notes TEXT,
+    description TEXT,
+    requested_datetime TEXT NOT NULL,
+    updated_datetime TEXT NOT NULL,
+    expected_datetime TEXT,
+    address TEXT,
+    address_id TEXT,
+    zipcode TEXT,
+    lat REAL,
+    long REAL,
+    media_url TEXT,
+    attributes TEXT NOT NULL DEFAULT '{}',
+    email TEXT,
+    first_name TEXT,
+    last_name TEXT,
+    phone TEXT,
+    device_id TEXT,
+    account_id TEXT
+);
+CREATE INDEX requests_requested ON requests (requested_datetime);
+CREATE INDEX requests_service ON requests (service_code);
+INSERT INTO sqlite_sequence (name, seq) VALUES ('requests', 1000);
+INSERT INTO requests (token, service_code, service_name, status, requested_datetime, updated_datetime)
+VALUES ('old-token', 'POTHOLE', 'Pothole', 'open', '2024-05-01T12:00:00+00:00', '2024-05-01T12:00:00+00:00');
+"""
+
+
+def _columns_and_unique_indexes(db_path: Path):
+    with sqlite3.connect(str(db_path)) as connection:
+        columns = [row[1] for row in connection.execute("PRAGMA table_info(requests)")]
+        unique = {row[1] for row in connection.execute("PRAGMA index_list(requests)") if row[2]}
+        indexed = {name: [r[2] for r in connection.execute(f"PRAGMA index_info({name})")] for name in unique}
+    connection.close()
+    return columns, indexed
+
+
+async def test_old_database_gets_the_idempotency_column(tmp_path: Path) -> None:
+    db_path = tmp_path / "old.db"
+    with sqlite3.connect(str(db_path)) as connection:
+        connection.executescript(OLD_SCHEMA)
+    connection.close()
+    assert "idempotency_key" not in _columns_and_unique_indexes(db_path)[0]
+    for _ in range(2):  # migrating once, then opening an up-to-date file, both work
+        async with RequestStore(db_path) as store:
+            old = await store.get("1001")
+            assert old is not None and old.token == "old-token"
+        columns, indexed = _columns_and_unique_indexes(db_path)
+        assert columns.count("idempotency_key") == 1
+        assert ["idempotency_key"] in indexed.values()
+    async with RequestStore(db_path) as store:
+        first, created = await store.create_once(NewRequest("POTHOLE", "Pothole"), "k1")
+        again, created_again = await store.create_once(NewRequest("GRAFFITI", "Graffiti"), "k1")
+        assert (first.service_request_id, created, created_again) == ("1002", True, False)
+        assert again == first
+        assert (await store.create(NewRequest("POTHOLE", "Pothole"))).service_request_id == "1003"
+
+
+async def test_new_database_has_the_idempotency_column(tmp_path: Path) -> None:
+    async with RequestStore(tmp_path / "new.db"):
+        pass
+    columns, indexed = _columns_and_unique_indexes(tmp_path / "new.db")
+    assert "idempotency_key" in columns and ["idempotency_key"] in indexed.values()
+
+
+async def test_store_idempotency_across_connections(tmp_path: Path) -> None:
+    """Two stores on one file (two processes, in effect): the UNIQUE index keeps one row per key."""
+    db_path = tmp_path / "shared.db"
+    async with RequestStore(db_path) as one, RequestStore(db_path) as two:
+        made = await one.create(NewRequest("POTHOLE", "Pothole", description="first"), idempotency_key="k")
+        raced, created = await two.create_once(NewRequest("POTHOLE", "Pothole", description="second"), "k")
+        assert raced == made and not created
+        results = await asyncio.gather(*(store.create_once(NewRequest("NOISE", "Noise"), "burst")
+                                         for store in (one, two) * 5))
+        assert len({stored.service_request_id for stored, _ in results}) == 1
+        assert [created for _, created in results].count(True) == 1
+        plain = [await one.create(NewRequest("POTHOLE", "Pothole")) for _ in range(2)]
+        # replays consume no ids, and reports without a key never collide
+        assert [made.service_request_id, results[0][0].service_request_id] + [
+            p.service_request_id for p in plain] == ["1001", "1002", "1003", "1004"]
+        assert len(await one.search(RequestQuery(limit=100))) == 4

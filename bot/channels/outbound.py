@@ -6,8 +6,9 @@ channel and address that is, and whether the resident opted out.
 """
 from __future__ import annotations
 
+import importlib
 import logging
-from typing import Dict, List, Optional, Protocol
+from typing import Dict, Iterable, List, Optional, Protocol
 
 from bot.storage import contact_for
 
@@ -28,9 +29,30 @@ class OutboundSender(Protocol):
 _senders: Dict[str, OutboundSender] = {}
 
 
-def register_sender(sender: OutboundSender) -> None:
-    """Make a channel reachable for outbound messages (called by the channel at start-up)."""
-    _senders[sender.channel] = sender
+CHANNEL_MODULES = ("bot.channels.telegram", "bot.channels.twilio", "bot.channels.webchat")
+
+
+def register_sender(sender: OutboundSender, channels: Optional[Iterable[str]] = None) -> None:
+    """Make a channel reachable for outbound messages (called by the channel at start-up).
+
+    One sender may serve several channels (Twilio sends both SMS and WhatsApp).
+    """
+    for channel in channels or getattr(sender, "channels", None) or [sender.channel]:
+        _senders[channel] = sender
+
+
+def load_senders_from_env() -> List[str]:
+    """Register every configured channel's sender in a process that serves no webhook (the worker)."""
+    for module_name in CHANNEL_MODULES:
+        try:
+            module = importlib.import_module(module_name)
+        except ImportError:
+            continue
+        factory = getattr(module, "sender_from_env", None)
+        sender = factory() if factory else None
+        if sender is not None:
+            register_sender(sender)
+    return sorted(_senders)
 
 
 def sender_for(channel: str) -> Optional[OutboundSender]:

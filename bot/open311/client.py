@@ -5,7 +5,10 @@ our reference server or its own back office. Every failure is one of the
 `Open311Error` subclasses, so callers decide by type: `Open311Unavailable`
 may be retried later, `Open311Rejected` will fail again with the same input.
 POST is never retried here: after `Open311Unavailable` from `create_request`
-the report may or may not exist.
+the report may or may not exist. Pass the same `idempotency_key` when filing it
+again: servers that honour the `Idempotency-Key` header (our reference server
+does) answer the original receipt instead of filing a second report; others
+ignore the header.
 
 Contact details sent with a report are never logged.
 """
@@ -158,8 +161,13 @@ class Open311Client:
         media_url: Optional[str] = None,
         device_id: Optional[str] = None,
         account_id: Optional[str] = None,
+        idempotency_key: Optional[str] = None,
     ) -> RequestReceipt:
-        """POST requests: file a report; the receipt has the id or, on some back offices, a token."""
+        """POST requests: file a report; the receipt has the id or, on some back offices, a token.
+
+        `idempotency_key` is sent as the `Idempotency-Key` header: reuse it when
+        retrying the same report so the city files it once.
+        """
         pairs = request_form(
             service_code,
             api_key=self.api_key,
@@ -178,7 +186,8 @@ class Open311Client:
             device_id=device_id,
             account_id=account_id,
         )
-        body, fmt = await self._call("POST", self._resource("requests"), form=pairs)
+        headers = {"Idempotency-Key": idempotency_key} if idempotency_key is not None else None
+        body, fmt = await self._call("POST", self._resource("requests"), form=pairs, headers=headers)
         receipts = self._parse(parse_receipts, body, fmt, "POST requests")
         if not receipts:
             raise Open311ParseError("POST requests answered an empty list")
@@ -255,6 +264,7 @@ class Open311Client:
         *,
         params: Optional[Dict[str, Any]] = None,
         form: Optional[List[Tuple[str, str]]] = None,
+        headers: Optional[Dict[str, str]] = None,
         missing_ok: bool = False,
     ) -> Optional[Tuple[bytes, Format]]:
         """Send one call; the body and its real format, None for a 404 when `missing_ok`."""
@@ -262,13 +272,16 @@ class Open311Client:
         if self.jurisdiction_id and form is None:
             query["jurisdiction_id"] = self.jurisdiction_id
         what = f"{method} {resource}"
+        sent_headers = dict(headers or {})
+        if form is not None:
+            sent_headers["Content-Type"] = "application/x-www-form-urlencoded"
         try:
             response = await self._http.request(
                 method,
                 resource,
                 params=query or None,
                 content=urlencode(form).encode() if form is not None else None,
-                headers={"Content-Type": "application/x-www-form-urlencoded"} if form is not None else None,
+                headers=sent_headers or None,
             )
         except httpx.TimeoutException as error:
             raise Open311Unavailable(f"{what}: no answer within {self.timeout:g}s") from error

@@ -9,10 +9,20 @@ Riverton extension (not in the spec): `POST /open311/v2/requests/{id}/status.{fm
 with `api_key`, `status` (open/closed), optional `status_notes` and
 `agency_responsible`, so staff can move a report along; it answers like
 GET requests/{id}.
+
+Riverton extension (not in the spec): POST requests.{fmt} takes an optional
+`Idempotency-Key` header (1-128 printable ASCII characters, else 400), so a
+report retried after a crash or a timeout is filed once. A key already used
+with the same api_key stores nothing and answers the original receipt (the same
+service_request_id, or the same token in token mode), whatever the new body
+says. Keys are scoped per api_key; they are stored as
+`<first 16 hex of sha256(api_key)>:<key>` under a UNIQUE index, which also
+settles concurrent POSTs with one key.
 """
 from __future__ import annotations
 
 import argparse
+import hashlib
 import hmac
 import logging
 import math
@@ -62,6 +72,8 @@ OPTIONAL_TEXT_FIELDS = (
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _ATTRIBUTE_FIELD = re.compile(r"^attribute\[([^\[\]]+)\](\[\])?$")
 _EMAIL = re.compile(r"^[^@\s]+@[^@\s]+\.[^@\s]+$")
+IDEMPOTENCY_HEADER = "Idempotency-Key"
+_IDEMPOTENCY_KEY = re.compile(r"^[\x20-\x7e]{1,128}$")
 
 
 class ApiError(SanicException):
@@ -191,6 +203,20 @@ def read_params(request: Request, *, form: bool = False, api_key_for: Optional[s
     if jurisdiction is not None and jurisdiction != ctx.city.jurisdiction_id:
         raise ApiError(404, f"jurisdiction_id not found; this endpoint serves {ctx.city.jurisdiction_id}")
     return params
+
+
+def idempotency_key(request: Request, api_key: str) -> Optional[str]:
+    """The stored form of the Idempotency-Key header (scoped to `api_key`); None when not sent."""
+    given = request.headers.getall(IDEMPOTENCY_HEADER.lower(), [])
+    if not given:
+        return None
+    if len(given) > 1:
+        raise ApiError(400, f"send one {IDEMPOTENCY_HEADER} header, not {len(given)}")
+    key = given[0]
+    if not _IDEMPOTENCY_KEY.match(key):
+        raise ApiError(400, f"{IDEMPOTENCY_HEADER} must be 1 to 128 printable ASCII characters")
+    scope = hashlib.sha256(api_key.encode()).hexdigest()[:16]
+    return f"{scope}:{key}"
 
 
 def split_resource(resource: str) -> Tuple[str, Format]:
@@ -470,14 +496,18 @@ async def service_definition(request: Request, resource: str) -> HTTPResponse:
 async def create_request(request: Request, fmt: Format) -> HTTPResponse:
     params = read_params(request, form=True, api_key_for="create_request")
     ctx = request.app.ctx
+    key = idempotency_key(request, params.get("api_key") or "")
     code = params.get("service_code")
     if code is None:
         raise ApiError(400, "service_code is required")
     service = ctx.city.service(code)
     if service is None:
         raise ApiError(400, f"service_code {code[:64]} is not a service of {ctx.city.jurisdiction_id}")
-    stored = await ctx.store.create(validate_new_request(params, service))
-    logger.info("created request %s for service %s", stored.service_request_id, stored.service_code)
+    stored, created = await ctx.store.create_once(validate_new_request(params, service), key)
+    if created:
+        logger.info("created request %s for service %s", stored.service_request_id, stored.service_code)
+    else:
+        logger.info("request %s was already filed under this %s", stored.service_request_id, IDEMPOTENCY_HEADER)
     handle = {"token": stored.token} if ctx.token_mode else {"service_request_id": stored.service_request_id}
     receipt = {**handle, "service_notice": stored.service_notice, "account_id": stored.account_id}
     return reply(fmt, [receipt], "service_requests")

@@ -5,6 +5,10 @@ restart, so they live in one SQLite file. sqlite3 calls run in a worker
 thread (`asyncio.to_thread`) behind one lock, so the server's event loop never
 blocks on disk and the single connection is never used by two threads at once.
 Times are stored as UTC w3 strings of fixed width, so string order is time order.
+
+A report may carry an idempotency key (unique across the table): filing it again
+under the same key returns the first report instead of storing a second one.
+Databases made before that column existed get it added when opened.
 """
 from __future__ import annotations
 
@@ -17,7 +21,7 @@ import uuid
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Any, Callable, Dict, List, Optional, Sequence, TypeVar, Union
+from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar, Union
 
 T = TypeVar("T")
 AttributeValue = Union[str, List[str]]
@@ -52,11 +56,17 @@ CREATE TABLE IF NOT EXISTS requests (
     last_name TEXT,
     phone TEXT,
     device_id TEXT,
-    account_id TEXT
+    account_id TEXT,
+    idempotency_key TEXT
 );
 CREATE INDEX IF NOT EXISTS requests_requested ON requests (requested_datetime);
 CREATE INDEX IF NOT EXISTS requests_service ON requests (service_code);
 """
+# Run after _migrate: a database from before idempotency keys lacks the column until then.
+# NULLs never collide in a UNIQUE index, so reports filed without a key are unaffected.
+_IDEMPOTENCY_INDEX = (
+    "CREATE UNIQUE INDEX IF NOT EXISTS requests_idempotency_key ON requests (idempotency_key)"
+)
 
 
 def utc_w3(moment: datetime) -> str:
@@ -189,6 +199,18 @@ def _int_id(request_id: str) -> Optional[int]:
     return int(text) if text.isdigit() and len(text) < 19 else None
 
 
+def _migrate(connection: sqlite3.Connection) -> None:
+    """Bring a database made by an older version up to the current schema."""
+    columns = {row["name"] for row in connection.execute("PRAGMA table_info(requests)")}
+    if "idempotency_key" not in columns:
+        try:
+            connection.execute("ALTER TABLE requests ADD COLUMN idempotency_key TEXT")
+        except sqlite3.OperationalError as error:  # another process added it first
+            if "duplicate column" not in str(error).lower():
+                raise
+    connection.execute(_IDEMPOTENCY_INDEX)
+
+
 def _row_to_request(row: sqlite3.Row) -> StoredRequest:
     values = {f.name: row[f.name] for f in fields(StoredRequest) if f.name not in ("service_request_id", "attributes")}
     return StoredRequest(service_request_id=str(row["id"]), attributes=json.loads(row["attributes"]), **values)
@@ -227,6 +249,7 @@ class RequestStore:
         connection.execute("PRAGMA journal_mode=WAL")
         connection.execute("PRAGMA synchronous=NORMAL")
         connection.executescript(_SCHEMA)
+        _migrate(connection)
         connection.execute(
             "INSERT INTO sqlite_sequence (name, seq) SELECT 'requests', ? "
             "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'requests')",
@@ -244,8 +267,25 @@ class RequestStore:
             raise RuntimeError("RequestStore is not open")
         return await asyncio.to_thread(self._with_lock, lambda: work(connection))
 
-    async def create(self, new: NewRequest, *, now: Optional[datetime] = None) -> StoredRequest:
-        """Store a new open request; `now` is for tests and imports of past reports."""
+    async def create(
+        self, new: NewRequest, *, now: Optional[datetime] = None, idempotency_key: Optional[str] = None
+    ) -> StoredRequest:
+        """Store a new open request; `now` is for tests and imports of past reports.
+
+        With an `idempotency_key` already used, nothing is stored and the request
+        first filed under that key is returned.
+        """
+        stored, _ = await self.create_once(new, idempotency_key, now=now)
+        return stored
+
+    async def create_once(
+        self, new: NewRequest, idempotency_key: Optional[str], *, now: Optional[datetime] = None
+    ) -> Tuple[StoredRequest, bool]:
+        """Like `create`, and says whether it stored a new request (False: the key was already used).
+
+        The UNIQUE index decides, so two writers racing with one key (even in two
+        processes) still leave a single row: the loser gets the winner's request.
+        """
         requested = now or datetime.now(timezone.utc)
         expected = utc_w3(requested + new.expected_after) if new.expected_after is not None else None
         record: Dict[str, Any] = {
@@ -273,14 +313,25 @@ class RequestStore:
             "phone": new.phone,
             "device_id": new.device_id,
             "account_id": new.account_id,
+            "idempotency_key": idempotency_key,
         }
         columns = ", ".join(record)
         placeholders = ", ".join(f":{name}" for name in record)
 
-        def insert(connection: sqlite3.Connection) -> StoredRequest:
-            cursor = connection.execute(f"INSERT INTO requests ({columns}) VALUES ({placeholders})", record)
+        def insert(connection: sqlite3.Connection) -> Tuple[StoredRequest, bool]:
+            try:
+                cursor = connection.execute(f"INSERT INTO requests ({columns}) VALUES ({placeholders})", record)
+            except sqlite3.IntegrityError:
+                if idempotency_key is None:
+                    raise
+                row = connection.execute(
+                    "SELECT * FROM requests WHERE idempotency_key = ?", (idempotency_key,)
+                ).fetchone()
+                if row is None:  # some other constraint failed
+                    raise
+                return _row_to_request(row), False
             row = connection.execute("SELECT * FROM requests WHERE id = ?", (cursor.lastrowid,)).fetchone()
-            return _row_to_request(row)
+            return _row_to_request(row), True
 
         return await self._run(insert)
 

@@ -1,0 +1,97 @@
+"""Signed links to residents' photos, served by the assistant itself.
+
+A channel's own file URL cannot be handed to the city: Telegram's embeds the bot
+token, Twilio's needs the account's credentials. Instead a report carries
+`{PUBLIC_URL}/webhooks/<channel>/media/<ref>?sig=<hmac>`; the channel's route
+checks the signature (so only links the assistant issued work) and relays the
+file from the channel's cloud with `stream_remote`. Any channel can use this.
+"""
+from __future__ import annotations
+
+import hashlib
+import hmac
+import logging
+import os
+import re
+from typing import Dict, Optional, Tuple
+
+import httpx
+from sanic import response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.channels.identity import _secret as citybot_secret
+
+logger = logging.getLogger(__name__)
+
+# Cloud file ids are URL-safe tokens; anything else is refused rather than escaped.
+MEDIA_REF = re.compile(r"[A-Za-z0-9_-]{1,256}")
+FETCH_TIMEOUT_SECONDS = 30.0
+_warned_no_public_url = False
+
+
+def media_signature(channel: str, ref: str) -> str:
+    """HMAC of one channel's file reference under CITYBOT_SECRET_KEY (128 bits, hex)."""
+    message = f"media:{channel}:{ref}".encode("utf-8")
+    return hmac.new(citybot_secret(), message, hashlib.sha256).hexdigest()[:32]
+
+
+def media_signature_ok(channel: str, ref: str, signature: Optional[str]) -> bool:
+    """Whether `signature` is the one this assistant issued for the reference."""
+    if not signature or not MEDIA_REF.fullmatch(ref):
+        return False
+    return hmac.compare_digest(signature.encode("utf-8"), media_signature(channel, ref).encode("utf-8"))
+
+
+def signed_media_url(channel: str, ref: str) -> Optional[str]:
+    """The public link for a file, or None when PUBLIC_URL is unset or the ref is unusable."""
+    global _warned_no_public_url
+    public_url = (os.environ.get("PUBLIC_URL") or "").rstrip("/")
+    if not public_url.startswith(("http://", "https://")):
+        if not _warned_no_public_url:
+            logger.warning("PUBLIC_URL is not set: residents' photos cannot be linked in reports")
+            _warned_no_public_url = True
+        return None
+    if not MEDIA_REF.fullmatch(ref):
+        logger.warning("a %s file reference has unexpected characters: photo not linked", channel)
+        return None
+    return f"{public_url}/webhooks/{channel}/media/{ref}?sig={media_signature(channel, ref)}"
+
+
+def media_error(status: int, error: str) -> HTTPResponse:
+    return response.json({"ok": False, "error": error}, status=status)
+
+
+async def stream_remote(
+    request: Request,
+    url: str,
+    *,
+    content_type: Optional[str] = None,
+    auth: Optional[Tuple[str, str]] = None,
+) -> Optional[HTTPResponse]:
+    """Relay a remote file to the caller chunk by chunk, never revealing its URL.
+
+    Returns an error response when the remote answers badly, None once the file
+    was streamed (the response is then already sent).
+    """
+    headers: Dict[str, str] = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
+    started = False
+    try:
+        async with httpx.AsyncClient(timeout=FETCH_TIMEOUT_SECONDS, auth=auth) as client:
+            async with client.stream("GET", url) as upstream:
+                if upstream.status_code == 404:
+                    return media_error(404, "this file is no longer available")
+                if upstream.status_code != 200:
+                    logger.warning("media fetch answered HTTP %s", upstream.status_code)
+                    return media_error(502, "the file could not be fetched")
+                kind = content_type or upstream.headers.get("content-type") or "application/octet-stream"
+                sent = await request.respond(content_type=kind, headers=headers)
+                started = True
+                async for chunk in upstream.aiter_bytes():
+                    await sent.send(chunk)
+                await sent.eof()
+                return None
+    except httpx.HTTPError as error:
+        # The URL may hold a credential: log the kind of failure only.
+        logger.warning("media fetch failed%s: %s", " mid-stream" if started else "", type(error).__name__)
+        return None if started else media_error(502, "the file could not be fetched")

@@ -1,0 +1,209 @@
+"""SMS, MMS and WhatsApp over Twilio, as a Rasa input channel.
+
+Enabled in credentials.yml as `bot.channels.twilio.TwilioInput`; Twilio posts
+each incoming message to `POST /webhooks/twilio/webhook`. The webhook checks
+Twilio's signature, drops retried deliveries, handles the carrier keywords
+(STOP, START, HELP) itself and hands everything else to Rasa under a
+pseudonymous conversation id.
+
+Replies go out through Twilio's REST API (bot.channels.twilio_rest), not as
+TwiML in the webhook's answer: the same code then serves replies and the
+messages the city sends first, sends are retried, a long reply becomes several
+messages, and Twilio's 15-second webhook timeout never cuts a slow turn short.
+The webhook waits for the turn up to REPLY_BUDGET seconds (so replies usually
+leave before it answers) and then answers with empty TwiML either way.
+"""
+from __future__ import annotations
+
+import asyncio
+import logging
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Text
+
+from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from twilio.twiml.messaging_response import MessagingResponse
+
+from bot.channels.identity import mask, sender_id_for
+from bot.channels.outbound import NotDeliverable, deliver, register_sender
+from bot.channels.sms_choices import resolve_reply
+from bot.channels.sms_keywords import OPTED_IN_TEXT, OPTED_OUT_TEXT, Keyword, carrier_keyword, help_text
+from bot.channels.twilio_inbound import InboundMessage, MalformedWebhook, parse_form
+from bot.channels.twilio_rest import TwilioSender, TwilioSendError, TwilioSettings, sender_from_env
+from bot.channels.twilio_signature import SIGNATURE_HEADER, is_valid_signature, signed_url
+from bot.storage import contact_for, first_delivery, remember_contact, set_opted_out
+
+logger = logging.getLogger(__name__)
+
+__all__ = ["TwilioInput", "TwilioOutput", "sender_from_env"]
+
+REPLY_BUDGET = 10.0  # seconds; Twilio gives up on a webhook after 15
+OFF_MESSAGE = "The Twilio channel is off: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER (see README)."
+
+OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
+
+
+def _twiml_ack() -> HTTPResponse:
+    """An empty TwiML answer: received, nothing to send in reply (replies go by REST)."""
+    return response.text(str(MessagingResponse()), content_type="text/xml")
+
+
+class TwilioOutput(OutputChannel):
+    """Sends the bot's messages to the conversation's phone number by SMS or WhatsApp.
+
+    The recipient is the pseudonymous conversation id; the contacts table says
+    which number and channel it is and whether the resident opted out.
+    """
+
+    @classmethod
+    def name(cls) -> Text:
+        return "twilio"
+
+    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
+        await self._deliver(recipient_id, text)
+
+    async def send_text_with_buttons(
+        self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]], **kwargs: Any
+    ) -> None:
+        await self._deliver(recipient_id, text, buttons)
+
+    async def _deliver(self, recipient_id: str, text: str, buttons: Optional[List[Dict[str, Any]]] = None) -> None:
+        """Send, or log why not: a failed send must not break the conversation's turn."""
+        try:
+            await deliver(recipient_id, text, buttons)
+        except (NotDeliverable, TwilioSendError) as error:
+            logger.warning("reply to conversation %s not sent: %s", recipient_id, error)
+
+
+class TwilioInput(InputChannel):
+    """The Twilio Messaging webhook (SMS, MMS, WhatsApp) on the Rasa server."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return "twilio"
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
+        """Settings come from the environment, not credentials.yml (they are secrets)."""
+        return cls(TwilioSettings.from_env())
+
+    def __init__(self, settings: TwilioSettings) -> None:
+        self.settings = settings
+        self.output = TwilioOutput()
+        self._turns: Set["asyncio.Task[None]"] = set()
+        if settings.enabled:
+            register_sender(TwilioSender(settings))  # for "sms" and "whatsapp"
+            logger.info("Twilio SMS/WhatsApp channel on: POST /webhooks/twilio/webhook")
+        else:
+            logger.info("Twilio SMS/WhatsApp channel off: %s not set", ", ".join(settings.missing))
+
+    def get_output_channel(self) -> Optional[OutputChannel]:
+        return self.output if self.settings.enabled else None
+
+    def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
+        webhook = Blueprint("citybot_twilio", __name__)
+
+        @webhook.route("/", methods=["GET"])
+        async def health(_: Request) -> HTTPResponse:
+            return response.json({"status": "ok" if self.settings.enabled else "off"})
+
+        @webhook.route("/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            return await self._receive(request, on_new_message)
+
+        return webhook
+
+    # --- the webhook -----------------------------------------------------------
+
+    async def _receive(self, request: Request, on_new_message: OnNewMessage) -> HTTPResponse:
+        if not self.settings.enabled:
+            return response.text(OFF_MESSAGE, status=503)
+        signature = request.headers.get(SIGNATURE_HEADER)
+        if not signature:
+            return response.text(f"missing {SIGNATURE_HEADER}", status=403)
+        try:
+            params = parse_form(request.body, request.headers.get("content-type"))
+        except MalformedWebhook as error:
+            return response.text(str(error), status=400)
+        url = signed_url(
+            self.settings.public_url,
+            request.scheme,
+            request.host,
+            request.path,
+            request.query_string,
+            request.headers.get("x-forwarded-proto"),
+            request.headers.get("x-forwarded-host"),
+        )
+        if not is_valid_signature(self.settings.auth_token, url, params, signature):
+            logger.warning("rejected a Twilio webhook with a bad signature for %s (is PUBLIC_URL right?)", url)
+            return response.text(f"invalid {SIGNATURE_HEADER}", status=403)
+        try:
+            message = InboundMessage.from_form(params)
+        except MalformedWebhook as error:
+            return response.text(str(error), status=400)
+        if not await first_delivery("twilio", message.message_sid):
+            logger.info("Twilio message %s was already handled (a retry)", message.message_sid)
+            return _twiml_ack()
+        await self._run_turn(self._handle(message, on_new_message))
+        return _twiml_ack()
+
+    async def _run_turn(self, work: Awaitable[None]) -> None:
+        """Wait for the turn up to REPLY_BUDGET; a slower one finishes after the answer."""
+        turn = asyncio.ensure_future(work)
+        self._turns.add(turn)
+        turn.add_done_callback(self._turns.discard)
+        try:
+            await asyncio.wait_for(asyncio.shield(turn), REPLY_BUDGET)
+        except asyncio.TimeoutError:
+            logger.info("a Twilio turn is taking over %.0fs; answering the webhook now", REPLY_BUDGET)
+
+    async def _handle(self, message: InboundMessage, on_new_message: OnNewMessage) -> None:
+        """One incoming message: carrier keyword, or a turn of the conversation."""
+        channel = message.channel
+        if channel is None:
+            logger.info("ignored a Twilio message from an unsupported channel (%s)", mask(message.address))
+            return
+        sender_id = sender_id_for(channel, message.address)
+        try:
+            await remember_contact(sender_id, channel, message.address)
+            contact = await contact_for(sender_id)
+            opted_out = bool(contact is not None and contact.opted_out)
+            keyword = carrier_keyword(channel, message.text, opted_out, message.opt_out_type)
+            logger.info("%s message from %s (conversation %s)", channel, mask(message.address), sender_id)
+            if keyword is not None:
+                await self._keyword(keyword, channel, sender_id)
+            elif opted_out:
+                logger.info("conversation %s opted out: message not answered (START opts back in)", sender_id)
+            elif message.text:
+                text = await resolve_reply(sender_id, message.text)
+                await on_new_message(
+                    UserMessage(
+                        text,
+                        self.output,
+                        sender_id,
+                        input_channel=self.name(),
+                        message_id=message.message_sid,
+                        metadata=message.metadata or None,
+                    )
+                )
+        except Exception:  # noqa: BLE001 - a background turn has nobody else to report to
+            logger.exception("failed to handle a Twilio message for conversation %s", sender_id)
+
+    async def _keyword(self, keyword: Keyword, channel: str, sender_id: str) -> None:
+        """STOP, START and HELP, answered here and never passed to the dialogue.
+
+        On SMS, Twilio itself confirms STOP and START; WhatsApp has nobody else
+        to, so the assistant does (before opting out, while it still may).
+        """
+        logger.info("carrier keyword %s from conversation %s", keyword.value, sender_id)
+        if keyword is Keyword.OPT_OUT:
+            if channel == "whatsapp":
+                await self.output.send_text_message(sender_id, OPTED_OUT_TEXT)
+            await set_opted_out(sender_id, True)
+        elif keyword is Keyword.OPT_IN:
+            await set_opted_out(sender_id, False)
+            if channel == "whatsapp":
+                await self.output.send_text_message(sender_id, OPTED_IN_TEXT)
+        else:
+            await self.output.send_text_message(sender_id, help_text())

@@ -1,0 +1,371 @@
+"""The web chat: a page residents open in a browser, or embed on the city's own site.
+
+The Rasa server serves the page (`/chat`), its script and styles, the embed
+script (`/chat/embed.js`) and a small JSON API under `/webhooks/webchat/`.
+Every message of a web chat conversation is written to the `webchat_messages`
+table, so a reload shows the conversation again (`history`) and any process,
+the worker or a staff console, can reach a resident by adding a row that the
+page receives over Server-Sent Events (`events`).
+
+The session id is a random UUID made by the browser and kept in its storage; it
+is the resident's address on this channel, like a phone number for SMS.
+"""
+from __future__ import annotations
+
+import asyncio
+import json
+import logging
+import re
+import time
+from dataclasses import dataclass
+from datetime import timezone
+from pathlib import Path
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Text
+
+import sqlalchemy as sa
+from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+from sqlalchemy.engine import Connection
+
+from bot.channels.identity import sender_id_for
+from bot.channels.outbound import Buttons, register_sender
+from bot.storage import database, metadata, remember_contact, utcnow
+
+logger = logging.getLogger(__name__)
+
+CHANNEL = "webchat"
+MAX_MESSAGE_CHARS = 2000
+HISTORY_LIMIT = 500
+POLL_SECONDS = 0.5
+KEEPALIVE_SECONDS = 15.0
+RECONNECT_MILLISECONDS = 3000
+
+USER, BOT, STAFF = "user", "bot", "staff"
+PUSHED_ROLES = (BOT, STAFF)
+
+STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
+# Only these files are served: nothing else in the folder (or outside it) is reachable.
+ASSETS = {
+    "chat.js": "application/javascript; charset=utf-8",
+    "chat.css": "text/css; charset=utf-8",
+}
+# The page loads nothing from elsewhere; bot images may come from any https host.
+PAGE_POLICY = (
+    "default-src 'self'; script-src 'self'; style-src 'self'; img-src 'self' https: data:; "
+    "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'"
+)
+_NOSNIFF = {"X-Content-Type-Options": "nosniff"}
+APOLOGY = "Sorry, something went wrong on our side. Please try again, or call 311."
+
+_SESSION = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+
+webchat_messages = sa.Table(
+    "webchat_messages",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("sender_id", sa.String(128), nullable=False),
+    sa.Column("role", sa.String(8), nullable=False),  # user, bot or staff
+    sa.Column("payload", sa.Text, nullable=False),  # JSON: text, buttons, image, attachment, custom
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_webchat_messages_sender_id_id", "sender_id", "id"),
+)
+
+
+# --- the transcript -----------------------------------------------------------
+
+
+def clean_payload(message: Dict[str, Any]) -> Dict[str, Any]:
+    """The parts of a Rasa message a page can show; buttons reduced to title and payload."""
+    payload: Dict[str, Any] = {}
+    for key in ("text", "image", "attachment"):
+        if isinstance(message.get(key), str) and message[key]:
+            payload[key] = message[key]
+    buttons = [
+        {"title": str(b.get("title", "")), "payload": str(b.get("payload", ""))}
+        for b in message.get("buttons") or []
+        if isinstance(b, dict)
+    ]
+    if buttons:
+        payload["buttons"] = buttons
+    if message.get("custom") is not None:
+        payload["custom"] = message["custom"]
+    return payload
+
+
+def _as_message(row: sa.engine.Row) -> Dict[str, Any]:
+    created = row.created_at
+    if created.tzinfo is None:  # SQLite keeps the UTC time without its zone
+        created = created.replace(tzinfo=timezone.utc)
+    return {"id": row.id, "role": row.role, **json.loads(row.payload), "created_at": created.isoformat()}
+
+
+async def append_message(sender_id: str, role: str, payload: Dict[str, Any]) -> Dict[str, Any]:
+    """Store one message of a conversation; return it as the page receives it (with its id)."""
+    if role not in (USER, BOT, STAFF):
+        raise ValueError(f"unknown web chat role {role!r}")
+
+    def insert(connection: Connection) -> Dict[str, Any]:
+        result = connection.execute(
+            webchat_messages.insert().values(
+                sender_id=sender_id, role=role, payload=json.dumps(payload), created_at=utcnow()
+            )
+        )
+        row_id = result.inserted_primary_key[0]
+        return _as_message(connection.execute(sa.select(webchat_messages).where(webchat_messages.c.id == row_id)).one())
+
+    return await database().run(insert)
+
+
+async def messages_after(
+    sender_id: str, after: int = 0, roles: Optional[Iterable[str]] = None, limit: int = HISTORY_LIMIT
+) -> List[Dict[str, Any]]:
+    """A conversation's messages with an id above `after`, oldest first (the last `limit`)."""
+    query = sa.select(webchat_messages).where(
+        webchat_messages.c.sender_id == sender_id, webchat_messages.c.id > after
+    )
+    if roles is not None:
+        query = query.where(webchat_messages.c.role.in_(list(roles)))
+    query = query.order_by(webchat_messages.c.id.desc()).limit(limit)
+    rows = await database().run(lambda c: c.execute(query).all())
+    return [_as_message(row) for row in reversed(rows)]
+
+
+# --- sending to a web chat --------------------------------------------------------
+
+
+class WebChatOutput(CollectingOutputChannel):
+    """Rasa's replies, written to the transcript as they are sent (and kept for the webhook's answer)."""
+
+    @classmethod
+    def name(cls) -> Text:
+        return CHANNEL
+
+    async def _persist_message(self, message: Dict[str, Any]) -> None:
+        payload = clean_payload(message)
+        if payload:
+            self.messages.append(await append_message(message["recipient_id"], BOT, payload))
+
+
+class WebChatSender:
+    """Outbound messages (status updates, staff replies, alerts): a row the page picks up."""
+
+    channel = CHANNEL
+
+    async def send(self, address: str, text: str, buttons: Buttons = None, role: str = BOT) -> None:
+        """`address` is the session id; `role="staff"` marks a reply written by a person."""
+        if role not in PUSHED_ROLES:
+            raise ValueError(f"a web chat can only be sent bot or staff messages, not {role!r}")
+        payload = clean_payload({"text": text, "buttons": buttons})
+        await append_message(sender_id_for(CHANNEL, address), role, payload)
+
+
+def sender_from_env() -> WebChatSender:
+    """The web chat needs no credentials: it is always reachable."""
+    return WebChatSender()
+
+
+# --- requests ---------------------------------------------------------------------
+
+
+class BadRequest(Exception):
+    """A request the page should not have sent: answered 4xx with a JSON message."""
+
+    def __init__(self, message: str, status: int = 400) -> None:
+        super().__init__(message)
+        self.status = status
+
+
+@dataclass
+class Turn:
+    """One message a resident sent from the page."""
+
+    session: str
+    text: str  # what Rasa gets: typed text or a button's payload
+    shown: str  # what the transcript shows: the same, or the button's title
+    metadata: Optional[Dict[str, Any]]
+
+
+def parse_session(value: Any) -> str:
+    """The browser's session id, which must be a UUID (lower case)."""
+    session = value.strip().lower() if isinstance(value, str) else ""
+    if not _SESSION.match(session):
+        raise BadRequest("session must be a UUID made by the page")
+    return session
+
+
+def _optional_text(body: Dict[str, Any], key: str) -> str:
+    value = body.get(key)
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        raise BadRequest(f"{key} must be a string")
+    text = value.strip()
+    if len(text) > MAX_MESSAGE_CHARS:
+        raise BadRequest(f"{key} is longer than {MAX_MESSAGE_CHARS} characters", status=413)
+    return text
+
+
+def parse_turn(raw: bytes) -> Turn:
+    """Check a webhook body: `{"session", "message", "title"?, "metadata"?}`."""
+    try:
+        body = json.loads(raw or b"")
+    except (ValueError, UnicodeDecodeError):
+        raise BadRequest("the body must be JSON") from None
+    if not isinstance(body, dict):
+        raise BadRequest("the body must be a JSON object")
+    session = parse_session(body.get("session"))
+    text = _optional_text(body, "message")
+    if not text:
+        raise BadRequest("message is required")
+    metadata = body.get("metadata")
+    if metadata is not None and not isinstance(metadata, dict):
+        raise BadRequest("metadata must be an object")
+    return Turn(session=session, text=text, shown=_optional_text(body, "title") or text, metadata=metadata)
+
+
+def parse_after(request: Request) -> int:
+    """Where a stream resumes: `after`, or the browser's Last-Event-ID when it reconnects."""
+    values = [request.args.get("after"), request.headers.get("last-event-id")]
+    try:
+        numbers = [int(v) for v in values if v not in (None, "")]
+    except ValueError:
+        raise BadRequest("after must be a message id (a whole number)") from None
+    if any(n < 0 for n in numbers):
+        raise BadRequest("after must not be negative")
+    return max(numbers, default=0)
+
+
+def error(exc: BadRequest) -> HTTPResponse:
+    return response.json({"error": str(exc)}, status=exc.status)
+
+
+def sse_event(message: Dict[str, Any]) -> str:
+    return f"id: {message['id']}\ndata: {json.dumps(message)}\n\n"
+
+
+# --- the channel ------------------------------------------------------------------
+
+
+class WebChatInput(InputChannel):
+    """The web chat page and its API, mounted at the server's root."""
+
+    def __init__(self) -> None:
+        register_sender(WebChatSender())
+        self._stopping = False
+
+    @classmethod
+    def name(cls) -> Text:
+        return CHANNEL
+
+    @classmethod
+    def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "WebChatInput":
+        return cls()
+
+    def url_prefix(self) -> Text:
+        # Rasa mounts channels at urljoin("/webhooks/", prefix): "/" puts the page at /chat.
+        return "/"
+
+    def get_output_channel(self) -> WebChatOutput:
+        """Messages Rasa starts itself (reminders, trigger_intent) go to the transcript too."""
+        return WebChatOutput()
+
+    async def handle(self, turn: Turn, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> List[Dict[str, Any]]:
+        """Record the resident's message, run it through Rasa, return the stored replies."""
+        sender_id = sender_id_for(CHANNEL, turn.session)
+        await remember_contact(sender_id, CHANNEL, turn.session)
+        await append_message(sender_id, USER, {"text": turn.shown})
+        output = WebChatOutput()
+        try:
+            await on_new_message(
+                UserMessage(turn.text, output, sender_id, input_channel=CHANNEL, metadata=turn.metadata)
+            )
+        except Exception:  # the resident still gets an answer; the log has the cause
+            logger.exception("web chat message could not be handled")
+            await output.send_text_message(sender_id, APOLOGY)
+        return output.messages
+
+    async def stream(self, request: Request, sender_id: str, after: int) -> None:
+        """Push a conversation's new bot and staff messages until the page goes away.
+
+        Sanic cancels this handler when the client disconnects; server shutdown
+        ends it through `_stopping`, and the browser reconnects with Last-Event-ID.
+        """
+        stream = await request.respond(
+            content_type="text/event-stream; charset=utf-8",
+            headers={"Cache-Control": "no-cache", "X-Accel-Buffering": "no"},
+        )
+        await stream.send(f"retry: {RECONNECT_MILLISECONDS}\n\n")
+        last_write = time.monotonic()
+        while not self._stopping:
+            for message in await messages_after(sender_id, after, roles=PUSHED_ROLES):
+                await stream.send(sse_event(message))
+                after = message["id"]
+                last_write = time.monotonic()
+            if time.monotonic() - last_write >= KEEPALIVE_SECONDS:
+                await stream.send(": keep-alive\n\n")
+                last_write = time.monotonic()
+            await asyncio.sleep(POLL_SECONDS)
+
+    def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
+        web = Blueprint("webchat", __name__)
+        logger.info("Web chat is on: GET /chat, embed with /chat/embed.js")
+
+        @web.listener("before_server_stop")
+        async def stop_streams(_app: Any, _loop: Any) -> None:
+            self._stopping = True
+
+        @web.route("/chat", methods=["GET"])
+        async def page(_request: Request) -> HTTPResponse:
+            return await response.file(
+                STATIC_DIR / "chat.html",
+                mime_type="text/html; charset=utf-8",
+                headers={"Content-Security-Policy": PAGE_POLICY, "Cache-Control": "no-cache", **_NOSNIFF},
+            )
+
+        @web.route("/chat/static/<name>", methods=["GET"])
+        async def asset(_request: Request, name: str) -> HTTPResponse:
+            if name not in ASSETS:
+                return response.json({"error": "not found"}, status=404)
+            return await _static(name, ASSETS[name])
+
+        @web.route("/chat/embed.js", methods=["GET"])
+        async def embed(_request: Request) -> HTTPResponse:
+            return await _static("embed.js", "application/javascript; charset=utf-8")
+
+        @web.route("/webhooks/webchat/webhook", methods=["POST"])
+        async def receive(request: Request) -> HTTPResponse:
+            try:
+                turn = parse_turn(request.body)
+            except BadRequest as exc:
+                return error(exc)
+            return response.json(await self.handle(turn, on_new_message))
+
+        @web.route("/webhooks/webchat/history", methods=["GET"])
+        async def history(request: Request) -> HTTPResponse:
+            try:
+                session = parse_session(request.args.get("session"))
+            except BadRequest as exc:
+                return error(exc)
+            return response.json(await messages_after(sender_id_for(CHANNEL, session)))
+
+        @web.route("/webhooks/webchat/events", methods=["GET"])
+        async def events(request: Request) -> Optional[HTTPResponse]:
+            try:
+                session = parse_session(request.args.get("session"))
+                after = parse_after(request)
+            except BadRequest as exc:
+                return error(exc)
+            await self.stream(request, sender_id_for(CHANNEL, session), after)
+            return None
+
+        return web
+
+
+
+async def _static(name: str, mime_type: str) -> HTTPResponse:
+    """A file of the page, revalidated by the browser so a deployment shows at once."""
+    return await response.file(
+        STATIC_DIR / name, mime_type=mime_type, headers={"Cache-Control": "no-cache", **_NOSNIFF}
+    )

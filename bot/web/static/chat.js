@@ -1,0 +1,267 @@
+/*
+ * The web chat page: sends what the resident types (or the button they pick) to
+ * /webhooks/webchat/webhook, shows the replies, restores the conversation from
+ * /history after a reload and receives staff replies and status updates over
+ * Server-Sent Events (/events). Plain JavaScript, no build step, no dependencies.
+ *
+ * Untrusted text (everything a message contains) only ever reaches the page as
+ * text nodes; links are built as elements, never through innerHTML.
+ */
+(function () {
+  "use strict";
+
+  var API = "/webhooks/webchat/";
+  var STORAGE_KEY = "citybot.webchat.session";
+  var UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
+  var ASSISTANT = document.body.getAttribute("data-assistant") || "The assistant";
+  var LABELS = { user: "You said:", bot: ASSISTANT + " said:", staff: "City staff said:" };
+  // Web addresses, e-mail addresses and bare city domains ("riverton.gov/trash").
+  var LINK = /(?:https?:\/\/[^\s<>"]+|www\.[^\s<>"]+|[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}|\b(?:[a-z0-9-]+\.)+(?:gov|org|com|net|edu|us|info)\b(?:\/[^\s<>"]*)?)/gi;
+  var TRAILING = /[.,;:!?'")\]]+$/;
+
+  var log = document.getElementById("log");
+  var typing = document.getElementById("typing");
+  var problem = document.getElementById("problem");
+  var form = document.getElementById("composer");
+  var input = document.getElementById("message");
+
+  var session = loadSession();
+  var seen = new Set();
+  var lastId = 0;
+  var pending = 0;
+  var queue = Promise.resolve();
+  var events = null;
+
+  // --- the session: a random UUID kept in this browser --------------------------
+
+  function newSessionId() {
+    if (window.crypto && crypto.randomUUID) return crypto.randomUUID();
+    // crypto.randomUUID needs a secure context; getRandomValues does not.
+    var bytes = crypto.getRandomValues(new Uint8Array(16));
+    bytes[6] = (bytes[6] & 0x0f) | 0x40;
+    bytes[8] = (bytes[8] & 0x3f) | 0x80;
+    var hex = Array.prototype.map.call(bytes, function (b) { return (b + 0x100).toString(16).slice(1); }).join("");
+    return [hex.slice(0, 8), hex.slice(8, 12), hex.slice(12, 16), hex.slice(16, 20), hex.slice(20)].join("-");
+  }
+
+  function loadSession() {
+    var stored = null;
+    try { stored = window.localStorage.getItem(STORAGE_KEY); } catch (e) { /* storage blocked: this tab only */ }
+    return stored && UUID.test(stored) ? stored : saveSession(newSessionId());
+  }
+
+  function saveSession(id) {
+    try { window.localStorage.setItem(STORAGE_KEY, id); } catch (e) { /* storage blocked */ }
+    return id;
+  }
+
+  // --- building messages ------------------------------------------------------
+
+  function element(tag, className, text) {
+    var node = document.createElement(tag);
+    if (className) node.className = className;
+    if (text) node.textContent = text;
+    return node;
+  }
+
+  function linkFor(match) {
+    if (/^https?:\/\//i.test(match)) return match;
+    if (match.indexOf("@") > 0 && match.indexOf("/") < 0) return "mailto:" + match;
+    return "https://" + match;
+  }
+
+  /* Text with its web and e-mail addresses turned into links; everything else stays text. */
+  function linkify(text) {
+    var fragment = document.createDocumentFragment();
+    var at = 0;
+    text.replace(LINK, function (found, offset) {
+      var address = found.replace(TRAILING, "");
+      if (!address) return found;
+      fragment.append(text.slice(at, offset));
+      var link = element("a", null, address);
+      link.href = linkFor(address);
+      if (link.protocol === "http:" || link.protocol === "https:") {
+        link.target = "_blank";
+        link.rel = "noopener noreferrer";
+        link.append(element("span", "visually-hidden", " (opens in a new tab)"));
+      }
+      fragment.append(link);
+      at = offset + address.length;
+      return found;
+    });
+    fragment.append(text.slice(at));
+    return fragment;
+  }
+
+  function choices(buttons) {
+    var group = element("div", "choices");
+    group.setAttribute("role", "group");
+    group.setAttribute("aria-label", "Reply options");
+    buttons.forEach(function (button) {
+      var choice = element("button", "choice", button.title || button.payload);
+      choice.type = "button";
+      choice.addEventListener("click", function (event) {
+        send(button.payload || button.title, button.title);
+        // A keyboard user carries on typing; a tap does not pop up the phone's keyboard.
+        if (event.detail === 0) input.focus();
+      });
+      group.append(choice);
+    });
+    return group;
+  }
+
+  function isWebAddress(value) {
+    return typeof value === "string" && /^https?:\/\//i.test(value);
+  }
+
+  function bubble(message) {
+    var role = LABELS[message.role] ? message.role : "bot";
+    var item = element("div", "message message--" + role);
+    item.append(element("span", "visually-hidden", LABELS[role] + " "));
+    if (role === "staff") {
+      var who = element("span", "message__who", "City staff");
+      who.setAttribute("aria-hidden", "true");
+      item.append(who);
+    }
+    var text = message.text || (message.custom && typeof message.custom.text === "string" ? message.custom.text : "");
+    if (text) {
+      var paragraph = element("p", "message__text");
+      paragraph.append(role === "user" ? document.createTextNode(text) : linkify(text));
+      item.append(paragraph);
+    }
+    if (isWebAddress(message.image)) {
+      var image = element("img", "message__image");
+      image.src = message.image;
+      image.alt = "Image from " + (role === "staff" ? "city staff" : ASSISTANT);
+      item.append(image);
+    }
+    if (isWebAddress(message.attachment)) {
+      var attachment = element("a", null, "Open the attachment");
+      attachment.href = message.attachment;
+      attachment.target = "_blank";
+      attachment.rel = "noopener noreferrer";
+      item.append(attachment);
+    }
+    if (message.buttons && message.buttons.length) item.append(choices(message.buttons));
+    return item;
+  }
+
+  /* Add a message once (the webhook's answer, the history and the stream may all bring it). */
+  function show(message) {
+    if (message.id != null) {
+      if (seen.has(message.id)) return;
+      seen.add(message.id);
+      lastId = Math.max(lastId, message.id);
+    }
+    if (message.role === "user") retireChoices();
+    log.append(bubble(message));
+  }
+
+  /* Choices of earlier messages no longer apply once the resident has answered. */
+  function retireChoices() {
+    log.querySelectorAll("button.choice:not([disabled])").forEach(function (button) {
+      button.disabled = true;
+    });
+  }
+
+  function scrollToEnd() {
+    window.scrollTo(0, document.documentElement.scrollHeight);
+  }
+
+  function setProblem(text) {
+    problem.textContent = text || "";
+    problem.hidden = !text;
+  }
+
+  // --- talking to the server ------------------------------------------------------
+
+  function send(text, title) {
+    setProblem("");
+    show({ role: "user", text: title || text });
+    scrollToEnd();
+    queue = queue.then(function () { return post(text, title); });
+  }
+
+  function post(text, title) {
+    pending += 1;
+    typing.hidden = false;
+    var body = { session: session, message: text };
+    if (title) body.title = title;
+    return fetch(API + "webhook", {
+      method: "POST",
+      headers: { "Content-Type": "application/json" },
+      body: JSON.stringify(body)
+    })
+      .then(function (response) {
+        return response.json().then(function (data) {
+          if (!response.ok) throw new Error(data && data.error ? data.error : "status " + response.status);
+          data.forEach(show);
+        });
+      })
+      .catch(function (error) {
+        setProblem("Your message was not sent (" + error.message + "). Please try again, or call 311.");
+        if (!title && !input.value) input.value = text;
+      })
+      .then(function () {
+        pending -= 1;
+        typing.hidden = pending === 0;
+        scrollToEnd();
+      });
+  }
+
+  function restore() {
+    // Read the old conversation silently; only new messages are announced.
+    log.setAttribute("aria-live", "off");
+    return fetch(API + "history?session=" + encodeURIComponent(session))
+      .then(function (response) { return response.ok ? response.json() : []; })
+      .then(function (messages) { messages.forEach(show); })
+      .catch(function () { /* a first visit, or offline: start empty */ })
+      .then(function () {
+        log.setAttribute("aria-live", "polite");
+        scrollToEnd();
+        listen();
+      });
+  }
+
+  /* Staff replies and status updates arrive here; the browser reconnects by itself. */
+  function listen() {
+    if (events) events.close();
+    if (!window.EventSource) return;
+    events = new EventSource(API + "events?session=" + encodeURIComponent(session) + "&after=" + lastId);
+    events.onmessage = function (event) {
+      try {
+        show(JSON.parse(event.data));
+        scrollToEnd();
+      } catch (e) { /* not a message */ }
+    };
+  }
+
+  function restart() {
+    session = saveSession(newSessionId());
+    seen.clear();
+    lastId = 0;
+    log.replaceChildren();
+    setProblem("");
+    listen();
+    input.focus();
+  }
+
+  form.addEventListener("submit", function (event) {
+    event.preventDefault();
+    var text = input.value.trim();
+    if (!text) return;
+    input.value = "";
+    send(text);
+  });
+
+  document.getElementById("restart").addEventListener("click", restart);
+
+  // Embedded on a city's site: Escape closes the chat panel (see embed.js).
+  document.addEventListener("keydown", function (event) {
+    if (event.key === "Escape" && window.parent !== window) {
+      window.parent.postMessage({ type: "citybot-webchat:close" }, "*");
+    }
+  });
+
+  restore();
+})();
