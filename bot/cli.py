@@ -88,6 +88,13 @@ def set_request_status(args: argparse.Namespace) -> int:
     return 0
 
 
+def telegram_command(args: argparse.Namespace) -> int:
+    """Telegram setup, e.g. `citybot telegram set-webhook` (see README)."""
+    from bot.channels.telegram import main as telegram_main
+
+    return telegram_main(args.rest)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="citybot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -102,9 +109,15 @@ def build_parser() -> argparse.ArgumentParser:
     status.add_argument("status", choices=["open", "closed"])
     status.add_argument("notes", help='e.g. "in progress" or "closed - fixed"')
     status.set_defaults(handler=set_request_status)
+    telegram = commands.add_parser("telegram", help="Telegram setup: set-webhook")
+    telegram.add_argument("rest", nargs=argparse.REMAINDER, help="set-webhook [--public-url URL]")
+    telegram.set_defaults(handler=telegram_command)
     open311 = commands.add_parser("open311", help="run the reference Open311 server alone")
     open311.add_argument("rest", nargs=argparse.REMAINDER, help="options for the server (--port, --db)")
     open311.set_defaults(handler=serve_open311)
+    from bot.handoff.cli import add_commands as add_handoff_commands  # `citybot console`, `citybot staff ...`
+
+    add_handoff_commands(commands)
     return parser
 
 

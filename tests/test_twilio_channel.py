@@ -27,7 +27,8 @@ from bot.channels.outbound import NotDeliverable, deliver
 from bot.channels.sms_format import MAX_BODY, body_length, pick_choice, split_body, with_choices
 from bot.channels.sms_keywords import Keyword, carrier_keyword
 from bot.channels.twilio import TwilioInput, sender_from_env
-from bot.channels.twilio_rest import TwilioSender, TwilioSettings
+from bot.channels.twilio_inbound import FormParams, InboundMessage, MalformedWebhook
+from bot.channels.twilio_rest import TwilioSender, TwilioSettings, redact
 from bot.storage import contact_for, reset_database
 from tests.conftest import SHARED, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_NUMBER
 from tests.fake_cloud import FakeCloud, RecordedRequest
@@ -107,12 +108,18 @@ class Phone:
 
     def read(self) -> str:
         """Replies not read yet (waiting a little for the first one)."""
-        self.cloud.wait_for(lambda _: len(self.sent_to_me()) > self.read_so_far, timeout=30)
+        self.cloud.wait_for(lambda _: len(self.sent_to_me()) > self.read_so_far, timeout=90)
         new = self.sent_to_me()[self.read_so_far:]
         self.read_so_far += len(new)
         bodies = [r.body["Body"] for r in new]
         self.transcript.extend(f"< {b}" for b in bodies)
         return "\n".join(bodies)
+
+    def send_unanswered(self, text: str) -> bool:
+        """Text the assistant; whether nothing came back."""
+        response = self.post(self.form(text))
+        assert response.status_code == 200, response.text
+        return self.nothing_received()
 
     def nothing_received(self, settle: float = 1.5) -> bool:
         time.sleep(settle)
@@ -252,7 +259,7 @@ def test_a_whatsapp_location_replaces_the_address(stack, whatsapp):
     assert "describe the problem" in reply, whatsapp.transcript
     whatsapp.send("water bubbling up through the asphalt")
     reply = whatsapp.send("skip")
-    assert "Here's your report" in reply, whatsapp.transcript
+    assert "Here's your report" in reply and "Location: the location you shared" in reply, whatsapp.transcript
     request = open311_request(stack, request_number(whatsapp.send("yes")))
     assert (request["lat"], request["long"]) == pytest.approx((latitude, longitude))
     sent = whatsapp.sent_to_me()
@@ -274,7 +281,7 @@ def test_an_mms_photo_becomes_the_requests_media_url(stack, phone):
     assert request["media_url"] == photo
 
 
-def test_a_long_message_is_split_and_its_choices_still_work(stack, phone):
+def test_a_long_message_is_split_and_its_choices_still_work(stack, phone, stack_database):
     phone.send("hello")
     paragraphs = [f"Paragraph {n}: " + " ".join(f"Sentence {n}.{s} about the works on Main Street." for s in range(12))
                   for n in range(1, 7)]
@@ -299,10 +306,8 @@ def test_a_long_message_is_split_and_its_choices_still_work(stack, phone):
 
 def test_stop_silences_everything_until_start(phone, test_sender):
     phone.send("hello")
-    phone.post(phone.form("Stop"))
-    assert phone.nothing_received()  # Twilio itself confirms an SMS opt-out
-    phone.post(phone.form("I want to report a pothole"))
-    assert phone.nothing_received()
+    assert phone.send_unanswered("Stop")  # Twilio itself confirms an SMS opt-out
+    assert phone.send_unanswered("I want to report a pothole")
     assert asyncio.run(contact_for(phone.sender_id)).opted_out
     with pytest.raises(NotDeliverable):
         asyncio.run(deliver(phone.sender_id, "Your request was updated."))
@@ -310,8 +315,7 @@ def test_stop_silences_everything_until_start(phone, test_sender):
         asyncio.run(test_sender.send(phone.address, "Sent around deliver()."))
     assert phone.nothing_received(settle=0.1)
 
-    phone.post(phone.form("START"))
-    assert phone.nothing_received()
+    assert phone.send_unanswered("START")  # Twilio confirms this one too
     assert not asyncio.run(contact_for(phone.sender_id)).opted_out
     assert "311 assistant" in phone.send("hello")
     asyncio.run(deliver(phone.sender_id, "Your request 1042 was closed: fixed."))
@@ -320,8 +324,7 @@ def test_stop_silences_everything_until_start(phone, test_sender):
 
 def test_cancel_opts_out_on_sms_but_cancels_the_report_on_whatsapp(phone, whatsapp, stack_database):
     phone.send("I need to report a pothole")
-    phone.post(phone.form("CANCEL"))
-    assert phone.nothing_received()
+    assert phone.send_unanswered("CANCEL")
     assert asyncio.run(contact_for(phone.sender_id)).opted_out
 
     whatsapp.send("I need to report a pothole")
@@ -403,7 +406,7 @@ def test_split_prefers_paragraphs_then_sentences_then_words():
     text = "Short first paragraph.\n\n" + sentence * 60 + "\n\n" + "x" * 3300
     pieces = split_body(text)
     assert all(body_length(p) <= MAX_BODY for p in pieces)
-    assert pieces[0].startswith("Short first paragraph.\n\nThe crew")
+    assert pieces[0] == "Short first paragraph."  # a paragraph is not cut when it can be kept whole
     assert all(p.rstrip().endswith(".") for p in pieces[:2])  # cut after a sentence
     assert "".join(p for p in pieces if p.startswith("x")) == "x" * 3300
     assert split_body("   ") == [] and split_body("hi") == ["hi"]
@@ -444,6 +447,30 @@ def test_numbered_choices():
 )
 def test_carrier_keywords(channel, text, opted_out, expected):
     assert carrier_keyword(channel, text, opted_out) is expected
+
+
+def inbound(**params: str) -> InboundMessage:
+    return InboundMessage.from_form(FormParams.from_pairs(list({"MessageSid": "SM1", "From": "+15551112222", **params}.items())))
+
+
+def test_reading_twilio_forms():
+    photo = inbound(NumMedia="2", MediaUrl0="https://api.twilio.com/a.pdf", MediaContentType0="application/pdf",
+                    MediaUrl1="https://api.twilio.com/b", MediaContentType1="image/png")
+    assert photo.metadata == {"media_url": "https://api.twilio.com/b"} and photo.text == "Here is a photo."
+    assert inbound(NumMedia="1", MediaUrl0="https://x/a.ogg", MediaContentType0="audio/ogg", Body="").metadata == {}
+    place = inbound(From="whatsapp:+15551112222", Latitude="41.5", Longitude="-90.5", Address="200 Main Street")
+    assert place.channel == "whatsapp" and place.text == "200 Main Street"
+    assert place.metadata == {"location": {"latitude": 41.5, "longitude": -90.5}}
+    assert inbound(Latitude="91", Longitude="0", Body="hi").metadata == {}
+    assert inbound(Body="jane\u00a1example.org \u00a1Hola!").text == "jane@example.org \u00a1Hola!"
+    assert inbound(From="messenger:123").channel is None
+    with pytest.raises(MalformedWebhook):
+        inbound(From="")
+
+
+def test_numbers_in_twilio_errors_are_masked():
+    text = redact("The 'To' number +15551234567 is not a valid phone number (whatsapp:+15557654321).")
+    assert "5551234567" not in text and "5557654321" not in text and "+155***4567" in text
 
 
 def test_twilio_advanced_opt_out_verdict_counts():

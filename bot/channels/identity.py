@@ -17,7 +17,8 @@ _DEV_SECRET = "riverton-dev-secret-change-me"
 _warned = False
 
 
-def _secret() -> bytes:
+def secret_key() -> bytes:
+    """CITYBOT_SECRET_KEY as bytes (the development key, with one warning, when unset)."""
     global _warned
     secret = os.environ.get("CITYBOT_SECRET_KEY")
     if not secret:
@@ -30,7 +31,7 @@ def _secret() -> bytes:
 
 def sender_id_for(channel: str, address: str) -> str:
     """A stable, non-reversible conversation id for a resident on a channel."""
-    digest = hmac.new(_secret(), f"{channel}:{address}".encode("utf-8"), hashlib.sha256).hexdigest()
+    digest = hmac.new(secret_key(), f"{channel}:{address}".encode("utf-8"), hashlib.sha256).hexdigest()
     return f"{channel}-{digest[:24]}"
 
 

@@ -20,7 +20,7 @@ from sanic import response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.identity import _secret as citybot_secret
+from bot.channels.identity import secret_key as citybot_secret
 
 logger = logging.getLogger(__name__)
 

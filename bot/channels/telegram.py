@@ -26,7 +26,7 @@ import warnings
 from collections import OrderedDict
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequence, Set, Text, TypeVar
+from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequence, Set, Text, Tuple, TypeVar
 from urllib.parse import urlsplit
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
@@ -104,7 +104,7 @@ class TelegramSettings:
     def bot_problem(self) -> Optional[str]:
         """Why no message can be sent at all, or None."""
         if not self.token:
-            raise RuntimeError("no token")
+            return "TELEGRAM_BOT_TOKEN is not set"
         if not self.api_base_url.startswith(("https://", "http://")):
             return "TELEGRAM_API_BASE_URL must be an http(s) URL"
         return None
@@ -115,7 +115,7 @@ class TelegramSettings:
         if self.bot_problem:
             return self.bot_problem
         if not self.secret:
-            return None
+            return "TELEGRAM_BOT_TOKEN is set but TELEGRAM_SECRET_TOKEN is not: refusing unverified updates"
         if not SECRET_FORMAT.fullmatch(self.secret):
             return "TELEGRAM_SECRET_TOKEN must be 1-256 characters of A-Z, a-z, 0-9, _ and -"
         return None
@@ -162,10 +162,10 @@ def split_text(text: str, limit: int = MAX_MESSAGE_LENGTH) -> List[str]:
     chunks: List[str] = []
     while _utf16_length(rest) > limit:
         end = limit
-        while _utf16_length(rest[:end]) > limit:
-            end -= 1
+        while _utf16_length(rest[:end]) > limit:  # astral characters (emoji) count twice
+            end -= max(1, (_utf16_length(rest[:end]) - limit) // 2)
         window = rest[:end]
-        cut = next((i for i in (window.rfind(s) for s in ("\n\n", "\n", " ")) if i > end // 2), end)
+        cut = next((i for i in (window.rfind(s) for s in ("\n\n", "\n", " ")) if i > end // 2), max(end, 1))
         chunks.append(rest[:cut].rstrip())
         rest = rest[cut:].lstrip()
     if rest:
@@ -208,6 +208,8 @@ class ButtonPayloads:
         """Rasa buttons as an inline keyboard, one button a row (titles are long)."""
         rows = []
         for button in buttons or []:
+            if not isinstance(button, dict):
+                continue
             title = str(button.get("title") or button.get("payload") or "").strip()
             payload = str(button.get("payload") or title)
             if title:
@@ -231,7 +233,7 @@ async def _with_flood_retry(call: Callable[[], Awaitable[T]]) -> T:
     """Make a Bot API call; after a 429 ("retry after n seconds") wait once and repeat it."""
     try:
         return await call()
-    except KeyError as error:
+    except RetryAfter as error:
         await asyncio.sleep(_flood_wait_seconds(error))
         return await call()
 
@@ -246,6 +248,7 @@ class TelegramSender:
 
     def __init__(self, settings: TelegramSettings) -> None:
         self.settings = settings
+        hide_token_in_logs(settings.token)
         self.bot = Bot(settings.token, base_url=settings.api_base_url, base_file_url=settings.file_base_url)
         self.buttons = ButtonPayloads()
         self._initialized = False
@@ -264,7 +267,7 @@ class TelegramSender:
         """Send a text (split when too long, buttons under the last part); raises TelegramError."""
         bot = await self.ready()
         markup = self.buttons.keyboard(buttons)
-        chunks = [text] or ([CHOOSE_TEXT] if markup else [])
+        chunks = split_text(text) or ([CHOOSE_TEXT] if markup else [])
         for index, chunk in enumerate(chunks):
             last = index == len(chunks) - 1
             await _with_flood_retry(
@@ -390,15 +393,15 @@ def _as_user_text(text: str) -> str:
     return text.lstrip("/").strip()
 
 
+def _photo_size_rank(size: Any) -> Tuple[int, int]:
+    return (_int(_get(size, "width")) or 0) * (_int(_get(size, "height")) or 0), _int(_get(size, "file_size")) or 0
+
+
 def _photo_file_id(message: Any) -> Optional[str]:
     """The largest size of a photo, or an image sent as a file, that getFile can serve."""
     sizes = [p for p in _sequence(_get(message, "photo")) if _text(_get(p, "file_id"))]
     if sizes:
-        def area(p: Any) -> int:
-            return (_int(_get(p, "width")) or 0) * (_int(_get(p, "height")) or 0)
-
-        largest = max(sizes, key=lambda p: (area(p), _int(_get(p, "file_size")) or 0))
-        return _text(_get(largest, "file_id"))
+        return _text(_get(max(sizes, key=_photo_size_rank), "file_id"))
     document = _get(message, "document")
     if str(_get(document, "mime_type") or "").startswith("image/"):
         if (_int(_get(document, "file_size")) or 0) <= MAX_FILE_BYTES:
@@ -416,7 +419,7 @@ def _read_message(message: Any) -> Optional[Incoming]:
         return Incoming(chat_id, text=user_text) if user_text else Incoming(chat_id, reply=UNSUPPORTED_REPLY)
     location = _coordinates(_get(message, "venue", "location")) or _coordinates(_get(message, "location"))
     if location:
-        return Incoming(chat_id, text=LOCATION_TEXT)
+        return Incoming(chat_id, text=LOCATION_TEXT, metadata={"location": location})
     file_id = _photo_file_id(message)
     if file_id:
         url = signed_media_url(CHANNEL, file_id)

@@ -6,6 +6,7 @@ values ("ToZip="): Twilio signs those too, so dropping them breaks the signature
 """
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import parse_qsl
@@ -15,6 +16,8 @@ WHATSAPP_PREFIX = "whatsapp:"
 LOCATION_TEXT = "my location"
 PHOTO_TEXT = "Here is a photo."
 MAX_MEDIA = 10  # Twilio attaches at most ten media items to a message
+# Some carriers turn "@" into "¡" (GSM 03.38 mix-ups); inside a word it can only be an email's "@".
+_MANGLED_AT = re.compile(r"(?<=\w)¡(?=\w)")
 
 
 class MalformedWebhook(ValueError):
@@ -103,7 +106,7 @@ class InboundMessage:
         address = params.first("From").strip()
         if not message_sid or not address:
             raise MalformedWebhook("a Twilio message needs MessageSid and From")
-        text = params.first("Body").strip()
+        text = _MANGLED_AT.sub("@", params.first("Body")).strip()
         metadata: Dict[str, Any] = {}
         latitude = _coordinate(params, "Latitude", 90)
         longitude = _coordinate(params, "Longitude", 180)

@@ -145,7 +145,7 @@ class TwilioMessages:
 
     async def create(self, client: httpx.AsyncClient, form: Dict[str, str]) -> Dict[str, object]:
         """Create one message; its Twilio resource as JSON."""
-        failure: Exception = TwilioSendError(None, None, "not attempted")
+        failure = TwilioSendError(None, None, "not attempted")
         for attempt in range(1, self.attempts + 1):
             response: Optional[httpx.Response] = None
             try:

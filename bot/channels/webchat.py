@@ -208,7 +208,7 @@ def _optional_text(body: Dict[str, Any], key: str) -> str:
 
 
 def parse_turn(raw: bytes) -> Turn:
-    """Check a webhook body: `{"session", "message", "title"?, "metadata"?}`."""
+    """Check a webhook body: `{"session", "message", "title"?, "metadata"?: {"location"?}}`."""
     try:
         body = json.loads(raw or b"")
     except (ValueError, UnicodeDecodeError):
@@ -219,10 +219,30 @@ def parse_turn(raw: bytes) -> Turn:
     text = _optional_text(body, "message")
     if not text:
         raise BadRequest("message is required")
+    return Turn(session=session, text=text, shown=_optional_text(body, "title") or text, metadata=parse_metadata(body))
+
+
+def parse_metadata(body: Dict[str, Any]) -> Optional[Dict[str, Any]]:
+    """What the page may tell Rasa besides the text: only a shared location.
+
+    Other keys (a `media_url`, say) are dropped: channels vouch for those, and a
+    web page is anyone's to write.
+    """
     metadata = body.get("metadata")
-    if metadata is not None and not isinstance(metadata, dict):
+    if metadata is None:
+        return None
+    if not isinstance(metadata, dict):
         raise BadRequest("metadata must be an object")
-    return Turn(session=session, text=text, shown=_optional_text(body, "title") or text, metadata=metadata)
+    location = metadata.get("location")
+    if location is None:
+        return None
+    try:
+        latitude, longitude = float(location["latitude"]), float(location["longitude"])
+    except (KeyError, TypeError, ValueError):
+        raise BadRequest("metadata.location needs a numeric latitude and longitude") from None
+    if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
+        raise BadRequest("metadata.location is not a place on Earth")
+    return {"location": {"latitude": latitude, "longitude": longitude}}
 
 
 def parse_after(request: Request) -> int:
