@@ -67,5 +67,8 @@ test: validate stories browser
 eval: train
 	@$(PY) -m bot.eval
 
+bench: train
+	@$(PY) -m bot.bench
+
 clean:
 	rm -rf models reports var results

@@ -1,15 +1,18 @@
 """Turns outside any form: misunderstandings and asking for a person."""
 from __future__ import annotations
 
+import logging
 from typing import List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import EventType
+from rasa_sdk.events import ConversationPaused, EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import MISUNDERSTOOD_INTENTS
 from bot.catalog import load_city
+
+logger = logging.getLogger(__name__)
 
 CAN_DO = (
     "I can answer questions about city services, take a report (potholes, missed "
@@ -60,7 +63,14 @@ class ActionHandleMisunderstanding(Action):
 
 
 class ActionRequestHuman(Action):
-    """Routes a resident who wants a person; anything collected so far is kept."""
+    """Hands the conversation to city staff: a handoff in the staff console's queue, the bot paused.
+
+    The resident is told a person is coming and the usual wait, or City Hall's
+    hours when nobody is on duty. The report slots collected so far are kept for
+    staff to see. While the tracker is paused Rasa records what the resident
+    writes and answers nothing; staff resolve the handoff to resume the bot.
+    If the handoff cannot be stored, the resident gets the city's contacts instead.
+    """
 
     def name(self) -> Text:
         return "action_request_human"
@@ -68,5 +78,19 @@ class ActionRequestHuman(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        dispatcher.utter_message(text=f"Of course. {person_path()} For emergencies, call 911.")
-        return []
+        from bot.handoff.service import opening_message
+        from bot.handoff.store import ASKED, MISUNDERSTOOD, open_handoff
+        from bot.storage import contact_for
+
+        reason = MISUNDERSTOOD if previous_user_intent(tracker) in MISUNDERSTOOD_INTENTS else ASKED
+        try:
+            contact = await contact_for(tracker.sender_id)
+            channel = contact.channel if contact is not None else (tracker.get_latest_input_channel() or "rest")
+            handoff, _created = await open_handoff(tracker.sender_id, channel, reason)
+            text = await opening_message(handoff)
+        except Exception:  # the database is unreachable: the city's contacts are the next best thing
+            logger.exception("could not open a handoff")
+            dispatcher.utter_message(text=f"Of course. {person_path()} For emergencies, call 911.")
+            return []
+        dispatcher.utter_message(text=text)
+        return [ConversationPaused()]

@@ -29,12 +29,30 @@ class StackConfig:
     open311_url: Optional[str] = None  # None: start and use the reference server
     database_url: Optional[str] = None  # None: SQLite files in var_dir
     extra_env: Dict[str, str] = field(default_factory=dict)
+    # Scale-out (PostgreSQL tracker store and Redis lock store only): Sanic worker
+    # processes of the Rasa server and of the action server, each set sharing one
+    # port, and further Rasa servers on their own ports (for a load balancer).
+    rasa_workers: int = 1
+    action_workers: int = 1
+    extra_rasa_ports: List[int] = field(default_factory=list)
 
     @classmethod
     def from_env(cls) -> "StackConfig":
         """Settings a city gives through environment variables (see README)."""
+        rasa_port = int(os.environ.get("RASA_PORT", 5005))
+        scale: Dict[str, object] = {}
+        if os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"):
+            cores = os.cpu_count() or 2
+            scale = {
+                "rasa_workers": int(os.environ.get("RASA_WORKERS") or cores),
+                "action_workers": int(os.environ.get("ACTION_WORKERS") or cores),
+                "extra_rasa_ports": [
+                    rasa_port + i for i in range(1, int(os.environ.get("RASA_PROCESSES") or 1))
+                ],
+            }
         return cls(
-            rasa_port=int(os.environ.get("RASA_PORT", 5005)),
+            **scale,  # type: ignore[arg-type]
+            rasa_port=rasa_port,
             action_port=int(os.environ.get("ACTION_PORT", 5055)),
             open311_port=int(os.environ.get("OPEN311_PORT", 8311)),
             var_dir=Path(os.environ.get("CITYBOT_VAR_DIR", PROJECT_ROOT / "var")),
@@ -42,6 +60,24 @@ class StackConfig:
             open311_url=os.environ.get("OPEN311_URL") or None,
             database_url=os.environ.get("DATABASE_URL") or None,
         )
+
+    @property
+    def scales_out(self) -> bool:
+        """Several Rasa processes may serve one conversation: shared tracker store and lock store."""
+        return bool(self.database_url) and self.lock_env()["LOCK_STORE_TYPE"] == "redis"
+
+    def rasa_ports(self) -> List[int]:
+        """The ports of every Rasa server process (one, unless scaling out)."""
+        return [self.rasa_port] + (list(self.extra_rasa_ports) if self.scales_out else [])
+
+    def workers_env(self, workers: int) -> Dict[str, str]:
+        """Sanic worker processes for one server, and TensorFlow threads to match."""
+        workers = max(1, workers) if self.scales_out else 1
+        env = {"SANIC_WORKERS": str(workers)} if workers > 1 else {}
+        threads = max(1, (os.cpu_count() or 2) // workers)
+        env.setdefault("TF_INTRA_OP_PARALLELISM_THREADS", os.environ.get("TF_INTRA_OP_PARALLELISM_THREADS", str(threads)))
+        env.setdefault("TF_INTER_OP_PARALLELISM_THREADS", os.environ.get("TF_INTER_OP_PARALLELISM_THREADS", "1"))
+        return env
 
     @property
     def uses_reference_open311(self) -> bool:
@@ -58,6 +94,21 @@ class StackConfig:
             return {"TRACKER_DIALECT": dialect, "TRACKER_URL": self.database_url, "TRACKER_DB": ""}
         db = self.var_dir / "rasa.db"
         return {"TRACKER_DIALECT": "sqlite", "TRACKER_URL": f"sqlite:///{db}", "TRACKER_DB": str(db)}
+
+    def lock_env(self) -> Dict[str, str]:
+        """Environment for endpoints.yml's lock store: Redis when REDIS_URL is set."""
+        redis_url = os.environ.get("REDIS_URL") or self.extra_env.get("REDIS_URL")
+        if not redis_url:
+            return {"LOCK_STORE_TYPE": "in_memory", "LOCK_STORE_HOST": "", "LOCK_STORE_PORT": "", "LOCK_STORE_DB": ""}
+        from urllib.parse import urlsplit
+
+        parts = urlsplit(redis_url)
+        return {
+            "LOCK_STORE_TYPE": "redis",
+            "LOCK_STORE_HOST": parts.hostname or "127.0.0.1",
+            "LOCK_STORE_PORT": str(parts.port or 6379),
+            "LOCK_STORE_DB": (parts.path or "/0").lstrip("/") or "0",
+        }
 
     def shared_env(self) -> Dict[str, str]:
         """Environment every process gets: where the back office and actions are."""
@@ -77,6 +128,7 @@ class StackConfig:
             key = os.environ.get("OPEN311_API_KEY") or DEV_API_KEY
             env.update({"OPEN311_API_KEY": key, "OPEN311_API_KEYS": key})
         env.update(self.tracker_env())
+        env.update(self.lock_env())
         env.update(self.extra_env)
         return env
 
@@ -104,26 +156,27 @@ def action_process(config: StackConfig) -> ManagedProcess:
         argv=[venv_bin("rasa"), "run", "actions", "--port", str(config.action_port), "--actions", "actions"],
         ready_url=f"http://127.0.0.1:{config.action_port}/health",
         log_path=config.var_dir / "logs" / "actions.log",
-        env=config.shared_env(),
+        env={**config.shared_env(), **config.workers_env(config.action_workers)},
     )
 
 
-def rasa_process(config: StackConfig) -> ManagedProcess:
+def rasa_process(config: StackConfig, port: Optional[int] = None, name: str = "rasa") -> ManagedProcess:
     """The Rasa server: NLU, dialogue, and the input channels."""
+    port = port or config.rasa_port
     return ManagedProcess(
-        name="rasa",
+        name=name,
         argv=[
             venv_bin("rasa"), "run",
             "--enable-api",
-            "--port", str(config.rasa_port),
+            "--port", str(port),
             "--model", str(config.model_path),
             "--endpoints", "endpoints.yml",
             "--credentials", "credentials.yml",
             "--cors", "*",
         ],
-        ready_url=f"http://127.0.0.1:{config.rasa_port}/status",
-        log_path=config.var_dir / "logs" / "rasa.log",
-        env=config.shared_env(),
+        ready_url=f"http://127.0.0.1:{port}/status",
+        log_path=config.var_dir / "logs" / f"{name}.log",
+        env={**config.shared_env(), **config.workers_env(config.rasa_workers)},
     )
 
 
@@ -138,7 +191,30 @@ def worker_process(config: StackConfig) -> ManagedProcess:
     )
 
 
+def console_process(config: StackConfig) -> ManagedProcess:
+    """The staff console (live handoff to city staff), on CONSOLE_PORT (8080)."""
+    env = config.shared_env()
+    port = int(env.get("CONSOLE_PORT") or os.environ.get("CONSOLE_PORT") or 8080)
+    env.setdefault("RASA_URL", os.environ.get("RASA_URL") or f"http://127.0.0.1:{config.rasa_port}")
+    return ManagedProcess(
+        name="console",
+        argv=[sys.executable, "-m", "bot.handoff.console", "--port", str(port)],
+        ready_url=f"http://127.0.0.1:{port}/console/health",
+        log_path=config.var_dir / "logs" / "console.log",
+        env=env,
+    )
+
+
 def stack_processes(config: StackConfig) -> List[ManagedProcess]:
     """Every process the assistant needs, in start order."""
     processes = [open311_process(config)] if config.uses_reference_open311 else []
-    return processes + [action_process(config), rasa_process(config), worker_process(config)]
+    extra_rasa = [
+        rasa_process(config, port=port, name=f"rasa-{index}")
+        for index, port in enumerate(config.rasa_ports()[1:], start=2)
+    ]
+    return (
+        processes
+        + [action_process(config), rasa_process(config)]
+        + extra_rasa
+        + [worker_process(config), console_process(config)]
+    )

@@ -116,9 +116,9 @@ def describe(violations: List[Dict[str, Any]]) -> str:
     )
 
 
-def screenshot(page: Any, name: str) -> Path:
-    """Save a full-page screenshot under reports/ and return its path."""
+def screenshot(page: Any, name: str, full_page: bool = True) -> Path:
+    """Save a screenshot under reports/ (the whole page, or what the viewport shows)."""
     REPORTS.mkdir(parents=True, exist_ok=True)
     path = REPORTS / name
-    page.screenshot(path=str(path), full_page=True)
+    page.screenshot(path=str(path), full_page=full_page)
     return path

@@ -81,6 +81,7 @@ def stack_config(tmp_path_factory: pytest.TempPathFactory, trained_model: Path, 
             "TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
             "TWILIO_FROM_NUMBER": TWILIO_NUMBER,
             "TWILIO_API_BASE_URL": fake_cloud.base_url,
+            "CONSOLE_PORT": str(free_port()),  # the staff console (live handoff)
         },
     )
 

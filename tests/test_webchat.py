@@ -10,7 +10,9 @@ from __future__ import annotations
 import json
 import random
 import re
+import threading
 import uuid
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from typing import Any, Dict, Iterator, List
 
 import httpx
@@ -112,8 +114,10 @@ SESSION = "0b6f2a54-7d1c-4e8e-9a51-3f0c2d7e9b10"
         (json.dumps({"session": SESSION, "message": 42}).encode(), 400, "message"),
         (json.dumps({"session": SESSION, "message": "x" * (MAX_MESSAGE_CHARS + 1)}).encode(), 413, "2000"),
         (json.dumps({"session": SESSION, "message": "hello", "metadata": ["x"]}).encode(), 400, "metadata"),
+        (json.dumps({"session": SESSION, "message": "hi", "metadata": {"location": {"latitude": "north"}}}).encode(), 400, "location"),
+        (json.dumps({"session": SESSION, "message": "hi", "metadata": {"location": {"latitude": 91, "longitude": 0}}}).encode(), 400, "location"),
     ],
-    ids=["malformed", "array", "no-session", "bad-session", "no-message", "blank", "number", "too-long", "metadata"],
+    ids=["malformed", "array", "no-session", "bad-session", "no-message", "blank", "number", "too-long", "metadata", "location", "off-earth"],
 )
 def test_bad_webhook_bodies_get_a_clear_4xx(base, body, status, error):
     response = httpx.post(f"{base}{WEBHOOK}", content=body, headers={"Content-Type": "application/json"}, timeout=10)
@@ -156,6 +160,18 @@ def test_a_button_shows_its_title_and_sends_its_payload(base):
     replies = say(base, session, "/report_problem", title="Report a problem").json()
     assert "What kind of problem" in replies[0]["text"]  # Rasa got the payload
     assert history(base, session)[-len(replies) - 1]["text"] == "Report a problem"
+
+
+def test_only_a_shared_location_reaches_rasa_as_metadata(base, shared_db):
+    session = new_session()
+    location = {"latitude": 41.5, "longitude": -90.5}
+    metadata = {"location": location, "media_url": "https://elsewhere.example/not-a-photo.jpg"}
+    assert say(base, session, "hello", metadata=metadata).status_code == 200
+    tracker = httpx.get(f"{base}/conversations/{sender_id_for('webchat', session)}/tracker", timeout=30).json()
+    said = [e for e in tracker["events"] if e["event"] == "user"][-1]
+    assert said["input_channel"] == "webchat"
+    assert said["metadata"]["location"] == location
+    assert "media_url" not in said["metadata"]
 
 
 def test_out_of_band_messages_arrive_on_the_event_stream(base, shared_db):
@@ -242,6 +258,7 @@ def test_a_resident_files_a_pothole_report_from_the_page(stack, base, page):
     number = page.locator("#log .message--bot", has_text="request number is")
     expect(number).to_have_count(1, timeout=REPLY_TIMEOUT)
     request_id = re.search(r"request number is (\w[\w-]*)", number.inner_text()).group(1)
+    screenshot(page, "webchat-report.png")
 
     response = httpx.get(f"{stack.effective_open311_url}/requests/{request_id}.json", timeout=10)
     assert response.status_code == 200, response.text
@@ -284,12 +301,13 @@ def test_keyboard_only(base, page):
     focused = page.locator("#log button.choice:focus")
     expect(focused).to_have_count(1)
     title = focused.inner_text()
+    replies_before = page.locator("#log .message--bot").count()
     style = focused.evaluate("node => { const s = getComputedStyle(node); return [s.outlineStyle, s.outlineWidth]; }")
     assert style[0] != "none" and float(style[1].rstrip("px")) >= 2, style  # a visible focus ring
     page.keyboard.press("Enter")
     expect(page.locator("#log .message--user").last).to_have_text(f"You said: {title}")
     expect(box).to_be_focused()  # the resident can carry on typing
-    expect(page.locator("#log .message--bot")).to_have_count(2, timeout=REPLY_TIMEOUT)
+    expect(page.locator("#log .message--bot").nth(replies_before)).to_be_visible(timeout=REPLY_TIMEOUT)
 
 
 def test_pushed_messages_appear_with_links_and_nothing_is_taken_as_html(base, page, shared_db):
@@ -349,19 +367,37 @@ def test_axe_finds_no_serious_problem_on_a_desktop_or_a_phone(base, page, shared
         violations = serious_violations(page)
         assert not violations, f"{viewport}: {describe(violations)}"
     page.set_viewport_size(PHONE)
-    screenshot(page, "webchat-phone.png")
+    page.evaluate("window.scrollTo(0, document.documentElement.scrollHeight)")
+    screenshot(page, "webchat-phone.png", full_page=False)  # as the phone shows it, message box on top
 
 
-def test_the_embed_script_opens_the_chat_on_a_city_site(base, page):
-    city_site = (
-        '<!doctype html><html lang="en"><head><title>City of Riverton</title></head>'
-        f'<body><main><h1>Welcome to Riverton</h1></main><script src="{base}/chat/embed.js" async></script></body></html>'
-    )
-    # The city's site on another origin (localhost, not 127.0.0.1): chromium keeps a public
-    # site from loading scripts off the machine's own address, as a real deployment never does.
-    city_url = base.replace("127.0.0.1", "localhost") + "/city-site.html"
-    page.route(city_url, lambda route: route.fulfill(body=city_site, content_type="text/html"))
-    page.goto(city_url)
+@pytest.fixture
+def city_site(base) -> Iterator[str]:
+    """A city's own web page on another origin, with the one-tag embed."""
+    html = (
+        '<!doctype html><html lang="en"><head><title>City of Riverton</title></head><body>'
+        f'<main><h1>Welcome to Riverton</h1></main><script src="{base}/chat/embed.js" async></script></body></html>'
+    ).encode()
+
+    class CityPage(BaseHTTPRequestHandler):
+        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+            self.send_response(200)
+            self.send_header("Content-Type", "text/html; charset=utf-8")
+            self.end_headers()
+            self.wfile.write(html)
+
+        def log_message(self, *args: Any) -> None:
+            pass
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), CityPage)
+    threading.Thread(target=server.serve_forever, daemon=True).start()
+    yield f"http://localhost:{server.server_address[1]}/"
+    server.shutdown()
+
+
+def test_the_embed_script_opens_the_chat_on_a_city_site(city_site, page):
+    page.goto(city_site)
+    assert page.locator("iframe").get_attribute("src") is None  # nothing loads until it is opened
     launcher = page.get_by_role("button", name="Chat with 311")
     expect(launcher).to_have_attribute("aria-expanded", "false")
     launcher.click()

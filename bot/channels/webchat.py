@@ -18,9 +18,9 @@ import logging
 import re
 import time
 from dataclasses import dataclass
-from datetime import timezone
+from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Text
+from typing import Any, Awaitable, Callable, Dict, Iterable, List, Optional, Set, Text
 
 import sqlalchemy as sa
 from rasa.core.channels.channel import CollectingOutputChannel, InputChannel, UserMessage
@@ -40,6 +40,7 @@ MAX_MESSAGE_CHARS = 2000
 HISTORY_LIMIT = 500
 POLL_SECONDS = 0.5
 KEEPALIVE_SECONDS = 15.0
+SETTLE_SECONDS = 5.0  # a row older than this is committed for good
 RECONNECT_MILLISECONDS = 3000
 
 USER, BOT, STAFF = "user", "bot", "staff"
@@ -261,6 +262,10 @@ def error(exc: BadRequest) -> HTTPResponse:
     return response.json({"error": str(exc)}, status=exc.status)
 
 
+def _age_seconds(message: Dict[str, Any]) -> float:
+    return (utcnow() - datetime.fromisoformat(message["created_at"])).total_seconds()
+
+
 def sse_event(message: Dict[str, Any]) -> str:
     return f"id: {message['id']}\ndata: {json.dumps(message)}\n\n"
 
@@ -318,11 +323,17 @@ class WebChatInput(InputChannel):
         )
         await stream.send(f"retry: {RECONNECT_MILLISECONDS}\n\n")
         last_write = time.monotonic()
+        sent: Set[int] = set()
         while not self._stopping:
-            for message in await messages_after(sender_id, after, roles=PUSHED_ROLES):
-                await stream.send(sse_event(message))
-                after = message["id"]
-                last_write = time.monotonic()
+            messages = await messages_after(sender_id, after, roles=PUSHED_ROLES)
+            for message in messages:
+                if message["id"] not in sent:
+                    await stream.send(sse_event(message))
+                    sent.add(message["id"])
+                    last_write = time.monotonic()
+            # Recent rows are read again: on PostgreSQL a lower id can commit after a higher one.
+            after = max([after] + [m["id"] for m in messages if _age_seconds(m) > SETTLE_SECONDS])
+            sent = {i for i in sent if i > after}
             if time.monotonic() - last_write >= KEEPALIVE_SECONDS:
                 await stream.send(": keep-alive\n\n")
                 last_write = time.monotonic()

@@ -49,10 +49,11 @@
 
   var frame = styled("iframe", { width: "100%", height: "100%", border: "0", display: "block" });
   frame.title = "311 chat assistant";
-  frame.src = origin + "/chat";
   panel.appendChild(frame);
 
   function setOpen(open) {
+    // The chat loads on first open: visitors who never open it cost the assistant nothing.
+    if (open && !frame.src) frame.src = origin + "/chat";
     panel.hidden = !open;
     launcher.setAttribute("aria-expanded", String(open));
     if (open) frame.focus();

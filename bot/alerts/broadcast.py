@@ -1,0 +1,750 @@
+"""Delivering an alert: a durable, resumable job that reaches each subscriber once.
+
+`run_delivery(alert_id)` works through the alert's delivery rows, one lane per
+channel, each with its rate limiter (bot.alerts.limiter) and a few concurrent
+senders:
+
+1. A sender takes a token from its channel's limiter, then claims one row: in
+   one committed transaction the row goes from pending to `sending` (with the
+   job's id and the attempt counted) after checking that the resident has not
+   opted out or unsubscribed since the alert was written (then it is skipped).
+2. The message goes out through the channel's OutboundSender.
+3. The row becomes sent; or pending again with a backoff after a temporary
+   failure (until ALERT_MAX_ATTEMPTS), failed after a permanent one, skipped
+   when the channel says the resident cannot be reached.
+
+Claims and outcomes of all senders are written together in shared transactions
+(group commit), so a slow disk costs one commit per round, not per message.
+Web chat messages are rows in `webchat_messages`: the message and the "sent"
+mark are written in the same transaction, so those are exactly once.
+
+One job at a time delivers an alert: it holds a lease on the alert row,
+renewed while it runs. When a process dies the lease runs out
+(ALERT_LEASE_SECONDS) and the next job (the worker's `alert_loop`, or
+`citybot alerts resume`) carries on where it stopped: it marks rows the dead
+job left `sending` as `unconfirmed` (the message may have left just before the
+crash) and never sends those again on its own, so nobody gets an alert twice.
+Staff may queue them again (`resend_unconfirmed`).
+"""
+from __future__ import annotations
+
+import asyncio
+import inspect
+import json
+import logging
+import math
+import os
+import random
+import socket
+import uuid
+import warnings
+from dataclasses import dataclass
+from datetime import timedelta
+from functools import partial
+from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Set, Tuple, Union
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from bot.alerts import store
+from bot.alerts.limiter import RateLimiter, limiter_for, rate_for
+from bot.alerts.store import (
+    CANCELLED,
+    DELIVERING,
+    DONE,
+    FAILED,
+    PENDING,
+    QUEUED,
+    SENDING,
+    SENT,
+    SKIPPED,
+    UNCONFIRMED,
+    Alert,
+    AlertError,
+    AlertStatus,
+    alert_message,
+    alerts,
+    deliveries,
+    matches,
+    subscriptions,
+)
+from bot.channels.outbound import NotDeliverable, OutboundSender, sender_for
+from bot.storage import contacts, utcnow
+
+logger = logging.getLogger(__name__)
+
+WEBCHAT = "webchat"
+ProgressCallback = Callable[[AlertStatus], Union[None, Awaitable[None]]]
+
+
+class AlertBusy(Exception):
+    """Another job holds the alert's lease (it is being delivered elsewhere)."""
+
+
+def _env_float(name: str, default: float) -> float:
+    raw = (os.environ.get(name) or "").strip()
+    return float(raw) if raw else default
+
+
+@dataclass(frozen=True)
+class DeliverySettings:
+    """How a delivery job retries, leases and batches; from the environment (see README)."""
+
+    max_attempts: int = 5
+    retry_base_seconds: float = 5.0
+    retry_max_seconds: float = 300.0
+    lease_seconds: float = 30.0
+    concurrency: Optional[int] = None  # senders per channel; None: from the channel's rate
+    page_size: int = 500
+    batch_size: int = 500  # operations per shared transaction
+    idle_poll_seconds: float = 1.0
+
+    @classmethod
+    def from_env(cls) -> "DeliverySettings":
+        concurrency = (os.environ.get("ALERT_CONCURRENCY") or "").strip()
+        return cls(
+            max_attempts=max(1, int(_env_float("ALERT_MAX_ATTEMPTS", 5))),
+            retry_base_seconds=_env_float("ALERT_RETRY_BASE_SECONDS", 5.0),
+            retry_max_seconds=_env_float("ALERT_RETRY_MAX_SECONDS", 300.0),
+            lease_seconds=max(1.0, _env_float("ALERT_LEASE_SECONDS", 30.0)),
+            concurrency=max(1, int(concurrency)) if concurrency else None,
+        )
+
+    def senders_for(self, rate: float) -> int:
+        """Concurrent senders a channel needs to use its rate when a send takes up to ~1/4 s."""
+        if self.concurrency:
+            return self.concurrency
+        if rate <= 0:
+            return 16
+        return max(1, min(16, math.ceil(rate / 4) + 1))
+
+    def backoff(self, attempts: int) -> float:
+        delay = min(self.retry_max_seconds, self.retry_base_seconds * (2 ** max(attempts - 1, 0)))
+        return delay * random.uniform(0.8, 1.2)
+
+
+def new_job_id() -> str:
+    return f"{socket.gethostname()[:24]}-{os.getpid()}-{uuid.uuid4().hex[:8]}"
+
+
+# --- failures -----------------------------------------------------------------------
+
+
+def is_permanent(error: BaseException) -> bool:
+    """A failure that another attempt would not fix (the channel refused this resident)."""
+    try:
+        from telegram.error import BadRequest, Forbidden, InvalidToken
+
+        if isinstance(error, (Forbidden, BadRequest, InvalidToken)):
+            return True  # blocked the bot, chat not found, bad token
+    except ImportError:  # pragma: no cover - telegram is a dependency
+        pass
+    status = getattr(error, "status", None)  # TwilioSendError: HTTP status of Twilio's answer
+    if isinstance(status, int) and 400 <= status < 500 and status != 429:
+        return True
+    return False
+
+
+def retry_after(error: BaseException) -> float:
+    """The wait a channel asked for (Telegram flood control), else 0."""
+    with warnings.catch_warnings():  # PTB warns while retry_after moves to timedelta
+        warnings.simplefilter("ignore")
+        wait = getattr(error, "retry_after", None)
+    try:
+        return float(wait.total_seconds() if hasattr(wait, "total_seconds") else wait or 0)
+    except (TypeError, ValueError):
+        return 0.0
+
+
+def _short(error: BaseException) -> str:
+    return f"{type(error).__name__}: {error}"[:500]
+
+
+# --- group commit ---------------------------------------------------------------------
+
+Operation = Callable[[Connection], Any]
+
+
+class GroupCommit:
+    """Runs the job's small writes together: each round commits every operation queued meanwhile."""
+
+    def __init__(self, batch_size: int = 500) -> None:
+        self.batch_size = batch_size
+        self._ops: List[Tuple[Operation, "asyncio.Future[Any]"]] = []
+        self._wake = asyncio.Event()
+        self._task: Optional["asyncio.Task[None]"] = None
+
+    def start(self) -> None:
+        self._task = asyncio.ensure_future(self._loop())
+
+    def submit(self, op: Operation) -> "asyncio.Future[Any]":
+        future: "asyncio.Future[Any]" = asyncio.get_running_loop().create_future()
+        self._ops.append((op, future))
+        self._wake.set()
+        return future
+
+    async def flush(self) -> None:
+        """Wait until everything submitted so far is committed."""
+        if self._task is not None and not self._task.done():
+            await self.submit(lambda _c: None)
+
+    async def close(self) -> None:
+        try:
+            await self.flush()
+        finally:
+            if self._task is not None:
+                self._task.cancel()
+                await asyncio.gather(self._task, return_exceptions=True)
+
+    async def _loop(self) -> None:
+        while True:
+            await self._wake.wait()
+            self._wake.clear()
+            while self._ops:
+                batch, self._ops = self._ops[: self.batch_size], self._ops[self.batch_size:]
+                try:
+                    results = await self._commit([op for op, _ in batch])
+                except Exception as error:  # noqa: BLE001 - handed to every waiting caller
+                    logger.warning("alert delivery: a batch of %d writes failed: %s", len(batch), error)
+                    for _, future in batch:
+                        if not future.done():
+                            future.set_exception(error)
+                else:
+                    for (_, future), result in zip(batch, results):
+                        if not future.done():
+                            future.set_result(result)
+
+    @staticmethod
+    async def _commit(ops: List[Operation]) -> List[Any]:
+        for attempt in range(1, 4):
+            try:
+                return await store.run(lambda connection: [op(connection) for op in ops])
+            except sa.exc.OperationalError:  # "database is locked" and the like: try again
+                if attempt == 3:
+                    raise
+                await asyncio.sleep(0.2 * attempt)
+        raise AssertionError("unreachable")
+
+
+# --- the job ----------------------------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class Claim:
+    """A delivery row taken for one attempt."""
+
+    id: int
+    sender_id: str
+    address: str
+    attempts: int
+
+
+@dataclass
+class Lane:
+    """One channel of the job: its queue of rows, its limiter, its senders."""
+
+    channel: str
+    limiter: RateLimiter
+    concurrency: int
+    sender: Optional[OutboundSender]  # None: web chat, written in the claim's transaction
+    queue: "asyncio.Queue[Optional[int]]"
+
+
+def _webchat_writer() -> Optional[Callable[[Connection, str, str], None]]:
+    """Writes a web chat message in the caller's transaction (None when the channel is not installed)."""
+    try:
+        from bot.channels.webchat import BOT, clean_payload, webchat_messages
+    except ImportError:  # pragma: no cover - the web chat is part of the project
+        return None
+
+    def write(connection: Connection, sender_id: str, text: str) -> None:
+        webchat_messages.create(connection, checkfirst=True)
+        connection.execute(
+            webchat_messages.insert().values(
+                sender_id=sender_id, role=BOT, payload=json.dumps(clean_payload({"text": text})), created_at=utcnow()
+            )
+        )
+
+    return write
+
+
+class DeliveryJob:
+    """Delivers one alert until nothing is left pending (or it is cancelled, or loses its lease)."""
+
+    def __init__(
+        self,
+        alert_id: int,
+        senders: Optional[Mapping[str, OutboundSender]] = None,
+        rates: Optional[Mapping[str, float]] = None,
+        settings: Optional[DeliverySettings] = None,
+        takeover: bool = False,
+        job_id: Optional[str] = None,
+    ) -> None:
+        self.alert_id = alert_id
+        self.senders = senders
+        self.rates = dict(rates or {})
+        self.settings = settings or DeliverySettings.from_env()
+        self.takeover = takeover
+        self.job_id = job_id or new_job_id()
+        self.committer = GroupCommit(self.settings.batch_size)
+        self.alert: Optional[Alert] = None
+        self.text = ""
+        self.unavailable: List[str] = []
+        self._outcomes: Set["asyncio.Future[Any]"] = set()
+        self._webchat_write = None  # type: Optional[Callable[[Connection, str, str], None]]
+
+    # --- the lease -----------------------------------------------------------------
+
+    def _take_lease(self, connection: Connection) -> Alert:
+        row = connection.execute(sa.select(alerts).where(alerts.c.id == self.alert_id)).first()
+        if row is None:
+            raise AlertError(f"there is no alert {self.alert_id}")
+        alert = Alert.from_row(row)
+        if alert.state == CANCELLED:
+            return alert
+        now = utcnow()
+        if (
+            alert.lease_owner
+            and alert.lease_owner != self.job_id
+            and alert.lease_until is not None
+            and alert.lease_until > now
+            and not self.takeover
+        ):
+            raise AlertBusy(
+                f"alert {self.alert_id} is being delivered by {alert.lease_owner} "
+                f"(lease until {alert.lease_until:%H:%M:%S} UTC)"
+            )
+        connection.execute(
+            alerts.update()
+            .where(alerts.c.id == self.alert_id)
+            .values(
+                lease_owner=self.job_id,
+                lease_until=now + timedelta(seconds=self.settings.lease_seconds),
+                state=DELIVERING,
+                started_at=sa.func.coalesce(alerts.c.started_at, now),
+            )
+        )
+        # Rows an earlier job had on their way when it stopped: they may have arrived.
+        stale = connection.execute(
+            deliveries.update()
+            .where(deliveries.c.alert_id == self.alert_id)
+            .where(deliveries.c.state == SENDING)
+            .values(state=UNCONFIRMED, claimed_until=None)
+        ).rowcount
+        if stale:
+            logger.warning(
+                "alert %s: %d message(s) were on their way when the last job stopped; marked unconfirmed, "
+                "not sent again", self.alert_id, stale,
+            )
+        return Alert.from_row(connection.execute(sa.select(alerts).where(alerts.c.id == self.alert_id)).one())
+
+    def _renew_lease(self, connection: Connection) -> bool:
+        result = connection.execute(
+            alerts.update()
+            .where(alerts.c.id == self.alert_id)
+            .where(alerts.c.lease_owner == self.job_id)
+            .values(lease_until=utcnow() + timedelta(seconds=self.settings.lease_seconds))
+        )
+        return result.rowcount == 1
+
+    def _release(self, connection: Connection) -> None:
+        # Our own rows still on their way (the job was cancelled mid-send) may have arrived.
+        connection.execute(
+            deliveries.update()
+            .where(deliveries.c.alert_id == self.alert_id)
+            .where(deliveries.c.state == SENDING)
+            .where(deliveries.c.claimed_by == self.job_id)
+            .values(state=UNCONFIRMED, claimed_until=None)
+        )
+        left = connection.execute(
+            sa.select(sa.func.count())
+            .select_from(deliveries)
+            .where(deliveries.c.alert_id == self.alert_id)
+            .where(deliveries.c.state.in_([PENDING, SENDING]))
+        ).scalar_one()
+        values: Dict[str, Any] = {"lease_owner": None, "lease_until": None}
+        if left == 0:
+            values.update(state=DONE, finished_at=utcnow())
+        connection.execute(
+            alerts.update()
+            .where(alerts.c.id == self.alert_id)
+            .where(alerts.c.lease_owner == self.job_id)
+            .where(alerts.c.state != CANCELLED)
+            .values(**values)
+        )
+        connection.execute(  # a cancelled alert only gives its lease back
+            alerts.update()
+            .where(alerts.c.id == self.alert_id)
+            .where(alerts.c.lease_owner == self.job_id)
+            .values(lease_owner=None, lease_until=None)
+        )
+
+    async def _heartbeat(self) -> None:
+        while True:
+            await asyncio.sleep(self.settings.lease_seconds / 3)
+            if not await store.run(self._renew_lease):
+                raise AlertBusy(f"alert {self.alert_id}: another job took over the delivery")
+
+    # --- rows -------------------------------------------------------------------------
+
+    def _skip_unreachable(self, channel: str, connection: Connection) -> int:
+        """Skip, in bulk, pending rows whose resident opted out or unsubscribed since the alert was written."""
+        assert self.alert is not None
+        base = (
+            deliveries.update()
+            .where(deliveries.c.alert_id == self.alert_id)
+            .where(deliveries.c.channel == channel)
+            .where(deliveries.c.state == PENDING)
+        )
+        opted_out = sa.select(contacts.c.sender_id).where(contacts.c.opted_out == sa.true())
+        skipped = connection.execute(
+            base.where(deliveries.c.sender_id.in_(opted_out)).values(state=SKIPPED, last_error="opted out")
+        ).rowcount
+        still_wanted = (
+            sa.exists()
+            .where(subscriptions.c.sender_id == deliveries.c.sender_id)
+            .where(matches(self.alert.topic, self.alert.zone))
+        )
+        skipped += connection.execute(
+            base.where(~still_wanted).values(state=SKIPPED, last_error="unsubscribed")
+        ).rowcount
+        return int(skipped or 0)
+
+    def _due_ids(self, channel: str, after: int, connection: Connection) -> List[int]:
+        rows = connection.execute(
+            sa.select(deliveries.c.id)
+            .where(deliveries.c.alert_id == self.alert_id)
+            .where(deliveries.c.channel == channel)
+            .where(deliveries.c.state == PENDING)
+            .where(deliveries.c.next_attempt_at <= utcnow())
+            .where(deliveries.c.id > after)
+            .order_by(deliveries.c.id)
+            .limit(self.settings.page_size)
+        ).all()
+        return [row.id for row in rows]
+
+    def _waiting(self, channel: str, connection: Connection) -> Tuple[int, Any]:
+        row = connection.execute(
+            sa.select(sa.func.count(), sa.func.min(deliveries.c.next_attempt_at))
+            .where(deliveries.c.alert_id == self.alert_id)
+            .where(deliveries.c.channel == channel)
+            .where(deliveries.c.state == PENDING)
+        ).one()
+        return int(row[0]), store.aware(row[1])
+
+    def _claim(self, delivery_id: int, connection: Connection) -> Union[None, str, Claim]:
+        """Take a pending row (None if gone); "skipped" or "sent" when it was settled right here."""
+        assert self.alert is not None
+        row = connection.execute(
+            sa.select(
+                deliveries.c.state, deliveries.c.sender_id, deliveries.c.channel, deliveries.c.attempts,
+                contacts.c.address, contacts.c.opted_out,
+            )
+            .select_from(deliveries.outerjoin(contacts, contacts.c.sender_id == deliveries.c.sender_id))
+            .where(deliveries.c.id == delivery_id)
+        ).first()
+        if row is None or row.state != PENDING:
+            return None
+        settle = deliveries.update().where(deliveries.c.id == delivery_id).where(deliveries.c.state == PENDING)
+        reason = None
+        if row.address is None:
+            reason = "no contact for this conversation"
+        elif row.opted_out:
+            reason = "opted out"
+        elif connection.execute(
+            sa.select(subscriptions.c.id)
+            .where(subscriptions.c.sender_id == row.sender_id)
+            .where(matches(self.alert.topic, self.alert.zone))
+            .limit(1)
+        ).first() is None:
+            reason = "unsubscribed"
+        if reason:
+            connection.execute(settle.values(state=SKIPPED, last_error=reason))
+            return SKIPPED
+        if row.channel == WEBCHAT and self._webchat_write is not None:
+            self._webchat_write(connection, row.sender_id, self.text)
+            connection.execute(
+                settle.values(state=SENT, sent_at=utcnow(), attempts=row.attempts + 1, claimed_by=self.job_id)
+            )
+            return SENT
+        claimed = connection.execute(
+            settle.values(
+                state=SENDING,
+                claimed_by=self.job_id,
+                claimed_until=utcnow() + timedelta(seconds=self.settings.lease_seconds),
+                attempts=row.attempts + 1,
+            )
+        )
+        if claimed.rowcount != 1:
+            return None
+        return Claim(delivery_id, row.sender_id, row.address, row.attempts + 1)
+
+    def _finish(self, delivery_id: int, state: str, error: Optional[str], connection: Connection) -> None:
+        values: Dict[str, Any] = {"state": state, "claimed_until": None, "last_error": error}
+        if state == SENT:
+            values["sent_at"] = utcnow()
+        connection.execute(
+            deliveries.update()
+            .where(deliveries.c.id == delivery_id)
+            .where(deliveries.c.claimed_by == self.job_id)
+            .where(deliveries.c.state.in_([SENDING, UNCONFIRMED]))
+            .values(**values)
+        )
+
+    def _retry_later(self, delivery_id: int, delay: float, error: str, connection: Connection) -> None:
+        connection.execute(
+            deliveries.update()
+            .where(deliveries.c.id == delivery_id)
+            .where(deliveries.c.claimed_by == self.job_id)
+            .where(deliveries.c.state == SENDING)
+            .values(
+                state=PENDING,
+                claimed_by=None,
+                claimed_until=None,
+                last_error=error,
+                next_attempt_at=utcnow() + timedelta(seconds=delay),
+            )
+        )
+
+    # --- sending ----------------------------------------------------------------------
+
+    def _record(self, op: Operation) -> None:
+        """Queue an outcome for the next commit; the sender goes on meanwhile."""
+        future = self.committer.submit(op)
+        self._outcomes.add(future)
+        future.add_done_callback(self._outcome_written)
+
+    def _outcome_written(self, future: "asyncio.Future[Any]") -> None:
+        self._outcomes.discard(future)
+        if not future.cancelled() and future.exception() is not None:
+            logger.warning("alert %s: an outcome was not recorded: %s", self.alert_id, future.exception())
+
+    async def _send(self, lane: Lane, claim: Claim) -> None:
+        assert lane.sender is not None
+        try:
+            await lane.sender.send(claim.address, self.text)
+        except NotDeliverable as reason:
+            self._record(partial(self._finish, claim.id, SKIPPED, str(reason)[:500]))
+        except Exception as error:  # noqa: BLE001 - any channel failure is recorded on the row
+            if is_permanent(error) or claim.attempts >= self.settings.max_attempts:
+                logger.warning("alert %s: delivery %s failed for good: %s", self.alert_id, claim.id, _short(error))
+                self._record(partial(self._finish, claim.id, FAILED, _short(error)))
+            else:
+                delay = max(self.settings.backoff(claim.attempts), retry_after(error))
+                logger.info("alert %s: delivery %s failed (attempt %d), retry in %.1fs: %s",
+                            self.alert_id, claim.id, claim.attempts, delay, _short(error))
+                self._record(partial(self._retry_later, claim.id, delay, _short(error)))
+        else:
+            self._record(partial(self._finish, claim.id, SENT, None))
+
+    async def _sender_loop(self, lane: Lane) -> None:
+        while True:
+            delivery_id = await lane.queue.get()
+            try:
+                if delivery_id is None:
+                    return
+                await lane.limiter.acquire()
+                try:
+                    claim = await self.committer.submit(partial(self._claim, delivery_id))
+                except Exception as error:  # noqa: BLE001 - the row stays pending for the next pass
+                    logger.warning("alert %s: could not claim delivery %s: %s", self.alert_id, delivery_id, error)
+                    await asyncio.sleep(self.settings.idle_poll_seconds)
+                    continue
+                if isinstance(claim, Claim):
+                    await self._send(lane, claim)
+            finally:
+                lane.queue.task_done()
+
+    async def _dispatch(self, lane: Lane) -> None:
+        """Feed the lane's senders every due row, pass after pass, until none is pending."""
+        senders = [asyncio.ensure_future(self._sender_loop(lane)) for _ in range(lane.concurrency)]
+        try:
+            await self._passes(lane)
+        except BaseException:
+            for task in senders:
+                task.cancel()
+            await asyncio.gather(*senders, return_exceptions=True)
+            raise
+        for _ in senders:
+            lane.queue.put_nowait(None)  # the queue is empty here: every pass ends with join()
+        await asyncio.gather(*senders)
+
+    async def _passes(self, lane: Lane) -> None:
+        while True:
+            skipped = await store.run(partial(self._skip_unreachable, lane.channel))
+            if skipped:
+                logger.info("alert %s: %d %s recipient(s) opted out or unsubscribed meanwhile",
+                            self.alert_id, skipped, lane.channel)
+            after = 0
+            while True:
+                ids = await store.run(partial(self._due_ids, lane.channel, after))
+                if not ids:
+                    break
+                for delivery_id in ids:
+                    await lane.queue.put(delivery_id)
+                after = ids[-1]
+            await lane.queue.join()
+            await self.committer.flush()
+            waiting, next_at = await store.run(partial(self._waiting, lane.channel))
+            if waiting == 0:
+                return
+            delay = (next_at - utcnow()).total_seconds() if next_at is not None else 0.0
+            await asyncio.sleep(min(max(delay, 0.05), self.settings.idle_poll_seconds))
+
+    async def _lanes(self) -> List[Lane]:
+        channels = await store.run(
+            lambda c: [
+                row.channel
+                for row in c.execute(
+                    sa.select(deliveries.c.channel)
+                    .where(deliveries.c.alert_id == self.alert_id)
+                    .where(deliveries.c.state == PENDING)
+                    .distinct()
+                ).all()
+            ]
+        )
+        lanes: List[Lane] = []
+        for channel in sorted(channels):
+            sender = self.senders.get(channel) if self.senders is not None else sender_for(channel)
+            if channel == WEBCHAT and sender is None:
+                self._webchat_write = _webchat_writer()
+                if self._webchat_write is None:
+                    self.unavailable.append(channel)
+                    continue
+            elif sender is None:
+                self.unavailable.append(channel)
+                continue
+            elif channel == WEBCHAT:
+                self._webchat_write = _webchat_writer()
+                sender = None  # written with the "sent" mark, in one transaction
+            rate = self.rates[channel] if channel in self.rates else rate_for(channel)
+            concurrency = self.settings.senders_for(rate)
+            limiter = limiter_for(channel, rate)
+            lanes.append(Lane(channel, limiter, concurrency, sender, asyncio.Queue(maxsize=concurrency * 4)))
+        if self.unavailable:
+            logger.warning(
+                "alert %s: no sender configured here for %s; those deliveries stay pending",
+                self.alert_id, ", ".join(self.unavailable),
+            )
+        return lanes
+
+    async def _report(self, progress: ProgressCallback, every: float) -> None:
+        while True:
+            await asyncio.sleep(every)
+            await _call(progress, await store.alert_status(self.alert_id))
+
+    async def run(self, progress: Optional[ProgressCallback] = None, progress_every: float = 0.5) -> AlertStatus:
+        self.alert = await store.run(self._take_lease)
+        if self.alert.state == CANCELLED:
+            return await store.alert_status(self.alert_id)
+        self.text = alert_message(self.alert)
+        self.committer.start()
+        helpers: List["asyncio.Task[None]"] = [asyncio.ensure_future(self._heartbeat())]
+        if progress is not None:
+            helpers.append(asyncio.ensure_future(self._report(progress, progress_every)))
+        work: Optional["asyncio.Future[Any]"] = None
+        try:
+            lanes = await self._lanes()
+            for lane in lanes:
+                logger.info("alert %s: %s at %s/s with %d sender(s)", self.alert_id, lane.channel,
+                            lane.limiter.rate or "unlimited", lane.concurrency)
+            work = asyncio.gather(*(self._dispatch(lane) for lane in lanes))
+            await asyncio.wait({work, helpers[0]}, return_when=asyncio.FIRST_COMPLETED)
+            if not work.done():
+                helpers[0].result()  # the lease was lost: raises AlertBusy
+            work.result()
+        finally:
+            if work is not None and not work.done():
+                work.cancel()
+                await asyncio.gather(work, return_exceptions=True)
+            for helper in helpers:
+                helper.cancel()
+            await asyncio.gather(*helpers, return_exceptions=True)
+            await self.committer.close()
+            await store.run(self._release)
+        status = await store.alert_status(self.alert_id)
+        if progress is not None:
+            await _call(progress, status)
+        logger.info("alert %s: %d sent, %d failed, %d skipped, %d unconfirmed, %d pending", self.alert_id,
+                    status.sent, status.failed, status.skipped, status.unconfirmed, status.pending)
+        return status
+
+
+async def _call(progress: ProgressCallback, status: AlertStatus) -> None:
+    result = progress(status)
+    if inspect.isawaitable(result):
+        await result
+
+
+async def run_delivery(
+    alert_id: int,
+    progress: Optional[ProgressCallback] = None,
+    *,
+    senders: Optional[Mapping[str, OutboundSender]] = None,
+    rates: Optional[Mapping[str, float]] = None,
+    settings: Optional[DeliverySettings] = None,
+    takeover: bool = False,
+    progress_every: float = 0.5,
+) -> AlertStatus:
+    """Deliver an alert until nothing is pending; returns the final counts.
+
+    `senders` defaults to the channels registered in this process
+    (bot.channels.outbound; call `load_senders_from_env()` first outside the
+    Rasa server), `rates` to ALERT_RATE_<CHANNEL>. `progress` is called with
+    the alert's status every `progress_every` seconds and at the end. Raises
+    AlertBusy when another job holds the alert (unless `takeover`).
+    """
+    job = DeliveryJob(alert_id, senders=senders, rates=rates, settings=settings, takeover=takeover)
+    return await job.run(progress, progress_every)
+
+
+async def send_alert(
+    topic: str,
+    zone: str,
+    severity: str,
+    text: str,
+    created_by: Optional[str] = None,
+    progress: Optional[ProgressCallback] = None,
+    **options: Any,
+) -> AlertStatus:
+    """Write an alert and deliver it (what a staff console's "send" button does)."""
+    alert = await store.create_alert(topic, zone, severity, text, created_by)
+    return await run_delivery(alert.id, progress, **options)
+
+
+async def unfinished_alerts() -> List[int]:
+    """Alerts with deliveries left whose lease is free (their job stopped or never started)."""
+    now = utcnow()
+    rows = await store.run(
+        lambda c: c.execute(
+            sa.select(alerts.c.id)
+            .where(alerts.c.state.in_([QUEUED, DELIVERING]))
+            .where(sa.or_(alerts.c.lease_until.is_(None), alerts.c.lease_until < now))
+            .order_by(alerts.c.id)
+        ).all()
+    )
+    return [row.id for row in rows]
+
+
+async def resume_unfinished(**options: Any) -> List[AlertStatus]:
+    """Deliver every unfinished alert nobody is delivering (one after the other)."""
+    finished = []
+    for alert_id in await unfinished_alerts():
+        try:
+            finished.append(await run_delivery(alert_id, **options))
+        except AlertBusy:
+            continue  # another process got there first
+    return finished
+
+
+async def alert_loop(stop: asyncio.Event, every: float = 5.0, **options: Any) -> None:
+    """For the worker: pick up alerts written elsewhere or left by a crashed job, until `stop` is set."""
+    while not stop.is_set():
+        try:
+            await resume_unfinished(**options)
+        except Exception:  # noqa: BLE001 - never let one bad round stop the loop
+            logger.exception("alert delivery round failed")
+        try:
+            await asyncio.wait_for(stop.wait(), timeout=every)
+        except asyncio.TimeoutError:
+            pass

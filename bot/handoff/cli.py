@@ -1,0 +1,110 @@
+"""`citybot console` and `citybot staff ...`: the staff console and its accounts.
+
+    citybot console [--host 127.0.0.1] [--port 8080]
+    citybot staff add dana             # asks for the password twice (or reads one line from stdin)
+    citybot staff passwd dana          # a new password; dana's sessions end
+    citybot staff disable dana         # no more sign-ins; dana's sessions end
+    citybot staff enable dana
+    citybot staff list
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import getpass
+import sys
+from typing import Any
+
+
+def read_password(prompt_twice: bool = True) -> str:
+    """From the terminal (asked twice, not echoed), or the first line of stdin when piped."""
+    if not sys.stdin.isatty():
+        return sys.stdin.readline().rstrip("\r\n")
+    first = getpass.getpass("Password: ")
+    if prompt_twice and getpass.getpass("Password again: ") != first:
+        raise SystemExit("The passwords differ; nothing was changed.")
+    return first
+
+
+def _run(coroutine: Any) -> Any:
+    return asyncio.run(coroutine)
+
+
+def staff_add(args: argparse.Namespace) -> int:
+    from bot.handoff import store
+
+    try:
+        name = _run(store.add_staff(args.username, read_password()))
+        _run(store.audit("(cli)", "staff_add", detail=name))
+    except store.AccountError as error:
+        print(f"citybot staff add: {error}", file=sys.stderr)
+        return 1
+    print(f"==> Staff account {name} created. Sign in at /console on the console (CONSOLE_PORT, default 8080).")
+    return 0
+
+
+def staff_passwd(args: argparse.Namespace) -> int:
+    from bot.handoff import store
+
+    try:
+        _run(store.set_password(args.username, read_password()))
+        _run(store.audit("(cli)", "staff_passwd", detail=args.username))
+    except store.AccountError as error:
+        print(f"citybot staff passwd: {error}", file=sys.stderr)
+        return 1
+    print(f"==> New password set for {args.username}; their sessions were ended.")
+    return 0
+
+
+def staff_disable(args: argparse.Namespace, disabled: bool = True) -> int:
+    from bot.handoff import store
+
+    try:
+        _run(store.set_disabled(args.username, disabled))
+        _run(store.audit("(cli)", "staff_disable" if disabled else "staff_enable", detail=args.username))
+    except store.AccountError as error:
+        print(f"citybot staff: {error}", file=sys.stderr)
+        return 1
+    print(f"==> {args.username} is {'disabled' if disabled else 'enabled'}.")
+    return 0
+
+
+def staff_list(_: argparse.Namespace) -> int:
+    from bot.handoff import store
+
+    for account in _run(store.list_staff()):
+        state = "disabled" if account["disabled"] else "active"
+        print(f"{account['username']}\t{state}\tcreated {account['created_at']:%Y-%m-%d}")
+    return 0
+
+
+def run_console(args: argparse.Namespace) -> int:
+    from bot.handoff.console import main
+
+    argv = []
+    if args.host:
+        argv += ["--host", args.host]
+    if args.port:
+        argv += ["--port", str(args.port)]
+    return main(argv)
+
+
+def add_commands(commands: Any) -> None:
+    """Add `console` and `staff` to the `citybot` command line."""
+    console = commands.add_parser("console", help="run the staff console (live handoff to city staff)")
+    console.add_argument("--host", default=None, help="default: CONSOLE_HOST or 127.0.0.1")
+    console.add_argument("--port", type=int, default=None, help="default: CONSOLE_PORT or 8080")
+    console.set_defaults(handler=run_console)
+
+    staff = commands.add_parser("staff", help="staff console accounts")
+    actions = staff.add_subparsers(dest="staff_command", required=True)
+    for name, handler, text in (
+        ("add", staff_add, "create an account (password asked, or read from stdin)"),
+        ("passwd", staff_passwd, "set a new password (password asked, or read from stdin)"),
+        ("disable", staff_disable, "stop an account from signing in"),
+        ("enable", lambda a: staff_disable(a, disabled=False), "let a disabled account sign in again"),
+    ):
+        command = actions.add_parser(name, help=text)
+        command.add_argument("username")
+        command.set_defaults(handler=handler)
+    actions.add_parser("list", help="list the accounts").set_defaults(handler=staff_list)

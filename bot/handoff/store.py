@@ -1,0 +1,716 @@
+"""Handoffs, staff accounts, console sessions and the audit log, in the assistant's database.
+
+A handoff is one stretch of a conversation in which city staff are in charge:
+`waiting` (in the queue) -> `claimed` (one staff member has it) -> `resolved`.
+A conversation has at most one open handoff (a partial unique index), and a
+claim is one atomic `UPDATE ... WHERE state = 'waiting'`, so two staff members
+can never hold the same conversation.
+
+Nothing here logs message text, addresses or passwords: log lines name
+handoffs by number and staff by username.
+"""
+from __future__ import annotations
+
+import hashlib
+import logging
+import os
+import re
+import secrets
+from dataclasses import dataclass
+from datetime import datetime, timedelta, timezone
+from statistics import median
+from typing import Any, Dict, List, Optional
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from bot.storage import database, metadata, utcnow
+
+logger = logging.getLogger(__name__)
+
+WAITING, CLAIMED, RESOLVED = "waiting", "claimed", "resolved"
+OPEN_STATES = (WAITING, CLAIMED)
+
+# Why a conversation came to staff.
+ASKED = "asked"  # the resident asked for a person
+MISUNDERSTOOD = "misunderstood"  # the bot failed twice in a row, offered a person, and the resident took it
+STAFF = "staff"  # a staff member picked the conversation up on their own
+REASONS = {
+    ASKED: "Asked for a person",
+    MISUNDERSTOOD: "Not understood by the assistant",
+    STAFF: "Picked up by staff",
+}
+
+USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
+MIN_PASSWORD_CHARS = 10
+MAX_PASSWORD_CHARS = 1024
+MAX_FAILED_LOGINS = 5
+LOCKOUT = timedelta(minutes=5)
+NOTE_MAX_CHARS = 4000
+
+
+def _minutes(name: str, default: float) -> timedelta:
+    try:
+        value = float(os.environ.get(name) or default)
+    except ValueError:
+        value = default
+    return timedelta(minutes=value if value > 0 else default)
+
+
+def session_idle() -> timedelta:
+    """A console session ends after this long without a request (CONSOLE_SESSION_IDLE_MINUTES)."""
+    return _minutes("CONSOLE_SESSION_IDLE_MINUTES", 30)
+
+
+def session_lifetime() -> timedelta:
+    """...and in any case this long after login (CONSOLE_SESSION_HOURS)."""
+    return _minutes("CONSOLE_SESSION_HOURS", 12) * 60
+
+
+def on_duty_window() -> timedelta:
+    """Staff count as on duty while a console of theirs was seen this recently (CONSOLE_ON_DUTY_SECONDS)."""
+    try:
+        seconds = float(os.environ.get("CONSOLE_ON_DUTY_SECONDS") or 90)
+    except ValueError:
+        seconds = 90
+    return timedelta(seconds=seconds)
+
+
+handoffs = sa.Table(
+    "handoffs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("sender_id", sa.String(128), nullable=False),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("reason", sa.String(32), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("claimed_by", sa.String(64)),
+    sa.Column("claimed_at", sa.DateTime(timezone=True)),
+    sa.Column("resolved_by", sa.String(64)),
+    sa.Column("resolved_at", sa.DateTime(timezone=True)),
+    sa.Column("handed_back", sa.Boolean),
+    sa.Index("ix_handoffs_state", "state"),
+    # One open handoff per conversation.
+    sa.Index(
+        "uq_handoffs_open_sender",
+        "sender_id",
+        unique=True,
+        sqlite_where=sa.text("state != 'resolved'"),
+        postgresql_where=sa.text("state != 'resolved'"),
+    ),
+)
+
+handoff_notes = sa.Table(
+    "handoff_notes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("handoff_id", sa.Integer, sa.ForeignKey("handoffs.id"), nullable=False, index=True),
+    sa.Column("author", sa.String(64), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+staff_users = sa.Table(
+    "staff_users",
+    metadata,
+    sa.Column("username", sa.String(64), primary_key=True),
+    sa.Column("password_hash", sa.String(256), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False, default=False),
+    sa.Column("failed_logins", sa.Integer, nullable=False, default=0),
+    sa.Column("locked_until", sa.DateTime(timezone=True)),
+)
+
+staff_sessions = sa.Table(
+    "staff_sessions",
+    metadata,
+    # sha256 of the cookie's token: a copy of the database does not log anyone in.
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("username", sa.String(64), sa.ForeignKey("staff_users.username"), nullable=False, index=True),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+audit_log = sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("handoff_id", sa.Integer, index=True),
+    # Never message text or contact details: a service code, a reference, an outcome.
+    sa.Column("detail", sa.String(256)),
+)
+
+
+def aware(value: Optional[datetime]) -> Optional[datetime]:
+    """SQLite returns UTC datetimes without their zone."""
+    if value is not None and value.tzinfo is None:
+        return value.replace(tzinfo=timezone.utc)
+    return value
+
+
+@dataclass(frozen=True)
+class Handoff:
+    id: int
+    sender_id: str
+    channel: str
+    reason: str
+    state: str
+    created_at: datetime
+    updated_at: datetime
+    claimed_by: Optional[str]
+    claimed_at: Optional[datetime]
+    resolved_by: Optional[str]
+    resolved_at: Optional[datetime]
+    handed_back: Optional[bool]
+
+    @classmethod
+    def from_row(cls, row: Any) -> "Handoff":
+        data = dict(row._mapping)
+        for key in ("created_at", "updated_at", "claimed_at", "resolved_at"):
+            data[key] = aware(data[key])
+        return cls(**data)
+
+    @property
+    def is_open(self) -> bool:
+        return self.state in OPEN_STATES
+
+    @property
+    def reason_text(self) -> str:
+        return REASONS.get(self.reason, self.reason)
+
+    def as_json(self) -> Dict[str, Any]:
+        return {
+            "id": self.id,
+            "channel": self.channel,
+            "reason": self.reason,
+            "reason_text": self.reason_text,
+            "state": self.state,
+            "conversation": self.sender_id,
+            "created_at": self.created_at.isoformat(),
+            "claimed_by": self.claimed_by,
+            "claimed_at": self.claimed_at.isoformat() if self.claimed_at else None,
+        }
+
+
+@dataclass(frozen=True)
+class Note:
+    id: int
+    handoff_id: int
+    author: str
+    text: str
+    created_at: datetime
+
+    @classmethod
+    def from_row(cls, row: Any) -> "Note":
+        data = dict(row._mapping)
+        data["created_at"] = aware(data["created_at"])
+        return cls(**data)
+
+    def as_json(self) -> Dict[str, Any]:
+        return {"id": self.id, "author": self.author, "text": self.text, "at": self.created_at.isoformat()}
+
+
+# --- handoffs -----------------------------------------------------------------------
+
+
+def _open_for(connection: Connection, sender_id: str) -> Optional[Any]:
+    return connection.execute(
+        sa.select(handoffs).where(handoffs.c.sender_id == sender_id, handoffs.c.state.in_(OPEN_STATES))
+    ).first()
+
+
+async def open_handoff(sender_id: str, channel: str, reason: str, claimed_by: Optional[str] = None) -> tuple:
+    """The conversation's open handoff, made now if there is none: (handoff, created).
+
+    `claimed_by` opens it already claimed (staff picking a conversation up).
+    """
+
+    def work(connection: Connection) -> tuple:
+        existing = _open_for(connection, sender_id)
+        if existing is not None:
+            return Handoff.from_row(existing), False
+        now = utcnow()
+        values = dict(sender_id=sender_id, channel=channel, reason=reason, state=WAITING, created_at=now, updated_at=now)
+        if claimed_by:
+            values.update(state=CLAIMED, claimed_by=claimed_by, claimed_at=now)
+        try:
+            with connection.begin_nested():
+                new_id = connection.execute(handoffs.insert().values(**values)).inserted_primary_key[0]
+        except sa.exc.IntegrityError:  # another process opened one at the same moment
+            return Handoff.from_row(_open_for(connection, sender_id)), False
+        return Handoff.from_row(connection.execute(sa.select(handoffs).where(handoffs.c.id == new_id)).one()), True
+
+    handoff, created = await database().run(work)
+    if created:
+        logger.info("handoff %s opened (%s, %s)", handoff.id, handoff.channel, handoff.reason)
+    return handoff, created
+
+
+async def get_handoff(handoff_id: int) -> Optional[Handoff]:
+    row = await database().run(lambda c: c.execute(sa.select(handoffs).where(handoffs.c.id == handoff_id)).first())
+    return Handoff.from_row(row) if row is not None else None
+
+
+async def open_handoff_for(sender_id: str) -> Optional[Handoff]:
+    row = await database().run(lambda c: _open_for(c, sender_id))
+    return Handoff.from_row(row) if row is not None else None
+
+
+async def open_handoffs() -> List[Handoff]:
+    """The queue: waiting ones first (longest waiting first), then claimed ones."""
+    rows = await database().run(
+        lambda c: c.execute(
+            sa.select(handoffs).where(handoffs.c.state.in_(OPEN_STATES)).order_by(handoffs.c.created_at, handoffs.c.id)
+        ).all()
+    )
+    items = [Handoff.from_row(r) for r in rows]
+    return [h for h in items if h.state == WAITING] + [h for h in items if h.state == CLAIMED]
+
+
+async def recently_resolved(limit: int = 20) -> List[Handoff]:
+    rows = await database().run(
+        lambda c: c.execute(
+            sa.select(handoffs)
+            .where(handoffs.c.state == RESOLVED)
+            .order_by(handoffs.c.resolved_at.desc(), handoffs.c.id.desc())
+            .limit(limit)
+        ).all()
+    )
+    return [Handoff.from_row(r) for r in rows]
+
+
+async def claim(handoff_id: int, username: str) -> bool:
+    """Take a waiting handoff; False when it is not waiting (someone else was quicker)."""
+    now = utcnow()
+    result = await database().run(
+        lambda c: c.execute(
+            handoffs.update()
+            .where(handoffs.c.id == handoff_id, handoffs.c.state == WAITING)
+            .values(state=CLAIMED, claimed_by=username, claimed_at=now, updated_at=now)
+        ).rowcount
+    )
+    return result == 1
+
+
+async def unclaim(handoff_id: int, username: str) -> bool:
+    """Put a claimed handoff back in the queue (only its holder can)."""
+    result = await database().run(
+        lambda c: c.execute(
+            handoffs.update()
+            .where(handoffs.c.id == handoff_id, handoffs.c.state == CLAIMED, handoffs.c.claimed_by == username)
+            .values(state=WAITING, claimed_by=None, claimed_at=None, updated_at=utcnow())
+        ).rowcount
+    )
+    return result == 1
+
+
+async def resolve(handoff_id: int, username: str, handed_back: bool) -> bool:
+    """Close a handoff held by `username` (or still waiting); False otherwise."""
+    now = utcnow()
+    result = await database().run(
+        lambda c: c.execute(
+            handoffs.update()
+            .where(
+                handoffs.c.id == handoff_id,
+                sa.or_(
+                    handoffs.c.state == WAITING,
+                    sa.and_(handoffs.c.state == CLAIMED, handoffs.c.claimed_by == username),
+                ),
+            )
+            .values(state=RESOLVED, resolved_by=username, resolved_at=now, handed_back=handed_back, updated_at=now)
+        ).rowcount
+    )
+    return result == 1
+
+
+async def touch_handoff(handoff_id: int) -> None:
+    """Mark a handoff changed (the queue shows it again to everyone)."""
+    await database().run(
+        lambda c: c.execute(handoffs.update().where(handoffs.c.id == handoff_id).values(updated_at=utcnow()))
+    )
+
+
+async def queue_position(handoff_id: int) -> int:
+    """1 for the handoff waiting longest; 0 when it is not waiting."""
+
+    def work(connection: Connection) -> int:
+        row = connection.execute(sa.select(handoffs).where(handoffs.c.id == handoff_id)).first()
+        if row is None or row.state != WAITING:
+            return 0
+        ahead = connection.execute(
+            sa.select(sa.func.count())
+            .select_from(handoffs)
+            .where(handoffs.c.state == WAITING, handoffs.c.id < handoff_id)
+        ).scalar_one()
+        return int(ahead) + 1
+
+    return await database().run(work)
+
+
+DEFAULT_WAIT = timedelta(minutes=5)
+
+
+async def typical_wait(sample: int = 20) -> timedelta:
+    """The median wait of the last claimed handoffs (5 minutes before there are any)."""
+    rows = await database().run(
+        lambda c: c.execute(
+            sa.select(handoffs.c.created_at, handoffs.c.claimed_at)
+            .where(handoffs.c.claimed_at.isnot(None), handoffs.c.reason != STAFF)
+            .order_by(handoffs.c.claimed_at.desc())
+            .limit(sample)
+        ).all()
+    )
+    waits = [aware(r.claimed_at) - aware(r.created_at) for r in rows if r.claimed_at and r.created_at]
+    if not waits:
+        return DEFAULT_WAIT
+    return median(waits)
+
+
+async def staff_on_duty() -> List[str]:
+    """Staff with a console open right now (a live session seen within the on-duty window)."""
+    now = utcnow()
+    rows = await database().run(
+        lambda c: c.execute(
+            sa.select(staff_sessions.c.username)
+            .distinct()
+            .where(staff_sessions.c.last_seen_at >= now - on_duty_window(), staff_sessions.c.expires_at > now)
+        ).all()
+    )
+    return sorted(r.username for r in rows)
+
+
+async def queue_fingerprint() -> str:
+    """Changes whenever the queue does (for the console's live updates)."""
+    row = await database().run(
+        lambda c: c.execute(
+            sa.select(sa.func.count(), sa.func.max(handoffs.c.updated_at), sa.func.max(handoffs.c.id)).where(
+                handoffs.c.state.in_(OPEN_STATES)
+            )
+        ).one()
+    )
+    resolved = await database().run(
+        lambda c: c.execute(sa.select(sa.func.max(handoffs.c.resolved_at))).scalar_one()
+    )
+    return f"{row[0]}|{row[1]}|{row[2]}|{resolved}"
+
+
+# --- notes --------------------------------------------------------------------------
+
+
+async def add_note(handoff_id: int, author: str, text: str) -> Note:
+    def work(connection: Connection) -> Note:
+        new_id = connection.execute(
+            handoff_notes.insert().values(handoff_id=handoff_id, author=author, text=text, created_at=utcnow())
+        ).inserted_primary_key[0]
+        return Note.from_row(connection.execute(sa.select(handoff_notes).where(handoff_notes.c.id == new_id)).one())
+
+    return await database().run(work)
+
+
+async def notes_for(handoff_ids: List[int], after: int = 0) -> List[Note]:
+    if not handoff_ids:
+        return []
+    rows = await database().run(
+        lambda c: c.execute(
+            sa.select(handoff_notes)
+            .where(handoff_notes.c.handoff_id.in_(handoff_ids), handoff_notes.c.id > after)
+            .order_by(handoff_notes.c.id)
+        ).all()
+    )
+    return [Note.from_row(r) for r in rows]
+
+
+async def handoffs_of(sender_id: str) -> List[Handoff]:
+    """Every handoff of a conversation, oldest first (notes of earlier ones stay visible)."""
+    rows = await database().run(
+        lambda c: c.execute(sa.select(handoffs).where(handoffs.c.sender_id == sender_id).order_by(handoffs.c.id)).all()
+    )
+    return [Handoff.from_row(r) for r in rows]
+
+
+# --- audit log ----------------------------------------------------------------------
+
+
+async def audit(actor: str, action: str, handoff_id: Optional[int] = None, detail: Optional[str] = None) -> None:
+    """One line of the audit log: who did what, to which handoff, and when."""
+    await database().run(
+        lambda c: c.execute(
+            audit_log.insert().values(
+                at=utcnow(), actor=actor, action=action, handoff_id=handoff_id, detail=(detail or None) and detail[:256]
+            )
+        )
+    )
+
+
+async def audit_entries(handoff_id: Optional[int] = None, limit: int = 200) -> List[Dict[str, Any]]:
+    query = sa.select(audit_log).order_by(audit_log.c.id.desc()).limit(limit)
+    if handoff_id is not None:
+        query = query.where(audit_log.c.handoff_id == handoff_id)
+    rows = await database().run(lambda c: c.execute(query).all())
+    return [{**dict(r._mapping), "at": aware(r.at)} for r in rows]
+
+
+# --- staff accounts -----------------------------------------------------------------
+
+
+def _hasher() -> Any:
+    from argon2 import PasswordHasher
+
+    return PasswordHasher()  # argon2id with the library's (RFC 9106 low-memory) parameters
+
+
+class AccountError(ValueError):
+    """A username or password that cannot be used."""
+
+
+def check_username(username: str) -> str:
+    name = (username or "").strip().lower()
+    if not USERNAME.match(name):
+        raise AccountError("a username is 2-64 characters: lower-case letters, digits, '.', '_' or '-'")
+    return name
+
+
+def check_password(password: str) -> str:
+    if len(password or "") < MIN_PASSWORD_CHARS:
+        raise AccountError(f"a password needs at least {MIN_PASSWORD_CHARS} characters")
+    if len(password) > MAX_PASSWORD_CHARS:
+        raise AccountError("that password is too long")
+    return password
+
+
+def hash_password(password: str) -> str:
+    return _hasher().hash(password)
+
+
+async def add_staff(username: str, password: str) -> str:
+    """Create a staff account; AccountError when the name is taken or invalid."""
+    name = check_username(username)
+    digest = hash_password(check_password(password))
+
+    def work(connection: Connection) -> None:
+        try:
+            with connection.begin_nested():
+                connection.execute(
+                    staff_users.insert().values(
+                        username=name, password_hash=digest, created_at=utcnow(), disabled=False, failed_logins=0
+                    )
+                )
+        except sa.exc.IntegrityError:
+            raise AccountError(f"staff account {name!r} already exists") from None
+
+    await database().run(work)
+    return name
+
+
+async def set_password(username: str, password: str) -> None:
+    """New password; every session of the account ends."""
+    name = check_username(username)
+    digest = hash_password(check_password(password))
+
+    def work(connection: Connection) -> None:
+        updated = connection.execute(
+            staff_users.update()
+            .where(staff_users.c.username == name)
+            .values(password_hash=digest, failed_logins=0, locked_until=None, disabled=False)
+        ).rowcount
+        if not updated:
+            raise AccountError(f"no staff account {name!r}")
+        connection.execute(staff_sessions.delete().where(staff_sessions.c.username == name))
+
+    await database().run(work)
+
+
+async def set_disabled(username: str, disabled: bool) -> None:
+    name = check_username(username)
+
+    def work(connection: Connection) -> None:
+        updated = connection.execute(
+            staff_users.update().where(staff_users.c.username == name).values(disabled=disabled)
+        ).rowcount
+        if not updated:
+            raise AccountError(f"no staff account {name!r}")
+        if disabled:
+            connection.execute(staff_sessions.delete().where(staff_sessions.c.username == name))
+
+    await database().run(work)
+
+
+async def list_staff() -> List[Dict[str, Any]]:
+    rows = await database().run(
+        lambda c: c.execute(
+            sa.select(staff_users.c.username, staff_users.c.created_at, staff_users.c.disabled).order_by(
+                staff_users.c.username
+            )
+        ).all()
+    )
+    return [{"username": r.username, "created_at": aware(r.created_at), "disabled": r.disabled} for r in rows]
+
+
+# A real hash to verify against when the username is unknown, so a login takes
+# as long for a name that exists as for one that does not.
+_DUMMY_HASH: Optional[str] = None
+
+
+def _dummy_hash() -> str:
+    global _DUMMY_HASH
+    if _DUMMY_HASH is None:
+        _DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
+    return _DUMMY_HASH
+
+
+async def check_login(username: str, password: str) -> Optional[str]:
+    """The account's username when the password is right and the account usable; else None.
+
+    Five wrong passwords in a row lock the account for five minutes.
+    """
+    from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
+
+    try:
+        name = check_username(username)
+    except AccountError:
+        return None
+    row = await database().run(
+        lambda c: c.execute(sa.select(staff_users).where(staff_users.c.username == name)).first()
+    )
+    hasher = _hasher()
+    if row is None:
+        try:
+            hasher.verify(_dummy_hash(), password or "")
+        except VerificationError:
+            pass
+        return None
+    now = utcnow()
+    locked = aware(row.locked_until)
+    try:
+        hasher.verify(row.password_hash, password or "")
+        good = True
+    except (VerifyMismatchError, VerificationError, InvalidHashError):
+        good = False
+    if row.disabled or (locked is not None and locked > now):
+        return None
+    if not good:
+        failures = (row.failed_logins or 0) + 1
+        values: Dict[str, Any] = {"failed_logins": failures}
+        if failures >= MAX_FAILED_LOGINS:
+            values.update(failed_logins=0, locked_until=now + LOCKOUT)
+            logger.warning("staff account %s locked for %s after %s failed logins", name, LOCKOUT, failures)
+        await database().run(
+            lambda c: c.execute(staff_users.update().where(staff_users.c.username == name).values(**values))
+        )
+        return None
+    values = {"failed_logins": 0, "locked_until": None}
+    if hasher.check_needs_rehash(row.password_hash):
+        values["password_hash"] = hash_password(password)
+    await database().run(
+        lambda c: c.execute(staff_users.update().where(staff_users.c.username == name).values(**values))
+    )
+    return name
+
+
+# --- console sessions ---------------------------------------------------------------
+
+
+def token_hash(token: str) -> str:
+    return hashlib.sha256(token.encode("utf-8")).hexdigest()
+
+
+@dataclass(frozen=True)
+class StaffSession:
+    username: str
+    csrf_token: str
+    token_hash: str
+    expires_at: datetime
+
+
+async def start_session(username: str) -> tuple:
+    """A new session: (the cookie's token, the session). Only the token's hash is stored."""
+    token = secrets.token_urlsafe(32)
+    csrf = secrets.token_urlsafe(32)
+    now = utcnow()
+    expires = now + session_lifetime()
+    digest = token_hash(token)
+    await database().run(
+        lambda c: c.execute(
+            staff_sessions.insert().values(
+                token_hash=digest, username=username, csrf_token=csrf, created_at=now, last_seen_at=now, expires_at=expires
+            )
+        )
+    )
+    return token, StaffSession(username, csrf, digest, expires)
+
+
+TOUCH_EVERY = timedelta(seconds=15)
+
+
+async def session_for(token: Optional[str], touch: bool = True) -> Optional[StaffSession]:
+    """The live session behind a cookie's token; None when unknown, idle too long, or expired."""
+    if not token or len(token) > 200:
+        return None
+    digest = token_hash(token)
+
+    def work(connection: Connection) -> Optional[StaffSession]:
+        row = connection.execute(
+            sa.select(staff_sessions, staff_users.c.disabled)
+            .join(staff_users, staff_users.c.username == staff_sessions.c.username)
+            .where(staff_sessions.c.token_hash == digest)
+        ).first()
+        if row is None:
+            return None
+        now = utcnow()
+        last_seen = aware(row.last_seen_at)
+        expires = aware(row.expires_at)
+        if row.disabled or expires <= now or now - last_seen > session_idle():
+            connection.execute(staff_sessions.delete().where(staff_sessions.c.token_hash == digest))
+            return None
+        if touch and now - last_seen >= TOUCH_EVERY:
+            connection.execute(
+                staff_sessions.update().where(staff_sessions.c.token_hash == digest).values(last_seen_at=now)
+            )
+        return StaffSession(row.username, row.csrf_token, digest, expires)
+
+    return await database().run(work)
+
+
+async def end_session(token_digest: str) -> None:
+    await database().run(lambda c: c.execute(staff_sessions.delete().where(staff_sessions.c.token_hash == token_digest)))
+
+
+async def purge_expired_sessions() -> int:
+    now = utcnow()
+    return await database().run(
+        lambda c: c.execute(
+            staff_sessions.delete().where(
+                sa.or_(staff_sessions.c.expires_at <= now, staff_sessions.c.last_seen_at < now - session_idle())
+            )
+        ).rowcount
+    )
+
+
+# --- conversations staff may pick up ------------------------------------------------
+
+
+async def recent_conversations(limit: int = 30) -> List[Dict[str, Any]]:
+    """Conversations residents had lately on a channel that can be reached, without an open handoff."""
+    from bot.storage import contacts
+
+    def work(connection: Connection) -> List[Dict[str, Any]]:
+        busy = sa.select(handoffs.c.sender_id).where(handoffs.c.state.in_(OPEN_STATES))
+        rows = connection.execute(
+            sa.select(contacts.c.sender_id, contacts.c.channel, contacts.c.updated_at, contacts.c.opted_out)
+            .where(contacts.c.sender_id.notin_(busy))
+            .order_by(contacts.c.updated_at.desc())
+            .limit(limit)
+        ).all()
+        return [
+            {"sender_id": r.sender_id, "channel": r.channel, "updated_at": aware(r.updated_at), "opted_out": r.opted_out}
+            for r in rows
+        ]
+
+    return await database().run(work)

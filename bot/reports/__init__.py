@@ -1,0 +1,1 @@
+"""Service requests as a conversation: questions, answers, summaries, filing and status."""
