@@ -49,6 +49,14 @@ def console_url(stack) -> str:
     return f"http://127.0.0.1:{stack.config.extra_env['CONSOLE_PORT']}"
 
 
+@pytest.fixture(scope="module", autouse=True)
+def secret_key(stack) -> Iterator[None]:
+    """This process derives conversation ids (sender_id_for) with the assistant's key."""
+    with pytest.MonkeyPatch.context() as patch:
+        patch.setenv("CITYBOT_SECRET_KEY", stack.shared_env()["CITYBOT_SECRET_KEY"])
+        yield
+
+
 @pytest.fixture(scope="module")
 def db(stack) -> Iterator[Database]:
     """The assistant's own database, read directly (what the console and the action server share)."""
@@ -529,8 +537,7 @@ def bot_said(page: Page, text: str) -> None:
     expect(page.locator("#log .message--bot", has_text=text).last).to_be_visible(timeout=REPLY_TIMEOUT)
 
 
-def test_a_web_chat_resident_and_a_staff_member_side_by_side(stack, browser_session, console_url, monkeypatch):  # noqa: F811
-    monkeypatch.setenv("CITYBOT_SECRET_KEY", stack.shared_env()["CITYBOT_SECRET_KEY"])
+def test_a_web_chat_resident_and_a_staff_member_side_by_side(stack, browser_session, console_url):  # noqa: F811
     username = f"erin{next(_names)}"
     make_staff(stack, username)
     base = f"http://127.0.0.1:{stack.rasa_port}"
@@ -552,6 +559,8 @@ def test_a_web_chat_resident_and_a_staff_member_side_by_side(stack, browser_sess
             staff.goto(f"{console_url}/console")
             expect(staff).to_have_url(re.compile(r"/console/login\?next=/console$"))
             expect(staff.get_by_label("Username")).to_be_focused()
+            violations = serious_violations(staff)
+            assert not violations, describe(violations)
             staff.keyboard.type(username)
             staff.keyboard.press("Tab")
             expect(staff.get_by_label("Password")).to_be_focused()

@@ -438,10 +438,11 @@ def conversation_page(
         f"{controls}"
         '<div class="columns"><div class="column">'
         '<section aria-labelledby="transcript-title"><h2 id="transcript-title">Transcript</h2>'
-        f'<ol id="transcript" class="transcript" role="log" aria-live="polite" aria-label="Transcript, updates live"'
-        f' data-handoff="{handoff.id}" data-after="{cursor["after"]}" data-note="{cursor["note"]}" data-state="{e(handoff.state)}" data-claimed-by="{e(handoff.claimed_by or "")}">'
+        '<div id="transcript-box" class="transcript" role="log" aria-live="polite" aria-label="Transcript, updates live"'
+        ' tabindex="0">'
+        f'<ol id="transcript" data-handoff="{handoff.id}" data-after="{cursor["after"]}" data-note="{cursor["note"]}" data-state="{e(handoff.state)}" data-claimed-by="{e(handoff.claimed_by or "")}">'
         + "".join(turn_item(t) for t in turns)
-        + "</ol></section>"
+        + "</ol></div></section>"
         + reply
         + "</div><div class=\"column\">"
         '<section aria-labelledby="details-title" class="card"><h2 id="details-title">Report details collected</h2>'

@@ -238,8 +238,11 @@ class HandoffService:
         assert handoff is not None
         # A waiting conversation whose tracker is not paused any more (a new session
         # started overnight, or a restart) is paused again now that staff have it.
-        await self._ensure_paused(handoff)
-        await self._say(handoff, JOINED_TEXT, staff=None)
+        try:
+            await self._ensure_paused(handoff)
+            await self._say(handoff, JOINED_TEXT, staff=None)
+        except HandoffError as error:  # the claim stands; replies will say whether Rasa is back
+            logger.warning("handoff %s: claimed, but the assistant's server could not be told (%s)", handoff.id, error)
         return handoff
 
     async def _ensure_paused(self, handoff: Handoff) -> None:
@@ -257,7 +260,8 @@ class HandoffService:
             raise HandoffError("name a conversation to take over", 400)
         tracker = await self.rasa.tracker(sender_id)
         contact = await contact_for(sender_id)
-        if not tracker.get("events") and contact is None:
+        # Rasa answers any id with a fresh tracker: a conversation is one where a resident wrote.
+        if contact is None and not any(e.get("event") == "user" for e in tracker.get("events") or []):
             raise HandoffError("there is no conversation with that id", 404)
         channel = contact.channel if contact is not None else (tracker.get("latest_input_channel") or "rest")
         handoff, created = await store.open_handoff(sender_id, channel, STAFF, claimed_by=username)

@@ -58,9 +58,19 @@
     return input;
   }
 
+  // A form that loads another page stops the live updates, so they cannot race it.
+  var sources = [];
+  var leaving = false;
+  document.addEventListener("submit", function (event) {
+    if (event.target.hasAttribute("data-live")) return;
+    leaving = true;
+    sources.forEach(function (source) { source.close(); });
+  }, true);
+
   function listen(url, handlers) {
     if (!window.EventSource) return null;
     var source = new EventSource(url);
+    sources.push(source);
     Object.keys(handlers).forEach(function (name) {
       source.addEventListener(name, function (event) {
         var data;
@@ -178,7 +188,8 @@
     var log = document.getElementById("transcript");
     if (!log || log.querySelector("[data-index='" + turn.index + "']")) return;
     log.append(turnItem(turn));
-    log.scrollTop = log.scrollHeight;
+    var box = document.getElementById("transcript-box");
+    if (box) box.scrollTop = box.scrollHeight;
   }
 
   function addNote(note) {
@@ -189,7 +200,7 @@
 
   function stateChanged(handoff) {
     var log = document.getElementById("transcript");
-    if (!log) return;
+    if (!log || leaving) return;
     if (log.getAttribute("data-state") === handoff.state &&
         (log.getAttribute("data-claimed-by") || "") === (handoff.claimed_by || "")) return;
     var text = handoff.state === "waiting" ? "Waiting" :
@@ -198,7 +209,7 @@
     if (state) state.textContent = text;
     var typing = Array.prototype.some.call(document.querySelectorAll("textarea"), function (t) { return t.value; });
     if (typing) say("notice", "This conversation changed: " + text + ". Reload the page to continue.");
-    else window.location.reload();
+    else window.location.assign(window.location.pathname);
   }
 
   function sendLive(form, done) {
@@ -238,7 +249,8 @@
   if (page === "conversation") {
     var log = document.getElementById("transcript");
     if (log) {
-      log.scrollTop = log.scrollHeight;
+      var box = document.getElementById("transcript-box");
+      if (box) box.scrollTop = box.scrollHeight;
       var id = log.getAttribute("data-handoff");
       listen("/console/handoffs/" + id + "/stream?after=" + log.getAttribute("data-after") + "&note=" + log.getAttribute("data-note"),
         { turn: addTurn, note: addNote, state: stateChanged });
@@ -249,8 +261,8 @@
         if (data.not_delivered) say("problem", "Added to the transcript but not delivered: " + data.not_delivered + ".");
         else say("notice", "Reply sent.");
       });
-      var box = reply.querySelector("textarea");
-      box.addEventListener("keydown", function (event) {
+      var replyBox = reply.querySelector("textarea");
+      replyBox.addEventListener("keydown", function (event) {
         if (event.key === "Enter" && (event.ctrlKey || event.metaKey)) {
           event.preventDefault();
           reply.requestSubmit ? reply.requestSubmit() : reply.dispatchEvent(new Event("submit", { cancelable: true }));
