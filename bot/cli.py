@@ -95,6 +95,13 @@ def telegram_command(args: argparse.Namespace) -> int:
     return telegram_main(args.rest)
 
 
+def alerts_command(args: argparse.Namespace) -> int:
+    """Crisis alerts: `citybot alerts preview|send|status|resume|cancel|subscribe-test` (see README)."""
+    from bot.alerts.cli import main as alerts_main
+
+    return alerts_main(args.rest)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="citybot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -112,6 +119,13 @@ def build_parser() -> argparse.ArgumentParser:
     telegram = commands.add_parser("telegram", help="Telegram setup: set-webhook")
     telegram.add_argument("rest", nargs=argparse.REMAINDER, help="set-webhook [--public-url URL]")
     telegram.set_defaults(handler=telegram_command)
+    alerts = commands.add_parser(
+        "alerts", help="crisis alerts: preview, send, status, resume, cancel, subscribe-test",
+        description="citybot alerts {preview,send,status,resume,cancel,subscribe-test} ...; "
+        "`citybot alerts SUBCOMMAND -h` lists a subcommand's options.",
+    )
+    alerts.add_argument("rest", nargs=argparse.REMAINDER, help="a subcommand and its options")
+    alerts.set_defaults(handler=alerts_command)
     open311 = commands.add_parser("open311", help="run the reference Open311 server alone")
     open311.add_argument("rest", nargs=argparse.REMAINDER, help="options for the server (--port, --db)")
     open311.set_defaults(handler=serve_open311)

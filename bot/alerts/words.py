@@ -32,7 +32,7 @@ TOPIC_WORDS: Dict[str, Tuple[str, ...]] = {
         "street closures", "streets", "traffic", "detour", "detours", "road conditions", "road work", "roadwork",
         "bridge closure", "plowing", "snow plowing",
     ),
-    ALL: ("all", "everything", "all topics", "every topic", "all kinds", "all types", "all alerts"),
+    ALL: ("everything", "all topics", "every topic", "all kinds", "all types", "all alerts"),
 }
 
 ZONE_WORDS: Dict[str, Tuple[str, ...]] = {

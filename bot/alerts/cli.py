@@ -1,0 +1,327 @@
+"""`citybot alerts ...`: staff write, preview, send and follow crisis alerts.
+
+    citybot alerts preview --topic water --zone north
+    citybot alerts send --topic water --zone north --severity warning \\
+        --text "Boil water before drinking until Friday." [--faq boil_water] [--yes]
+    citybot alerts status [ALERT_ID] [--json]
+    citybot alerts resume ALERT_ID [--takeover] [--resend-unconfirmed]
+    citybot alerts cancel ALERT_ID
+    citybot alerts subscribe-test --channel sms --address +15551230000 [--topic water] [--zone north] [--remove]
+"""
+from __future__ import annotations
+
+import argparse
+import asyncio
+import json
+import logging
+import os
+import sys
+import time
+from typing import Any, List, Optional, Sequence, TextIO
+
+from bot.alerts import store
+from bot.alerts.store import AlertError, AlertStatus
+from bot.alerts.words import ALL, SEVERITIES, TOPICS, ZONES
+
+CHANNELS = ("telegram", "sms", "whatsapp", "webchat")
+
+
+def say(message: str, stream: Optional[TextIO] = None) -> None:
+    print(message, file=stream or sys.stdout, flush=True)
+
+
+# --- progress -----------------------------------------------------------------------
+
+
+def progress_line(status: AlertStatus, width: int = 30) -> str:
+    """`[#########.....]  62%  6200/10000  sent 6180  failed 3  skipped 17  pending 3800`."""
+    total = status.total
+    share = status.finished / total if total else 1.0
+    filled = int(round(share * width))
+    line = (
+        f"[{'#' * filled}{'.' * (width - filled)}] {share:4.0%}  {status.finished}/{total}  "
+        f"sent {status.sent}  failed {status.failed}  skipped {status.skipped}  pending {status.pending}"
+    )
+    if status.unconfirmed:
+        line += f"  unconfirmed {status.unconfirmed}"
+    return line
+
+
+class ProgressBar:
+    """Redraws one line on a terminal; elsewhere (logs, pipes) prints a line every few seconds."""
+
+    def __init__(self, stream: Optional[TextIO] = None, every: float = 5.0) -> None:
+        self.stream = stream or sys.stdout
+        self.tty = self.stream.isatty()
+        self.every = every
+        self._last = 0.0
+        self._last_line = ""
+
+    def __call__(self, status: AlertStatus) -> None:
+        line = progress_line(status)
+        if self.tty:
+            self.stream.write("\r" + line.ljust(len(self._last_line)))
+            self.stream.flush()
+        elif line != self._last_line and (time.monotonic() - self._last >= self.every or status.done):
+            self.stream.write(line + "\n")
+            self.stream.flush()
+            self._last = time.monotonic()
+        self._last_line = line
+
+    def close(self) -> None:
+        if self.tty and self._last_line:
+            self.stream.write("\n")
+            self.stream.flush()
+
+
+def describe_status(status: AlertStatus) -> List[str]:
+    alert = status.alert
+    lines = [
+        f"Alert {alert.id} ({alert.state}): {alert.severity} on {alert.topic}, zone {alert.zone}, "
+        f"by {alert.created_by or '-'} at {alert.created_at:%Y-%m-%d %H:%M} UTC",
+        f"  {alert.text}",
+        f"  {progress_line(status)}",
+    ]
+    for channel, counts in status.by_channel.items():
+        lines.append(f"  {channel:<9} " + "  ".join(f"{state} {n}" for state, n in sorted(counts.items())))
+    if status.unconfirmed:
+        lines.append(
+            f"  {status.unconfirmed} message(s) were on their way when a delivery job stopped: they probably "
+            "arrived; `citybot alerts resume ID --resend-unconfirmed` sends them again (some may then arrive twice)."
+        )
+    return lines
+
+
+# --- commands ------------------------------------------------------------------------
+
+
+def _senders() -> List[str]:
+    from bot.channels.outbound import load_senders_from_env
+
+    return load_senders_from_env()
+
+
+async def preview(args: argparse.Namespace) -> int:
+    result = await store.preview_alert(args.topic, args.zone)
+    configured = _senders() if not args.no_channels else list(CHANNELS)
+    say(f"An alert on {result.topic}, zone {result.zone}, would reach {result.total} resident(s):")
+    for channel, count in result.by_channel.items():
+        note = "" if channel in configured else "  (channel not configured here: these would wait)"
+        say(f"  {channel:<9} {count}{note}")
+    if result.opted_out:
+        say(f"  ({result.opted_out} matching subscriber(s) opted out with STOP: they get nothing)")
+    return 0
+
+
+def _text(args: argparse.Namespace) -> str:
+    text = args.text
+    if text == "-":
+        text = sys.stdin.read()
+    text = (text or "").strip()
+    if args.faq:
+        from bot.alerts.faq import faq_url
+
+        text = f"{text} {faq_url(args.faq)}"
+    return text
+
+
+def _confirm(question: str, assume_yes: bool) -> bool:
+    if assume_yes:
+        return True
+    try:
+        interactive = sys.stdin.isatty()
+    except (ValueError, OSError):  # closed or replaced stdin
+        interactive = False
+    if not interactive:
+        say("Not sending: add --yes to send without a question.", sys.stderr)
+        return False
+    return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
+
+
+async def _deliver(alert_id: int, args: argparse.Namespace) -> int:
+    bar = ProgressBar() if not args.quiet else None
+    try:
+        status = await _deliver_or_follow(alert_id, bar, getattr(args, "takeover", False))
+    finally:
+        if bar is not None:
+            bar.close()
+    for line in describe_status(status):
+        say(line)
+    if status.pending:
+        say("Some deliveries are still pending (a channel is not configured here, or the job was stopped); "
+            f"`citybot alerts resume {alert_id}` or the worker carries on.")
+    return 0 if status.failed == 0 and status.pending == 0 else 1
+
+
+async def _deliver_or_follow(alert_id: int, bar: Optional[ProgressBar], takeover: bool) -> AlertStatus:
+    """Deliver the alert here; while another job holds it, follow that job, and carry on if it dies."""
+    from bot.alerts.broadcast import AlertBusy, run_delivery
+    from bot.storage import utcnow
+
+    told = False
+    while True:
+        try:
+            return await run_delivery(alert_id, bar, takeover=takeover)
+        except AlertBusy as busy:
+            if not told:
+                say(f"{busy}; following it (this one takes over if that job stops).")
+                told = True
+        while True:
+            status = await store.alert_status(alert_id)
+            if bar is not None:
+                bar(status)
+            if status.done or status.alert.state in (store.DONE, store.CANCELLED):
+                return status
+            lease = status.alert.lease_until
+            if lease is None or lease < utcnow():
+                break  # nobody holds it any more: deliver it here
+            await asyncio.sleep(1.0)
+
+
+async def send(args: argparse.Namespace) -> int:
+    text = _text(args)
+    topic, zone, severity, text = store.validate(args.topic, args.zone, args.severity, text)
+    result = await store.preview_alert(topic, zone)
+    configured = _senders()
+    say(f"Alert ({severity}, {topic}, zone {zone}):\n  {text}")
+    say(f"Recipients: {result.total} (" + ", ".join(f"{c} {n}" for c, n in result.by_channel.items()) + ")")
+    missing = [c for c in result.by_channel if c not in configured]
+    if missing:
+        say(f"Warning: {', '.join(missing)} not configured in this process; those messages wait for the worker "
+            "or a `resume` where they are configured.")
+    if not _confirm(f"Send to {result.total} resident(s)?", args.yes):
+        return 1
+    alert = await store.create_alert(topic, zone, severity, text, args.by or os.environ.get("USER"))
+    say(f"Alert {alert.id} written; sending.")
+    if args.no_wait:
+        say(f"The worker delivers it; follow it with `citybot alerts status {alert.id}`.")
+        return 0
+    return await _deliver(alert.id, args)
+
+
+async def resume(args: argparse.Namespace) -> int:
+    if args.resend_unconfirmed:
+        count = await store.resend_unconfirmed(args.alert_id)
+        say(f"{count} unconfirmed deliver{'y' if count == 1 else 'ies'} queued again.")
+    _senders()
+    return await _deliver(args.alert_id, args)
+
+
+async def status(args: argparse.Namespace) -> int:
+    if args.alert_id is None:
+        found = await store.list_alerts(args.limit)
+        if args.json:
+            say(json.dumps([a.as_dict() for a in found], indent=2))
+            return 0
+        if not found:
+            say("No alerts yet.")
+        for alert in found:
+            counts = await store.alert_status(alert.id)
+            say(f"{alert.id:>5}  {alert.created_at:%Y-%m-%d %H:%M}  {alert.state:<9} {alert.severity:<9} "
+                f"{alert.topic}/{alert.zone}  sent {counts.sent}/{counts.total}  {alert.text[:50]}")
+        return 0
+    result = await store.alert_status(args.alert_id)
+    if args.json:
+        say(json.dumps(result.as_dict(), indent=2))
+    else:
+        for line in describe_status(result):
+            say(line)
+    return 0
+
+
+async def cancel(args: argparse.Namespace) -> int:
+    result = await store.cancel_alert(args.alert_id)
+    for line in describe_status(result):
+        say(line)
+    return 0
+
+
+async def subscribe_test(args: argparse.Namespace) -> int:
+    """Subscribe a staff member's own phone, chat or web chat session, to try an alert on themselves."""
+    from bot.channels.identity import sender_id_for
+    from bot.storage import remember_contact
+
+    address = args.address.strip()
+    if args.channel == "whatsapp" and not address.startswith("whatsapp:"):
+        address = f"whatsapp:{address}"
+    sender_id = sender_id_for(args.channel, address)
+    if args.remove:
+        change = await store.unsubscribe(sender_id)
+        say(f"{sender_id}: unsubscribed ({change.describe()}).")
+        return 0
+    await remember_contact(sender_id, args.channel, address)
+    change = await store.subscribe(sender_id, args.topic or [ALL], args.zone or [ALL])
+    say(f"{sender_id} ({args.channel}) now gets {change.describe()}.")
+    return 0
+
+
+# --- parser ---------------------------------------------------------------------------
+
+
+def build_parser() -> argparse.ArgumentParser:
+    parser = argparse.ArgumentParser(prog="citybot alerts", description="Crisis alerts: preview, send, follow.")
+    commands = parser.add_subparsers(dest="command", required=True)
+    topics, zones = list(TOPICS) + [ALL], list(ZONES) + [ALL]
+
+    p = commands.add_parser("preview", help="count who an alert would reach, per channel")
+    p.add_argument("--topic", choices=topics, default=ALL)
+    p.add_argument("--zone", choices=zones, default=ALL)
+    p.add_argument("--no-channels", action="store_true", help=argparse.SUPPRESS)
+    p.set_defaults(handler=preview)
+
+    p = commands.add_parser("send", help="write an alert and deliver it, with a progress bar")
+    p.add_argument("--topic", choices=topics, required=True)
+    p.add_argument("--zone", choices=zones, required=True)
+    p.add_argument("--severity", choices=list(SEVERITIES), required=True)
+    p.add_argument("--text", required=True, help='the message ("-" reads it from stdin); links are fine')
+    p.add_argument("--faq", metavar="TOPIC", help="append the link to this FAQ answer ({PUBLIC_URL}/faq/TOPIC)")
+    p.add_argument("--by", help="who wrote it (default: $USER)")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask before sending")
+    p.add_argument("--no-wait", action="store_true", help="only write it; the worker delivers it")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.set_defaults(handler=send)
+
+    p = commands.add_parser("resume", help="carry on delivering an alert (after a crash or a stop)")
+    p.add_argument("alert_id", type=int)
+    p.add_argument("--takeover", action="store_true", help="take the alert from a job that still holds it")
+    p.add_argument("--resend-unconfirmed", action="store_true",
+                   help="also send again the messages that were on their way at a crash (may duplicate)")
+    p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
+    p.set_defaults(handler=resume)
+
+    p = commands.add_parser("status", help="progress of one alert, or the latest alerts")
+    p.add_argument("alert_id", type=int, nargs="?")
+    p.add_argument("--limit", type=int, default=20)
+    p.add_argument("--json", action="store_true")
+    p.set_defaults(handler=status)
+
+    p = commands.add_parser("cancel", help="stop an alert: what is not sent yet is skipped")
+    p.add_argument("alert_id", type=int)
+    p.set_defaults(handler=cancel)
+
+    p = commands.add_parser("subscribe-test", help="subscribe your own phone or chat to try alerts")
+    p.add_argument("--channel", choices=list(CHANNELS), required=True)
+    p.add_argument("--address", required=True, help="phone number, Telegram chat id or web chat session id")
+    p.add_argument("--topic", choices=topics, action="append")
+    p.add_argument("--zone", choices=zones, action="append")
+    p.add_argument("--remove", action="store_true", help="unsubscribe it again")
+    p.set_defaults(handler=subscribe_test)
+    return parser
+
+
+def main(argv: Optional[Sequence[str]] = None) -> int:
+    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "WARNING"),
+                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    args = build_parser().parse_args(argv)
+    try:
+        return int(asyncio.run(args.handler(args)))
+    except (AlertError, ValueError) as error:
+        say(f"citybot alerts: {error}", sys.stderr)
+        return 2
+    except KeyboardInterrupt:
+        say("\nStopped. Nothing is lost: `citybot alerts resume ID` (or the worker) carries on.", sys.stderr)
+        return 130
+
+
+if __name__ == "__main__":
+    sys.exit(main())
