@@ -17,7 +17,7 @@ from rasa_sdk.types import DomainDict
 
 from actions.common import latest_text
 from bot.alerts import store
-from bot.alerts.words import ALL, normalize_topic, normalize_zone, topics_in, zones_in
+from bot.alerts.words import ALL, city_name, normalize_topic, normalize_zone, topics_in, zones_in
 from bot.catalog import load_city
 from bot.storage import contact_for
 
@@ -69,9 +69,8 @@ class ActionSubscribeAlerts(Action):
             return []
         topics, zones = requested(tracker)
         change = await store.subscribe(tracker.sender_id, topics or [ALL], zones or [ALL])
-        city = load_city().name or "the city"
         if change.changed:
-            text = f"Done: you'll get emergency alerts from {city} here: {change.describe()}."
+            text = f"Done: you'll get emergency alerts from {city_name()} here: {change.describe()}."
         else:
             text = f"You're already getting {change.describe()}."
         if ALL in (topics or [ALL]) and ALL in (zones or [ALL]):
@@ -92,7 +91,10 @@ class ActionUnsubscribeAlerts(Action):
         if not change.before:
             text = "You weren't getting emergency alerts, so there's nothing to stop."
         elif not change.after:
-            text = 'Emergency alerts are off: you won\'t get any more. Say "send me emergency alerts" to get them again.'
+            text = (
+                "Emergency alerts are off: you won't get any more. "
+                'Say "send me emergency alerts" to get them again.'
+            )
         elif not change.changed:
             text = f"That didn't change anything: you get {change.describe()}. Say \"stop alerts\" to stop them all."
         else:

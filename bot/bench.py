@@ -24,6 +24,10 @@ on the scale-out setup instead: Rasa's SQL tracker store on a fresh PostgreSQL
 database per side, the Redis lock store, several Rasa and action-server worker
 processes; it writes reports/bench-scale-out.{json,png}.
 
+`errors` counts failed requests (HTTP errors, timeouts, refused connections);
+`unexpected_replies` counts answers that did not follow the script (a
+misunderstood address, an empty answer), after which that conversation stops.
+
 Every request goes to 127.0.0.1; every loop is bounded in time and count.
 This is a measurement, not a test: nothing in `make test` asserts a timing.
 """
@@ -90,6 +94,9 @@ FAQ_LINES = (
     "where is city hall?",
     "do plastic bags go in the recycling?",
 )
+# City questions asked in the middle of a report: none of them could also be an
+# answer to a report's question ("when is yard waste collected?" could: a bin).
+MID_REPORT_QUESTIONS = ("when is city hall open?", "how do I pay a parking ticket?", "where is city hall?")
 OUT_OF_SCOPE_LINES = (
     "can you recommend a good pasta recipe",
     "what's the weather like in Miami",
@@ -97,7 +104,7 @@ OUT_OF_SCOPE_LINES = (
     "what's the best phone to buy this year",
     "book a hotel in Boston",
 )
-STREETS = ("Elm Street", "Oak Avenue", "Maple Drive", "Cedar Lane", "Birch Road", "Walnut Street", "Pine Court")
+STREETS = ("Elm Street", "Oak Avenue", "Maple Drive", "Cedar Lane", "Birch Road", "Walnut Street")
 UNKNOWN_REQUEST_ID = "987654"
 
 # The long conversation repeats these ten turns; turns 10-19 and 200-209 say the
@@ -161,8 +168,13 @@ def ensure_model(side: str, config: Path, given: Optional[Path] = None, may_trai
     record = CACHE / f"{side}-{fingerprint[:16]}.json"
     recorded = json.loads(record.read_text()) if record.exists() else {}
     if given is not None:
-        say(f"{side}: using the given model {given}")
-        return TrainedModel(side, given, recorded.get("train_s"), fingerprint, True)
+        # A model this bench trained earlier keeps its record (training time, fingerprint) beside it.
+        beside = given.with_name(given.name[: -len(".tar.gz")] + ".json") if given.name.endswith(".tar.gz") else None
+        if beside is not None and beside.exists():
+            recorded = json.loads(beside.read_text())
+        matches = recorded.get("fingerprint") == fingerprint
+        say(f"{side}: using the given model {given}" + ("" if matches else " (trained on other data than the current)"))
+        return TrainedModel(side, given, recorded.get("train_s"), recorded.get("fingerprint") or "unknown", True)
     if model.exists() and recorded:
         say(f"{side}: reusing {model.name} (trained in {recorded['train_s']:.0f}s on the same config and data)")
         return TrainedModel(side, model, float(recorded["train_s"]), fingerprint, True)
@@ -171,6 +183,9 @@ def ensure_model(side: str, config: Path, given: Optional[Path] = None, may_trai
     out = Path(tempfile.mkdtemp(prefix=f"train-{side}-", dir=CACHE))
     log_path = CACHE / f"train-{side}.log"
     say(f"{side}: training with {config.relative_to(PROJECT_ROOT)} (log: {log_path}); this takes minutes")
+    # A training cache of its own: Rasa would otherwise reuse components cached by
+    # earlier trainings, and the time would not be that of a whole training.
+    env = {**training_env(), "RASA_CACHE_DIRECTORY": str(out / "cache")}
     started = time.monotonic()
     with open(log_path, "wb") as log:
         subprocess.run(
@@ -183,7 +198,7 @@ def ensure_model(side: str, config: Path, given: Optional[Path] = None, may_trai
                 "--fixed-model-name", side,
             ],
             cwd=PROJECT_ROOT,
-            env=training_env(),
+            env=env,
             stdout=log,
             stderr=subprocess.STDOUT,
             check=True,
@@ -357,8 +372,7 @@ def start_side(side: Side, scale_out: bool, rasa_processes: int) -> None:
         **kwargs,
     )
     side.processes = stack_processes(config)
-    ports = [config.rasa_port] + list(getattr(config, "extra_rasa_ports", []) or [])
-    side.rest_urls = [f"http://127.0.0.1:{port}/webhooks/rest/webhook" for port in ports]
+    side.rest_urls = [f"http://127.0.0.1:{port}/webhooks/rest/webhook" for port in config.rasa_ports()]
     side.sampler = RssSampler(side.rasa_pids)
     rasa_started: Optional[float] = None
     for process in side.processes:
@@ -381,6 +395,11 @@ def stop_side(side: Side) -> None:
         with contextlib.suppress(Exception):
             drop_database(os.environ["DATABASE_URL"], side.database_url)
     if side.var_dir is not None:
+        # Keep the processes' logs of the latest run (var/bench/logs/<side>/) for a look afterwards.
+        logs = CACHE / "logs" / side.name
+        shutil.rmtree(logs, ignore_errors=True)
+        with contextlib.suppress(OSError):
+            shutil.copytree(side.var_dir / "logs", logs)
         shutil.rmtree(side.var_dir, ignore_errors=True)
 
 
@@ -445,8 +464,8 @@ class Talk:
             messages = response.json()
         except ValueError:
             messages = None
-        if not messages:
-            self.stats.note("error", f"no answer to {text!r}")
+        if not messages:  # answered, but with nothing: the dialogue went wrong, not the server
+            self.stats.note("unexpected", f"no answer to {text!r}")
             raise Aborted()
         self.stats.latencies_ms.append(elapsed)
         return "\n".join(m.get("text") or "" for m in messages)
@@ -487,7 +506,7 @@ class Workload:
         reply = await talk.say(opening)
         if rng.random() < 0.3:  # a city question in the middle of the report
             question = reply
-            reply = await talk.say(rng.choice(FAQ_LINES))
+            reply = await talk.say(rng.choice(MID_REPORT_QUESTIONS))
             talk.expect(question.splitlines()[-1][:20] in reply, "the report's question again", reply)
         for _ in range(6):
             attribute = self.attribute_asked(reply, code)
@@ -541,9 +560,9 @@ class Workload:
         await talk.say(rng.choice(FAQ_LINES))
         await talk.say(first)
         await talk.say(second)
+        # The last turn: after this the conversation may be handed to city staff.
         reply = await talk.say("I want to talk to a real person")
         talk.expect("311" in reply or "555" in reply, "the city's contacts", reply)
-        await talk.say("thanks")
 
     def pick(self, rng: random.Random) -> Callable:
         return rng.choices(
@@ -580,7 +599,18 @@ def summarize(stats: Stats, elapsed_s: float) -> Dict[str, Any]:
     }
 
 
-async def run_load(side: Side, concurrency: int, seconds: float, max_messages: int, seed: int) -> Dict[str, Any]:
+def merge(into: Stats, more: Stats) -> None:
+    into.latencies_ms.extend(more.latencies_ms)
+    into.errors += more.errors
+    into.unexpected += more.unexpected
+    into.conversations += more.conversations
+    into.completed_conversations += more.completed_conversations
+    into.error_samples.extend(more.error_samples[: max(0, 8 - len(into.error_samples))])
+
+
+async def run_load(
+    side: Side, concurrency: int, seconds: float, max_messages: int, seed: int
+) -> Tuple[Stats, float]:
     """`concurrency` residents talking at once for `seconds` (at most `max_messages` messages)."""
     import httpx
 
@@ -605,42 +635,54 @@ async def run_load(side: Side, concurrency: int, seconds: float, max_messages: i
         started = time.monotonic()
         await asyncio.gather(*(resident(i) for i in range(concurrency)))
         elapsed = time.monotonic() - started
-    return summarize(stats, elapsed)
+    return stats, elapsed
 
 
-async def run_long(side: Side, turns: int, seconds: float) -> Dict[str, Any]:
-    """One conversation of `turns` turns: a turn at turn 10 against one at turn 200."""
+async def run_long(sides: Sequence[Side], turns: int, seconds: float) -> Dict[str, Dict[str, Any]]:
+    """One conversation of `turns` turns per side: a turn at turn 10 against one at turn 200.
+
+    The sides take their turns in lockstep (ours, stock, ours, ...), so a busy
+    moment of the machine falls on both alike.
+    """
     import httpx
 
-    request_id = side.filed[0] if side.filed else UNKNOWN_REQUEST_ID
-    stats = Stats()
     deadline = time.monotonic() + seconds
+    stats = {side.name: Stats() for side in sides}
+    per_turn: Dict[str, List[float]] = {side.name: [] for side in sides}
     async with httpx.AsyncClient(timeout=REQUEST_TIMEOUT_S) as client:
-        talk = Talk(client, side.rest_urls, stats, deadline, [turns])
-        per_turn: List[float] = []
+        talks = {side.name: Talk(client, side.rest_urls, stats[side.name], deadline, [turns]) for side in sides}
+        request_ids = {side.name: side.filed[0] if side.filed else UNKNOWN_REQUEST_ID for side in sides}
+        going = {side.name for side in sides}
         for turn in range(turns):
-            line = LONG_CYCLE[turn % len(LONG_CYCLE)].format(request_id=request_id)
-            before = len(stats.latencies_ms)
-            try:
-                await talk.say(line)
-            except (Aborted, TimeoutError):
-                break
-            if len(stats.latencies_ms) > before:
-                per_turn.append(stats.latencies_ms[-1])
+            for side in sides:
+                if side.name not in going:
+                    continue
+                line = LONG_CYCLE[turn % len(LONG_CYCLE)].format(request_id=request_ids[side.name])
+                try:
+                    await talks[side.name].say(line)
+                except (Aborted, TimeoutError):
+                    going.discard(side.name)
+                    continue
+                per_turn[side.name].append(stats[side.name].latencies_ms[-1])
 
-    def window(start: int) -> Optional[float]:
-        values = per_turn[start:start + len(LONG_CYCLE)]
-        return round(statistics.median(values), 1) if len(values) == len(LONG_CYCLE) else None
+    def window(values: List[float], start: int) -> Optional[float]:
+        chosen = values[start:start + len(LONG_CYCLE)]
+        return round(statistics.median(chosen), 1) if len(chosen) == len(LONG_CYCLE) else None
 
-    turn10, turn200 = window(10), window(200)
-    return {
-        "turn10_ms": turn10,
-        "turn200_ms": turn200,
-        "ratio": round(turn200 / turn10, 2) if turn10 and turn200 else None,
-        "turns": len(per_turn),
-        "errors": stats.errors,
-        "every_10th_turn_ms": [round(v, 1) for v in per_turn[::10]],
-    }
+    results: Dict[str, Dict[str, Any]] = {}
+    for side in sides:
+        values = per_turn[side.name]
+        turn10, turn200 = window(values, 10), window(values, 200)
+        results[side.name] = {
+            "turn10_ms": turn10,
+            "turn200_ms": turn200,
+            "ratio": round(turn200 / turn10, 2) if turn10 and turn200 else None,
+            "turns": len(values),
+            "errors": stats[side.name].errors,
+            "unexpected_replies": stats[side.name].unexpected,
+            "every_10th_turn_ms": [round(v, 1) for v in values[::10]],
+        }
+    return results
 
 
 # --- report ------------------------------------------------------------------------
@@ -725,10 +767,11 @@ def print_summary(results: Dict[str, Any], sides: Sequence[str], levels: Sequenc
 def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser = argparse.ArgumentParser(prog="python -m bot.bench", description=__doc__.split("\n\n")[0])
     parser.add_argument("--levels", default=",".join(map(str, LEVELS)), help="concurrent conversations, e.g. 1,10,50")
-    parser.add_argument("--seconds", type=float, default=60.0, help="length of each load level")
+    parser.add_argument("--seconds", type=float, default=60.0, help="length of each load level and side")
+    parser.add_argument("--rounds", type=int, default=3, help="rounds per level, the sides taking turns")
     parser.add_argument("--max-messages", type=int, default=20000, help="messages at most per level")
     parser.add_argument("--long-turns", type=int, default=210, help="turns of the long conversation (0: skip)")
-    parser.add_argument("--long-seconds", type=float, default=420.0, help="time limit of the long conversation")
+    parser.add_argument("--long-seconds", type=float, default=600.0, help="time limit of the long conversation")
     parser.add_argument("--sides", default="ours,stock", help="ours, stock or both")
     parser.add_argument("--ours-model", type=Path, help="use this model for ours instead of the cached one")
     parser.add_argument("--stock-model", type=Path, help="use this model for stock instead of the cached one")
@@ -766,22 +809,34 @@ def main(argv: Optional[List[str]] = None) -> int:
             start_side(side, args.scale_out, args.rasa_processes)
         for side in sides:  # warm up: every kind of conversation once, not measured
             asyncio.run(run_load(side, 4, 45.0, 60, seed=args.seed + 7))
-        for index, level in enumerate(levels):
-            order = sides if index % 2 == 0 else list(reversed(sides))
-            for side in order:
-                say(f"{side.name}: {level} concurrent conversation(s) for {args.seconds:.0f}s")
-                row = asyncio.run(run_load(side, level, args.seconds, args.max_messages, seed=args.seed + level))
-                results[side.name][str(level)] = row
+        # Each level in rounds, the sides taking turns, so that the machine's busy
+        # and quiet moments fall on both sides alike.
+        rounds = max(1, args.rounds)
+        for level in levels:
+            totals = {side.name: (Stats(), [0.0]) for side in sides}
+            for round_index in range(rounds):
+                order = sides if round_index % 2 == 0 else list(reversed(sides))
+                for side in order:
+                    say(f"{side.name}: {level} concurrent conversation(s), round {round_index + 1}/{rounds}")
+                    stats, elapsed = asyncio.run(
+                        run_load(side, level, args.seconds / rounds, args.max_messages // rounds,
+                                 seed=args.seed + level * 10 + round_index)
+                    )
+                    merge(totals[side.name][0], stats)
+                    totals[side.name][1][0] += elapsed
+                    time.sleep(1)
+            for side in sides:
+                stats, elapsed = totals[side.name]
+                row = results[side.name][str(level)] = summarize(stats, elapsed[0])
                 say(
                     f"{side.name} @{level}: p50 {row['p50_ms']} ms, p95 {row['p95_ms']} ms, "
                     f"{row['msgs_per_s']} msg/s, {row['errors']} errors, {row['unexpected_replies']} unexpected"
                 )
-                time.sleep(2)
         if args.long_turns:
-            for side in sides:
-                say(f"{side.name}: one conversation of {args.long_turns} turns")
-                results["long"][side.name] = asyncio.run(run_long(side, args.long_turns, args.long_seconds))
-                say(f"{side.name} long: {results['long'][side.name]}")
+            say(f"one conversation of {args.long_turns} turns per side, in lockstep")
+            results["long"] = asyncio.run(run_long(sides, args.long_turns, args.long_seconds))
+            for name, row in results["long"].items():
+                say(f"{name} long: turn 10 {row['turn10_ms']} ms, turn 200 {row['turn200_ms']} ms")
     finally:
         for side in sides:
             if side.sampler is not None:
@@ -803,6 +858,9 @@ def main(argv: Optional[List[str]] = None) -> int:
         "load_average_at_end": os.getloadavg(),
         "bench_seconds": round(time.monotonic() - started, 1),
         "fingerprints": {side.name: side.model.fingerprint[:16] for side in sides},
+        "current_data_fingerprints": {
+            name: training_fingerprint(configs[name][0])[:16] for name in sides_wanted
+        },
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")

@@ -16,6 +16,12 @@ from bot.procs import PROJECT_ROOT, ManagedProcess, venv_bin
 
 DEFAULT_OPEN311_PATH = "/open311/v2"
 
+# Sanic closes a connection whose request has not started within its keep-alive
+# timeout (5 s by default), new connections included: under load the Rasa server
+# then loses action calls ("Cannot write to closing transport") and the resident
+# gets no answer. Longer than a load balancer's usual 60 s idle timeout.
+KEEP_ALIVE_SECONDS = "75"
+
 
 @dataclass
 class StackConfig:
@@ -71,13 +77,25 @@ class StackConfig:
         return [self.rasa_port] + (list(self.extra_rasa_ports) if self.scales_out else [])
 
     def workers_env(self, workers: int) -> Dict[str, str]:
-        """Sanic worker processes for one server, and TensorFlow threads to match."""
+        """Sanic worker processes for one server (scale-out only), and TensorFlow threads to match.
+
+        Each worker gets its share of the cores for TensorFlow, so that several
+        workers do not each start a thread pool the size of the machine.
+        """
         workers = max(1, workers) if self.scales_out else 1
-        env = {"SANIC_WORKERS": str(workers)} if workers > 1 else {}
+        if workers == 1:
+            return {}
         threads = max(1, (os.cpu_count() or 2) // workers)
-        env.setdefault("TF_INTRA_OP_PARALLELISM_THREADS", os.environ.get("TF_INTRA_OP_PARALLELISM_THREADS", str(threads)))
-        env.setdefault("TF_INTER_OP_PARALLELISM_THREADS", os.environ.get("TF_INTER_OP_PARALLELISM_THREADS", "1"))
-        return env
+        return {
+            "SANIC_WORKERS": str(workers),
+            "TF_INTRA_OP_PARALLELISM_THREADS": os.environ.get("TF_INTRA_OP_PARALLELISM_THREADS") or str(threads),
+            "TF_INTER_OP_PARALLELISM_THREADS": os.environ.get("TF_INTER_OP_PARALLELISM_THREADS") or "1",
+        }
+
+    def server_env(self, workers: int) -> Dict[str, str]:
+        """Environment of a Sanic server (Rasa or actions): keep-alive, workers, TensorFlow threads."""
+        keep_alive = os.environ.get("SANIC_KEEP_ALIVE_TIMEOUT") or KEEP_ALIVE_SECONDS
+        return {"SANIC_KEEP_ALIVE_TIMEOUT": keep_alive, **self.workers_env(workers)}
 
     @property
     def uses_reference_open311(self) -> bool:
@@ -156,7 +174,7 @@ def action_process(config: StackConfig) -> ManagedProcess:
         argv=[venv_bin("rasa"), "run", "actions", "--port", str(config.action_port), "--actions", "actions"],
         ready_url=f"http://127.0.0.1:{config.action_port}/health",
         log_path=config.var_dir / "logs" / "actions.log",
-        env={**config.shared_env(), **config.workers_env(config.action_workers)},
+        env={**config.shared_env(), **config.server_env(config.action_workers)},
     )
 
 
@@ -176,7 +194,7 @@ def rasa_process(config: StackConfig, port: Optional[int] = None, name: str = "r
         ],
         ready_url=f"http://127.0.0.1:{port}/status",
         log_path=config.var_dir / "logs" / f"{name}.log",
-        env={**config.shared_env(), **config.workers_env(config.rasa_workers)},
+        env={**config.shared_env(), **config.server_env(config.rasa_workers)},
     )
 
 

@@ -4,7 +4,6 @@ from __future__ import annotations
 import csv
 import json
 import re
-from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Set
 
 import pytest
@@ -15,7 +14,17 @@ from rasa_sdk.executor import CollectingDispatcher
 from actions.alerts import ActionSubscribeAlerts, ActionUnsubscribeAlerts
 from bot.alerts import store
 from bot.alerts.keywords import parse_alert_keyword
-from bot.alerts.words import ALL, TOPIC_WORDS, TOPICS, ZONE_WORDS, ZONES, normalize_topic, normalize_zone, topics_in, zones_in
+from bot.alerts.words import (
+    ALL,
+    TOPIC_WORDS,
+    TOPICS,
+    ZONE_WORDS,
+    ZONES,
+    normalize_topic,
+    normalize_zone,
+    topics_in,
+    zones_in,
+)
 from bot.procs import PROJECT_ROOT
 from bot.storage import reset_database
 from tests.test_alerts import Resident, add_residents
@@ -186,7 +195,11 @@ def test_keyword_shaped_examples_mean_the_same_as_their_intent():
 
 def test_lookup_tables_and_synonyms_match_the_words_the_actions_know():
     content = yaml.safe_load(ALERTS_YML.read_text(encoding="utf-8"))
-    lookups = {b["lookup"]: {l.strip()[2:] for l in b["examples"].splitlines() if l.strip()} for b in content["nlu"] if "lookup" in b}
+    lookups = {
+        block["lookup"]: {line.strip()[2:] for line in block["examples"].splitlines() if line.strip()}
+        for block in content["nlu"]
+        if "lookup" in block
+    }
     assert lookups["alert_topic"] == {p for ps in TOPIC_WORDS.values() for p in ps}
     assert lookups["zone"] == {p for ps in ZONE_WORDS.values() for p in ps}
     for block in content["nlu"]:

@@ -6,7 +6,6 @@ out of the session's shared one); web chat messages are rows in its table.
 """
 from __future__ import annotations
 
-import asyncio
 import json
 import os
 import signal
@@ -16,7 +15,7 @@ import threading
 import time
 import uuid
 from collections import Counter
-from typing import Any, Dict, Iterator, List, Tuple
+from typing import Any, Dict, Iterator, Tuple
 
 import pytest
 import sqlalchemy as sa
@@ -129,11 +128,11 @@ def mix() -> Dict[str, int]:
     """How the 10,000 are spread over the channels.
 
     Each HTTP message costs this sandbox tens of milliseconds of system calls, so
-    by default a fifth go over HTTP (Telegram, SMS, WhatsApp) and the rest to
+    by default 1,300 go over HTTP (Telegram, SMS, WhatsApp) and the rest to
     web chats; ALERTS_TEST_MIX="4000,2500,1000,2500" (telegram, sms, whatsapp,
     webchat) spreads them differently on a faster machine.
     """
-    raw = os.environ.get("ALERTS_TEST_MIX") or "1000,600,400,8000"
+    raw = os.environ.get("ALERTS_TEST_MIX") or "700,400,200,8700"
     counts = dict(zip(("telegram", "sms", "whatsapp", "webchat"), (int(n) for n in raw.split(","))))
     assert sum(counts.values()) == 10_000, counts
     return counts

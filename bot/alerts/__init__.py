@@ -9,11 +9,20 @@
 - `bot.alerts.faq_page`: read-only FAQ answer pages alerts can link to.
 - `bot.alerts.cli`: `citybot alerts ...` for staff.
 
-What a staff console calls (all async):
-`preview_alert`, `create_alert`, `run_delivery`, `alert_status`, `list_alerts`,
-`cancel_alert`, `resend_unconfirmed`; see `bot.alerts.broadcast` and `bot.alerts.store`.
+What a staff console calls (all async; the results have `as_dict()` for JSON):
+
+- `preview_alert(topic, zone)` -> Preview: recipients per channel, and how many STOPped.
+- `create_alert(topic, zone, severity, text, created_by)` -> Alert: written with its
+  deliveries; the worker's `alert_loop` delivers it within seconds.
+- `run_delivery(alert_id, progress)` (or `send_alert(...)`) to deliver it in the
+  console's own process instead (after `bot.channels.outbound.load_senders_from_env()`).
+- `alert_status(alert_id)` -> AlertStatus: sent, failed, skipped, unconfirmed, pending, per channel.
+- `list_alerts()`, `cancel_alert(alert_id)`, `resend_unconfirmed(alert_id)`.
+- `subscribe`, `unsubscribe`, `subscriptions_of` for a conversation (sender id).
 """
 from __future__ import annotations
+
+from bot.alerts.broadcast import AlertBusy, alert_loop, run_delivery, send_alert  # noqa: F401
 
 from bot.alerts.store import (  # noqa: F401 - the package's API
     ALL,

@@ -4,11 +4,14 @@
 channel, each with its rate limiter (bot.alerts.limiter) and a few concurrent
 senders:
 
-1. A sender takes a token from its channel's limiter, then claims one row: in
-   one committed transaction the row goes from pending to `sending` (with the
-   job's id and the attempt counted) after checking that the resident has not
-   opted out or unsubscribed since the alert was written (then it is skipped).
-2. The message goes out through the channel's OutboundSender.
+1. A sender takes its channel's tokens from the limiter (one per message, or
+   per SMS segment), then claims one row: in one committed transaction the row
+   goes from pending to `sending` (with the job's id and the attempt counted),
+   after checking that the resident has not opted out or unsubscribed since
+   the alert was written (then it is skipped).
+2. The message goes out through the channel's OutboundSender, spaced once
+   more by the same limit right before it leaves (claims committed together
+   come back together; they must not leave together).
 3. The row becomes sent; or pending again with a backoff after a temporary
    failure (until ALERT_MAX_ATTEMPTS), failed after a permanent one, skipped
    when the channel says the resident cannot be reached.
@@ -47,7 +50,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from bot.alerts import store
-from bot.alerts.limiter import RateLimiter, limiter_for, rate_for
+from bot.alerts.limiter import ChannelLimit, limit_for, rate_for
+from bot.alerts.segments import sends_per_message
 from bot.alerts.store import (
     CANCELLED,
     DELIVERING,
@@ -75,6 +79,9 @@ logger = logging.getLogger(__name__)
 
 WEBCHAT = "webchat"
 ProgressCallback = Callable[[AlertStatus], Union[None, Awaitable[None]]]
+
+
+_warned_unavailable: Set[Tuple[int, Tuple[str, ...]]] = set()
 
 
 class AlertBusy(Exception):
@@ -269,10 +276,11 @@ class Lane:
     """One channel of the job: its queue of rows, its limiter, its senders."""
 
     channel: str
-    limiter: RateLimiter
+    limit: ChannelLimit
     concurrency: int
     sender: Optional[OutboundSender]  # None: web chat, written in the claim's transaction
     queue: "asyncio.Queue[Optional[int]]"
+    cost: int = 1  # limiter tokens per message: SMS segments, or messages a long text is split into
 
 
 def _webchat_writer() -> Optional[Callable[[Connection, List[str], str], None]]:
@@ -340,8 +348,10 @@ class DeliveryJob:
         settings: Optional[DeliverySettings] = None,
         takeover: bool = False,
         job_id: Optional[str] = None,
+        stop: Optional[asyncio.Event] = None,
     ) -> None:
         self.alert_id = alert_id
+        self.stop = stop  # set: finish the messages on their way, send no more, keep the rest pending
         self.senders = senders
         self.rates = dict(rates or {})
         self.settings = settings or DeliverySettings.from_env()
@@ -354,6 +364,7 @@ class DeliveryJob:
         self._webchat_write = None  # type: Optional[Callable[[Connection, List[str], str], None]]
         self._pooled: Dict[int, OutboundSender] = {}
         self._clients: List[Any] = []
+        self._on_the_wire: Set[int] = set()  # claimed rows whose send has started and not ended
 
     def _pooled_sender(self, sender: OutboundSender) -> OutboundSender:
         """The sender to use for the job: Twilio's with one shared HTTP client, others as they are."""
@@ -424,13 +435,20 @@ class DeliveryJob:
         return result.rowcount == 1
 
     def _release(self, connection: Connection) -> None:
-        # Our own rows still on their way (the job was cancelled mid-send) may have arrived.
-        connection.execute(
+        mine = (
             deliveries.update()
             .where(deliveries.c.alert_id == self.alert_id)
             .where(deliveries.c.state == SENDING)
             .where(deliveries.c.claimed_by == self.job_id)
-            .values(state=UNCONFIRMED, claimed_until=None)
+        )
+        # Cancelled mid-send: the message may have arrived.
+        if self._on_the_wire:
+            connection.execute(
+                mine.where(deliveries.c.id.in_(sorted(self._on_the_wire))).values(state=UNCONFIRMED, claimed_until=None)
+            )
+        # Claimed but never sent (cancelled before): simply pending again.
+        connection.execute(
+            mine.values(state=PENDING, claimed_by=None, claimed_until=None, attempts=deliveries.c.attempts - 1)
         )
         left = connection.execute(
             sa.select(sa.func.count())
@@ -529,7 +547,10 @@ class DeliveryJob:
                     sent_at=sa.bindparam("at"),
                     claimed_until=None,
                 ),
-                [{"row_id": o["id"], "new_state": o["state"], "error": o.get("error"), "at": o.get("at")} for o in done],
+                [
+                    {"row_id": o["id"], "new_state": o["state"], "error": o.get("error"), "at": o.get("at")}
+                    for o in done
+                ],
             )
         if again:
             connection.execute(
@@ -628,6 +649,9 @@ class DeliveryJob:
     async def _send(self, lane: Lane, claim: Claim) -> None:
         assert lane.sender is not None
         record = partial(self.writer.outcome, id=claim.id)
+        for _ in range(lane.cost):  # evenly spaced on the wire, even when claims came back together
+            await lane.limit.send.acquire()
+        self._on_the_wire.add(claim.id)
         try:
             await lane.sender.send(claim.address, self.text)
         except NotDeliverable as reason:
@@ -643,10 +667,14 @@ class DeliveryJob:
                 record(state=PENDING, error=_short(error), at=utcnow() + timedelta(seconds=delay))
         else:
             record(state=SENT, at=utcnow())
+        self._on_the_wire.discard(claim.id)  # not reached when the job is cancelled mid-send
+
+    def _stopping(self) -> bool:
+        return self.stop is not None and self.stop.is_set()
 
     def _take_more(self, lane: Lane, batch: List[int]) -> None:
         """Web chat rows are delivered by their claim: take a few more waiting ones along."""
-        limit = 50 if lane.limiter.unlimited else max(1, min(50, int(lane.limiter.rate / 10)))
+        limit = 50 if lane.limit.unlimited else max(1, min(50, int(lane.limit.rate / 10)))
         while len(batch) < limit:
             try:
                 more = lane.queue.get_nowait()
@@ -668,8 +696,12 @@ class DeliveryJob:
             if lane.sender is None:
                 self._take_more(lane, batch)
             try:
-                for _ in batch:
-                    await lane.limiter.acquire()
+                if self._stopping():
+                    continue  # drain the queue: the rows stay pending
+                for _ in range(len(batch) * lane.cost):
+                    await lane.limit.claim.acquire()
+                if self._stopping():
+                    continue
                 try:
                     claims = await asyncio.gather(*(self.writer.claim(delivery_id) for delivery_id in batch))
                 except Exception as error:  # noqa: BLE001 - the rows stay pending for the next pass
@@ -709,15 +741,23 @@ class DeliveryJob:
                 if not ids:
                     break
                 for delivery_id in ids:
+                    if self._stopping():
+                        break
                     await lane.queue.put(delivery_id)
+                if self._stopping():
+                    break
                 after = ids[-1]
             await lane.queue.join()
             await self.writer.flush()
+            if self._stopping():
+                return
             waiting, next_at = await store.run(partial(self._waiting, lane.channel))
             if waiting == 0:
                 return
             delay = (next_at - utcnow()).total_seconds() if next_at is not None else 0.0
             await asyncio.sleep(min(max(delay, 0.05), self.settings.idle_poll_seconds))
+            if self._stopping():
+                return
 
     async def _lanes(self) -> List[Lane]:
         channels = await store.run(
@@ -749,9 +789,11 @@ class DeliveryJob:
                 sender = self._pooled_sender(sender)
             rate = self.rates[channel] if channel in self.rates else rate_for(channel)
             concurrency = self.settings.senders_for(rate)
-            limiter = limiter_for(channel, rate)
-            lanes.append(Lane(channel, limiter, concurrency, sender, asyncio.Queue(maxsize=concurrency * 4)))
-        if self.unavailable:
+            queue: "asyncio.Queue[Optional[int]]" = asyncio.Queue(maxsize=concurrency * 4)
+            cost = sends_per_message(channel, self.text)
+            lanes.append(Lane(channel, limit_for(channel, rate), concurrency, sender, queue, cost))
+        if self.unavailable and (self.alert_id, tuple(self.unavailable)) not in _warned_unavailable:
+            _warned_unavailable.add((self.alert_id, tuple(self.unavailable)))
             logger.warning(
                 "alert %s: no sender configured here for %s; those deliveries stay pending",
                 self.alert_id, ", ".join(self.unavailable),
@@ -777,8 +819,8 @@ class DeliveryJob:
         try:
             lanes = await self._lanes()
             for lane in lanes:
-                logger.info("alert %s: %s at %s/s with %d sender(s)", self.alert_id, lane.channel,
-                            lane.limiter.rate or "unlimited", lane.concurrency)
+                logger.info("alert %s: %s at %s/s with %d sender(s), %d send(s) per message", self.alert_id,
+                            lane.channel, lane.limit.rate or "unlimited", lane.concurrency, lane.cost)
             work = asyncio.gather(*(self._dispatch(lane) for lane in lanes))
             await asyncio.wait({work, helpers[0]}, return_when=asyncio.FIRST_COMPLETED)
             if not work.done():
@@ -832,6 +874,7 @@ async def run_delivery(
     settings: Optional[DeliverySettings] = None,
     takeover: bool = False,
     progress_every: float = 0.5,
+    stop: Optional[asyncio.Event] = None,
 ) -> AlertStatus:
     """Deliver an alert until nothing is pending; returns the final counts.
 
@@ -839,9 +882,12 @@ async def run_delivery(
     (bot.channels.outbound; call `load_senders_from_env()` first outside the
     Rasa server), `rates` to ALERT_RATE_<CHANNEL>. `progress` is called with
     the alert's status every `progress_every` seconds and at the end. Raises
-    AlertBusy when another job holds the alert (unless `takeover`).
+    AlertBusy when another job holds the alert (unless `takeover`). Setting
+    `stop` ends the job gently: messages on their way finish, the rest stay
+    pending for the next job. (Cancelling the task ends it at once: messages
+    on their way then become unconfirmed.)
     """
-    job = DeliveryJob(alert_id, senders=senders, rates=rates, settings=settings, takeover=takeover)
+    job = DeliveryJob(alert_id, senders=senders, rates=rates, settings=settings, takeover=takeover, stop=stop)
     return await job.run(progress, progress_every)
 
 
@@ -884,14 +930,41 @@ async def resume_unfinished(**options: Any) -> List[AlertStatus]:
     return finished
 
 
-async def alert_loop(stop: asyncio.Event, every: float = 5.0, **options: Any) -> None:
-    """For the worker: pick up alerts written elsewhere or left by a crashed job, until `stop` is set."""
-    while not stop.is_set():
-        try:
-            await resume_unfinished(**options)
-        except Exception:  # noqa: BLE001 - never let one bad round stop the loop
-            logger.exception("alert delivery round failed")
-        try:
-            await asyncio.wait_for(stop.wait(), timeout=every)
-        except asyncio.TimeoutError:
-            pass
+async def _deliver_in_background(alert_id: int, options: Dict[str, Any]) -> None:
+    try:
+        await run_delivery(alert_id, **options)
+    except AlertBusy:
+        pass  # another process got there first
+    except Exception:  # noqa: BLE001 - the next round tries again
+        logger.exception("alert %s: delivery job failed", alert_id)
+
+
+async def alert_loop(stop: asyncio.Event, every: float = 5.0, grace: float = 30.0, **options: Any) -> None:
+    """For the worker: deliver alerts written elsewhere or left by a stopped job, until `stop` is set.
+
+    Each alert gets its own job (they share the process's rate limiters). When
+    `stop` is set, the jobs finish the messages on their way (up to `grace`
+    seconds) and leave the rest pending for the next start.
+    """
+    running: Dict[int, "asyncio.Task[None]"] = {}
+    try:
+        while not stop.is_set():
+            try:
+                for alert_id in await unfinished_alerts():
+                    if alert_id not in running or running[alert_id].done():
+                        running[alert_id] = asyncio.ensure_future(
+                            _deliver_in_background(alert_id, {**options, "stop": stop})
+                        )
+            except Exception:  # noqa: BLE001 - never let one bad round stop the loop
+                logger.exception("alert delivery round failed")
+            running = {alert_id: task for alert_id, task in running.items() if not task.done()}
+            try:
+                await asyncio.wait_for(stop.wait(), timeout=every)
+            except asyncio.TimeoutError:
+                pass
+    finally:
+        if running:
+            _, late = await asyncio.wait(set(running.values()), timeout=grace)
+            for task in late:
+                task.cancel()
+            await asyncio.gather(*running.values(), return_exceptions=True)

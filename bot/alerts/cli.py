@@ -1,8 +1,8 @@
 """`citybot alerts ...`: staff write, preview, send and follow crisis alerts.
 
     citybot alerts preview --topic water --zone north
-    citybot alerts send --topic water --zone north --severity warning \\
-        --text "Boil water before drinking until Friday." [--faq boil_water] [--yes]
+    citybot alerts send --topic weather --zone all --severity warning \\
+        --text "Heat advisory until Friday." [--faq cooling_warming_centers] [--yes]
     citybot alerts status [ALERT_ID] [--json]
     citybot alerts resume ALERT_ID [--takeover] [--resend-unconfirmed]
     citybot alerts cancel ALERT_ID
@@ -15,13 +15,15 @@ import asyncio
 import json
 import logging
 import os
+import signal
 import sys
 import time
-from typing import Any, List, Optional, Sequence, TextIO
+from typing import Any, Dict, List, Optional, Sequence, TextIO
 
 from bot.alerts import store
 from bot.alerts.store import AlertError, AlertStatus
 from bot.alerts.words import ALL, SEVERITIES, TOPICS, ZONES
+from bot.storage import utcnow
 
 CHANNELS = ("telegram", "sms", "whatsapp", "webchat")
 
@@ -125,6 +127,29 @@ def _text(args: argparse.Namespace) -> str:
     return text
 
 
+def _duration(seconds: float) -> str:
+    if seconds < 90:
+        return f"{seconds:.0f} s"
+    if seconds < 5400:
+        return f"{seconds / 60:.0f} min"
+    return f"{seconds / 3600:.1f} h"
+
+
+def estimates(by_channel: Dict[str, int], message: str) -> List[str]:
+    """Per channel: what one message costs its rate limit and how long the channel takes."""
+    from bot.alerts.limiter import rate_for
+    from bot.alerts.segments import sends_per_message
+
+    lines = []
+    for channel, count in by_channel.items():
+        cost = sends_per_message(channel, message)
+        rate = rate_for(channel)
+        unit = "SMS segment" if channel == "sms" else "message"
+        pace = "no rate limit" if rate <= 0 else f"about {_duration(count * cost / rate)} at {rate:g}/s"
+        lines.append(f"{channel}: {cost} {unit}{'s' if cost != 1 else ''} each, {pace}")
+    return lines
+
+
 def _confirm(question: str, assume_yes: bool) -> bool:
     if assume_yes:
         return True
@@ -156,12 +181,16 @@ async def _deliver(alert_id: int, args: argparse.Namespace) -> int:
 async def _deliver_or_follow(alert_id: int, bar: Optional[ProgressBar], takeover: bool) -> AlertStatus:
     """Deliver the alert here; while another job holds it, follow that job, and carry on if it dies."""
     from bot.alerts.broadcast import AlertBusy, run_delivery
-    from bot.storage import utcnow
 
     told = False
+    stop = _stop_on_first_interrupt()
     while True:
         try:
-            return await run_delivery(alert_id, bar, takeover=takeover)
+            status = await run_delivery(alert_id, bar, takeover=takeover, stop=stop)
+            if stop.is_set():
+                say("\nStopped after the messages on their way; the rest waits for "
+                    f"`citybot alerts resume {alert_id}` or the worker.")
+            return status
         except AlertBusy as busy:
             if not told:
                 say(f"{busy}; following it (this one takes over if that job stops).")
@@ -178,13 +207,33 @@ async def _deliver_or_follow(alert_id: int, bar: Optional[ProgressBar], takeover
             await asyncio.sleep(1.0)
 
 
+def _stop_on_first_interrupt() -> asyncio.Event:
+    """The first Ctrl-C stops the delivery gently (messages on their way finish); a second one at once."""
+    stop = asyncio.Event()
+    loop = asyncio.get_running_loop()
+
+    def first(*_: Any) -> None:
+        say("\nStopping: finishing the messages on their way (Ctrl-C again to quit at once).", sys.stderr)
+        stop.set()
+        loop.remove_signal_handler(signal.SIGINT)  # the next Ctrl-C interrupts at once
+
+    try:
+        loop.add_signal_handler(signal.SIGINT, first)
+    except (NotImplementedError, RuntimeError, ValueError):  # not the main thread, or no signals here
+        pass
+    return stop
+
+
 async def send(args: argparse.Namespace) -> int:
     text = _text(args)
     topic, zone, severity, text = store.validate(args.topic, args.zone, args.severity, text)
     result = await store.preview_alert(topic, zone)
     configured = _senders()
-    say(f"Alert ({severity}, {topic}, zone {zone}):\n  {text}")
+    message = store.alert_message(store.Alert(0, topic, zone, severity, text, None, utcnow(), "draft"))
+    say("Residents will read:\n  " + message.replace("\n", "\n  "))
     say(f"Recipients: {result.total} (" + ", ".join(f"{c} {n}" for c, n in result.by_channel.items()) + ")")
+    for line in estimates(result.by_channel, message):
+        say(f"  {line}")
     missing = [c for c in result.by_channel if c not in configured]
     if missing:
         say(f"Warning: {', '.join(missing)} not configured in this process; those messages wait for the worker "

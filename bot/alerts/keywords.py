@@ -14,7 +14,7 @@ from dataclasses import dataclass
 from typing import List, Optional
 
 from bot.alerts import store
-from bot.alerts.words import ALL, TOPIC_WORDS, ZONE_WORDS, describe, topics_in, zones_in
+from bot.alerts.words import ALL, TOPIC_WORDS, ZONE_WORDS, city_name, describe, topics_in, zones_in
 
 ALERT_WORDS = frozenset({"ALERT", "ALERTS"})
 ON_WORDS = frozenset({"ON", "START", "YES", "SUBSCRIBE", "JOIN", "SIGNUP"})
@@ -24,11 +24,18 @@ FILLER_WORDS = frozenset({"PLEASE", "ME", "MY", "FOR", "THE", "IN", "ZONE", "ARE
 
 # The words of every topic and zone phrase ("BOIL", "WATER", "NORTH", "SIDE"...).
 PHRASE_WORDS = frozenset(
-    word.upper() for table in (TOPIC_WORDS, ZONE_WORDS) for phrases in table.values() for p in phrases for word in p.split()
+    word.upper()
+    for table in (TOPIC_WORDS, ZONE_WORDS)
+    for phrases in table.values()
+    for phrase in phrases
+    for word in phrase.split()
 )
 KEYWORD_WORDS = ALERT_WORDS | ON_WORDS | OFF_WORDS | FILLER_WORDS | PHRASE_WORDS
 
-HOW_TO = "Reply ALERTS ON for all alerts, or e.g. ALERTS ON WATER NORTH (topics: weather, water, roads; zones: north, east, south, west)."
+HOW_TO = (
+    "Reply ALERTS ON for all alerts, or e.g. ALERTS ON WATER NORTH "
+    "(topics: weather, water, roads; zones: north, east, south, west)."
+)
 STOP_HINT = "Reply ALERTS OFF to stop alerts, STOP to stop all messages."
 
 
@@ -65,10 +72,7 @@ def parse_alert_keyword(text: str) -> Optional[AlertCommand]:
 
 
 def subscribed_reply(change: store.SubscriptionChange) -> str:
-    from bot.catalog import load_city
-
-    city = load_city().name or "the city"
-    return f"You'll get emergency alerts from {city}: {change.describe()}. {STOP_HINT}"
+    return f"You'll get emergency alerts from {city_name()}: {change.describe()}. {STOP_HINT}"
 
 
 def unsubscribed_reply(change: store.SubscriptionChange) -> str:

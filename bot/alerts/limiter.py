@@ -2,15 +2,16 @@
 
 Each channel has a rate in messages per second, from the environment:
 `ALERT_RATE_TELEGRAM` (default 30: Telegram's broadcast limit), `ALERT_RATE_SMS`
-(default 1: one long code's throughput; raise it for a toll-free number, a
-short code or a Messaging Service pool), `ALERT_RATE_WHATSAPP` (default 20) and
-`ALERT_RATE_WEBCHAT` (default 100). Another channel reads `ALERT_RATE_<NAME>`
-(default 1). `0` means no limit.
+(default 1: one long code's throughput, in SMS segments; raise it for a
+toll-free number, a short code or a Messaging Service pool),
+`ALERT_RATE_WHATSAPP` (default 20) and `ALERT_RATE_WEBCHAT` (default 100).
+Another channel reads `ALERT_RATE_<NAME>` (default 1). `0` means no limit.
 
-A limiter spaces the messages evenly (a token bucket holding `burst` tokens,
-one by default): the n-th message of a run leaves no earlier than n/rate
-seconds after the first. Limiters are per process and shared by every alert
-it delivers.
+A limiter spaces messages evenly: each one leaves at least 1/rate seconds after
+the one before (a token bucket holding `burst` tokens, one by default). It
+counts from when a message really left, so an event loop that was busy for a
+moment does not send the messages it owes in a burst afterwards. Limiters are
+per process and shared by every alert the process delivers.
 """
 from __future__ import annotations
 
@@ -18,7 +19,8 @@ import asyncio
 import math
 import os
 import time
-from typing import Callable, Dict, Mapping, Optional
+from dataclasses import dataclass
+from typing import Awaitable, Callable, Dict, Mapping, Optional
 
 DEFAULT_RATES: Dict[str, float] = {"telegram": 30.0, "sms": 1.0, "whatsapp": 20.0, "webchat": 100.0}
 FALLBACK_RATE = 1.0
@@ -41,9 +43,9 @@ def rate_for(channel: str, env: Mapping[str, str] = os.environ) -> float:
 class RateLimiter:
     """An async token bucket: `await acquire()` before each message.
 
-    Each call reserves the next free slot at once (GCRA: no await between
-    reading and moving the schedule, so no lock is needed on one event loop)
-    and sleeps until it, so many waiting senders leave one interval apart, in order.
+    Callers are served one at a time, in order. A caller's slot is computed
+    from the moment the previous caller actually went (GCRA on real departure
+    times), so late wake-ups never add up to a burst.
     """
 
     def __init__(
@@ -51,13 +53,15 @@ class RateLimiter:
         rate: float,
         burst: int = 1,
         clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], "asyncio.Future[None]"] = asyncio.sleep,  # type: ignore[assignment]
+        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
     ) -> None:
         self.rate = float(rate)
         self.burst = max(1, int(burst))
         self.clock = clock
         self.sleep = sleep
-        self._next_free = 0.0  # theoretical arrival time of the next message
+        self._next_free = -math.inf  # theoretical departure time of the next message
+        self._lock: Optional[asyncio.Lock] = None
+        self._lock_loop: Optional[asyncio.AbstractEventLoop] = None
 
     @property
     def unlimited(self) -> bool:
@@ -67,33 +71,69 @@ class RateLimiter:
     def interval(self) -> float:
         return 0.0 if self.unlimited else 1.0 / self.rate
 
-    def reserve(self) -> float:
-        """Take the next slot; how long to wait before using it."""
+    def wait_needed(self) -> float:
+        """How long the next caller must wait from now (0: it may go)."""
         if self.unlimited:
             return 0.0
-        now = self.clock()
-        start = max(self._next_free, now)
-        self._next_free = start + self.interval
-        return max(0.0, start - now - (self.burst - 1) * self.interval)
+        return max(0.0, self._next_free - (self.burst - 1) * self.interval - self.clock())
+
+    def take(self) -> None:
+        """Record a departure now."""
+        if not self.unlimited:
+            self._next_free = max(self._next_free, self.clock()) + self.interval
+
+    def _serial(self) -> asyncio.Lock:
+        loop = asyncio.get_running_loop()
+        if self._lock is None or self._lock_loop is not loop:  # one lock per event loop
+            self._lock, self._lock_loop = asyncio.Lock(), loop
+        return self._lock
 
     async def acquire(self) -> None:
-        wait = self.reserve()
-        if wait > 0:
-            await self.sleep(wait)
+        if self.unlimited:
+            return
+        async with self._serial():
+            wait = self.wait_needed()
+            while wait > 0:
+                await self.sleep(wait)
+                wait = self.wait_needed()
+            self.take()
 
 
-_limiters: Dict[str, RateLimiter] = {}
+@dataclass
+class ChannelLimit:
+    """A channel's limit, applied twice with the same rate.
+
+    `claim` paces how fast rows are taken for sending; `send` spaces the
+    messages right before they leave, because claims are committed in shared
+    transactions and may come back together.
+    """
+
+    rate: float
+    claim: RateLimiter
+    send: RateLimiter
+
+    @property
+    def unlimited(self) -> bool:
+        return self.claim.unlimited
+
+
+_limits: Dict[str, ChannelLimit] = {}
+
+
+def limit_for(channel: str, rate: Optional[float] = None) -> ChannelLimit:
+    """The process's limit for a channel (from the environment the first time)."""
+    wanted = rate_for(channel) if rate is None else float(rate)
+    limit = _limits.get(channel)
+    if limit is None or limit.rate != wanted:
+        limit = _limits[channel] = ChannelLimit(wanted, RateLimiter(wanted), RateLimiter(wanted))
+    return limit
 
 
 def limiter_for(channel: str, rate: Optional[float] = None) -> RateLimiter:
-    """The process's limiter for a channel (created from the environment the first time)."""
-    wanted = rate_for(channel) if rate is None else rate
-    limiter = _limiters.get(channel)
-    if limiter is None or limiter.rate != wanted:
-        limiter = _limiters[channel] = RateLimiter(wanted)
-    return limiter
+    """The limiter that paces a channel's claims (see ChannelLimit)."""
+    return limit_for(channel, rate).claim
 
 
 def reset_limiters() -> None:
-    """Forget the process's limiters (tests change the rates)."""
-    _limiters.clear()
+    """Forget the process's limits (tests change the rates)."""
+    _limits.clear()

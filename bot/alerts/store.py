@@ -300,7 +300,8 @@ def matches(topic: str, zone: str) -> Any:
 
 
 def validate(topic: str, zone: str, severity: str = "warning", text: str = "x") -> Tuple[str, str, str, str]:
-    topic, zone, severity = (topic or "").strip().lower(), (zone or "").strip().lower(), (severity or "").strip().lower()
+    topic, zone = (topic or "").strip().lower(), (zone or "").strip().lower()
+    severity = (severity or "").strip().lower()
     text = (text or "").strip()
     if topic not in TOPICS + (ALL,):
         raise AlertError(f"unknown topic {topic!r}: use one of {', '.join(TOPICS + (ALL,))}")

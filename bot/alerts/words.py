@@ -125,3 +125,11 @@ def describe(pairs: Iterable[Tuple[str, str]]) -> str:
     if not parts:
         return "no alerts"
     return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
+
+
+def city_name() -> str:
+    """The city as a sentence names it: "the City of Riverton"."""
+    from bot.catalog import load_city
+
+    name = load_city().name or "the city"
+    return f"the {name}" if name.lower().startswith("city of") else name
