@@ -226,6 +226,9 @@ class ValidateServiceRequestForm(FormValidationAction):
             address = find_address(latest_text(tracker))
             return {"location": address} if address else {}
         text = _answer_text(tracker, "location")
+        if text is None and _requested(tracker, "location") and find_address(latest_text(tracker)):
+            # "99 Cancel Road" may read like "cancel", but a street address is the answer.
+            text = latest_text(tracker)
         return {"location": text} if text else {}
 
     async def extract_description(

@@ -135,6 +135,12 @@ async def test_a_choice_that_reads_like_a_city_question_is_still_an_answer():
     assert slots["attributes"] == {"bin_type": "recycling"}
 
 
+async def test_an_address_that_reads_like_a_command_is_still_the_location():
+    tracker = make_tracker("99 Cancel Road", intent="cancel", slots={"service_code": "POTHOLE", "attributes": {"size": "small"}}, requested_slot="location")
+    _, slots = await run(ValidateServiceRequestForm(), tracker)
+    assert slots["location"] == "99 Cancel Road"
+
+
 async def test_the_next_question_comes_from_the_service_definition():
     tracker = make_tracker("", slots={"service_code": "POTHOLE", "attributes": {"size": SIZE_LARGE}})
     messages, _ = await run(ActionAskAttributeValue(), tracker)
