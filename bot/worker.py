@@ -12,6 +12,7 @@ import os
 import signal
 from typing import Optional
 
+from bot.alerts import alert_loop
 from bot.channels.outbound import NotDeliverable, deliver, load_senders_from_env
 from bot.open311.client import Open311Client, client_from_env
 from bot.open311.models import Open311Error
@@ -81,6 +82,8 @@ async def run(stop: asyncio.Event, outbox_every: float, status_every: float) -> 
     """Loop until `stop` is set."""
     client = client_from_env()
     load_senders_from_env()
+    # Crisis alerts written by staff (or left by a stopped job) are delivered here too.
+    alerts = asyncio.ensure_future(alert_loop(stop))
     last_status_poll = 0.0
     loop = asyncio.get_running_loop()
     while not stop.is_set():
@@ -97,6 +100,7 @@ async def run(stop: asyncio.Event, outbox_every: float, status_every: float) -> 
             await asyncio.wait_for(stop.wait(), timeout=outbox_every)
         except asyncio.TimeoutError:
             pass
+    await alerts
     await client.aclose()
 
 

@@ -27,6 +27,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.channels.identity import mask, sender_id_for
 from bot.channels.outbound import NotDeliverable, deliver, register_sender
+from bot.alerts.keywords import handle_alert_keyword
 from bot.channels.sms_choices import resolve_reply
 from bot.channels.sms_keywords import OPTED_IN_TEXT, OPTED_OUT_TEXT, Keyword, carrier_keyword, help_text
 from bot.channels.twilio_inbound import InboundMessage, MalformedWebhook, parse_form
@@ -175,6 +176,8 @@ class TwilioInput(InputChannel):
                 await self._keyword(keyword, channel, sender_id)
             elif opted_out:
                 logger.info("conversation %s opted out: message not answered (START opts back in)", sender_id)
+            elif message.text and (alert_reply := await handle_alert_keyword(sender_id, message.text)) is not None:
+                await self.output.send_text_message(sender_id, alert_reply)  # ALERTS ON / ALERTS OFF ...
             elif message.text:
                 text = await resolve_reply(sender_id, message.text)
                 await on_new_message(
