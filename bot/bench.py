@@ -712,6 +712,7 @@ def chart(results: Dict[str, Any], sides: Sequence[str], levels: Sequence[int], 
     latency.set_title("Latency")
     latency.grid(True, which="both", alpha=0.3)
     latency.legend(fontsize=8)
+    throughput.set_ylim(bottom=0)
     throughput.set_xscale("log")
     throughput.set_xticks(list(levels), [str(level) for level in levels])
     throughput.set_xlabel("concurrent conversations")
