@@ -368,7 +368,9 @@ def start_side(side: Side, scale_out: bool, rasa_processes: int) -> None:
         open311_port=free_port(),
         var_dir=side.var_dir,
         model_path=side.model.path,
-        extra_env={"CITYBOT_SECRET_KEY": f"bench-{uuid.uuid4().hex}"},
+        extra_env={"CITYBOT_SECRET_KEY": f"bench-{uuid.uuid4().hex}", "CONSOLE_PORT": str(free_port())},
+        # Stock is stock: `rasa run` and Rasa's own SQL tracker store; ours runs as `make run` does.
+        tuned=side.name == "ours",
         **kwargs,
     )
     side.processes = stack_processes(config)

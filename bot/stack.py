@@ -21,6 +21,10 @@ DEFAULT_OPEN311_PATH = "/open311/v2"
 # then loses action calls ("Cannot write to closing transport") and the resident
 # gets no answer. Longer than a load balancer's usual 60 s idle timeout.
 KEEP_ALIVE_SECONDS = "75"
+# Several Rasa processes share this lock store (see bot/locks.py).
+REDIS_LOCK_STORE = "bot.locks.AtomicRedisLockStore"
+# Rasa's SQL tracker store, reading only what is new (see bot/tracker_store.py).
+TUNED_TRACKER_STORE = "bot.tracker_store.CachedSQLTrackerStore"
 
 
 @dataclass
@@ -41,6 +45,9 @@ class StackConfig:
     rasa_workers: int = 1
     action_workers: int = 1
     extra_rasa_ports: List[int] = field(default_factory=list)
+    # Our tuned Rasa server, endpoints and threads (bot.rasa_server, endpoints.yml); False
+    # runs stock `rasa run` with bench/endpoints_stock.yml (the benchmark's baseline).
+    tuned: bool = True
 
     @classmethod
     def from_env(cls) -> "StackConfig":
@@ -70,27 +77,30 @@ class StackConfig:
     @property
     def scales_out(self) -> bool:
         """Several Rasa processes may serve one conversation: shared tracker store and lock store."""
-        return bool(self.database_url) and self.lock_env()["LOCK_STORE_TYPE"] == "redis"
+        return bool(self.database_url) and self.lock_env()["LOCK_STORE_TYPE"] == REDIS_LOCK_STORE
 
     def rasa_ports(self) -> List[int]:
         """The ports of every Rasa server process (one, unless scaling out)."""
         return [self.rasa_port] + (list(self.extra_rasa_ports) if self.scales_out else [])
 
     def workers_env(self, workers: int) -> Dict[str, str]:
-        """Sanic worker processes for one server (scale-out only), and TensorFlow threads to match.
+        """Sanic worker processes for one server (scale-out only), and one TensorFlow thread each.
 
-        Each worker gets its share of the cores for TensorFlow, so that several
-        workers do not each start a thread pool the size of the machine.
+        The models are small: a second TensorFlow thread per process only adds
+        hand-offs between threads (measured: about 10% fewer messages a second
+        with two), and several workers must not each start a pool the size of
+        the machine.
         """
         workers = max(1, workers) if self.scales_out else 1
-        if workers == 1:
-            return {}
-        threads = max(1, (os.cpu_count() or 2) // workers)
-        return {
-            "SANIC_WORKERS": str(workers),
-            "TF_INTRA_OP_PARALLELISM_THREADS": os.environ.get("TF_INTRA_OP_PARALLELISM_THREADS") or str(threads),
-            "TF_INTER_OP_PARALLELISM_THREADS": os.environ.get("TF_INTER_OP_PARALLELISM_THREADS") or "1",
-        }
+        env = {}
+        if self.tuned:  # stock Rasa (the benchmark's baseline) keeps TensorFlow's defaults
+            env = {
+                "TF_INTRA_OP_PARALLELISM_THREADS": os.environ.get("TF_INTRA_OP_PARALLELISM_THREADS") or "1",
+                "TF_INTER_OP_PARALLELISM_THREADS": os.environ.get("TF_INTER_OP_PARALLELISM_THREADS") or "1",
+            }
+        if workers > 1:
+            env["SANIC_WORKERS"] = str(workers)
+        return env
 
     def server_env(self, workers: int) -> Dict[str, str]:
         """Environment of a Sanic server (Rasa or actions): keep-alive, workers, TensorFlow threads."""
@@ -107,26 +117,19 @@ class StackConfig:
 
     def tracker_env(self) -> Dict[str, str]:
         """Environment for endpoints.yml's SQL tracker store."""
+        kind = {"TRACKER_STORE_TYPE": TUNED_TRACKER_STORE}
         if self.database_url:
             dialect = self.database_url.split(":", 1)[0].split("+", 1)[0]
-            return {"TRACKER_DIALECT": dialect, "TRACKER_URL": self.database_url, "TRACKER_DB": ""}
+            return {**kind, "TRACKER_DIALECT": dialect, "TRACKER_URL": self.database_url, "TRACKER_DB": ""}
         db = self.var_dir / "rasa.db"
-        return {"TRACKER_DIALECT": "sqlite", "TRACKER_URL": f"sqlite:///{db}", "TRACKER_DB": str(db)}
+        return {**kind, "TRACKER_DIALECT": "sqlite", "TRACKER_URL": f"sqlite:///{db}", "TRACKER_DB": str(db)}
 
     def lock_env(self) -> Dict[str, str]:
-        """Environment for endpoints.yml's lock store: Redis when REDIS_URL is set."""
+        """Environment for endpoints.yml's lock store: Redis (bot.locks) when REDIS_URL is set."""
         redis_url = os.environ.get("REDIS_URL") or self.extra_env.get("REDIS_URL")
         if not redis_url:
-            return {"LOCK_STORE_TYPE": "in_memory", "LOCK_STORE_HOST": "", "LOCK_STORE_PORT": "", "LOCK_STORE_DB": ""}
-        from urllib.parse import urlsplit
-
-        parts = urlsplit(redis_url)
-        return {
-            "LOCK_STORE_TYPE": "redis",
-            "LOCK_STORE_HOST": parts.hostname or "127.0.0.1",
-            "LOCK_STORE_PORT": str(parts.port or 6379),
-            "LOCK_STORE_DB": (parts.path or "/0").lstrip("/") or "0",
-        }
+            return {"LOCK_STORE_TYPE": "in_memory", "LOCK_STORE_URL": ""}
+        return {"LOCK_STORE_TYPE": REDIS_LOCK_STORE, "LOCK_STORE_URL": redis_url}
 
     def shared_env(self) -> Dict[str, str]:
         """Environment every process gets: where the back office and actions are."""
@@ -184,11 +187,11 @@ def rasa_process(config: StackConfig, port: Optional[int] = None, name: str = "r
     return ManagedProcess(
         name=name,
         argv=[
-            venv_bin("rasa"), "run",
+            *([sys.executable, "-m", "bot.rasa_server"] if config.tuned else [venv_bin("rasa")]), "run",
             "--enable-api",
             "--port", str(port),
             "--model", str(config.model_path),
-            "--endpoints", "endpoints.yml",
+            "--endpoints", "endpoints.yml" if config.tuned else "bench/endpoints_stock.yml",
             "--credentials", "credentials.yml",
             "--cors", "*",
         ],

@@ -1,0 +1,120 @@
+"""The Redis lock store shared by several Rasa processes (bot.locks), on the real local Redis.
+
+Each store below has its own connections, as each Rasa process has: what one
+process changes in a lock, the others see only through Redis.
+"""
+from __future__ import annotations
+
+import asyncio
+import multiprocessing
+import os
+import random
+import time
+import uuid
+from typing import List
+
+import pytest
+import redis
+import redis.asyncio
+
+from bot.locks import AtomicRedisLockStore
+
+REDIS_URL = os.environ.get("SCALE_OUT_REDIS_URL", "redis://127.0.0.1:6379") + f"/{random.randint(1, 15)}"
+
+
+@pytest.fixture
+def stores() -> List[AtomicRedisLockStore]:
+    try:
+        redis.Redis.from_url(REDIS_URL, socket_timeout=5).ping()
+    except redis.RedisError as error:
+        pytest.fail(f"this test needs Redis at {REDIS_URL}: {error}")
+    return [AtomicRedisLockStore(url=REDIS_URL) for _ in range(4)]
+
+
+def handle_messages(url: str, conversation: str, messages: List[int], start_at: float) -> None:
+    """One Rasa process: handles its share of the conversation's messages, all at once."""
+
+    async def handle(store: AtomicRedisLockStore, message: int) -> None:
+        async with store.lock(conversation):
+            watch = redis.asyncio.Redis.from_url(url)
+            inside = await watch.incr(f"{conversation}:inside")
+            await asyncio.sleep(random.uniform(0, 0.005))  # a turn awaits the tracker store, actions...
+            await watch.rpush(f"{conversation}:served", f"{message}:{inside}")
+            await watch.decr(f"{conversation}:inside")
+            await watch.close()
+
+    async def main() -> None:
+        store = AtomicRedisLockStore(url=url)
+        await asyncio.sleep(max(0.0, start_at - time.time()))
+        await asyncio.gather(*(handle(store, message) for message in messages))
+
+    asyncio.run(main())
+
+
+def test_messages_of_one_conversation_never_overlap_across_processes(stores: List[AtomicRedisLockStore]):
+    """Forty messages arriving at the same instant on four processes: one at a time, none lost, lock gone after.
+
+    Rasa's own RedisLockStore fails this: its read-modify-write lets two
+    processes take the same ticket.
+    """
+    conversation = f"resident-{uuid.uuid4().hex}"
+    start_at = time.time() + 1.5  # every process is up and waiting by then
+    context = multiprocessing.get_context("spawn")
+    processes = [
+        context.Process(target=handle_messages, args=(REDIS_URL, conversation, list(range(i, 40, 4)), start_at))
+        for i in range(4)
+    ]
+    for process in processes:
+        process.start()
+    for process in processes:
+        process.join(timeout=60)
+    for process in processes:
+        if process.is_alive():
+            process.kill()
+    assert [process.exitcode for process in processes] == [0, 0, 0, 0]
+    check = redis.Redis.from_url(REDIS_URL)
+    served = [entry.decode().split(":") for entry in check.lrange(f"{conversation}:served", 0, -1)]
+    check.delete(f"{conversation}:served", f"{conversation}:inside")
+    assert sorted(int(message) for message, _ in served) == list(range(40))
+    assert all(inside == "1" for _, inside in served), f"messages handled at once: {served}"
+    assert stores[0].get_lock(conversation) is None  # nothing left behind in Redis
+
+
+async def test_a_message_waits_for_the_one_before_it(stores: List[AtomicRedisLockStore]):
+    """Tickets are served in the order they were issued, whichever process holds them."""
+    conversation = f"resident-{uuid.uuid4().hex}"
+    order: List[str] = []
+    first_inside = asyncio.Event()
+
+    async def first() -> None:
+        async with stores[0].lock(conversation):
+            first_inside.set()
+            await asyncio.sleep(0.2)
+            order.append("first")
+
+    async def second() -> None:
+        await first_inside.wait()
+        async with stores[1].lock(conversation):
+            order.append("second")
+
+    await asyncio.wait_for(asyncio.gather(first(), second()), timeout=30)
+    assert order == ["first", "second"]
+
+
+async def test_other_conversations_do_not_wait(stores: List[AtomicRedisLockStore]):
+    """A long turn in one conversation does not hold up another conversation."""
+    busy, other = f"busy-{uuid.uuid4().hex}", f"other-{uuid.uuid4().hex}"
+    held = asyncio.Event()
+    release = asyncio.Event()
+
+    async def long_turn() -> None:
+        async with stores[0].lock(busy):
+            held.set()
+            await release.wait()
+
+    task = asyncio.create_task(long_turn())
+    await held.wait()
+    async with stores[1].lock(other):
+        pass  # got in while the busy conversation is still locked
+    release.set()
+    await asyncio.wait_for(task, timeout=10)
