@@ -1,10 +1,12 @@
 """`make bench`: speed and scale of the running assistant, against stock Rasa.
 
 Starts the real stack (reference Open311 server, action server, Rasa server,
-worker) twice: once with our model and once with a model trained on the same
-data with the configuration `rasa init` writes (`bench/config_stock.yml`). Both
-get the same load in the same run, level by level in turn, so the ratio holds
-on a noisy machine:
+worker) twice: once as `make run` does, with our model, and once as stock Rasa
+would run the same project: a model trained on the same data with the
+configuration `rasa init` writes (`bench/config_stock.yml`), served by plain
+`rasa run` with Rasa's own stores (`bench/endpoints_stock.yml`). Both get the
+same load in the same run, level by level in turn, so the ratio holds on a
+noisy machine:
 
 - realistic mixed conversations over the REST channel (city questions, complete
   service requests through the form and the action server, status lookups,
@@ -690,6 +692,23 @@ async def run_long(sides: Sequence[Side], turns: int, seconds: float) -> Dict[st
 # --- report ------------------------------------------------------------------------
 
 
+def quality(model: Path) -> Dict[str, Any]:
+    """`make eval`'s figures for a side's model, so speed is never bought with understanding."""
+    from bot.eval import evaluate
+
+    say(f"measuring {model.name} on the held-out and external sets (make eval)")
+    full = asyncio.run(evaluate(model))
+    holdout, oos = full["holdout"], full.get("clinc_oos_test", {})
+    return {
+        "holdout_accuracy": holdout["accuracy"],
+        "holdout_macro_f1": holdout["macro_f1"],
+        "clinc_oos_taken_in_scope": oos.get("taken_as_request_or_faq"),
+        "bloomington_service_accuracy": (full.get("bloomington") or {}).get("service_accuracy"),
+        "civic_accuracy": (full.get("civic_nlu") or {}).get("accuracy"),
+    }
+
+
+
 def chart(results: Dict[str, Any], sides: Sequence[str], levels: Sequence[int], path: Path, title: str) -> None:
     import matplotlib
 
@@ -762,6 +781,8 @@ def print_summary(results: Dict[str, Any], sides: Sequence[str], levels: Sequenc
         )
     for key, value in (results.get("ratios") or {}).items():
         print(f"{key}: {value}")
+    for name, figures in (results.get("eval") or {}).items():
+        print(f"{name} eval: " + ", ".join(f"{key} {value}" for key, value in figures.items()))
 
 
 # --- main -----------------------------------------------------------------------------
@@ -779,6 +800,7 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument("--ours-model", type=Path, help="use this model for ours instead of the cached one")
     parser.add_argument("--stock-model", type=Path, help="use this model for stock instead of the cached one")
     parser.add_argument("--no-train", action="store_true", help="fail instead of training a missing model")
+    parser.add_argument("--no-eval", action="store_true", help="skip `make eval`'s measurements of each side's model")
     parser.add_argument("--scale-out", action="store_true",
                         help="PostgreSQL (DATABASE_URL) + Redis (REDIS_URL), several worker processes")
     parser.add_argument("--rasa-processes", type=int, default=1,
@@ -850,6 +872,8 @@ def main(argv: Optional[List[str]] = None) -> int:
             results[side.name]["model_reused"] = side.model.reused
             stop_side(side)
 
+    if not args.no_eval:
+        results["eval"] = {side.name: quality(side.model.path) for side in sides}
     results["ratios"] = ratios(results, levels)
     results["meta"] = {
         "setup": "scale-out" if args.scale_out else "default",

@@ -2,12 +2,13 @@
 from __future__ import annotations
 
 import argparse
+import os
 import signal
 import sys
 import threading
 from typing import List, Optional
 
-from bot.procs import stop_all
+from bot.procs import ManagedProcess, stop_all
 from bot.stack import StackConfig, stack_processes
 
 READY_TIMEOUT_SECONDS = 300.0
@@ -18,11 +19,26 @@ def say(message: str) -> None:
     print(f"==> {message}", flush=True)
 
 
+def chosen_processes(processes: List[ManagedProcess], wanted: Optional[str]) -> List[ManagedProcess]:
+    """The processes named in CITYBOT_PROCESSES (e.g. "actions,rasa" on a further machine), or all.
+
+    Further Rasa servers (rasa-2, rasa-3...) come with "rasa".
+    """
+    if not wanted:
+        return processes
+    names = {name.strip() for name in wanted.split(",") if name.strip()}
+    known = {process.name.split("-")[0] for process in processes}
+    unknown = names - known
+    if unknown:
+        raise SystemExit(f"CITYBOT_PROCESSES: unknown {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})")
+    return [process for process in processes if process.name.split("-")[0] in names]
+
+
 def run_stack(_: argparse.Namespace) -> int:
     """Start every process, wait until each answers, then stay up until Ctrl-C."""
     config = StackConfig.from_env()
     config.var_dir.mkdir(parents=True, exist_ok=True)
-    processes = stack_processes(config)
+    processes = chosen_processes(stack_processes(config), os.environ.get("CITYBOT_PROCESSES"))
     stop = threading.Event()
 
     def request_stop(signum: int, _frame: object) -> None:

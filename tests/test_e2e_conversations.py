@@ -309,3 +309,12 @@ def test_a_report_near_an_open_one_offers_to_follow_it(stack):
     assert f"following request {original}" in reply
     found = httpx.get(f"{stack.effective_open311_url}/requests.json?service_code=GRAFFITI", timeout=10).json()
     assert sum(1 for r in found if r.get("lat") and abs(r["lat"] - 41.6) < 0.01) == 1
+
+
+def test_the_faq_page_an_alert_links_to_is_served_by_the_rasa_server(stack):
+    """`{PUBLIC_URL}/faq/<topic>` in an alert opens the assistant's own answer, on the Rasa server."""
+    base = f"http://127.0.0.1:{stack.rasa_port}"
+    page = httpx.get(f"{base}/faq/cooling_warming_centers", timeout=30)
+    assert page.status_code == 200 and "Cooling centers open" in page.text
+    assert page.headers["content-type"].startswith("text/html")
+    assert httpx.get(f"{base}/faq/no_such_topic", timeout=30).status_code == 404

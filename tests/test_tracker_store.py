@@ -75,12 +75,19 @@ async def test_a_conversation_goes_on_across_two_processes(domain: Domain, db: s
     assert [e.as_dict() for e in stock.events] == [e.as_dict() for e in back.events]
 
 
-async def test_a_turn_that_was_never_saved_is_not_kept(domain: Domain, db: str):
-    tracker_store = store(domain, db)
+async def started(tracker_store: SQLTrackerStore, text: str) -> DialogueStateTracker:
+    """A conversation with one exchange stored, read back (and so held in memory)."""
     tracker = await tracker_store.get_or_create_tracker("resident")
-    for event in exchange("saved"):
+    for event in exchange(text):
         tracker.update(event)
     await tracker_store.save(tracker)
+    return await tracker_store.retrieve("resident")
+
+
+async def test_a_turn_that_was_never_saved_is_not_kept(domain: Domain, db: str):
+    tracker_store = store(domain, db)
+    tracker = await started(tracker_store, "saved")
+    assert await tracker_store.retrieve("resident") is tracker
     for event in exchange("lost in a crash"):
         tracker.update(event)  # the turn fails before it is saved
 
@@ -91,11 +98,7 @@ async def test_a_turn_that_was_never_saved_is_not_kept(domain: Domain, db: str):
 
 async def test_a_new_session_reads_like_rasas_store(domain: Domain, db: str):
     tracker_store = store(domain, db)
-    tracker = await tracker_store.get_or_create_tracker("resident")
-    for event in exchange("yesterday"):
-        tracker.update(event)
-    await tracker_store.save(tracker)
-    tracker = await tracker_store.retrieve("resident")
+    tracker = await started(tracker_store, "yesterday")
     for event in [ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen")]:
         tracker.update(event)
     for event in exchange("today"):
