@@ -73,8 +73,12 @@ class Parser:
     """A loaded model that turns sentences into predictions."""
 
     def __init__(self, model_path: Path) -> None:
-        from rasa.core.agent import Agent
+        import logging
 
+        from rasa.core.agent import Agent
+        from rasa.utils.log_utils import configure_structlog
+
+        configure_structlog(logging.WARNING)  # not a debug line per parsed sentence
         self.agent = Agent.load(str(model_path))
 
     async def labels(self, texts: Sequence[str]) -> List[str]:
