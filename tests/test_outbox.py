@@ -125,3 +125,24 @@ async def test_a_slow_back_office_is_given_up_on_in_time(black_hole):
         result = await outbox.attempt(await outbox.claim(item.reference), client)
     assert time.monotonic() - started < 5
     assert result.state == PENDING and "no answer within 1s" in result.last_error
+
+
+async def test_following_a_request_twice_is_following_it_once():
+    """The filing action and the worker may both subscribe the resident to the request they filed."""
+    import asyncio
+
+    import sqlalchemy as sa
+
+    from bot.open311.models import ServiceRequest
+    from bot.reports.updates import subscribe, subscriptions
+    from bot.storage import database
+
+    request = ServiceRequest(service_request_id="1042", status="open", status_notes="received")
+    await subscribe("resident-1", request)
+    await subscribe("resident-1", request)  # already there: no error
+    await asyncio.gather(*(subscribe("resident-2", request) for _ in range(5)))
+
+    def rows(connection):
+        return connection.execute(sa.select(subscriptions.c.sender_id).order_by(subscriptions.c.sender_id)).all()
+
+    assert [row.sender_id for row in await database().run(rows)] == ["resident-1", "resident-2"]

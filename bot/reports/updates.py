@@ -54,24 +54,26 @@ def _change_key(status: Optional[str], notes: Optional[str]) -> str:
 
 
 async def subscribe(sender_id: str, request: ServiceRequest) -> None:
-    """Follow a request from its current state on (no message for what is already known)."""
+    """Follow a request from its current state on (no message for what is already known).
+
+    Following twice is following once: the action filing a report and the
+    worker delivering it may both subscribe the resident at the same moment.
+    """
 
     def insert(connection: Connection) -> None:
-        exists = connection.execute(
-            sa.select(subscriptions.c.sender_id)
-            .where(subscriptions.c.sender_id == sender_id)
-            .where(subscriptions.c.service_request_id == request.service_request_id)
-        ).first()
-        if exists is None:
-            connection.execute(
-                subscriptions.insert().values(
-                    sender_id=sender_id,
-                    service_request_id=request.service_request_id,
-                    last_status=request.status,
-                    last_notes=request.status_notes,
-                    created_at=utcnow(),
+        try:
+            with connection.begin_nested():
+                connection.execute(
+                    subscriptions.insert().values(
+                        sender_id=sender_id,
+                        service_request_id=request.service_request_id,
+                        last_status=request.status,
+                        last_notes=request.status_notes,
+                        created_at=utcnow(),
+                    )
                 )
-            )
+        except sa.exc.IntegrityError:
+            pass  # already following it
 
     await database().run(insert)
 
