@@ -349,19 +349,27 @@ def first_answer(url: str, process: ManagedProcess, timeout: float) -> None:
     raise TimeoutError(f"{process.name} did not answer within {timeout:.0f}s:\n{process.log_tail()}")
 
 
+def workers(variable: str, scale_out: bool = False) -> int:
+    """Worker processes of a server, as `make run` reads them (one, or the cores when scaling out)."""
+    return int(os.environ.get(variable) or ((os.cpu_count() or 2) if scale_out else 1))
+
+
 def start_side(side: Side, scale_out: bool, rasa_processes: int) -> None:
     """Start the side's stack; time the Rasa server from launch to its first answer."""
     from bot.stack import StackConfig, stack_processes
 
     side.var_dir = Path(tempfile.mkdtemp(prefix=f"run-{side.name}-", dir=CACHE))
-    kwargs: Dict[str, Any] = {}
+    # Worker processes as `make run` starts them (stock Rasa's in-memory lock store
+    # keeps it to one process unless it scales out).
+    kwargs: Dict[str, Any] = {
+        "rasa_workers": workers("RASA_WORKERS", scale_out),
+        "action_workers": workers("ACTION_WORKERS", scale_out),
+    }
     if scale_out:
         base = os.environ["DATABASE_URL"]
         side.database_url = create_database(base, f"citybot_bench_{side.name}")
         kwargs.update(
             database_url=side.database_url,
-            rasa_workers=int(os.environ.get("RASA_WORKERS") or os.cpu_count() or 2),
-            action_workers=int(os.environ.get("ACTION_WORKERS") or os.cpu_count() or 2),
             extra_rasa_ports=[free_port() for _ in range(rasa_processes - 1)],
         )
     config = StackConfig(
@@ -877,8 +885,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     results["ratios"] = ratios(results, levels)
     results["meta"] = {
         "setup": "scale-out" if args.scale_out else "default",
-        "rasa_workers": int(os.environ.get("RASA_WORKERS") or os.cpu_count() or 2) if args.scale_out else 1,
-        "action_workers": int(os.environ.get("ACTION_WORKERS") or os.cpu_count() or 2) if args.scale_out else 1,
+        "rasa_workers": {
+            "ours": workers("RASA_WORKERS", args.scale_out),
+            "stock": workers("RASA_WORKERS", args.scale_out) if args.scale_out else 1,
+        },
+        "action_workers": {
+            "ours": workers("ACTION_WORKERS", args.scale_out),
+            "stock": workers("ACTION_WORKERS", args.scale_out) if args.scale_out else 1,
+        },
         "rasa_processes": args.rasa_processes if args.scale_out else 1,
         "seconds_per_level": args.seconds,
         "cpus": os.cpu_count(),

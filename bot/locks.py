@@ -1,4 +1,4 @@
-"""A Redis lock store for several Rasa processes that issues tickets atomically.
+"""Lock stores for several Rasa processes that issue tickets atomically: Redis, or the database.
 
 Rasa keeps one conversation's messages in order with a ticket lock. Its own
 `RedisLockStore` reads the lock, changes it in Python and writes it back: two
@@ -10,7 +10,13 @@ process changed the lock in between), talks to Redis with the asyncio client
 (no blocking call on the Rasa server's event loop), and waits for its turn with
 short polls rather than Rasa's one-second sleep.
 
-endpoints.yml selects it by module path, with the Redis URL (`REDIS_URL`):
+On one machine without Redis, `DatabaseLockStore` does the same with a row per
+conversation in the assistant's own database (SQLite by default, `DATABASE_URL`
+otherwise): each change is one transaction that first takes the row for
+writing, so several Rasa worker processes on one machine can share the load.
+
+endpoints.yml selects one by module path (bot/stack.py sets it: Redis when
+`REDIS_URL` is set, the database otherwise):
 
     lock_store:
       type: bot.locks.AtomicRedisLockStore
@@ -22,13 +28,16 @@ import asyncio
 import json
 import logging
 from contextlib import asynccontextmanager
-from typing import AsyncIterator, Callable, Optional, TypeVar
+from typing import Any, AsyncIterator, Callable, Optional, Tuple, TypeVar
 
 import redis
 import redis.asyncio
+import sqlalchemy as sa
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, LockStore
 from rasa.utils.endpoints import EndpointConfig
+
+from bot import storage
 
 logger = logging.getLogger(__name__)
 
@@ -39,7 +48,52 @@ LONGEST_POLL_S = 0.2
 Result = TypeVar("Result")
 
 
-class AtomicRedisLockStore(LockStore):
+class AtomicLockStore(LockStore):
+    """Ticket locks whose every change is atomic across processes; subclasses say where locks live."""
+
+    async def change_lock(self, conversation_id: str, change: Callable[[TicketLock], Result]) -> Result:
+        """Apply `change` to a conversation's lock atomically; a lock left with no tickets is deleted."""
+        raise NotImplementedError
+
+    async def read_lock(self, conversation_id: str) -> Optional[TicketLock]:
+        """The conversation's lock as stored now, or None."""
+        raise NotImplementedError
+
+    @asynccontextmanager
+    async def lock(
+        self,
+        conversation_id: str,
+        lock_lifetime: float = LOCK_LIFETIME,
+        wait_time_in_seconds: float = 1,
+    ) -> AsyncIterator[TicketLock]:
+        """Hold the conversation's lock while the body runs; messages are served in arrival order."""
+
+        def take_ticket(lock: TicketLock) -> Tuple[int, Optional[TicketLock]]:
+            ticket = lock.issue_ticket(lock_lifetime)
+            return ticket, None if lock.is_locked(ticket) else lock  # the lock, when it is ours at once
+
+        ticket, free = await self.change_lock(conversation_id, take_ticket)
+        try:
+            yield free or await self._wait_for_turn(conversation_id, ticket, wait_time_in_seconds)
+        finally:
+            await self.change_lock(conversation_id, lambda lock: lock.remove_ticket_for(ticket))
+
+    async def _wait_for_turn(self, conversation_id: str, ticket: int, longest_poll_s: float) -> TicketLock:
+        poll = FIRST_POLL_S
+        while True:
+            lock = await self.read_lock(conversation_id)
+            if lock is not None:
+                lock.remove_expired_tickets()
+            if lock is None or all(t.number != ticket for t in lock.tickets):
+                # Our ticket expired while others held the lock for longer than its lifetime.
+                raise LockError(f"Could not acquire lock for conversation_id '{conversation_id}'.")
+            if not lock.is_locked(ticket):
+                return lock
+            await asyncio.sleep(poll)
+            poll = min(poll * 2, LONGEST_POLL_S, max(longest_poll_s, FIRST_POLL_S))
+
+
+class AtomicRedisLockStore(AtomicLockStore):
     """Ticket locks in Redis, each change of a lock made atomically across processes."""
 
     def __init__(self, endpoint_config: Optional[EndpointConfig] = None, url: Optional[str] = None) -> None:
@@ -88,36 +142,117 @@ class AtomicRedisLockStore(LockStore):
                 except redis.WatchError:
                     continue
 
-    @asynccontextmanager
-    async def lock(
-        self,
-        conversation_id: str,
-        lock_lifetime: float = LOCK_LIFETIME,
-        wait_time_in_seconds: float = 1,
-    ) -> AsyncIterator[TicketLock]:
-        """Hold the conversation's lock while the body runs; messages are served in arrival order."""
-        ticket = await self.change_lock(conversation_id, lambda lock: lock.issue_ticket(lock_lifetime))
+    async def read_lock(self, conversation_id: str) -> Optional[TicketLock]:
+        return _parse(await self.async_red.get(self._key(conversation_id)))
+
+
+conversation_locks = sa.Table(
+    "conversation_locks",
+    storage.metadata,
+    sa.Column("conversation_id", sa.String(255), primary_key=True),
+    sa.Column("data", sa.Text, nullable=False),  # TicketLock.dumps(), "" while being created
+)
+
+
+class DatabaseLockStore(AtomicLockStore):
+    """Ticket locks in the assistant's database (SQLite or PostgreSQL), for several Rasa processes.
+
+    Each change is one short transaction in plain SQL on a pooled connection:
+    a lock changes twice per message, and SQLAlchemy's statement machinery cost
+    more than the database work itself.
+    """
+
+    def __init__(self, endpoint_config: Optional[EndpointConfig] = None, url: Optional[str] = None) -> None:
+        url = url or (endpoint_config.url if endpoint_config else None) or None
+        self.database = storage.Database(url) if url else storage.database()
+        dialect = self.database.engine.dialect
+        if dialect.name not in ("sqlite", "postgresql"):
+            raise ValueError(f"DatabaseLockStore works on SQLite or PostgreSQL, not {dialect.name}")
+        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        table = conversation_locks.name
+        self._sql = {
+            # Writing first makes SQLite take its write lock at once, so two processes
+            # never both read and then both try to upgrade; PostgreSQL locks the row.
+            "take": f"INSERT INTO {table} (conversation_id, data) VALUES ({mark}, '') "
+                    f"ON CONFLICT (conversation_id) DO NOTHING",
+            "read_taken": f"SELECT data FROM {table} WHERE conversation_id = {mark}"
+                          + (" FOR UPDATE" if dialect.name == "postgresql" else ""),
+            "read": f"SELECT data FROM {table} WHERE conversation_id = {mark}",
+            "update": f"UPDATE {table} SET data = {mark} WHERE conversation_id = {mark}",
+            "delete": f"DELETE FROM {table} WHERE conversation_id = {mark}",
+        }
+        super().__init__()
+
+    def _transaction(self, work: Callable[[Any], Result]) -> Result:
+        """Run `work(cursor)` in one transaction on a pooled connection."""
+        connection = self.database.engine.raw_connection()
         try:
-            yield await self._wait_for_turn(conversation_id, ticket, wait_time_in_seconds)
+            cursor = connection.cursor()
+            result = work(cursor)
+            connection.commit()
+            return result
+        except BaseException:
+            connection.rollback()
+            raise
         finally:
-            await self.change_lock(conversation_id, lambda lock: lock.remove_ticket_for(ticket))
+            connection.close()  # back to the pool
 
-    async def _wait_for_turn(self, conversation_id: str, ticket: int, longest_poll_s: float) -> TicketLock:
-        poll = FIRST_POLL_S
-        while True:
-            lock = _parse(await self.async_red.get(self._key(conversation_id)))
-            if lock is not None:
-                lock.remove_expired_tickets()
-            if lock is None or all(t.number != ticket for t in lock.tickets):
-                # Our ticket expired while others held the lock for longer than its lifetime.
-                raise LockError(f"Could not acquire lock for conversation_id '{conversation_id}'.")
-            if not lock.is_locked(ticket):
-                return lock
-            await asyncio.sleep(poll)
-            poll = min(poll * 2, LONGEST_POLL_S, max(longest_poll_s, FIRST_POLL_S))
+    def _taken(self, cursor: Any, conversation_id: str) -> Optional[TicketLock]:
+        """Take the conversation's row for writing (creating it if need be), then read it."""
+        cursor.execute(self._sql["take"], (conversation_id,))
+        cursor.execute(self._sql["read_taken"], (conversation_id,))
+        row = cursor.fetchone()
+        return _parse(row[0] if row else None)
+
+    def _write(self, cursor: Any, lock: TicketLock) -> None:
+        """Store the lock in its taken row, or delete the row when no ticket is left."""
+        if lock.is_someone_waiting():
+            cursor.execute(self._sql["update"], (lock.dumps(), lock.conversation_id))
+        else:
+            cursor.execute(self._sql["delete"], (lock.conversation_id,))
+
+    def _change(self, cursor: Any, conversation_id: str, change: Callable[[TicketLock], Result]) -> Result:
+        lock = self._taken(cursor, conversation_id) or TicketLock(conversation_id)
+        result = change(lock)
+        self._write(cursor, lock)
+        return result
+
+    def _read(self, cursor: Any, conversation_id: str) -> Optional[TicketLock]:
+        cursor.execute(self._sql["read"], (conversation_id,))
+        row = cursor.fetchone()
+        return _parse(row[0] if row else None)
+
+    async def change_lock(self, conversation_id: str, change: Callable[[TicketLock], Result]) -> Result:
+        return await asyncio.to_thread(self._transaction, lambda cursor: self._change(cursor, conversation_id, change))
+
+    async def read_lock(self, conversation_id: str) -> Optional[TicketLock]:
+        return await asyncio.to_thread(self._transaction, lambda cursor: self._read(cursor, conversation_id))
+
+    # The synchronous interface of LockStore, for Rasa code that may use it.
+    def get_lock(self, conversation_id: str) -> Optional[TicketLock]:
+        """The lock of a conversation as stored now, or None."""
+        return self._transaction(lambda cursor: self._read(cursor, conversation_id))
+
+    def delete_lock(self, conversation_id: str) -> None:
+        """Remove a conversation's lock."""
+
+        def delete(cursor: Any) -> bool:
+            cursor.execute(self._sql["delete"], (conversation_id,))
+            return cursor.rowcount > 0
+
+        self._log_deletion(conversation_id, self._transaction(delete))
+
+    def save_lock(self, lock: TicketLock) -> None:
+        """Store a lock."""
+
+        def save(cursor: Any) -> None:
+            self._taken(cursor, lock.conversation_id)
+            self._write(cursor, lock)
+
+        self._transaction(save)
 
 
-def _parse(serialised: Optional[bytes]) -> Optional[TicketLock]:
+def _parse(serialised: Optional[bytes | str]) -> Optional[TicketLock]:
     if not serialised:
         return None
     return TicketLock.from_dict(json.loads(serialised))

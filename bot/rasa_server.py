@@ -14,13 +14,40 @@ costs that come from how Rasa 3.6 does things, not from the work itself:
   conversation's time. Here the mapping from type name to class is built once
   per name.
 
-Both keep Rasa's behaviour; they are applied before Rasa starts, once.
+- Before every action, Rasa copies the conversation's tracker by replaying
+  every event of the conversation into a new one: a turn cost more the longer
+  the conversation. Here the copy takes the tracker's current state directly
+  (the same state the replay reaches: tests/test_rasa_server.py checks it).
+- Rasa works out the events that still apply (without those a rewind or a
+  form took back) from the first event of the conversation, several times a
+  turn. Here each tracker remembers the result and applies only the events
+  added since (again the same list: tests/test_rasa_server.py).
+- Every call to the action server carried every event of the conversation,
+  serialized, sent and parsed again on the other side. The actions read only
+  the latest turns (the slots, the latest message and the active form travel
+  separately, as always), so a call carries the events of the last
+  `ACTION_TRACKER_USER_TURNS` user turns (default 5; 0 sends them all).
+
+And the NLU's own overheads (bot/nlu_speed.py), and dask's around every graph
+run (bot/graph_runner.py).
+
+All keep Rasa's behaviour; they are applied before Rasa starts, once.
 """
 from __future__ import annotations
 
+import copy
+import dataclasses
 import functools
+import os
 import sys
-from typing import Any, Dict, Optional, Text, Type
+from collections import deque
+from typing import TYPE_CHECKING, Any, Dict, List, Optional, Text, Type
+
+if TYPE_CHECKING:
+    from rasa.shared.core.events import Event
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+DEFAULT_ACTION_TRACKER_USER_TURNS = 5
 
 
 def validate_action_results_with_a_compiled_schema() -> None:
@@ -72,9 +99,180 @@ def resolve_event_types_once() -> None:
     Event.resolve_by_type = staticmethod(resolve_by_type)  # type: ignore[assignment]
 
 
+def tracker_copy(tracker: "DialogueStateTracker") -> "DialogueStateTracker":
+    """The tracker that `tracker.travel_back_in_time(inf)` would rebuild, without the replay.
+
+    Like Rasa's copy, the new tracker has its own events, slots, active loop and
+    latest action, shares the (immutable) events themselves, and does not carry
+    the model and assistant ids or the sender source.
+    """
+    from rasa.shared.constants import DEFAULT_SENDER_ID
+
+    duplicate = copy.copy(tracker)
+    duplicate.__dict__.pop(APPLIED_CACHE, None)
+    duplicate.events = deque(tracker.events, tracker.events.maxlen)
+    duplicate.slots = type(tracker.slots)()
+    duplicate.slots.update({name: copy.copy(slot) for name, slot in tracker.slots.items()})
+    if tracker.active_loop is not None:
+        duplicate.active_loop = dataclasses.replace(tracker.active_loop)
+    if tracker.latest_action is not None:
+        duplicate.latest_action = dict(tracker.latest_action)
+    duplicate.sender_id = tracker.sender_id or DEFAULT_SENDER_ID
+    duplicate.sender_source = None
+    duplicate.model_id = None
+    duplicate.assistant_id = None
+    return duplicate
+
+
+APPLIED_CACHE = "_citybot_applied_events"
+
+
+@dataclasses.dataclass
+class AppliedEvents:
+    """What `applied_events` found for the first `count` events of a tracker."""
+
+    events: Any  # the tracker's deque the result belongs to
+    count: int
+    first: Any  # events[0] and events[count - 1] when it was computed
+    last: Any
+    loop_names: frozenset
+    applied: List["Event"]
+
+    def still_fits(self, events: Any) -> bool:
+        """The tracker's events are the ones seen, with at most some appended."""
+        if events is not self.events or len(events) < self.count:
+            return False
+        return self.count == 0 or (events[0] is self.first and events[self.count - 1] is self.last)
+
+
+def _loop_names(events: Any) -> frozenset:
+    from rasa.shared.core.events import ActiveLoop
+
+    return frozenset(event.name for event in events if isinstance(event, ActiveLoop) and event.name)
+
+
+def _apply(tracker: "DialogueStateTracker", event: "Event", loop_names: frozenset, applied: List["Event"]) -> List["Event"]:
+    """One step of Rasa 3.6's DialogueStateTracker.applied_events, with Rasa's own helpers."""
+    from rasa.shared.core.events import (
+        ActionExecuted,
+        ActionReverted,
+        Restarted,
+        SessionStarted,
+        UserUttered,
+        UserUtteranceReverted,
+    )
+
+    if isinstance(event, (Restarted, SessionStarted)):
+        return []
+    if isinstance(event, ActionReverted):
+        tracker._undo_till_previous(ActionExecuted, applied)
+    elif isinstance(event, UserUtteranceReverted):
+        tracker._undo_till_previous(UserUttered, applied)
+        tracker._undo_till_previous(ActionExecuted, applied)
+    elif (
+        isinstance(event, ActionExecuted)
+        and event.action_name in loop_names
+        and not tracker._first_loop_execution_or_unhappy_path(event.action_name, applied)
+    ):
+        tracker._undo_till_previous_loop_execution(event.action_name, applied)
+    else:
+        applied.append(event)
+    return applied
+
+
+def applied_events(tracker: "DialogueStateTracker") -> List["Event"]:
+    """DialogueStateTracker.applied_events, computed for the events added since the last call."""
+    events = tracker.events
+    cached: Optional[AppliedEvents] = tracker.__dict__.get(APPLIED_CACHE)
+    added: List["Event"] = []
+    if cached is not None and cached.still_fits(events):
+        added = [events[index] for index in range(cached.count, len(events))]
+        if not _loop_names(added) <= cached.loop_names:
+            cached = None  # a form seen for the first time changes how earlier events count
+    if cached is None or not cached.still_fits(events):
+        cached = AppliedEvents(events, 0, None, None, _loop_names(events), [])
+        added = list(events)
+    for event in added:
+        cached.applied = _apply(tracker, event, cached.loop_names, cached.applied)
+    if added:
+        cached.count, cached.first, cached.last = len(events), events[0], events[-1]
+    tracker.__dict__[APPLIED_CACHE] = cached
+    return list(cached.applied)
+
+
+def remember_applied_events() -> None:
+    """DialogueStateTracker.applied_events as `applied_events`."""
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    DialogueStateTracker.applied_events = applied_events  # type: ignore[assignment]
+
+
+def copy_trackers_without_replay() -> None:
+    """DialogueStateTracker.copy as `tracker_copy`."""
+    from rasa.shared.core.trackers import DialogueStateTracker
+
+    DialogueStateTracker.copy = tracker_copy  # type: ignore[assignment]
+
+
+def action_tracker_user_turns() -> int:
+    """How many of the latest user turns' events an action server call carries (0: all)."""
+    value = os.environ.get("ACTION_TRACKER_USER_TURNS", "").strip()
+    return int(value) if value else DEFAULT_ACTION_TRACKER_USER_TURNS
+
+
+def recent_events(tracker: "DialogueStateTracker", user_turns: int) -> List["Event"]:
+    """The events from the `user_turns`-th latest user message on (all of them if fewer)."""
+    from rasa.shared.core.events import UserUttered
+
+    if user_turns <= 0:
+        return list(tracker.events)
+    seen = 0
+    for index, event in enumerate(reversed(tracker.events), start=1):
+        if isinstance(event, UserUttered):
+            seen += 1
+            if seen == user_turns:
+                events = list(tracker.events)
+                return events[len(events) - index:]
+    return list(tracker.events)
+
+
+def send_recent_events_to_actions() -> None:
+    """RemoteAction._action_call_format carrying the latest user turns' events only."""
+    import rasa
+    from rasa.core.actions.action import RemoteAction
+    from rasa.shared.core.trackers import EventVerbosity
+
+    user_turns = action_tracker_user_turns()
+    if user_turns <= 0:
+        return
+
+    def _action_call_format(self: RemoteAction, tracker: "DialogueStateTracker", domain: Any) -> Dict[Text, Any]:
+        # Rasa 3.6's own method, but for the events.
+        tracker_state = tracker.current_state(EventVerbosity.NONE)
+        tracker_state["events"] = [event.as_dict() for event in recent_events(tracker, user_turns)]
+        result = {
+            "next_action": self._name,
+            "sender_id": tracker.sender_id,
+            "tracker": tracker_state,
+            "version": rasa.__version__,
+        }
+        if not self._is_selective_domain_enabled() or domain.does_custom_action_explicitly_need_domain(self.name()):
+            result["domain"] = domain.as_dict()
+        return result
+
+    RemoteAction._action_call_format = _action_call_format  # type: ignore[assignment]
+
+
 def apply() -> None:
+    from bot import graph_runner, nlu_speed
+
+    graph_runner.run_graphs_in_order()
+    nlu_speed.apply()
     validate_action_results_with_a_compiled_schema()
     resolve_event_types_once()
+    copy_trackers_without_replay()
+    remember_applied_events()
+    send_recent_events_to_actions()
 
 
 def main() -> None:

@@ -21,8 +21,10 @@ DEFAULT_OPEN311_PATH = "/open311/v2"
 # then loses action calls ("Cannot write to closing transport") and the resident
 # gets no answer. Longer than a load balancer's usual 60 s idle timeout.
 KEEP_ALIVE_SECONDS = "75"
-# Several Rasa processes share this lock store (see bot/locks.py).
+# Several Rasa processes share a lock store (see bot/locks.py): Redis when there is
+# one (several machines), else the assistant's database (one machine).
 REDIS_LOCK_STORE = "bot.locks.AtomicRedisLockStore"
+DATABASE_LOCK_STORE = "bot.locks.DatabaseLockStore"
 # Rasa's SQL tracker store, reading only what is new (see bot/tracker_store.py).
 TUNED_TRACKER_STORE = "bot.tracker_store.CachedSQLTrackerStore"
 
@@ -39,9 +41,9 @@ class StackConfig:
     open311_url: Optional[str] = None  # None: start and use the reference server
     database_url: Optional[str] = None  # None: SQLite files in var_dir
     extra_env: Dict[str, str] = field(default_factory=dict)
-    # Scale-out (PostgreSQL tracker store and Redis lock store only): Sanic worker
-    # processes of the Rasa server and of the action server, each set sharing one
-    # port, and further Rasa servers on their own ports (for a load balancer).
+    # Sanic worker processes of the Rasa server and of the action server, each set
+    # sharing one port, and further Rasa servers on their own ports (for a load
+    # balancer); all share the tracker store and the lock store.
     rasa_workers: int = 1
     action_workers: int = 1
     extra_rasa_ports: List[int] = field(default_factory=list)
@@ -53,18 +55,13 @@ class StackConfig:
     def from_env(cls) -> "StackConfig":
         """Settings a city gives through environment variables (see README)."""
         rasa_port = int(os.environ.get("RASA_PORT", 5005))
-        scale: Dict[str, object] = {}
-        if os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"):
-            cores = os.cpu_count() or 2
-            scale = {
-                "rasa_workers": int(os.environ.get("RASA_WORKERS") or cores),
-                "action_workers": int(os.environ.get("ACTION_WORKERS") or cores),
-                "extra_rasa_ports": [
-                    rasa_port + i for i in range(1, int(os.environ.get("RASA_PROCESSES") or 1))
-                ],
-            }
+        # One process of each by default (each Rasa worker holds its own copy of the
+        # model); as many as the machine has cores when scaling out.
+        default_workers = (os.cpu_count() or 2) if os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL") else 1
         return cls(
-            **scale,  # type: ignore[arg-type]
+            rasa_workers=int(os.environ.get("RASA_WORKERS") or default_workers),
+            action_workers=int(os.environ.get("ACTION_WORKERS") or default_workers),
+            extra_rasa_ports=[rasa_port + i for i in range(1, int(os.environ.get("RASA_PROCESSES") or 1))],
             rasa_port=rasa_port,
             action_port=int(os.environ.get("ACTION_PORT", 5055)),
             open311_port=int(os.environ.get("OPEN311_PORT", 8311)),
@@ -76,22 +73,27 @@ class StackConfig:
 
     @property
     def scales_out(self) -> bool:
-        """Several Rasa processes may serve one conversation: shared tracker store and lock store."""
+        """Rasa processes on several machines may serve one conversation: PostgreSQL and Redis."""
         return bool(self.database_url) and self.lock_env()["LOCK_STORE_TYPE"] == REDIS_LOCK_STORE
 
+    @property
+    def shares_locks(self) -> bool:
+        """Several Rasa processes may serve one conversation (a lock store they share)."""
+        return self.lock_env()["LOCK_STORE_TYPE"] != "in_memory"
+
     def rasa_ports(self) -> List[int]:
-        """The ports of every Rasa server process (one, unless scaling out)."""
-        return [self.rasa_port] + (list(self.extra_rasa_ports) if self.scales_out else [])
+        """The ports of every Rasa server process (one, unless the locks are shared)."""
+        return [self.rasa_port] + (list(self.extra_rasa_ports) if self.shares_locks else [])
 
     def workers_env(self, workers: int) -> Dict[str, str]:
-        """Sanic worker processes for one server (scale-out only), and one TensorFlow thread each.
+        """Sanic worker processes for one server (with shared locks only), and one TensorFlow thread each.
 
         The models are small: a second TensorFlow thread per process only adds
         hand-offs between threads (measured: about 10% fewer messages a second
         with two), and several workers must not each start a pool the size of
         the machine.
         """
-        workers = max(1, workers) if self.scales_out else 1
+        workers = max(1, workers) if self.shares_locks else 1
         env = {}
         if self.tuned:  # stock Rasa (the benchmark's baseline) keeps TensorFlow's defaults
             env = {
@@ -125,11 +127,19 @@ class StackConfig:
         return {**kind, "TRACKER_DIALECT": "sqlite", "TRACKER_URL": f"sqlite:///{db}", "TRACKER_DB": str(db)}
 
     def lock_env(self) -> Dict[str, str]:
-        """Environment for endpoints.yml's lock store: Redis (bot.locks) when REDIS_URL is set."""
+        """Environment for endpoints.yml's lock store.
+
+        Redis when REDIS_URL is set; else, for several Rasa processes, the
+        database; else Rasa's in-memory store (one process needs nothing more).
+        Stock Rasa (the benchmark's baseline) keeps its in-memory store, and so
+        one process, unless it scales out.
+        """
         redis_url = os.environ.get("REDIS_URL") or self.extra_env.get("REDIS_URL")
-        if not redis_url:
+        if redis_url:
+            return {"LOCK_STORE_TYPE": REDIS_LOCK_STORE, "LOCK_STORE_URL": redis_url}
+        if not self.tuned or (self.rasa_workers <= 1 and not self.extra_rasa_ports):
             return {"LOCK_STORE_TYPE": "in_memory", "LOCK_STORE_URL": ""}
-        return {"LOCK_STORE_TYPE": REDIS_LOCK_STORE, "LOCK_STORE_URL": redis_url}
+        return {"LOCK_STORE_TYPE": DATABASE_LOCK_STORE, "LOCK_STORE_URL": self.database_url or ""}
 
     def shared_env(self) -> Dict[str, str]:
         """Environment every process gets: where the back office and actions are."""

@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import asyncio
 import os
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Optional, TypeVar
@@ -86,13 +87,32 @@ def create_engine(url: str) -> Engine:
     return sa.create_engine(url, pool_pre_ping=True)
 
 
+def create_tables(engine: Engine, attempts: int = 5) -> None:
+    """Create the missing tables, even while another process starting at the same moment does too.
+
+    Two Sanic workers of one server start together; each checks which tables
+    exist, and the slower one then fails on a table the other just created
+    (SQLite: "already exists"; PostgreSQL: a duplicate type). Checking again
+    finds it there.
+    """
+    for attempt in range(1, attempts + 1):
+        try:
+            metadata.create_all(engine)
+            return
+        except (sa.exc.OperationalError, sa.exc.ProgrammingError, sa.exc.IntegrityError) as error:
+            message = str(error).lower()
+            if attempt == attempts or ("already exists" not in message and "duplicate" not in message):
+                raise
+            time.sleep(0.05 * attempt)
+
+
 class Database:
     """One database, its tables created on first use."""
 
     def __init__(self, url: Optional[str] = None) -> None:
         self.url = url or default_database_url()
         self.engine = create_engine(self.url)
-        metadata.create_all(self.engine)
+        create_tables(self.engine)
 
     @property
     def is_sqlite(self) -> bool:

@@ -1,7 +1,8 @@
-"""The Redis lock store shared by several Rasa processes (bot.locks), on the real local Redis.
+"""The lock stores shared by several Rasa processes (bot.locks): on the real local Redis, and in a SQLite file.
 
 Each store below has its own connections, as each Rasa process has: what one
-process changes in a lock, the others see only through Redis.
+process changes in a lock, the others see only through Redis or the database.
+The test processes keep their log of who was served in Redis either way.
 """
 from __future__ import annotations
 
@@ -11,32 +12,50 @@ import os
 import random
 import time
 import uuid
-from typing import List
+from pathlib import Path
+from typing import List, Tuple
 
 import pytest
 import redis
 import redis.asyncio
 
-from bot.locks import AtomicRedisLockStore
+from bot.locks import AtomicLockStore, AtomicRedisLockStore, DatabaseLockStore
 
 REDIS_URL = os.environ.get("SCALE_OUT_REDIS_URL", "redis://127.0.0.1:6379") + f"/{random.randint(1, 15)}"
 
 
-@pytest.fixture
-def stores() -> List[AtomicRedisLockStore]:
+def make_store(kind: str, url: str) -> AtomicLockStore:
+    return AtomicRedisLockStore(url=url) if kind == "redis" else DatabaseLockStore(url=url)
+
+
+POSTGRES_URL = os.environ.get("SCALE_OUT_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(params=["redis", "sqlite", "postgresql"])
+def where(request: pytest.FixtureRequest, tmp_path: Path) -> Tuple[str, str]:
+    """Which store, and its URL."""
     try:
         redis.Redis.from_url(REDIS_URL, socket_timeout=5).ping()
     except redis.RedisError as error:
         pytest.fail(f"this test needs Redis at {REDIS_URL}: {error}")
-    return [AtomicRedisLockStore(url=REDIS_URL) for _ in range(4)]
+    if request.param == "redis":
+        return "redis", REDIS_URL
+    if request.param == "postgresql":
+        return "database", POSTGRES_URL
+    return "database", f"sqlite:///{tmp_path / 'locks.db'}"
 
 
-def handle_messages(url: str, conversation: str, messages: List[int], start_at: float) -> None:
+@pytest.fixture
+def stores(where: Tuple[str, str]) -> List[AtomicLockStore]:
+    return [make_store(*where) for _ in range(4)]
+
+
+def handle_messages(kind: str, url: str, log_url: str, conversation: str, messages: List[int], start_at: float) -> None:
     """One Rasa process: handles its share of the conversation's messages, all at once."""
 
-    async def handle(store: AtomicRedisLockStore, message: int) -> None:
+    async def handle(store: AtomicLockStore, message: int) -> None:
         async with store.lock(conversation):
-            watch = redis.asyncio.Redis.from_url(url)
+            watch = redis.asyncio.Redis.from_url(log_url)
             inside = await watch.incr(f"{conversation}:inside")
             await asyncio.sleep(random.uniform(0, 0.005))  # a turn awaits the tracker store, actions...
             await watch.rpush(f"{conversation}:served", f"{message}:{inside}")
@@ -44,14 +63,16 @@ def handle_messages(url: str, conversation: str, messages: List[int], start_at: 
             await watch.close()
 
     async def main() -> None:
-        store = AtomicRedisLockStore(url=url)
+        store = make_store(kind, url)
         await asyncio.sleep(max(0.0, start_at - time.time()))
         await asyncio.gather(*(handle(store, message) for message in messages))
 
     asyncio.run(main())
 
 
-def test_messages_of_one_conversation_never_overlap_across_processes(stores: List[AtomicRedisLockStore]):
+def test_messages_of_one_conversation_never_overlap_across_processes(
+    where: Tuple[str, str], stores: List[AtomicLockStore]
+):
     """Forty messages arriving at the same instant on four processes: one at a time, none lost, lock gone after.
 
     Rasa's own RedisLockStore fails this: its read-modify-write lets two
@@ -61,7 +82,7 @@ def test_messages_of_one_conversation_never_overlap_across_processes(stores: Lis
     start_at = time.time() + 1.5  # every process is up and waiting by then
     context = multiprocessing.get_context("spawn")
     processes = [
-        context.Process(target=handle_messages, args=(REDIS_URL, conversation, list(range(i, 40, 4)), start_at))
+        context.Process(target=handle_messages, args=(*where, REDIS_URL, conversation, list(range(i, 40, 4)), start_at))
         for i in range(4)
     ]
     for process in processes:
@@ -77,10 +98,10 @@ def test_messages_of_one_conversation_never_overlap_across_processes(stores: Lis
     check.delete(f"{conversation}:served", f"{conversation}:inside")
     assert sorted(int(message) for message, _ in served) == list(range(40))
     assert all(inside == "1" for _, inside in served), f"messages handled at once: {served}"
-    assert stores[0].get_lock(conversation) is None  # nothing left behind in Redis
+    assert stores[0].get_lock(conversation) is None  # nothing left behind
 
 
-async def test_a_message_waits_for_the_one_before_it(stores: List[AtomicRedisLockStore]):
+async def test_a_message_waits_for_the_one_before_it(stores: List[AtomicLockStore]):
     """Tickets are served in the order they were issued, whichever process holds them."""
     conversation = f"resident-{uuid.uuid4().hex}"
     order: List[str] = []
@@ -101,7 +122,7 @@ async def test_a_message_waits_for_the_one_before_it(stores: List[AtomicRedisLoc
     assert order == ["first", "second"]
 
 
-async def test_other_conversations_do_not_wait(stores: List[AtomicRedisLockStore]):
+async def test_other_conversations_do_not_wait(stores: List[AtomicLockStore]):
     """A long turn in one conversation does not hold up another conversation."""
     busy, other = f"busy-{uuid.uuid4().hex}", f"other-{uuid.uuid4().hex}"
     held = asyncio.Event()

@@ -24,6 +24,7 @@ from rasa.shared.core.events import (
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.policies import RecentRulePolicy
+from tests.conversation_events import form_end, user
 
 ROOT = Path(__file__).resolve().parents[1]
 LONGEST_RULE = 3
@@ -47,10 +48,6 @@ def policy(tmp_path: Path) -> RecentRulePolicy:
     return policy
 
 
-def user(intent: str) -> UserUttered:
-    return UserUttered(intent, intent={"name": intent, "confidence": 1.0})
-
-
 def turn(rng: random.Random) -> List[Event]:
     """One resident turn of a city conversation: a question, a report step, a greeting..."""
     kind = rng.choice(["faq", "form", "form_end", "greet", "rewind"])
@@ -66,15 +63,7 @@ def turn(rng: random.Random) -> List[Event]:
             ActionExecuted("action_listen"),
         ]
     if kind == "form_end":
-        return [
-            user("affirm"),
-            ActionExecuted("service_request_form"),
-            SlotSet("confirm", True),
-            ActiveLoop(None),
-            SlotSet("requested_slot", None),
-            ActionExecuted("action_submit_report"),
-            ActionExecuted("action_listen"),
-        ]
+        return form_end()
     if kind == "rewind":  # a misunderstood message taken back
         return [user("out_of_scope"), UserUtteranceReverted(), ActionExecuted("action_listen")]
     return [user("greet"), ActionExecuted("utter_greet"), BotUttered("hi"), ActionExecuted("action_listen")]

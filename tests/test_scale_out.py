@@ -1,4 +1,4 @@
-"""Scale-out: two Rasa server processes share PostgreSQL and Redis.
+"""Scale-out: two Rasa server processes share PostgreSQL and Redis, or (one machine) SQLite files.
 
 The messages of each conversation go to the two processes in turn (as a load
 balancer without sticky sessions sends them), with several conversations in
@@ -10,7 +10,8 @@ the resident received.
 Needs PostgreSQL (SCALE_OUT_POSTGRES_URL, default the local `test` database with
 trust auth) and Redis (SCALE_OUT_REDIS_URL, default 127.0.0.1:6379), as CI has.
 Each run works in a database of its own, created here and dropped afterwards,
-and in a Redis database of its own choosing.
+and in a Redis database of its own choosing. The same tests then run on one
+machine's setup without either: SQLite files and the database lock store.
 """
 from __future__ import annotations
 
@@ -24,7 +25,7 @@ import threading
 import time
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Tuple
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 from urllib.parse import urlsplit
 
 import httpx
@@ -74,9 +75,12 @@ def prepare_schema(database_url: str) -> None:
     storage.Database(database_url).dispose()
 
 
-@pytest.fixture(scope="module")
+@pytest.fixture(scope="module", params=["postgresql-redis", "sqlite"])
 def scaled(request: pytest.FixtureRequest, trained_model: Path) -> Iterator[StackConfig]:
-    """The whole assistant with two Rasa servers on a fresh PostgreSQL database and Redis."""
+    """The whole assistant with two Rasa servers, on PostgreSQL and Redis or on SQLite files."""
+    if request.param == "sqlite":
+        yield from two_servers(request, trained_model, database_url=None, extra_env={})
+        return
     try:
         database_url = create_database(POSTGRES_URL, "citybot_scale")
     except Exception as error:  # noqa: BLE001 - say what is missing
@@ -91,6 +95,16 @@ def scaled(request: pytest.FixtureRequest, trained_model: Path) -> Iterator[Stac
     prepare_schema(database_url)
     parts = urlsplit(REDIS_URL)
     redis_url = f"{parts.scheme}://{parts.netloc}/{random.randint(1, 15)}"  # a Redis database of this run's own
+    try:
+        yield from two_servers(request, trained_model, database_url=database_url, extra_env={"REDIS_URL": redis_url})
+    finally:
+        drop_database(POSTGRES_URL, database_url)
+
+
+def two_servers(
+    request: pytest.FixtureRequest, trained_model: Path, database_url: Optional[str], extra_env: Dict[str, str]
+) -> Iterator[StackConfig]:
+    """Start two Rasa servers and the rest of the stack on the given storage; stop them afterwards."""
     var_dir = Path(tempfile.mkdtemp(prefix="citybot-scale-"))  # kept, with its logs, when a test fails
     failed_before = request.session.testsfailed
     config = StackConfig(
@@ -103,9 +117,10 @@ def scaled(request: pytest.FixtureRequest, trained_model: Path) -> Iterator[Stac
         database_url=database_url,
         rasa_workers=1,
         action_workers=2,
-        extra_env={"REDIS_URL": redis_url, "CITYBOT_SECRET_KEY": "test-secret-key", "CONSOLE_PORT": str(free_port())},
+        extra_env={**extra_env, "CITYBOT_SECRET_KEY": "test-secret-key", "CONSOLE_PORT": str(free_port())},
     )
-    assert config.scales_out and len(config.rasa_ports()) == 2
+    assert config.shares_locks and len(config.rasa_ports()) == 2
+    assert config.scales_out == bool(database_url)
     processes = stack_processes(config)
     try:
         for process in processes:  # start everything at once: the two Rasa servers load in parallel
@@ -115,7 +130,6 @@ def scaled(request: pytest.FixtureRequest, trained_model: Path) -> Iterator[Stac
         yield config
     finally:
         stop_all(processes)
-        drop_database(POSTGRES_URL, database_url)
         if request.session.testsfailed == failed_before and sys.exc_info()[0] is None:
             shutil.rmtree(var_dir, ignore_errors=True)
         else:
@@ -277,12 +291,18 @@ def test_one_conversation_messages_at_once_on_both_servers(scaled: StackConfig, 
     # Each message's answers follow it directly: no turn interleaved with another.
     for text, bot in stored[1:]:
         assert bot == answers[text], stored
-    import redis
-
-    store = redis.Redis.from_url(scaled.lock_env()["LOCK_STORE_URL"])
     deadline = time.monotonic() + 10
-    keys = store.keys(f"*{talk.sender}*")
-    while keys and time.monotonic() < deadline:  # the lock is released once both are answered
+    while lock_left(scaled, talk.sender) and time.monotonic() < deadline:  # released once both are answered
         time.sleep(0.5)
-        keys = store.keys(f"*{talk.sender}*")
-    assert not keys, keys
+    assert not lock_left(scaled, talk.sender)
+
+
+def lock_left(config: StackConfig, sender: str) -> bool:
+    """Whether the conversation's lock is still stored (in Redis, or in the database)."""
+    if config.scales_out:
+        import redis
+
+        return bool(redis.Redis.from_url(config.lock_env()["LOCK_STORE_URL"]).keys(f"*{sender}*"))
+    from bot.locks import DatabaseLockStore
+
+    return DatabaseLockStore(url=f"sqlite:///{config.var_dir / 'citybot.db'}").get_lock(sender) is not None
