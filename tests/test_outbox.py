@@ -44,6 +44,15 @@ async def copies_in_back_office(client: Open311Client, reference: str) -> int:
     return sum(1 for r in found if r.description and f"[ref {reference}]" in r.description)
 
 
+async def test_a_report_being_filed_now_is_not_the_workers_until_the_claim_runs_out():
+    """The filing action stores the report already claimed: the worker cannot take it first."""
+    item = await outbox.enqueue(DRAFT, "resident-claimed", claim_for=0.5)
+    assert item.reference not in await outbox.due()
+    assert await outbox.claim(item.reference) is None
+    await asyncio.sleep(0.6)  # the action died before delivering: the worker takes over
+    assert item.reference in await outbox.due()
+
+
 async def test_a_report_waits_while_the_back_office_is_down_and_arrives_once(open311_server_factory):  # noqa: F811
     server = open311_server_factory.start(name="open311-down")
     item = await outbox.enqueue(DRAFT, "resident-1")

@@ -33,10 +33,10 @@ class Submission:
 
 async def submit(draft: ReportDraft, sender_id: Optional[str], client: Open311Client) -> Submission:
     """Store the report, try to deliver it now, and follow the request once it is filed."""
-    item = await outbox.enqueue(draft, sender_id)
-    claimed = await outbox.claim(item.reference)
-    if claimed is not None:
-        item = await outbox.attempt(claimed, client)
+    # Stored already claimed: the worker could otherwise take it first, and the
+    # resident would be told the back office is not answering when it is.
+    item = await outbox.enqueue(draft, sender_id, claim_for=outbox.CLAIM_SECONDS)
+    item = await outbox.attempt(item, client)
     request = None
     if item.state == FILED and item.service_request_id:
         try:

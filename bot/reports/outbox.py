@@ -111,8 +111,13 @@ def backoff_seconds(attempts: int) -> float:
     return delay * random.uniform(0.8, 1.2)
 
 
-async def enqueue(draft: ReportDraft, sender_id: Optional[str]) -> OutboxItem:
-    """Store a confirmed report; it is safe from here on, whatever fails next."""
+async def enqueue(draft: ReportDraft, sender_id: Optional[str], claim_for: Optional[float] = None) -> OutboxItem:
+    """Store a confirmed report; it is safe from here on, whatever fails next.
+
+    With `claim_for`, the caller holds the report from the first instant for
+    that many seconds (to deliver it at once), so the worker cannot take it in
+    between; if the caller dies, the claim runs out and the worker delivers it.
+    """
     for _ in range(5):
         reference = new_reference()
         fields = draft.open311_fields()
@@ -128,6 +133,7 @@ async def enqueue(draft: ReportDraft, sender_id: Optional[str]) -> OutboxItem:
             state=PENDING,
             attempts=0,
             next_attempt_at=now,
+            claimed_until=now + timedelta(seconds=claim_for) if claim_for else None,
             created_at=now,
             resident_told=False,
         )
