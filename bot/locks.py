@@ -163,7 +163,7 @@ class DatabaseLockStore(AtomicLockStore):
     """
 
     def __init__(self, endpoint_config: Optional[EndpointConfig] = None, url: Optional[str] = None) -> None:
-        url = url or (endpoint_config.url if endpoint_config else None) or None
+        url = url or (endpoint_config.url if endpoint_config else None)
         self.database = storage.Database(url) if url else storage.database()
         dialect = self.database.engine.dialect
         if dialect.name not in ("sqlite", "postgresql"):

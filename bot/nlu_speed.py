@@ -58,7 +58,6 @@ class DirectCall:
     def __init__(self, function: Any) -> None:
         import tensorflow as tf
 
-        self.function = function
         self.concrete = function.get_concrete_function()
         self._tf = tf
 

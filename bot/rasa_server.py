@@ -1,7 +1,7 @@
-"""The Rasa server as citybot runs it: `rasa` itself, with two hot spots of Rasa 3.6 fixed.
+"""The Rasa server as citybot runs it: `rasa` itself, with hot spots of Rasa 3.6 fixed.
 
 Run as `python -m bot.rasa_server run ...` with the arguments of `rasa run`.
-Profiling the server under load (py-spy, see README "Speed") showed two
+Profiling the server under load (py-spy, see README "Speed and scale") showed
 costs that come from how Rasa 3.6 does things, not from the work itself:
 
 - Every answer of the action server is checked against Rasa's JSON schema with
@@ -13,7 +13,6 @@ costs that come from how Rasa 3.6 does things, not from the work itself:
   of `Event` (with `inspect.isabstract` on each): a fifth of a long
   conversation's time. Here the mapping from type name to class is built once
   per name.
-
 - Before every action, Rasa copies the conversation's tracker by replaying
   every event of the conversation into a new one: a turn cost more the longer
   the conversation. Here the copy takes the tracker's current state directly
@@ -184,12 +183,13 @@ def applied_events(tracker: "DialogueStateTracker") -> List["Event"]:
     """DialogueStateTracker.applied_events, computed for the events added since the last call."""
     events = tracker.events
     cached: Optional[AppliedEvents] = tracker.__dict__.get(APPLIED_CACHE)
-    added: List["Event"] = []
     if cached is not None and cached.still_fits(events):
         added = [events[index] for index in range(cached.count, len(events))]
         if not _loop_names(added) <= cached.loop_names:
             cached = None  # a form seen for the first time changes how earlier events count
-    if cached is None or not cached.still_fits(events):
+    else:
+        cached = None
+    if cached is None:
         cached = AppliedEvents(events, 0, None, None, _loop_names(events), [])
         added = list(events)
     for event in added:
