@@ -8,7 +8,9 @@ earlier states cannot change which rule matches (`_is_rule_applicable` accepts
 any state older than the rule). This policy builds only the states the longest
 rule can see (plus one, so that a `conversation_start` rule still sees that the
 conversation did not just start), and remembers, per conversation, how far it
-replayed the events, so the next prediction replays only what is new.
+replayed the events, so the next prediction replays only what is new. And it
+reads each rule from its JSON key once, where RulePolicy parses every rule's
+key again for every state it checks, at every prediction.
 
 Predictions are exactly RulePolicy's; training is RulePolicy's own.
 """
@@ -46,6 +48,14 @@ class RecentRulePolicy(RulePolicy):
         super().__init__(*args, **kwargs)
         self._replays: "OrderedDict[Text, Replay]" = OrderedDict()
         self._states_needed: Optional[int] = None
+        self._rule_states: Dict[Text, List[State]] = {}
+
+    def _rule_key_to_state(self, rule_key: Text) -> List[State]:  # type: ignore[override]
+        """The rule's states, parsed from its JSON key once (RulePolicy parses every key at every check)."""
+        states = self._rule_states.get(rule_key)
+        if states is None:
+            states = self._rule_states[rule_key] = RulePolicy._rule_key_to_state(rule_key)
+        return states
 
     def states_needed(self) -> int:
         """The longest rule's length plus one."""

@@ -26,9 +26,13 @@ costs that come from how Rasa 3.6 does things, not from the work itself:
   the latest turns (the slots, the latest message and the active form travel
   separately, as always), so a call carries the events of the last
   `ACTION_TRACKER_USER_TURNS` user turns (default 5; 0 sends them all).
+- Every call to the action server opened a new HTTP session and a new TCP
+  connection. Here each endpoint keeps one session, whose connections are
+  reused while they are fresh.
 
-And the NLU's own overheads (bot/nlu_speed.py), and dask's around every graph
-run (bot/graph_runner.py).
+And the NLU's own overheads (bot/nlu_speed.py), messages arriving together
+parsed together (bot/nlu_batching.py), and dask's around every graph run
+(bot/graph_runner.py).
 
 All keep Rasa's behaviour; they are applied before Rasa starts, once.
 """
@@ -263,16 +267,75 @@ def send_recent_events_to_actions() -> None:
     RemoteAction._action_call_format = _action_call_format  # type: ignore[assignment]
 
 
+# Idle connections to the action server are dropped before its Sanic server
+# would drop them (KEEP_ALIVE_TIMEOUT, 5 s by default), so none is reused as it closes.
+KEPT_ALIVE_S = 2.0
+
+
+class KeptSession:
+    """`async with` over a session that stays open for the next request."""
+
+    def __init__(self, session: Any) -> None:
+        self.session = session
+
+    async def __aenter__(self) -> Any:
+        return self.session
+
+    async def __aexit__(self, *exc_info: Any) -> None:
+        return None
+
+
+def keep_connections_to_endpoints() -> None:
+    """EndpointConfig.session kept open per endpoint and event loop; closed when the server stops."""
+    import asyncio
+
+    import aiohttp
+    import rasa.core.run
+    from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
+
+    def session(self: EndpointConfig) -> KeptSession:
+        loop = asyncio.get_running_loop()
+        sessions: Dict[Any, aiohttp.ClientSession] = self.__dict__.setdefault("_citybot_sessions", {})
+        kept = sessions.get(loop)
+        if kept is None or kept.closed:
+            auth = aiohttp.BasicAuth(self.basic_auth["username"], self.basic_auth["password"]) if self.basic_auth else None
+            kept = sessions[loop] = aiohttp.ClientSession(
+                headers=self.headers,
+                auth=auth,
+                timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
+                connector=aiohttp.TCPConnector(keepalive_timeout=KEPT_ALIVE_S),
+            )
+            OPEN_SESSIONS.append(kept)
+        return KeptSession(kept)
+
+    close_resources = rasa.core.run.close_resources
+
+    async def close_resources_and_sessions(app: Any, loop: Any) -> None:
+        try:
+            await close_resources(app, loop)
+        finally:
+            while OPEN_SESSIONS:
+                await OPEN_SESSIONS.pop().close()
+
+    EndpointConfig.session = session  # type: ignore[assignment]
+    rasa.core.run.close_resources = close_resources_and_sessions  # type: ignore[assignment]
+
+
+OPEN_SESSIONS: List[Any] = []
+
+
 def apply() -> None:
-    from bot import graph_runner, nlu_speed
+    from bot import graph_runner, nlu_batching, nlu_speed
 
     graph_runner.run_graphs_in_order()
     nlu_speed.apply()
+    nlu_batching.apply()
     validate_action_results_with_a_compiled_schema()
     resolve_event_types_once()
     copy_trackers_without_replay()
     remember_applied_events()
     send_recent_events_to_actions()
+    keep_connections_to_endpoints()
 
 
 def main() -> None:

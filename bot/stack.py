@@ -119,7 +119,7 @@ class StackConfig:
 
     def tracker_env(self) -> Dict[str, str]:
         """Environment for endpoints.yml's SQL tracker store."""
-        kind = {"TRACKER_STORE_TYPE": TUNED_TRACKER_STORE}
+        kind = {"TRACKER_STORE_TYPE": TUNED_TRACKER_STORE, "TRACKER_SHARED": "1" if self.shares_locks else "0"}
         if self.database_url:
             dialect = self.database_url.split(":", 1)[0].split("+", 1)[0]
             return {**kind, "TRACKER_DIALECT": dialect, "TRACKER_URL": self.database_url, "TRACKER_DB": ""}

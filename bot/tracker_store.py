@@ -7,8 +7,9 @@ most of a long conversation's time goes there. This store keeps the trackers
 it handed out in memory (least recently used dropped first) and, on the next
 message, reads only the rows added since, which is also what makes it correct
 with several Rasa processes: whatever another process stored for the
-conversation is read and applied before the turn runs. The database still holds
-every event; a restart just reads them again.
+conversation is read and applied before the turn runs (a single Rasa process,
+TRACKER_SHARED=0, skips that read). The database still holds every event; a
+restart just reads them again.
 
 The database calls run in a worker thread, off the Rasa server's event loop.
 
@@ -57,7 +58,9 @@ class CachedTracker:
 class CachedSQLTrackerStore(SQLTrackerStore):
     """SQL tracker store that reads only what is new for a conversation it already holds."""
 
-    def __init__(self, *args: Any, cache_size: Optional[int] = None, **kwargs: Any) -> None:
+    def __init__(
+        self, *args: Any, cache_size: Optional[int] = None, shared: Optional[bool] = None, **kwargs: Any
+    ) -> None:
         super().__init__(*args, **kwargs)
         if self.engine.dialect.name == "sqlite":
             # Rasa opens a new SQLite connection per query and fsyncs every commit;
@@ -66,6 +69,10 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             self.engine = storage.create_engine(self.engine.url.render_as_string(hide_password=False))
             self.sessionmaker = sa.orm.sessionmaker(bind=self.engine)
         self.cache_size = int(cache_size or os.environ.get("TRACKER_CACHE_SIZE") or DEFAULT_CACHE_SIZE)
+        # Whether other Rasa processes write to this database too (`citybot run` says
+        # "0" when it runs a single Rasa process): if not, a conversation held in
+        # memory has nothing new in the database to read.
+        self.shared = (os.environ.get("TRACKER_SHARED") or "1") != "0" if shared is None else shared
         self._cache: "OrderedDict[str, CachedTracker]" = OrderedDict()
         self._cache_lock = threading.Lock()
 
@@ -74,6 +81,8 @@ class CachedSQLTrackerStore(SQLTrackerStore):
     async def retrieve(self, sender_id: str) -> Optional[DialogueStateTracker]:
         """The conversation's tracker for its latest session, as every Rasa process has stored it."""
         cached = self._cached(sender_id)
+        if cached is not None and not self.shared:
+            return cached.tracker
         if cached is not None:
             rows = await asyncio.to_thread(self._rows_after, sender_id, cached.last_id)
             if not any(type_name == SessionStarted.type_name for _, type_name, _ in rows):
@@ -135,26 +144,41 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             cached = self._cache.get(tracker.sender_id)
         if cached is None or cached.tracker is not tracker:
             # A tracker this store did not hand out (a new conversation, a tracker
-            # replaced through the HTTP API): Rasa's own way, then read back next time.
+            # replaced through the HTTP API): what Rasa's save does, in a thread.
             with self._cache_lock:
                 self._cache.pop(tracker.sender_id, None)
-            await super().save(tracker)
-            return
-        events = list(tracker.events)[cached.stored:]
-        if not events:
-            return
-        if self.event_broker is not None:
-            await self._stream_new_events(self.event_broker, events, tracker.sender_id)
-        last_id = await asyncio.to_thread(self._insert, tracker.sender_id, events)
-        cached.stored += len(events)
-        cached.last_id = max(cached.last_id, last_id)
+            await self.stream_events(tracker)
+            held_before, last_id = await asyncio.to_thread(self._store_missing, tracker)
+            events = list(tracker.events)
+            if held_before == 0 and last_id:
+                # A conversation new to the database: it holds exactly these events now.
+                self._remember(CachedTracker(tracker, stored=len(events), last_id=last_id))
+        else:
+            events = list(tracker.events)[cached.stored:]
+            if not events:
+                return
+            if self.event_broker is not None:
+                await self._stream_new_events(self.event_broker, events, tracker.sender_id)
+            last_id = await asyncio.to_thread(self._insert, tracker.sender_id, events)
+            cached.stored += len(events)
+            cached.last_id = max(cached.last_id, last_id)
         if any(isinstance(event, SessionStarted) for event in events):
             # A new session: from now on Rasa reads only that session's events.
             with self._cache_lock:
                 self._cache.pop(tracker.sender_id, None)
 
+    def _store_missing(self, tracker: DialogueStateTracker) -> Tuple[int, int]:
+        """SQLTrackerStore.save: the tracker's events past the number the database holds are inserted.
+
+        Returns that number (the events of the conversation's latest session in the
+        database, as Rasa counts them) and the last row id afterwards.
+        """
+        with self.session_scope() as session:
+            held = self._event_query(session, tracker.sender_id, fetch_events_from_all_sessions=False).count()
+        return held, self._insert(tracker.sender_id, list(tracker.events)[held:])
+
     def _insert(self, sender_id: str, events: Sequence[Event]) -> int:
-        """Insert events with the columns SQLTrackerStore.save writes; returns the last row id."""
+        """Insert events with the columns SQLTrackerStore.save writes; returns the last row id (0: none)."""
         rows = []
         for event in events:
             data = event.as_dict()
@@ -170,9 +194,10 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             )
         table = self.SQLEvent.__table__
         with self.session_scope() as session:
-            session.execute(table.insert(), rows)
+            if rows:
+                session.execute(table.insert(), rows)
             last_id = session.execute(
                 sa.select(sa.func.max(table.c.id)).where(table.c.sender_id == sender_id)
             ).scalar_one()
             session.commit()
-            return int(last_id)
+            return int(last_id or 0)

@@ -7,7 +7,7 @@ from pathlib import Path
 from typing import List
 
 import pytest
-from rasa.core.policies.rule_policy import RULES
+from rasa.core.policies.rule_policy import RULES, RulePolicy
 from rasa.engine.graph import ExecutionContext, GraphSchema
 from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
@@ -92,3 +92,26 @@ def test_the_caller_may_edit_the_states_it_gets(policy: RecentRulePolicy, domain
     first = policy._prediction_states(tracker, domain, use_text_for_last_user_input=True)
     second = policy.recent_states(tracker, domain)
     assert first != second and second == tracker.past_states(domain)[-policy.states_needed():]
+
+
+def test_rules_match_as_in_rulepolicy(policy: RecentRulePolicy, domain: Domain, tmp_path: Path):
+    """Rules read once from their keys match the same states as RulePolicy's, and stay unchanged."""
+    rng = random.Random(3110)
+    tracker = DialogueStateTracker.from_events("resident", [ActionExecuted("action_listen")], domain.slots)
+    for _ in range(40):
+        for event in turn(rng):
+            tracker.update(event)
+    states = tracker.past_states(domain)
+    # Rules cut from the conversation itself, so that some match and some do not.
+    keys = {json.dumps(states[start : start + length]) for start in range(0, len(states) - 3, 7) for length in (1, 2, 3)}
+    lookup = {key: "utter_greet" for key in keys}
+    plain = RulePolicy.create(RulePolicy.get_default_config(), LocalModelStorage(tmp_path), Resource("plain"),
+                              ExecutionContext(GraphSchema({}), "plain"))
+    matched = 0
+    for end in range(1, len(states) + 1):
+        window = states[max(0, end - 4) : end]
+        expected = plain._get_possible_keys(lookup, window)
+        assert policy._get_possible_keys(lookup, window) == expected
+        matched += bool(expected)
+    assert matched > 10
+    assert all(policy._rule_key_to_state(key) == json.loads(key) for key in keys)

@@ -4,6 +4,7 @@ from __future__ import annotations
 import dataclasses
 import random
 from pathlib import Path
+from types import SimpleNamespace
 from typing import Any, Dict, List
 
 import pytest
@@ -203,3 +204,44 @@ def test_an_action_call_carries_the_latest_turns_and_the_whole_state(domain: Dom
     }
     assert call["tracker"]["slots"]["service_code"] == "POTHOLE"
     assert call["next_action"] == "action_submit_report" and call["sender_id"] == "resident"
+
+
+@pytest.fixture
+def kept_sessions(monkeypatch: pytest.MonkeyPatch) -> None:
+    import rasa.core.run
+
+    monkeypatch.setattr(EndpointConfig, "session", EndpointConfig.session)
+    monkeypatch.setattr(rasa.core.run, "close_resources", rasa.core.run.close_resources)
+    rasa_server.keep_connections_to_endpoints()
+
+
+async def test_calls_to_an_endpoint_reuse_one_connection_until_the_server_stops(kept_sessions: None):
+    import rasa.core.run
+    from aiohttp import web
+
+    peers: List[Any] = []
+    no_agent = SimpleNamespace(ctx=SimpleNamespace())
+
+    async def webhook(request: web.Request) -> web.Response:
+        peers.append(request.transport.get_extra_info("peername"))
+        return web.json_response({"events": [], "responses": [], "seen": await request.json()})
+
+    app = web.Application()
+    app.router.add_post("/webhook", webhook)
+    runner = web.AppRunner(app)
+    await runner.setup()
+    site = web.TCPSite(runner, "127.0.0.1", 0)
+    await site.start()
+    port = site._server.sockets[0].getsockname()[1]
+    try:
+        endpoint = EndpointConfig(f"http://127.0.0.1:{port}/webhook")
+        answers = [await endpoint.request(json={"n": n}, method="post") for n in range(3)]
+        assert [answer["seen"] for answer in answers] == [{"n": 0}, {"n": 1}, {"n": 2}]
+        assert len(peers) == 3 and len(set(peers)) == 1  # one connection, kept alive
+
+        await rasa.core.run.close_resources(no_agent, None)  # the Rasa server stops
+        assert rasa_server.OPEN_SESSIONS == []
+        assert (await endpoint.request(json={"n": 3}, method="post"))["seen"] == {"n": 3}  # a new session
+        await rasa.core.run.close_resources(no_agent, None)
+    finally:
+        await runner.cleanup()

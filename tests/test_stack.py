@@ -22,6 +22,7 @@ def test_one_process_keeps_its_locks_in_memory(tmp_path: Path):
     one = config(tmp_path)
     assert one.lock_env()["LOCK_STORE_TYPE"] == "in_memory"
     assert "SANIC_WORKERS" not in rasa_process(one).env and one.rasa_ports() == [5005]
+    assert one.tracker_env()["TRACKER_SHARED"] == "0"  # nobody else writes its conversations
 
 
 def test_workers_on_one_machine_share_locks_in_the_database(tmp_path: Path):
@@ -29,6 +30,7 @@ def test_workers_on_one_machine_share_locks_in_the_database(tmp_path: Path):
     assert two.lock_env() == {"LOCK_STORE_TYPE": DATABASE_LOCK_STORE, "LOCK_STORE_URL": ""}
     assert rasa_process(two).env["SANIC_WORKERS"] == "2" and two.rasa_ports() == [5005, 5006]
     assert not two.scales_out
+    assert two.tracker_env()["TRACKER_SHARED"] == "1"
     on_postgres = config(tmp_path, rasa_workers=2, database_url="postgresql://127.0.0.1/citybot")
     assert on_postgres.lock_env()["LOCK_STORE_URL"] == "postgresql://127.0.0.1/citybot"
 

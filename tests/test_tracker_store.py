@@ -4,6 +4,7 @@ Two stores on one database stand for two Rasa processes.
 """
 from __future__ import annotations
 
+import threading
 from pathlib import Path
 from typing import List
 
@@ -113,3 +114,65 @@ async def test_a_new_session_reads_like_rasas_store(domain: Domain, db: str):
 
 async def test_an_unknown_conversation_is_none(domain: Domain, db: str):
     assert await store(domain, db).retrieve("nobody") is None
+
+
+async def test_a_new_conversation_is_held_from_its_first_save(domain: Domain, db: str):
+    tracker_store = store(domain, db)
+    tracker = await tracker_store.get_or_create_tracker("resident")  # stored at once, as Rasa does
+    assert await tracker_store.retrieve("resident") is tracker
+    for event in exchange("first"):
+        tracker.update(event)
+    await tracker_store.save(tracker)
+
+    stock = await store(domain, db, SQLTrackerStore).retrieve("resident")
+    assert [e.as_dict() for e in stock.events] == [e.as_dict() for e in tracker.events]
+    assert (await tracker_store.retrieve("resident")) is tracker
+
+
+async def test_a_tracker_it_did_not_hand_out_is_stored_as_rasa_does(domain: Domain, db: str):
+    await started(store(domain, db), "before")
+    replaced = DialogueStateTracker.from_events("resident", exchange("before") + exchange("after"), domain.slots)
+    tracker_store = store(domain, db)
+    await tracker_store.save(replaced)  # the database held the first exchange: Rasa adds what is past it
+
+    ours = await tracker_store.retrieve("resident")
+    stock = await store(domain, db, SQLTrackerStore).retrieve("resident")
+    assert ours is not replaced
+    assert [e.as_dict() for e in ours.events] == [e.as_dict() for e in stock.events]
+
+
+async def test_the_database_is_used_off_the_event_loop(domain: Domain, db: str, monkeypatch: pytest.MonkeyPatch):
+    tracker_store = store(domain, db)
+    threads = set()
+    session_scope = tracker_store.session_scope
+
+    def recorded_session_scope():
+        threads.add(threading.get_ident())
+        return session_scope()
+
+    monkeypatch.setattr(tracker_store, "session_scope", recorded_session_scope)
+    tracker = await tracker_store.get_or_create_tracker("resident")
+    for event in exchange("one"):
+        tracker.update(event)
+    await tracker_store.save(tracker)
+    await tracker_store.retrieve("resident")
+    await store(domain, db).retrieve("resident")
+    assert threads and threading.get_ident() not in threads
+
+
+async def test_a_store_alone_on_its_database_reads_a_held_conversation_from_memory(
+    domain: Domain, db: str, monkeypatch: pytest.MonkeyPatch
+):
+    alone = CachedSQLTrackerStore(domain=domain, dialect="sqlite", db=db, shared=False)
+    tracker = await started(alone, "one")
+
+    def no_reads(*args: object) -> None:
+        raise AssertionError("read the database for a conversation it holds")
+
+    monkeypatch.setattr(alone, "_rows_after", no_reads)
+    assert await alone.retrieve("resident") is tracker
+    for event in exchange("two"):
+        tracker.update(event)
+    await alone.save(tracker)
+    stock = await store(domain, db, SQLTrackerStore).retrieve("resident")
+    assert texts(stock) == ["one", "two"]

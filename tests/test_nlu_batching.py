@@ -1,0 +1,124 @@
+"""bot/nlu_batching.py: messages parsed together get exactly the parse each gets alone."""
+from __future__ import annotations
+
+import asyncio
+from pathlib import Path
+from types import SimpleNamespace
+from typing import Any, Callable, Dict, List
+
+import pytest
+from rasa.core.channels.channel import UserMessage
+from rasa.core.processor import MessageProcessor
+from rasa.nlu.classifiers.diet_classifier import DIETClassifier
+from rasa.nlu.selectors.response_selector import ResponseSelector
+from rasa.shared.nlu.training_data.message import Message
+from rasa.utils.tensorflow.models import RasaModel
+
+from bot import nlu_batching
+from tests.test_nlu_speed import SENTENCES
+
+# Both classifiers at work (city questions go to the ResponseSelector), fallbacks,
+# entities, answers to a report's questions.
+TEXTS = SENTENCES + [
+    "when is city hall open?",
+    "can I recycle pizza boxes?",
+    "12 Elm Street",
+    "bike lane",
+    "skip",
+    "ABC 1234",
+    "",
+]
+
+
+@pytest.fixture
+def batching(monkeypatch: pytest.MonkeyPatch) -> Callable[[], List[int]]:
+    """Applies nlu_batching for one test; gives the sizes of the NLU runs it made."""
+    for cls, name in [
+        (DIETClassifier, "process"),
+        (DIETClassifier, "_predict"),
+        (ResponseSelector, "process"),
+        (MessageProcessor, "parse_message"),
+    ]:
+        monkeypatch.setattr(cls, name, cls.__dict__[name])  # put back after the test
+
+    def apply() -> List[int]:
+        nlu_batching.apply()
+        sizes: List[int] = []
+        parse_now = nlu_batching.ParseBatcher.parse_now
+
+        def recorded(self: nlu_batching.ParseBatcher, messages: List[Any], only: List[bool]) -> List[Dict[str, Any]]:
+            sizes.append(len(messages))
+            return parse_now(self, messages, only)
+
+        monkeypatch.setattr(nlu_batching.ParseBatcher, "parse_now", recorded)
+        return sizes
+
+    return apply
+
+
+def test_messages_parsed_together_are_parsed_as_each_alone(
+    trained_model: Path, batching: Callable[[], List[int]], monkeypatch: pytest.MonkeyPatch
+):
+    from rasa.core.agent import Agent
+
+    async def one_by_one(agent: Any) -> List[Dict[str, Any]]:
+        return [await agent.parse_message(text) for text in TEXTS]
+
+    async def together(agent: Any) -> List[Dict[str, Any]]:
+        return list(await asyncio.gather(*(agent.parse_message(text) for text in TEXTS)))
+
+    expected = asyncio.run(one_by_one(Agent.load(str(trained_model))))  # Rasa's own code
+    sizes = batching()
+    calls: List[int] = []
+    run_inference = RasaModel.run_inference
+
+    def counted(self: RasaModel, model_data: Any, *args: Any, **kwargs: Any) -> Any:
+        calls.append(model_data.number_of_examples())
+        return run_inference(self, model_data, *args, **kwargs)
+
+    agent = Agent.load(str(trained_model))
+    monkeypatch.setattr(RasaModel, "run_inference", counted)
+    got = asyncio.run(together(agent))
+    assert sizes == [len(TEXTS)]  # all of them in one NLU run,
+    assert len(calls) == 2 and min(calls) > 1  # one network call per classifier
+    assert got == expected
+
+
+def fake_processor(runs: List[List[str]]) -> Any:
+    """A processor whose NLU graph parses text to its upper case, and fails on 'boom'."""
+
+    def run(inputs: Dict[str, Any], targets: List[str]) -> Dict[str, Any]:
+        texts = [message.text for message in inputs["__message__"]]
+        runs.append(texts)
+        if "boom" in texts:
+            raise ValueError("cannot parse boom")
+        return {targets[0]: [Message(data={"text": text.upper()}) for text in texts]}
+
+    return SimpleNamespace(model_metadata=SimpleNamespace(nlu_target="nlu"), graph_runner=SimpleNamespace(run=run))
+
+
+def test_a_message_that_fails_fails_alone():
+    runs: List[List[str]] = []
+    batcher = nlu_batching.ParseBatcher(fake_processor(runs))
+
+    async def parse_all() -> List[Any]:
+        texts = ["one", "boom", "two"]
+        return await asyncio.gather(*(batcher.parse(UserMessage(text)) for text in texts), return_exceptions=True)
+
+    one, boom, two = asyncio.run(parse_all())
+    assert one["text"] == "ONE" and two["text"] == "TWO"
+    assert isinstance(boom, ValueError)
+    assert runs == [["one", "boom", "two"], ["one"], ["boom"], ["two"]]
+
+
+def test_a_lone_message_is_parsed_at_once_and_big_crowds_in_turns():
+    runs: List[List[str]] = []
+    batcher = nlu_batching.ParseBatcher(fake_processor(runs), max_batch=4)
+
+    async def parse(texts: List[str]) -> List[str]:
+        return [parsed["text"] for parsed in await asyncio.gather(*(batcher.parse(UserMessage(t)) for t in texts))]
+
+    assert asyncio.run(parse(["alone"])) == ["ALONE"]
+    crowd = [f"m{index}" for index in range(10)]
+    assert asyncio.run(parse(crowd)) == [text.upper() for text in crowd]
+    assert [len(run) for run in runs] == [1, 4, 4, 2]
