@@ -99,6 +99,13 @@ FAQ_LINES = (
 # City questions asked in the middle of a report: none of them could also be an
 # answer to a report's question ("when is yard waste collected?" could: a bin).
 MID_REPORT_QUESTIONS = ("when is city hall open?", "how do I pay a parking ticket?", "where is city hall?")
+# What residents say when asked to describe the problem.
+DESCRIPTIONS = (
+    "It has been like this for about a week, right next to the bus stop.",
+    "Been like that since Monday, near the corner by the bakery",
+    "it's right in front of the school and kids walk past it every day",
+    "started a few days ago, you can't miss it",
+)
 OUT_OF_SCOPE_LINES = (
     "can you recommend a good pasta recipe",
     "what's the weather like in Miami",
@@ -544,7 +551,7 @@ class Workload:
         address = self.address()
         reply = await talk.say(address)
         talk.expect("describe the problem" in reply, "the description question", reply)
-        reply = await talk.say(f"Reported by the benchmark for {code.lower()}")
+        reply = await talk.say(rng.choice(DESCRIPTIONS))
         talk.expect("updates" in reply, "the contact question", reply)
         reply = await talk.say("skip")
         talk.expect("Here's your report" in reply and address in reply, "the summary", reply)
