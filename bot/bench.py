@@ -357,8 +357,12 @@ def first_answer(url: str, process: ManagedProcess, timeout: float) -> None:
 
 
 def workers(variable: str, scale_out: bool = False) -> int:
-    """Worker processes of a server, as `make run` reads them (one, or the cores when scaling out)."""
-    return int(os.environ.get(variable) or ((os.cpu_count() or 2) if scale_out else 1))
+    """Worker processes of a server, as `make run` chooses them (the cores when scaling out)."""
+    from bot.stack import default_workers
+
+    if scale_out and not os.environ.get(variable):
+        return os.cpu_count() or 2
+    return default_workers(variable)
 
 
 def start_side(side: Side, scale_out: bool, rasa_processes: int) -> None:

@@ -29,6 +29,23 @@ DATABASE_LOCK_STORE = "bot.locks.DatabaseLockStore"
 TUNED_TRACKER_STORE = "bot.tracker_store.CachedSQLTrackerStore"
 
 
+def default_workers(variable: str) -> int:
+    """Worker processes of a server: the variable, else the machine's cores when scaling out.
+
+    Otherwise two Rasa workers where there are two cores or more: one Rasa
+    process keeps a single core busy (its event loop runs in one thread), and
+    the second worker nearly doubles the messages a second a 2-core machine
+    serves (README "Speed and scale"), for a second copy of the model in
+    memory. One action server process is plenty (2 ms of CPU a message).
+    """
+    if os.environ.get(variable):
+        return int(os.environ[variable])
+    cores = os.cpu_count() or 1
+    if os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"):
+        return cores
+    return min(2, cores) if variable == "RASA_WORKERS" else 1
+
+
 @dataclass
 class StackConfig:
     """Ports, storage and back office of one running assistant."""
@@ -55,12 +72,9 @@ class StackConfig:
     def from_env(cls) -> "StackConfig":
         """Settings a city gives through environment variables (see README)."""
         rasa_port = int(os.environ.get("RASA_PORT", 5005))
-        # One process of each by default (each Rasa worker holds its own copy of the
-        # model); as many as the machine has cores when scaling out.
-        default_workers = (os.cpu_count() or 2) if os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL") else 1
         return cls(
-            rasa_workers=int(os.environ.get("RASA_WORKERS") or default_workers),
-            action_workers=int(os.environ.get("ACTION_WORKERS") or default_workers),
+            rasa_workers=default_workers("RASA_WORKERS"),
+            action_workers=default_workers("ACTION_WORKERS"),
             extra_rasa_ports=[rasa_port + i for i in range(1, int(os.environ.get("RASA_PROCESSES") or 1))],
             rasa_port=rasa_port,
             action_port=int(os.environ.get("ACTION_PORT", 5055)),

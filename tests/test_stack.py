@@ -1,6 +1,7 @@
 """Which lock store and how many worker processes each setup gets (bot/stack.py)."""
 from __future__ import annotations
 
+import os
 from pathlib import Path
 
 import pytest
@@ -48,7 +49,17 @@ def test_stock_rasa_stays_one_process_without_redis(tmp_path: Path):
 
 
 def test_workers_from_the_environment(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setattr(os, "cpu_count", lambda: 1)
     assert StackConfig.from_env().rasa_workers == 1
+    monkeypatch.setattr(os, "cpu_count", lambda: 8)
+    default = StackConfig.from_env()  # two Rasa workers sharing locks in the database, one action server
+    assert default.rasa_workers == 2 and default.action_workers == 1
+    assert default.lock_env()["LOCK_STORE_TYPE"] == DATABASE_LOCK_STORE
+    monkeypatch.setenv("DATABASE_URL", "postgresql://127.0.0.1/citybot")
+    monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
+    assert StackConfig.from_env().rasa_workers == StackConfig.from_env().action_workers == 8
+    monkeypatch.delenv("DATABASE_URL")
+    monkeypatch.delenv("REDIS_URL")
     monkeypatch.setenv("RASA_WORKERS", "3")
     monkeypatch.setenv("RASA_PROCESSES", "2")
     chosen = StackConfig.from_env()
