@@ -57,6 +57,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from bot.procs import PROJECT_ROOT, ManagedProcess, free_port, stop_all, venv_bin
+from bot.stack import default_workers
 
 CONFIG_OURS = PROJECT_ROOT / "config.yml"
 CONFIG_STOCK = PROJECT_ROOT / "bench" / "config_stock.yml"
@@ -356,15 +357,6 @@ def first_answer(url: str, process: ManagedProcess, timeout: float) -> None:
     raise TimeoutError(f"{process.name} did not answer within {timeout:.0f}s:\n{process.log_tail()}")
 
 
-def workers(variable: str, scale_out: bool = False) -> int:
-    """Worker processes of a server, as `make run` chooses them (the cores when scaling out)."""
-    from bot.stack import default_workers
-
-    if scale_out and not os.environ.get(variable):
-        return os.cpu_count() or 2
-    return default_workers(variable)
-
-
 def start_side(side: Side, scale_out: bool, rasa_processes: int) -> None:
     """Start the side's stack; time the Rasa server from launch to its first answer."""
     from bot.stack import StackConfig, stack_processes
@@ -373,8 +365,8 @@ def start_side(side: Side, scale_out: bool, rasa_processes: int) -> None:
     # Worker processes as `make run` starts them (stock Rasa's in-memory lock store
     # keeps it to one process unless it scales out).
     kwargs: Dict[str, Any] = {
-        "rasa_workers": workers("RASA_WORKERS", scale_out),
-        "action_workers": workers("ACTION_WORKERS", scale_out),
+        "rasa_workers": default_workers("RASA_WORKERS"),
+        "action_workers": default_workers("ACTION_WORKERS"),
     }
     if scale_out:
         base = os.environ["DATABASE_URL"]
@@ -907,12 +899,12 @@ def main(argv: Optional[List[str]] = None) -> int:
     results["meta"] = {
         "setup": "scale-out" if args.scale_out else "default",
         "rasa_workers": {
-            "ours": workers("RASA_WORKERS", args.scale_out),
-            "stock": workers("RASA_WORKERS", args.scale_out) if args.scale_out else 1,
+            "ours": default_workers("RASA_WORKERS"),
+            "stock": default_workers("RASA_WORKERS") if args.scale_out else 1,
         },
         "action_workers": {
-            "ours": workers("ACTION_WORKERS", args.scale_out),
-            "stock": workers("ACTION_WORKERS", args.scale_out) if args.scale_out else 1,
+            "ours": default_workers("ACTION_WORKERS"),
+            "stock": default_workers("ACTION_WORKERS") if args.scale_out else 1,
         },
         "rasa_processes": args.rasa_processes if args.scale_out else 1,
         "seconds_per_level": args.seconds,

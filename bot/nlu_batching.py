@@ -62,19 +62,17 @@ class ParseBatcher:
         self._scheduled = bool(self._waiting)
         if self._waiting:
             asyncio.get_running_loop().call_soon(self._run)
-        if len(batch) == 1:
-            message, only, future = batch[0]
+        if len(batch) > 1:
+            try:
+                parsed = self.parse_now([message for message, _, _ in batch], [only for _, only, _ in batch])
+            except Exception:  # noqa: BLE001 - one bad message must not fail the others: each alone
+                logger.debug("A batch of %d messages failed to parse; parsing them one by one.", len(batch))
+            else:
+                for (_, _, future), parse_data in zip(batch, parsed):
+                    _settle(future, lambda: parse_data)
+                return
+        for message, only, future in batch:
             _settle(future, lambda: self.parse_now([message], [only])[0])
-            return
-        try:
-            parsed = self.parse_now([message for message, _, _ in batch], [only for _, only, _ in batch])
-        except Exception:  # noqa: BLE001 - one bad message must not fail the others: each alone
-            logger.debug("A batch of %d messages failed to parse; parsing them one by one.", len(batch))
-            for message, only, future in batch:
-                _settle(future, lambda: self.parse_now([message], [only])[0])
-            return
-        for (_, _, future), parse_data in zip(batch, parsed):
-            _settle(future, lambda: parse_data)
 
     def parse_now(self, messages: List["UserMessage"], only_output_properties: List[bool]) -> List[Dict[str, Any]]:
         """One NLU graph run for the messages; each message's parse data."""

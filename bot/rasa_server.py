@@ -38,6 +38,7 @@ All keep Rasa's behaviour; they are applied before Rasa starts, once.
 """
 from __future__ import annotations
 
+import contextlib
 import copy
 import dataclasses
 import functools
@@ -272,17 +273,8 @@ def send_recent_events_to_actions() -> None:
 KEPT_ALIVE_S = 2.0
 
 
-class KeptSession:
-    """`async with` over a session that stays open for the next request."""
-
-    def __init__(self, session: Any) -> None:
-        self.session = session
-
-    async def __aenter__(self) -> Any:
-        return self.session
-
-    async def __aexit__(self, *exc_info: Any) -> None:
-        return None
+# The sessions kept open, closed when the server stops.
+OPEN_SESSIONS: List[Any] = []
 
 
 def keep_connections_to_endpoints() -> None:
@@ -293,7 +285,8 @@ def keep_connections_to_endpoints() -> None:
     import rasa.core.run
     from rasa.utils.endpoints import DEFAULT_REQUEST_TIMEOUT, EndpointConfig
 
-    def session(self: EndpointConfig) -> KeptSession:
+    def session(self: EndpointConfig) -> contextlib.nullcontext:
+        # Rasa uses the session in `async with`: a nullcontext leaves it open for the next request.
         loop = asyncio.get_running_loop()
         sessions: Dict[Any, aiohttp.ClientSession] = self.__dict__.setdefault("_citybot_sessions", {})
         kept = sessions.get(loop)
@@ -306,7 +299,7 @@ def keep_connections_to_endpoints() -> None:
                 connector=aiohttp.TCPConnector(keepalive_timeout=KEPT_ALIVE_S),
             )
             OPEN_SESSIONS.append(kept)
-        return KeptSession(kept)
+        return contextlib.nullcontext(kept)
 
     close_resources = rasa.core.run.close_resources
 
@@ -320,8 +313,6 @@ def keep_connections_to_endpoints() -> None:
     EndpointConfig.session = session  # type: ignore[assignment]
     rasa.core.run.close_resources = close_resources_and_sessions  # type: ignore[assignment]
 
-
-OPEN_SESSIONS: List[Any] = []
 
 
 def apply() -> None:

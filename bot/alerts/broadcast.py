@@ -32,6 +32,7 @@ Staff may queue them again (`resend_unconfirmed`).
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import json
 import logging
@@ -305,19 +306,6 @@ def _webchat_writer() -> Optional[Callable[[Connection, List[str], str], None]]:
     return write
 
 
-class _Borrowed:
-    """An HTTP client lent for one send: leaving the `async with` does not close it."""
-
-    def __init__(self, client: Any) -> None:
-        self.client = client
-
-    async def __aenter__(self) -> Any:
-        return self.client
-
-    async def __aexit__(self, *_exc: Any) -> bool:
-        return False
-
-
 class _SharedClientMessages:
     """A Twilio sender's Messages API, with one HTTP client for the whole job.
 
@@ -330,8 +318,9 @@ class _SharedClientMessages:
         self.base = base
         self.shared = base.client()
 
-    def client(self) -> _Borrowed:
-        return _Borrowed(self.shared)
+    def client(self) -> contextlib.nullcontext:
+        """The shared client, lent for one send: leaving the `async with` does not close it."""
+        return contextlib.nullcontext(self.shared)
 
     def __getattr__(self, name: str) -> Any:
         return getattr(self.base, name)
