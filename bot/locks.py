@@ -25,10 +25,16 @@ endpoints.yml selects one by module path (bot/stack.py sets it: Redis when
 from __future__ import annotations
 
 import asyncio
+import errno
+import fcntl
+import hashlib
 import json
 import logging
+import os
+import time
 from contextlib import asynccontextmanager
-from typing import Any, AsyncIterator, Callable, Optional, Tuple, TypeVar
+from dataclasses import dataclass, field
+from typing import Any, AsyncIterator, Callable, Dict, Optional, Tuple, TypeVar
 
 import redis
 import redis.asyncio
@@ -42,6 +48,7 @@ from bot import storage
 logger = logging.getLogger(__name__)
 
 KEY_PREFIX = "citybot:lock:"
+LOCK_FILE_NAME = "conversation-locks"  # FileLockStore's file in the var folder, unless given one
 # The first polls come quickly (a turn takes tens of milliseconds), then slow down.
 FIRST_POLL_S = 0.01
 LONGEST_POLL_S = 0.2
@@ -168,7 +175,7 @@ class DatabaseLockStore(AtomicLockStore):
         dialect = self.database.engine.dialect
         if dialect.name not in ("sqlite", "postgresql"):
             raise ValueError(f"DatabaseLockStore works on SQLite or PostgreSQL, not {dialect.name}")
-        mark = "?" if dialect.paramstyle == "qmark" else "%s"
+        mark = storage.placeholder(self.database.engine)
         table = conversation_locks.name
         self._sql = {
             # Writing first makes SQLite take its write lock at once, so two processes
@@ -184,18 +191,7 @@ class DatabaseLockStore(AtomicLockStore):
         super().__init__()
 
     def _transaction(self, work: Callable[[Any], Result]) -> Result:
-        """Run `work(cursor)` in one transaction on a pooled connection."""
-        connection = self.database.engine.raw_connection()
-        try:
-            cursor = connection.cursor()
-            result = work(cursor)
-            connection.commit()
-            return result
-        except BaseException:
-            connection.rollback()
-            raise
-        finally:
-            connection.close()  # back to the pool
+        return storage.raw_transaction(self.database.engine, work)
 
     def _taken(self, cursor: Any, conversation_id: str) -> Optional[TicketLock]:
         """Take the conversation's row for writing (creating it if need be), then read it."""
@@ -261,3 +257,148 @@ def _parse(serialised: Optional[bytes | str]) -> Optional[TicketLock]:
 def _expiry_seconds() -> int:
     """A stored lock outlives its newest ticket a little, then Redis drops it (a crashed process leaves none)."""
     return int(LOCK_LIFETIME) + 5
+
+
+class FileLockStore(LockStore):
+    """Conversation locks for several Rasa processes on one machine: kernel locks on bytes of one file.
+
+    A conversation's lock is one byte of a lock file (at an offset hashed from
+    its id), locked with `fcntl.lockf`: taking and releasing it is one system
+    call each, made on the event loop, where `DatabaseLockStore` needs two
+    database transactions in a worker thread per message. The kernel drops the
+    locks of a process that dies, so a crash leaves nothing behind.
+
+    POSIX record locks belong to a process, not to a coroutine: inside one
+    process an asyncio lock per conversation (shared by every store on the same
+    file) serves its messages one at a time, in arrival order. Across processes
+    a message that finds the byte taken polls until it is free, as the other
+    stores wait for their ticket, and gives up with `LockError` after the lock
+    lifetime (Rasa's LOCK_LIFETIME), as an expired ticket does.
+    """
+
+    def __init__(self, endpoint_config: Optional[EndpointConfig] = None, path: Optional[str] = None) -> None:
+        path = path or (endpoint_config.url if endpoint_config else None) or storage.var_dir() / LOCK_FILE_NAME
+        self.path = os.path.abspath(path)
+        super().__init__()
+
+    def _file(self) -> "_LockFile":
+        return _LockFile.of(self.path)
+
+    @asynccontextmanager
+    async def lock(
+        self,
+        conversation_id: str,
+        lock_lifetime: float = LOCK_LIFETIME,
+        wait_time_in_seconds: float = 1,
+    ) -> AsyncIterator[TicketLock]:
+        """Hold the conversation's lock while the body runs."""
+        lock_file = self._file()
+        local = lock_file.local(conversation_id)
+        try:
+            try:
+                await asyncio.wait_for(local.lock.acquire(), timeout=lock_lifetime)
+            except asyncio.TimeoutError as error:
+                raise LockError(f"Could not acquire lock for conversation_id '{conversation_id}'.") from error
+            try:
+                await lock_file.take(conversation_id, lock_lifetime, wait_time_in_seconds)
+                try:
+                    held = TicketLock(conversation_id)
+                    held.issue_ticket(lock_lifetime)
+                    yield held
+                finally:
+                    lock_file.release(conversation_id)
+            finally:
+                local.lock.release()
+        finally:
+            lock_file.done_with(conversation_id, local)
+
+    # The synchronous interface of LockStore. Locks live in the kernel while held, not in storage.
+    def get_lock(self, conversation_id: str) -> Optional[TicketLock]:
+        """A lock with one ticket while some process holds the conversation, else None."""
+        if not self._file().is_held(conversation_id):
+            return None
+        held = TicketLock(conversation_id)
+        held.issue_ticket(LOCK_LIFETIME)
+        return held
+
+    def delete_lock(self, conversation_id: str) -> None:
+        """Nothing to delete: a lock exists only while a process holds it."""
+        self._log_deletion(conversation_id, False)
+
+    def save_lock(self, lock: TicketLock) -> None:
+        """Locks are not stored: `lock` takes and releases them."""
+        raise LockError("FileLockStore takes locks with `lock()` only; there is no stored lock to save.")
+
+
+@dataclass
+class _LocalLock:
+    """The in-process lock of one conversation, and how many of its messages use it."""
+
+    lock: asyncio.Lock = field(default_factory=asyncio.Lock)
+    users: int = 0
+
+
+class _LockFile:
+    """One process's open lock file and the conversations it holds (one per path and process)."""
+
+    _open: Dict[Tuple[int, str], "_LockFile"] = {}
+
+    def __init__(self, path: str) -> None:
+        # Opened once and never closed while the process runs: closing any descriptor of
+        # the file would drop every lock this process holds on it.
+        self.fd = os.open(path, os.O_RDWR | os.O_CREAT, 0o600)
+        self.locals: Dict[str, _LocalLock] = {}
+
+    @classmethod
+    def of(cls, path: str) -> "_LockFile":
+        key = (os.getpid(), path)  # a forked worker opens its own
+        if key not in cls._open:
+            cls._open[key] = cls(path)
+        return cls._open[key]
+
+    def local(self, conversation_id: str) -> _LocalLock:
+        local = self.locals.setdefault(conversation_id, _LocalLock())
+        local.users += 1
+        return local
+
+    def done_with(self, conversation_id: str, local: _LocalLock) -> None:
+        local.users -= 1
+        if local.users == 0 and self.locals.get(conversation_id) is local:
+            del self.locals[conversation_id]
+
+    @staticmethod
+    def offset(conversation_id: str) -> int:
+        """The conversation's byte in the (sparse) lock file."""
+        digest = hashlib.blake2b(conversation_id.encode("utf-8"), digest_size=7).digest()
+        return int.from_bytes(digest, "big")
+
+    def try_take(self, conversation_id: str) -> bool:
+        try:
+            fcntl.lockf(self.fd, fcntl.LOCK_EX | fcntl.LOCK_NB, 1, self.offset(conversation_id))
+            return True
+        except OSError as error:
+            if error.errno in (errno.EAGAIN, errno.EACCES):
+                return False
+            raise
+
+    async def take(self, conversation_id: str, lock_lifetime: float, longest_poll_s: float) -> None:
+        """Take the conversation's byte, polling while another process holds it."""
+        deadline = time.monotonic() + lock_lifetime
+        poll = FIRST_POLL_S
+        while not self.try_take(conversation_id):
+            if time.monotonic() >= deadline:
+                raise LockError(f"Could not acquire lock for conversation_id '{conversation_id}'.")
+            await asyncio.sleep(poll)
+            poll = min(poll * 2, LONGEST_POLL_S, max(longest_poll_s, FIRST_POLL_S))
+
+    def release(self, conversation_id: str) -> None:
+        fcntl.lockf(self.fd, fcntl.LOCK_UN, 1, self.offset(conversation_id))
+
+    def is_held(self, conversation_id: str) -> bool:
+        local = self.locals.get(conversation_id)
+        if local is not None and local.lock.locked():
+            return True
+        if self.try_take(conversation_id):  # free: this process did not hold it, so let it go again
+            self.release(conversation_id)
+            return False
+        return True

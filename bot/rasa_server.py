@@ -7,8 +7,11 @@ costs that come from how Rasa 3.6 does things, not from the work itself:
 - Every answer of the action server is checked against Rasa's JSON schema with
   `jsonschema.validate`, which first validates the schema itself against the
   JSON Schema meta-schema: about half of the server's time during a report.
-  Here the schema is checked once and its validator reused; answers are still
-  validated, with the same errors.
+  Here the schema is checked once, and each event only against its own type's
+  part of it (`ActionResultValidator`); answers are still validated, with the
+  same errors.
+- A response's variation was picked with `numpy.random.choice`, which turns
+  the variations into an array first; `random.choice` picks as randomly.
 - Every stored event is turned back into its class by scanning all subclasses
   of `Event` (with `inspect.isabstract` on each): a fifth of a long
   conversation's time. Here the mapping from type name to class is built once
@@ -43,6 +46,7 @@ import copy
 import dataclasses
 import functools
 import os
+import random
 import sys
 from collections import deque
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Text, Type
@@ -54,17 +58,62 @@ if TYPE_CHECKING:
 DEFAULT_ACTION_TRACKER_USER_TURNS = 5
 
 
-def validate_action_results_with_a_compiled_schema() -> None:
-    """RemoteAction._validate_action_result with the schema compiled once."""
+class ActionResultValidator:
+    """Checks action server answers against Rasa's schema, each event against its own type's part only.
+
+    Rasa's schema says an event must match exactly one of 23 alternatives
+    (`oneOf`), one per event type, each fixing the `event` name. jsonschema
+    therefore tries all 23 on every event and builds an error for each of the
+    22 that do not apply. Here an event is checked against the base schema and
+    the one alternative of its type: the others cannot match (their `event`
+    differs), so it is valid exactly when that one matches. An answer that
+    fails is checked again with the full schema, for Rasa's own error.
+    """
+
+    def __init__(self, schema: Dict[Text, Any]) -> None:
+        from jsonschema.validators import validator_for
+
+        validator_class = validator_for(schema)
+        validator_class.check_schema(schema)
+        self.full = validator_class(schema)
+        events = schema["properties"]["events"]["items"]
+        base = {key: value for key, value in events.items() if key != "oneOf"}
+        self.by_type: Dict[str, Any] = {}
+        for alternative in events["oneOf"]:
+            name = alternative["properties"]["event"]["const"]
+            if name in self.by_type:
+                raise ValueError(f"Two alternatives for the event type {name!r}: the shortcut would not hold.")
+            self.by_type[name] = validator_class({"allOf": [base, alternative]})
+        without_events = dict(schema, properties=dict(schema["properties"], events={"type": "array"}))
+        self.outer = validator_class(without_events)
+
+    def is_valid_quickly(self, result: Any) -> bool:
+        if not self.outer.is_valid(result):
+            return False
+        for event in result.get("events") or []:
+            name = event.get("event") if isinstance(event, dict) else None
+            check = self.by_type.get(name) if isinstance(name, str) else None
+            if check is None or not check.is_valid(event):
+                return False
+        return True
+
+    def validate(self, result: Any) -> None:
+        """Raise jsonschema's ValidationError for an invalid answer, as `jsonschema.validate` does."""
+        from jsonschema.exceptions import best_match
+
+        if not self.is_valid_quickly(result):
+            error = best_match(self.full.iter_errors(result))
+            if error is not None:
+                raise error
+
+
+def validate_action_results_quickly() -> None:
+    """RemoteAction._validate_action_result through `ActionResultValidator`."""
     from jsonschema import ValidationError
-    from jsonschema.validators import validator_for
     from rasa.core.actions.action import RemoteAction
     from rasa.shared.constants import DOCS_BASE_URL
 
-    schema = RemoteAction.action_response_format_spec()
-    validator_class = validator_for(schema)
-    validator_class.check_schema(schema)
-    validator = validator_class(schema)
+    validator = ActionResultValidator(RemoteAction.action_response_format_spec())
 
     def _validate_action_result(self: RemoteAction, result: Dict[Text, Any]) -> bool:
         try:
@@ -101,6 +150,29 @@ def resolve_event_types_once() -> None:
         return resolve(type_name, default)  # unknown names: Rasa's own answer (default, None or ValueError)
 
     Event.resolve_by_type = staticmethod(resolve_by_type)  # type: ignore[assignment]
+
+
+def choose_response_variations_with_random() -> None:
+    """TemplatedNaturalLanguageGenerator._random_response_for picking with `random.choice`.
+
+    Rasa picks one of a response's variations with `numpy.random.choice`, which
+    first turns the list of variations (dicts) into a NumPy object array: more
+    than the rest of writing the answer. The pick is as random.
+    """
+    from rasa.core.nlg.generator import ResponseVariationFilter
+    from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
+
+    def _random_response_for(
+        self: TemplatedNaturalLanguageGenerator, utter_action: Text, output_channel: Text, filled_slots: Dict[Text, Any]
+    ) -> Optional[Dict[Text, Any]]:
+        if utter_action not in self.responses:
+            return None
+        suitable = ResponseVariationFilter(self.responses).responses_for_utter_action(
+            utter_action, output_channel, filled_slots
+        )
+        return random.choice(suitable) if suitable else None
+
+    TemplatedNaturalLanguageGenerator._random_response_for = _random_response_for  # type: ignore[assignment]
 
 
 def tracker_copy(tracker: "DialogueStateTracker") -> "DialogueStateTracker":
@@ -321,8 +393,9 @@ def apply() -> None:
     graph_runner.run_graphs_in_order()
     nlu_speed.apply()
     nlu_batching.apply()
-    validate_action_results_with_a_compiled_schema()
+    validate_action_results_quickly()
     resolve_event_types_once()
+    choose_response_variations_with_random()
     copy_trackers_without_replay()
     remember_applied_events()
     send_recent_events_to_actions()

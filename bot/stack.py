@@ -22,9 +22,11 @@ DEFAULT_OPEN311_PATH = "/open311/v2"
 # gets no answer. Longer than a load balancer's usual 60 s idle timeout.
 KEEP_ALIVE_SECONDS = "75"
 # Several Rasa processes share a lock store (see bot/locks.py): Redis when there is
-# one (several machines), else the assistant's database (one machine).
+# one (several machines), else PostgreSQL (DATABASE_URL), else a lock file (one machine).
 REDIS_LOCK_STORE = "bot.locks.AtomicRedisLockStore"
 DATABASE_LOCK_STORE = "bot.locks.DatabaseLockStore"
+FILE_LOCK_STORE = "bot.locks.FileLockStore"
+LOCK_FILE_NAME = "conversation-locks"
 # Rasa's SQL tracker store, reading only what is new (see bot/tracker_store.py).
 TUNED_TRACKER_STORE = "bot.tracker_store.CachedSQLTrackerStore"
 
@@ -143,17 +145,21 @@ class StackConfig:
     def lock_env(self) -> Dict[str, str]:
         """Environment for endpoints.yml's lock store.
 
-        Redis when REDIS_URL is set; else, for several Rasa processes, the
-        database; else Rasa's in-memory store (one process needs nothing more).
-        Stock Rasa (the benchmark's baseline) keeps its in-memory store, and so
-        one process, unless it scales out.
+        Redis when REDIS_URL is set. Else, for several Rasa processes: on
+        DATABASE_URL (they may run on several machines) the database; on SQLite
+        (one machine) kernel locks on a file in the var folder. Else Rasa's
+        in-memory store (one process needs nothing more). Stock Rasa (the
+        benchmark's baseline) keeps its in-memory store, and so one process,
+        unless it scales out.
         """
         redis_url = os.environ.get("REDIS_URL") or self.extra_env.get("REDIS_URL")
         if redis_url:
             return {"LOCK_STORE_TYPE": REDIS_LOCK_STORE, "LOCK_STORE_URL": redis_url}
         if not self.tuned or (self.rasa_workers <= 1 and not self.extra_rasa_ports):
             return {"LOCK_STORE_TYPE": "in_memory", "LOCK_STORE_URL": ""}
-        return {"LOCK_STORE_TYPE": DATABASE_LOCK_STORE, "LOCK_STORE_URL": self.database_url or ""}
+        if self.database_url:
+            return {"LOCK_STORE_TYPE": DATABASE_LOCK_STORE, "LOCK_STORE_URL": self.database_url}
+        return {"LOCK_STORE_TYPE": FILE_LOCK_STORE, "LOCK_STORE_URL": str(self.var_dir / LOCK_FILE_NAME)}
 
     def shared_env(self) -> Dict[str, str]:
         """Environment every process gets: where the back office and actions are."""

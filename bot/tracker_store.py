@@ -12,6 +12,9 @@ TRACKER_SHARED=0, skips that read). The database still holds every event; a
 restart just reads them again.
 
 The database calls run in a worker thread, off the Rasa server's event loop.
+The two made on every message (read what is new, insert the turn's events)
+are plain SQL on SQLite and PostgreSQL: SQLAlchemy's ORM and statement
+machinery cost several times the database work.
 
 endpoints.yml selects it by module path, with the same settings as `type: SQL`:
 
@@ -75,6 +78,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         self.shared = (os.environ.get("TRACKER_SHARED") or "1") != "0" if shared is None else shared
         self._cache: "OrderedDict[str, CachedTracker]" = OrderedDict()
         self._cache_lock = threading.Lock()
+        self._sql = plain_sql(self.engine, self.SQLEvent.__tablename__)
 
     # --- reading -------------------------------------------------------------------
 
@@ -128,6 +132,13 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             return [(event.id, event.type_name, event.data) for event in query.all()]
 
     def _rows_after(self, sender_id: str, last_id: int) -> List[Row]:
+        if self._sql is not None:
+
+            def read(cursor: Any) -> List[Row]:
+                cursor.execute(self._sql.rows_after, (sender_id, last_id))
+                return [tuple(row) for row in cursor.fetchall()]
+
+            return storage.raw_transaction(self.engine, read)
         with self.session_scope() as session:
             query = (
                 session.query(self.SQLEvent.id, self.SQLEvent.type_name, self.SQLEvent.data)
@@ -179,19 +190,17 @@ class CachedSQLTrackerStore(SQLTrackerStore):
 
     def _insert(self, sender_id: str, events: Sequence[Event]) -> int:
         """Insert events with the columns SQLTrackerStore.save writes; returns the last row id (0: none)."""
-        rows = []
-        for event in events:
-            data = event.as_dict()
-            rows.append(
-                {
-                    "sender_id": sender_id,
-                    "type_name": event.type_name,
-                    "timestamp": data.get("timestamp"),
-                    "intent_name": data.get("parse_data", {}).get("intent", {}).get("name"),
-                    "action_name": data.get("name"),
-                    "data": json.dumps(data),
-                }
-            )
+        rows = [event_row(sender_id, event) for event in events]
+        if self._sql is not None:
+
+            def insert(cursor: Any) -> int:
+                if rows:
+                    cursor.executemany(self._sql.insert, rows)
+                cursor.execute(self._sql.last_id, (sender_id,))
+                return int(cursor.fetchone()[0] or 0)
+
+            return storage.raw_transaction(self.engine, insert)
+        rows = [dict(zip(EVENT_COLUMNS, row)) for row in rows]
         table = self.SQLEvent.__table__
         with self.session_scope() as session:
             if rows:
@@ -201,3 +210,44 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             ).scalar_one()
             session.commit()
             return int(last_id or 0)
+
+
+# The columns SQLTrackerStore.save writes for an event, in this order.
+EVENT_COLUMNS = ("sender_id", "type_name", "timestamp", "intent_name", "action_name", "data")
+
+
+def event_row(sender_id: str, event: Event) -> Tuple[Any, ...]:
+    """An event's values for EVENT_COLUMNS, as SQLTrackerStore.save computes them."""
+    data = event.as_dict()
+    return (
+        sender_id,
+        event.type_name,
+        data.get("timestamp"),
+        data.get("parse_data", {}).get("intent", {}).get("name"),
+        data.get("name"),
+        json.dumps(data),
+    )
+
+
+@dataclass(frozen=True)
+class PlainSQL:
+    """The statements run on every message, in the driver's own SQL."""
+
+    rows_after: str
+    insert: str  # the id comes from the database (SQLite's rowid, PostgreSQL's SERIAL: Rasa's sequence is optional)
+    last_id: str
+
+
+def plain_sql(engine: sa.engine.Engine, table: str) -> Optional[PlainSQL]:
+    """The statements for SQLite or PostgreSQL; None for other databases (SQLAlchemy's path then)."""
+    dialect = engine.dialect.name
+    if dialect not in ("sqlite", "postgresql"):
+        return None
+    mark = storage.placeholder(engine)
+    columns = ", ".join(EVENT_COLUMNS)
+    values = ", ".join([mark] * len(EVENT_COLUMNS))
+    return PlainSQL(
+        rows_after=f"SELECT id, type_name, data FROM {table} WHERE sender_id = {mark} AND id > {mark} ORDER BY id",
+        insert=f"INSERT INTO {table} ({columns}) VALUES ({values})",
+        last_id=f"SELECT max(id) FROM {table} WHERE sender_id = {mark}",
+    )

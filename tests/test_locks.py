@@ -1,4 +1,5 @@
-"""The lock stores shared by several Rasa processes (bot.locks): on the real local Redis, and in a SQLite file.
+"""The lock stores shared by several Rasa processes (bot.locks): on the real local Redis, in SQLite and
+PostgreSQL, and as kernel locks on a file.
 
 Each store below has its own connections, as each Rasa process has: what one
 process changes in a lock, the others see only through Redis or the database.
@@ -19,19 +20,23 @@ import pytest
 import redis
 import redis.asyncio
 
-from bot.locks import AtomicLockStore, AtomicRedisLockStore, DatabaseLockStore
+from rasa.core.lock_store import LockError, LockStore
+
+from bot.locks import AtomicRedisLockStore, DatabaseLockStore, FileLockStore
 
 REDIS_URL = os.environ.get("SCALE_OUT_REDIS_URL", "redis://127.0.0.1:6379") + f"/{random.randint(1, 15)}"
 
 
-def make_store(kind: str, url: str) -> AtomicLockStore:
+def make_store(kind: str, url: str) -> LockStore:
+    if kind == "file":
+        return FileLockStore(path=url)
     return AtomicRedisLockStore(url=url) if kind == "redis" else DatabaseLockStore(url=url)
 
 
 POSTGRES_URL = os.environ.get("SCALE_OUT_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
-@pytest.fixture(params=["redis", "sqlite", "postgresql"])
+@pytest.fixture(params=["redis", "sqlite", "postgresql", "file"])
 def where(request: pytest.FixtureRequest, tmp_path: Path) -> Tuple[str, str]:
     """Which store, and its URL."""
     try:
@@ -42,18 +47,20 @@ def where(request: pytest.FixtureRequest, tmp_path: Path) -> Tuple[str, str]:
         return "redis", REDIS_URL
     if request.param == "postgresql":
         return "database", POSTGRES_URL
+    if request.param == "file":
+        return "file", str(tmp_path / "conversation-locks")
     return "database", f"sqlite:///{tmp_path / 'locks.db'}"
 
 
 @pytest.fixture
-def stores(where: Tuple[str, str]) -> List[AtomicLockStore]:
+def stores(where: Tuple[str, str]) -> List[LockStore]:
     return [make_store(*where) for _ in range(4)]
 
 
 def handle_messages(kind: str, url: str, log_url: str, conversation: str, messages: List[int], start_at: float) -> None:
     """One Rasa process: handles its share of the conversation's messages, all at once."""
 
-    async def handle(store: AtomicLockStore, message: int) -> None:
+    async def handle(store: LockStore, message: int) -> None:
         async with store.lock(conversation):
             watch = redis.asyncio.Redis.from_url(log_url)
             inside = await watch.incr(f"{conversation}:inside")
@@ -71,7 +78,7 @@ def handle_messages(kind: str, url: str, log_url: str, conversation: str, messag
 
 
 def test_messages_of_one_conversation_never_overlap_across_processes(
-    where: Tuple[str, str], stores: List[AtomicLockStore]
+    where: Tuple[str, str], stores: List[LockStore]
 ):
     """Forty messages arriving at the same instant on four processes: one at a time, none lost, lock gone after.
 
@@ -101,7 +108,7 @@ def test_messages_of_one_conversation_never_overlap_across_processes(
     assert stores[0].get_lock(conversation) is None  # nothing left behind
 
 
-async def test_a_message_waits_for_the_one_before_it(stores: List[AtomicLockStore]):
+async def test_a_message_waits_for_the_one_before_it(stores: List[LockStore]):
     """Tickets are served in the order they were issued, whichever process holds them."""
     conversation = f"resident-{uuid.uuid4().hex}"
     order: List[str] = []
@@ -122,7 +129,7 @@ async def test_a_message_waits_for_the_one_before_it(stores: List[AtomicLockStor
     assert order == ["first", "second"]
 
 
-async def test_other_conversations_do_not_wait(stores: List[AtomicLockStore]):
+async def test_other_conversations_do_not_wait(stores: List[LockStore]):
     """A long turn in one conversation does not hold up another conversation."""
     busy, other = f"busy-{uuid.uuid4().hex}", f"other-{uuid.uuid4().hex}"
     held = asyncio.Event()
@@ -139,3 +146,49 @@ async def test_other_conversations_do_not_wait(stores: List[AtomicLockStore]):
         pass  # got in while the busy conversation is still locked
     release.set()
     await asyncio.wait_for(task, timeout=10)
+
+
+def hold_file_lock_then_die(path: str, conversation: str, held: "multiprocessing.synchronize.Event") -> None:
+    """A Rasa process that crashes in the middle of a turn, its lock still taken."""
+
+    async def main() -> None:
+        async with FileLockStore(path=path).lock(conversation):
+            held.set()
+            await asyncio.sleep(0.3)
+            os._exit(1)
+
+    asyncio.run(main())
+
+
+async def test_a_crashed_process_leaves_no_file_lock_behind(tmp_path: Path):
+    """The kernel drops a dead process's locks: the next message is served at once, not after the lifetime."""
+    path, conversation = str(tmp_path / "conversation-locks"), f"resident-{uuid.uuid4().hex}"
+    context = multiprocessing.get_context("spawn")
+    held = context.Event()
+    crashing = context.Process(target=hold_file_lock_then_die, args=(path, conversation, held))
+    crashing.start()
+    assert await asyncio.to_thread(held.wait, 30)
+    store = FileLockStore(path=path)
+    assert store.get_lock(conversation) is not None  # taken by the other process
+    with pytest.raises(LockError):  # waits no longer than the lock's lifetime
+        async with store.lock(conversation, lock_lifetime=0.1):
+            pass
+    await asyncio.to_thread(crashing.join, 30)
+    assert crashing.exitcode == 1
+    async with store.lock(conversation, lock_lifetime=1):
+        assert store.get_lock(conversation) is not None
+    assert store.get_lock(conversation) is None
+
+
+async def test_file_locks_serve_one_process_messages_in_arrival_order(tmp_path: Path):
+    store = FileLockStore(path=str(tmp_path / "conversation-locks"))
+    conversation, served = f"resident-{uuid.uuid4().hex}", []
+
+    async def message(number: int) -> None:
+        await asyncio.sleep(number * 0.01)  # arrive one after the other
+        async with store.lock(conversation):
+            await asyncio.sleep(0.05 - number * 0.01)  # earlier turns take longer
+            served.append(number)
+
+    await asyncio.wait_for(asyncio.gather(*(message(n) for n in range(5))), timeout=10)
+    assert served == [0, 1, 2, 3, 4]

@@ -245,3 +245,77 @@ async def test_calls_to_an_endpoint_reuse_one_connection_until_the_server_stops(
         await rasa.core.run.close_resources(no_agent, None)
     finally:
         await runner.cleanup()
+
+
+def action_answers() -> List[Any]:
+    """Action server answers, valid and not, with every kind of event an action may return."""
+    rng = random.Random(7)
+    events = [event.as_dict() for index in range(60) for event in turn(rng, index)]
+    valid = [
+        {"events": events[i : i + 7], "responses": [{"text": "Thanks!"}, {"template": "utter_greet"}]}
+        for i in range(0, len(events), 7)
+    ] + [{}, {"events": []}, {"responses": []}, {"events": [{"event": "slot", "name": "x", "value": None}]}]
+    broken_events = [
+        {"event": "slot", "value": 1},  # no name
+        {"event": "slot", "name": 3, "value": 1},
+        {"event": "no_such_event"},
+        {"name": "utter_greet"},  # no event type
+        {"event": 5},
+        {"event": "action", "name": "x", "timestamp": "yesterday"},
+        {"event": "user", "text": "hi", "parse_data": {"intent": {"name": 5}}},
+        {"event": "user", "parse_data": {"entities": [{"entity": "street"}]}},  # an entity without value
+        "slot",
+        None,
+    ]
+    invalid = [{"events": [events[0], broken, events[1]]} for broken in broken_events] + [
+        {"events": {"event": "slot"}},
+        {"events": None},
+        {"responses": "hello"},
+        {"responses": ["hello"]},
+        [],
+        "events",
+    ]
+    return [(answer, True) for answer in valid] + [(answer, False) for answer in invalid]
+
+
+@pytest.mark.parametrize("answer,valid", action_answers())
+def test_action_answers_are_validated_as_rasa_validates_them(answer: Any, valid: bool):
+    import jsonschema
+
+    schema = RemoteAction.action_response_format_spec()
+    validator = rasa_server.ActionResultValidator(schema)
+    assert validator.is_valid_quickly(answer) is valid
+    try:
+        jsonschema.validate(answer, schema)
+    except jsonschema.ValidationError as rasas:
+        with pytest.raises(jsonschema.ValidationError) as ours:
+            validator.validate(answer)
+        assert (ours.value.message, list(ours.value.path)) == (rasas.message, list(rasas.path))
+    else:
+        validator.validate(answer)
+
+
+def test_response_variations_are_picked_among_rasas_own(monkeypatch: pytest.MonkeyPatch):
+    from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
+
+    responses = {
+        "utter_greet": [
+            {"text": "Hi!"},
+            {"text": "Hello!"},
+            {"text": "Hey there."},
+            {"text": "Hi on Telegram!", "channel": "telegram"},
+            {"text": "Hi, reporter!", "condition": [{"type": "slot", "name": "role", "value": "reporter"}]},
+        ]
+    }
+    generator = TemplatedNaturalLanguageGenerator(responses)
+    cases = [("rest", {}), ("telegram", {}), ("rest", {"role": "reporter"}), ("rest", {"role": "visitor"})]
+    def picked() -> List[Any]:
+        return [{generator._random_response_for("utter_greet", *case)["text"] for _ in range(200)} for case in cases]
+
+    rasas = picked()
+    monkeypatch.setattr(TemplatedNaturalLanguageGenerator, "_random_response_for",
+                        TemplatedNaturalLanguageGenerator._random_response_for)
+    rasa_server.choose_response_variations_with_random()
+    assert picked() == rasas
+    assert rasas[0] == {"Hi!", "Hello!", "Hey there."}  # every variation gets its turn
+    assert generator._random_response_for("utter_unknown", "rest", {}) is None

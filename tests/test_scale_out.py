@@ -34,7 +34,7 @@ import pytest
 from bot.bench import create_database, drop_database
 from bot.catalog import load_city
 from bot.procs import free_port, stop_all
-from bot.stack import StackConfig, stack_processes
+from bot.stack import FILE_LOCK_STORE, StackConfig, stack_processes
 
 pytestmark = pytest.mark.e2e
 
@@ -298,11 +298,12 @@ def test_one_conversation_messages_at_once_on_both_servers(scaled: StackConfig, 
 
 
 def lock_left(config: StackConfig, sender: str) -> bool:
-    """Whether the conversation's lock is still stored (in Redis, or in the database)."""
+    """Whether the conversation's lock is still held (in Redis, or in the lock file on one machine)."""
     if config.scales_out:
         import redis
 
         return bool(redis.Redis.from_url(config.lock_env()["LOCK_STORE_URL"]).keys(f"*{sender}*"))
-    from bot.locks import DatabaseLockStore
+    from bot.locks import FileLockStore
 
-    return DatabaseLockStore(url=f"sqlite:///{config.var_dir / 'citybot.db'}").get_lock(sender) is not None
+    assert config.lock_env()["LOCK_STORE_TYPE"] == FILE_LOCK_STORE
+    return FileLockStore(path=config.lock_env()["LOCK_STORE_URL"]).get_lock(sender) is not None

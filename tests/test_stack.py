@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.stack import DATABASE_LOCK_STORE, REDIS_LOCK_STORE, StackConfig, rasa_process
+from bot.stack import DATABASE_LOCK_STORE, FILE_LOCK_STORE, REDIS_LOCK_STORE, StackConfig, rasa_process
 
 
 @pytest.fixture(autouse=True)
@@ -26,9 +26,9 @@ def test_one_process_keeps_its_locks_in_memory(tmp_path: Path):
     assert one.tracker_env()["TRACKER_SHARED"] == "0"  # nobody else writes its conversations
 
 
-def test_workers_on_one_machine_share_locks_in_the_database(tmp_path: Path):
+def test_workers_on_one_machine_share_locks_in_a_file_or_the_database(tmp_path: Path):
     two = config(tmp_path, rasa_workers=2, extra_rasa_ports=[5006])
-    assert two.lock_env() == {"LOCK_STORE_TYPE": DATABASE_LOCK_STORE, "LOCK_STORE_URL": ""}
+    assert two.lock_env() == {"LOCK_STORE_TYPE": FILE_LOCK_STORE, "LOCK_STORE_URL": str(tmp_path / "conversation-locks")}
     assert rasa_process(two).env["SANIC_WORKERS"] == "2" and two.rasa_ports() == [5005, 5006]
     assert not two.scales_out
     assert two.tracker_env()["TRACKER_SHARED"] == "1"
@@ -52,9 +52,9 @@ def test_workers_from_the_environment(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setattr(os, "cpu_count", lambda: 1)
     assert StackConfig.from_env().rasa_workers == 1
     monkeypatch.setattr(os, "cpu_count", lambda: 8)
-    default = StackConfig.from_env()  # two Rasa workers sharing locks in the database, one action server
+    default = StackConfig.from_env()  # two Rasa workers sharing locks in a file, one action server
     assert default.rasa_workers == 2 and default.action_workers == 1
-    assert default.lock_env()["LOCK_STORE_TYPE"] == DATABASE_LOCK_STORE
+    assert default.lock_env()["LOCK_STORE_TYPE"] == FILE_LOCK_STORE
     monkeypatch.setenv("DATABASE_URL", "postgresql://127.0.0.1/citybot")
     monkeypatch.setenv("REDIS_URL", "redis://127.0.0.1:6379/0")
     assert StackConfig.from_env().rasa_workers == StackConfig.from_env().action_workers == 8

@@ -4,9 +4,10 @@ Two stores on one database stand for two Rasa processes.
 """
 from __future__ import annotations
 
+import os
 import threading
 from pathlib import Path
-from typing import List
+from typing import Any, Dict, Iterator, List
 
 import pytest
 from rasa.core.tracker_store import SQLTrackerStore
@@ -14,9 +15,14 @@ from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
+from sqlalchemy.engine import make_url
+
+from bot import storage
+from bot.bench import create_database, drop_database
 from bot.tracker_store import CachedSQLTrackerStore
 
 ROOT = Path(__file__).resolve().parents[1]
+POSTGRES_URL = os.environ.get("SCALE_OUT_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 @pytest.fixture(scope="module")
@@ -24,13 +30,23 @@ def domain() -> Domain:
     return Domain.load(str(ROOT / "domain.yml"))
 
 
-@pytest.fixture
-def db(tmp_path: Path) -> str:
-    return str(tmp_path / "rasa.db")
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Dict[str, Any]]:
+    """Where the stores keep their events: a SQLite file, or a fresh database on the local PostgreSQL."""
+    if request.param == "sqlite":
+        yield {"dialect": "sqlite", "db": str(tmp_path / "rasa.db")}
+        return
+    url = create_database(POSTGRES_URL, "citybot_test_tracker")
+    try:
+        parts = make_url(url)
+        yield {"dialect": "postgresql", "host": parts.host, "port": parts.port, "username": parts.username,
+               "password": parts.password, "db": parts.database}
+    finally:
+        drop_database(POSTGRES_URL, url)
 
 
-def store(domain: Domain, db: str, kind: type = CachedSQLTrackerStore) -> SQLTrackerStore:
-    return kind(domain=domain, dialect="sqlite", db=db)
+def store(domain: Domain, db: Dict[str, Any], kind: type = CachedSQLTrackerStore) -> SQLTrackerStore:
+    return kind(domain=domain, **db)
 
 
 def exchange(text: str) -> List[Event]:
@@ -46,7 +62,7 @@ def texts(tracker: DialogueStateTracker) -> List[str]:
     return [event.text for event in tracker.events if isinstance(event, UserUttered)]
 
 
-async def test_a_conversation_goes_on_across_two_processes(domain: Domain, db: str):
+async def test_a_conversation_goes_on_across_two_processes(domain: Domain, db: Dict[str, Any]):
     first, second = store(domain, db), store(domain, db)
     tracker = await first.get_or_create_tracker("resident")
     for event in exchange("one"):
@@ -85,7 +101,7 @@ async def started(tracker_store: SQLTrackerStore, text: str) -> DialogueStateTra
     return await tracker_store.retrieve("resident")
 
 
-async def test_a_turn_that_was_never_saved_is_not_kept(domain: Domain, db: str):
+async def test_a_turn_that_was_never_saved_is_not_kept(domain: Domain, db: Dict[str, Any]):
     tracker_store = store(domain, db)
     tracker = await started(tracker_store, "saved")
     assert await tracker_store.retrieve("resident") is tracker
@@ -97,7 +113,7 @@ async def test_a_turn_that_was_never_saved_is_not_kept(domain: Domain, db: str):
     assert again is not tracker
 
 
-async def test_a_new_session_reads_like_rasas_store(domain: Domain, db: str):
+async def test_a_new_session_reads_like_rasas_store(domain: Domain, db: Dict[str, Any]):
     tracker_store = store(domain, db)
     tracker = await started(tracker_store, "yesterday")
     for event in [ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen")]:
@@ -112,11 +128,11 @@ async def test_a_new_session_reads_like_rasas_store(domain: Domain, db: str):
     assert [e.as_dict() for e in ours.events] == [e.as_dict() for e in stock.events]
 
 
-async def test_an_unknown_conversation_is_none(domain: Domain, db: str):
+async def test_an_unknown_conversation_is_none(domain: Domain, db: Dict[str, Any]):
     assert await store(domain, db).retrieve("nobody") is None
 
 
-async def test_a_new_conversation_is_held_from_its_first_save(domain: Domain, db: str):
+async def test_a_new_conversation_is_held_from_its_first_save(domain: Domain, db: Dict[str, Any]):
     tracker_store = store(domain, db)
     tracker = await tracker_store.get_or_create_tracker("resident")  # stored at once, as Rasa does
     assert await tracker_store.retrieve("resident") is tracker
@@ -129,7 +145,7 @@ async def test_a_new_conversation_is_held_from_its_first_save(domain: Domain, db
     assert (await tracker_store.retrieve("resident")) is tracker
 
 
-async def test_a_tracker_it_did_not_hand_out_is_stored_as_rasa_does(domain: Domain, db: str):
+async def test_a_tracker_it_did_not_hand_out_is_stored_as_rasa_does(domain: Domain, db: Dict[str, Any]):
     await started(store(domain, db), "before")
     replaced = DialogueStateTracker.from_events("resident", exchange("before") + exchange("after"), domain.slots)
     tracker_store = store(domain, db)
@@ -141,7 +157,7 @@ async def test_a_tracker_it_did_not_hand_out_is_stored_as_rasa_does(domain: Doma
     assert [e.as_dict() for e in ours.events] == [e.as_dict() for e in stock.events]
 
 
-async def test_the_database_is_used_off_the_event_loop(domain: Domain, db: str, monkeypatch: pytest.MonkeyPatch):
+async def test_the_database_is_used_off_the_event_loop(domain: Domain, db: Dict[str, Any], monkeypatch: pytest.MonkeyPatch):
     tracker_store = store(domain, db)
     threads = set()
     session_scope = tracker_store.session_scope
@@ -151,6 +167,13 @@ async def test_the_database_is_used_off_the_event_loop(domain: Domain, db: str, 
         return session_scope()
 
     monkeypatch.setattr(tracker_store, "session_scope", recorded_session_scope)
+    raw_transaction = storage.raw_transaction
+
+    def recorded_raw_transaction(*args: Any) -> Any:
+        threads.add(threading.get_ident())
+        return raw_transaction(*args)
+
+    monkeypatch.setattr(storage, "raw_transaction", recorded_raw_transaction)
     tracker = await tracker_store.get_or_create_tracker("resident")
     for event in exchange("one"):
         tracker.update(event)
@@ -161,9 +184,9 @@ async def test_the_database_is_used_off_the_event_loop(domain: Domain, db: str, 
 
 
 async def test_a_store_alone_on_its_database_reads_a_held_conversation_from_memory(
-    domain: Domain, db: str, monkeypatch: pytest.MonkeyPatch
+    domain: Domain, db: Dict[str, Any], monkeypatch: pytest.MonkeyPatch
 ):
-    alone = CachedSQLTrackerStore(domain=domain, dialect="sqlite", db=db, shared=False)
+    alone = CachedSQLTrackerStore(domain=domain, shared=False, **db)
     tracker = await started(alone, "one")
 
     def no_reads(*args: object) -> None:
