@@ -10,7 +10,9 @@ rule can see (plus one, so that a `conversation_start` rule still sees that the
 conversation did not just start), and remembers, per conversation, how far it
 replayed the events, so the next prediction replays only what is new. And it
 reads each rule from its JSON key once, where RulePolicy parses every rule's
-key again for every state it checks, at every prediction.
+key again for every state it checks, at every prediction. The rules that
+match a run of states are worked out once per distinct run (conversations go
+through the same few states again and again) and remembered.
 
 Predictions are exactly RulePolicy's; training is RulePolicy's own.
 """
@@ -18,7 +20,7 @@ from __future__ import annotations
 
 from collections import OrderedDict, deque
 from dataclasses import dataclass, field
-from typing import Any, Deque, Dict, List, Optional, Text
+from typing import Any, Deque, Dict, Hashable, List, Optional, Set, Text, Tuple
 
 from rasa.core.policies.rule_policy import RULES, RULES_FOR_LOOP_UNHAPPY_PATH, RulePolicy
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -28,6 +30,8 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 # Conversations whose replay is remembered per Rasa process.
 REPLAYS_KEPT = 5000
+# Distinct runs of states whose matching rules are remembered per lookup table.
+MATCHES_KEPT = 20000
 
 
 @dataclass
@@ -49,6 +53,7 @@ class RecentRulePolicy(RulePolicy):
         self._replays: "OrderedDict[Text, Replay]" = OrderedDict()
         self._states_needed: Optional[int] = None
         self._rule_states: Dict[Text, List[State]] = {}
+        self._matches: "OrderedDict[Tuple[int, Hashable], frozenset]" = OrderedDict()
 
     def _rule_key_to_state(self, rule_key: Text) -> List[State]:  # type: ignore[override]
         """The rule's states, parsed from its JSON key once (RulePolicy parses every key at every check)."""
@@ -56,6 +61,22 @@ class RecentRulePolicy(RulePolicy):
         if states is None:
             states = self._rule_states[rule_key] = RulePolicy._rule_key_to_state(rule_key)
         return states
+
+    def _get_possible_keys(self, lookup: Dict[Text, Text], states: List[State]) -> Set[Text]:  # type: ignore[override]
+        """RulePolicy's rule keys matching the states, remembered per distinct run of states."""
+        frozen = frozen_states(states)
+        if frozen is None:
+            return super()._get_possible_keys(lookup, states)
+        key = (id(lookup), frozen)
+        found = self._matches.get(key)
+        if found is None:
+            found = frozenset(super()._get_possible_keys(lookup, states))
+            self._matches[key] = found
+            while len(self._matches) > MATCHES_KEPT:
+                self._matches.popitem(last=False)
+        else:
+            self._matches.move_to_end(key)
+        return set(found)
 
     def states_needed(self) -> int:
         """The longest rule's length plus one."""
@@ -105,3 +126,16 @@ class RecentRulePolicy(RulePolicy):
         self._replays.move_to_end(sender_id)
         while len(self._replays) > REPLAYS_KEPT:
             self._replays.popitem(last=False)
+
+
+def frozen_states(states: List[State]) -> Optional[Hashable]:
+    """The states as a hashable value, equal exactly when the states are equal (None: not hashable)."""
+    try:
+        frozen = tuple(
+            tuple(sorted((kind, tuple(sorted(sub_state.items()))) for kind, sub_state in state.items()))
+            for state in states
+        )
+        hash(frozen)
+    except TypeError:  # a list or dict among the values
+        return None
+    return frozen

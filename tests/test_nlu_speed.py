@@ -8,10 +8,13 @@ from typing import Any, Dict, List
 import numpy as np
 import pytest
 import scipy.sparse
+from rasa.nlu.featurizers.sparse_featurizer.count_vectors_featurizer import CountVectorsFeaturizer
 from rasa.shared.nlu.training_data.features import Features
 from rasa.utils.tensorflow.models import RasaModel
 
 from bot import nlu_speed
+
+ROOT = Path(__file__).resolve().parents[1]
 
 SENTENCES = [
     "I need to report a pothole",
@@ -57,6 +60,7 @@ def test_the_model_predicts_exactly_as_with_rasas_code(trained_model: Path, monk
     expected = parse_all(Agent.load(str(trained_model)))
     monkeypatch.setattr(Features, "_combine_sparse_features", Features._combine_sparse_features)
     monkeypatch.setattr(RasaModel, "_rasa_predict", RasaModel._rasa_predict)
+    monkeypatch.setattr(CountVectorsFeaturizer, "_create_features", CountVectorsFeaturizer._create_features)
     nlu_speed.apply()
     agent = Agent.load(str(trained_model))
     got = parse_all(agent)
@@ -67,3 +71,40 @@ def test_the_model_predicts_exactly_as_with_rasas_code(trained_model: Path, monk
     ]
     assert steps and all(isinstance(step, nlu_speed.DirectCall) for step in steps if step is not None)
     assert got == expected
+
+
+def test_count_features_are_sklearns_to_the_index(trained_model: Path, monkeypatch: pytest.MonkeyPatch):
+    """Each count-vector featurizer of the model gives the same COO matrices for every training sentence."""
+    from rasa.core.agent import Agent
+    from rasa.nlu.tokenizers.tokenizer import Tokenizer
+    from rasa.shared.nlu.training_data.loading import load_data
+    from rasa.shared.nlu.training_data.message import Message
+
+    components = [
+        getattr(node, "_component", None) for node in Agent.load(str(trained_model)).processor.graph_runner._instantiated_nodes.values()
+    ]
+    tokenizer = next(c for c in components if isinstance(c, Tokenizer))
+    featurizers = [c for c in components if isinstance(c, CountVectorsFeaturizer)]
+    assert {f.vectorizers["text"].analyzer for f in featurizers} == {"word", "char_wb"}
+    examples = [example for path in sorted((ROOT / "data" / "nlu").glob("*.yml")) for example in load_data(str(path)).training_examples]
+    texts = sorted({example.get("text") for example in examples}) + SENTENCES
+    messages = tokenizer.process([Message(data={"text": text}) for text in texts + ["", "zzzz qqqq"]])
+    rasas = CountVectorsFeaturizer._create_features
+    monkeypatch.setattr(CountVectorsFeaturizer, "_create_features", rasas)
+    nlu_speed.count_features_directly()
+    compared = 0
+    for featurizer in featurizers:
+        for message in messages:
+            tokens = featurizer._get_processed_message_tokens_by_attribute(message, "text")
+            expected = rasas(featurizer, "text", [tokens])
+            got = featurizer._create_features("text", [tokens])
+            for want, have in zip(expected[0] + expected[1], got[0] + got[1]):
+                if want is None:
+                    assert have is None
+                    continue
+                compared += 1
+                assert have.format == want.format == "coo" and have.shape == want.shape
+                assert have.dtype == want.dtype and have.row.dtype == want.row.dtype and have.col.dtype == want.col.dtype
+                assert np.array_equal(have.row, want.row) and np.array_equal(have.col, want.col)
+                assert np.array_equal(have.data, want.data)
+    assert compared > 2 * len(texts)
