@@ -1,4 +1,4 @@
-"""Lock stores for several Rasa processes that issue tickets atomically: Redis, or the database.
+"""Lock stores for several Rasa processes: Redis, the database, or kernel locks on a file.
 
 Rasa keeps one conversation's messages in order with a ticket lock. Its own
 `RedisLockStore` reads the lock, changes it in Python and writes it back: two
@@ -10,13 +10,15 @@ process changed the lock in between), talks to Redis with the asyncio client
 (no blocking call on the Rasa server's event loop), and waits for its turn with
 short polls rather than Rasa's one-second sleep.
 
-On one machine without Redis, `DatabaseLockStore` does the same with a row per
-conversation in the assistant's own database (SQLite by default, `DATABASE_URL`
-otherwise): each change is one transaction that first takes the row for
-writing, so several Rasa worker processes on one machine can share the load.
+Without Redis, `DatabaseLockStore` does the same with a row per conversation
+in the assistant's own database (`DATABASE_URL`): each change is one
+transaction that first takes the row for writing. Rasa processes that all run
+on one machine (`citybot run`'s workers on SQLite) use `FileLockStore`
+instead: one kernel lock per conversation on a file, one system call to take
+it and one to release it.
 
 endpoints.yml selects one by module path (bot/stack.py sets it: Redis when
-`REDIS_URL` is set, the database otherwise):
+`REDIS_URL` is set, else the database with `DATABASE_URL`, else the file):
 
     lock_store:
       type: bot.locks.AtomicRedisLockStore

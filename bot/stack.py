@@ -26,7 +26,7 @@ KEEP_ALIVE_SECONDS = "75"
 REDIS_LOCK_STORE = "bot.locks.AtomicRedisLockStore"
 DATABASE_LOCK_STORE = "bot.locks.DatabaseLockStore"
 FILE_LOCK_STORE = "bot.locks.FileLockStore"
-LOCK_FILE_NAME = "conversation-locks"
+LOCK_FILE_NAME = "conversation-locks"  # in the var folder (bot.locks.LOCK_FILE_NAME: the same name)
 # Rasa's SQL tracker store, reading only what is new (see bot/tracker_store.py).
 TUNED_TRACKER_STORE = "bot.tracker_store.CachedSQLTrackerStore"
 

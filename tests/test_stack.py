@@ -64,3 +64,9 @@ def test_workers_from_the_environment(tmp_path: Path, monkeypatch: pytest.Monkey
     monkeypatch.setenv("RASA_PROCESSES", "2")
     chosen = StackConfig.from_env()
     assert chosen.rasa_workers == 3 and chosen.action_workers == 1 and chosen.rasa_ports() == [5005, 5006]
+
+
+def test_the_stack_and_the_file_lock_store_name_the_same_file():
+    from bot import locks, stack
+
+    assert stack.LOCK_FILE_NAME == locks.LOCK_FILE_NAME
