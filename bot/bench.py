@@ -57,7 +57,7 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from bot.procs import PROJECT_ROOT, ManagedProcess, free_port, stop_all, venv_bin
-from bot.stack import default_workers
+from bot.stack import StackConfig, default_workers, stack_processes
 
 CONFIG_OURS = PROJECT_ROOT / "config.yml"
 CONFIG_STOCK = PROJECT_ROOT / "bench" / "config_stock.yml"
@@ -359,8 +359,6 @@ def first_answer(url: str, process: ManagedProcess, timeout: float) -> None:
 
 def start_side(side: Side, scale_out: bool, rasa_processes: int) -> None:
     """Start the side's stack; time the Rasa server from launch to its first answer."""
-    from bot.stack import StackConfig, stack_processes
-
     side.var_dir = Path(tempfile.mkdtemp(prefix=f"run-{side.name}-", dir=CACHE))
     # Worker processes as `make run` starts them (stock Rasa's in-memory lock store
     # keeps it to one process unless it scales out).

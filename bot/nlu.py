@@ -1,17 +1,13 @@
 """NLU components of the assistant's pipeline (config.yml)."""
 from __future__ import annotations
 
-from typing import Any, Dict, List, Type
+from typing import Any, Dict, List
 
-from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
-from rasa.engine.storage.resource import Resource
-from rasa.engine.storage.storage import ModelStorage
-from rasa.nlu.classifiers.classifier import IntentClassifier
-from rasa.nlu.selectors.response_selector import ResponseSelector
-from rasa.shared.constants import DEFAULT_NLU_FALLBACK_INTENT_NAME
+from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
 from rasa.nlu.constants import RESPONSE_SELECTOR_PROPERTY_NAME
-from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY
+from rasa.nlu.selectors.response_selector import ResponseSelector
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY
 from rasa.shared.nlu.training_data.message import Message
 
 
@@ -41,44 +37,24 @@ class IntentGatedResponseSelector(ResponseSelector):
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
-class UnsureAnswerFallback(GraphComponent, IntentClassifier):
-    """A city question whose best answer is a guess gets Rasa's fallback intent, as an unsure intent does.
+class AnswerAwareFallbackClassifier(FallbackClassifier):
+    """FallbackClassifier that also falls back when a city question's best answer is a guess.
 
     "faq" covers every city question, so questions the city has no answer for
     (and many a chatbot is not for) are classified `faq` with high confidence;
     the ResponseSelector then picks its closest answer with low confidence.
-    When that confidence is below `threshold`, the message gets `nlu_fallback`
-    exactly as FallbackClassifier gives it, and the resident hears that the bot
-    did not understand instead of an answer to another question. Put it after
-    the ResponseSelector and FallbackClassifier in the pipeline.
+    When that confidence is below `answer_threshold`, the message gets
+    `nlu_fallback` as an unsure intent does, and the resident hears that the bot
+    did not understand instead of an answer to another question. Everything
+    else is FallbackClassifier's own; put it after the ResponseSelector.
     """
-
-    @classmethod
-    def required_components(cls) -> List[Type]:
-        return [IntentClassifier]
 
     @staticmethod
     def get_default_config() -> Dict[str, Any]:
-        return {"retrieval_intent": "faq", "threshold": 0.3}
+        return {**FallbackClassifier.get_default_config(), "retrieval_intent": "faq", "answer_threshold": 0.3}
 
-    def __init__(self, config: Dict[str, Any]) -> None:
-        self.component_config = config
-
-    @classmethod
-    def create(
-        cls, config: Dict[str, Any], model_storage: ModelStorage, resource: Resource, execution_context: ExecutionContext
-    ) -> "UnsureAnswerFallback":
-        return cls(config)
-
-    def process(self, messages: List[Message]) -> List[Message]:
-        """Give the fallback intent to the messages whose selected answer is unsure."""
-        for message in messages:
-            if self.answer_is_unsure(message):
-                fallback = {INTENT_NAME_KEY: DEFAULT_NLU_FALLBACK_INTENT_NAME, PREDICTED_CONFIDENCE_KEY: self.component_config["threshold"]}
-                message.data[INTENT] = dict(fallback)
-                message.data.setdefault(INTENT_RANKING_KEY, [])
-                message.data[INTENT_RANKING_KEY].insert(0, dict(fallback))
-        return messages
+    def _should_fallback(self, message: Message) -> bool:
+        return super()._should_fallback(message) or self.answer_is_unsure(message)
 
     def answer_is_unsure(self, message: Message) -> bool:
         retrieval_intent = self.component_config["retrieval_intent"]
@@ -86,4 +62,4 @@ class UnsureAnswerFallback(GraphComponent, IntentClassifier):
             return False
         response = ((message.get(RESPONSE_SELECTOR_PROPERTY_NAME) or {}).get(retrieval_intent) or {}).get("response") or {}
         confidence = response.get(PREDICTED_CONFIDENCE_KEY)
-        return confidence is not None and confidence < self.component_config["threshold"]
+        return confidence is not None and confidence < self.component_config["answer_threshold"]
