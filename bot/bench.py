@@ -56,6 +56,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
+from bot.api_tokens import RASA_API_TOKEN
 from bot.procs import PROJECT_ROOT, ManagedProcess, free_port, stop_all, venv_bin
 from bot.stack import StackConfig, default_workers, stack_processes
 
@@ -385,7 +386,8 @@ def start_side(side: Side, scale_out: bool, rasa_processes: int) -> None:
         **kwargs,
     )
     side.processes = stack_processes(config)
-    side.rest_urls = [f"http://127.0.0.1:{port}/webhooks/rest/webhook" for port in config.rasa_ports()]
+    token = config.shared_env()[RASA_API_TOKEN]  # the REST channel is for holders of the API token
+    side.rest_urls = [f"http://127.0.0.1:{port}/webhooks/rest/webhook?token={token}" for port in config.rasa_ports()]
     side.sampler = RssSampler(side.rasa_pids)
     rasa_started: Optional[float] = None
     for process in side.processes:

@@ -388,8 +388,9 @@ def keep_connections_to_endpoints() -> None:
 
 
 def apply() -> None:
-    from bot import graph_runner, nlu_batching, nlu_speed
+    from bot import graph_runner, nlu_batching, nlu_speed, rasa_api_auth
 
+    rasa_api_auth.require_api_token()
     graph_runner.run_graphs_in_order()
     nlu_speed.apply()
     nlu_batching.apply()
@@ -402,11 +403,24 @@ def apply() -> None:
     keep_connections_to_endpoints()
 
 
+def with_api_token(argv: List[str], token: Optional[str]) -> List[str]:
+    """`rasa run` arguments given the API token from the environment (kept out of the process list).
+
+    With the API enabled and no token at all, the server refuses to start: an
+    open API would hand every resident's conversation to anyone.
+    """
+    if "--enable-api" not in argv or "--auth-token" in argv or "--jwt-secret" in argv:
+        return argv
+    if not token:
+        raise SystemExit("RASA_API_TOKEN is not set: refusing to serve the Rasa HTTP API without a token.")
+    return [*argv, "--auth-token", token]
+
+
 def main() -> None:
     apply()
     from rasa.__main__ import main as rasa_main
 
-    sys.argv[0] = "rasa"
+    sys.argv = with_api_token(["rasa", *sys.argv[1:]], os.environ.get("RASA_API_TOKEN"))
     rasa_main()
 
 

@@ -11,6 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from bot.api_tokens import ACTION_SERVER_TOKEN, RASA_API_TOKEN, local_secret
 from bot.open311.models import DEV_API_KEY
 from bot.procs import PROJECT_ROOT, ManagedProcess, venv_bin
 
@@ -29,6 +30,10 @@ FILE_LOCK_STORE = "bot.locks.FileLockStore"
 LOCK_FILE_NAME = "conversation-locks"  # in the var folder (bot.locks.LOCK_FILE_NAME: the same name)
 # Rasa's SQL tracker store, reading only what is new (see bot/tracker_store.py).
 TUNED_TRACKER_STORE = "bot.tracker_store.CachedSQLTrackerStore"
+# Largest request body each server reads (Sanic answers 413 beyond): the Rasa
+# server takes messages and webhooks, the action server a few turns of a conversation.
+RASA_MAX_BODY_BYTES = str(1024 * 1024)
+ACTION_MAX_BODY_BYTES = str(16 * 1024 * 1024)
 
 
 def default_workers(variable: str) -> int:
@@ -120,10 +125,18 @@ class StackConfig:
             env["SANIC_WORKERS"] = str(workers)
         return env
 
-    def server_env(self, workers: int) -> Dict[str, str]:
-        """Environment of a Sanic server (Rasa or actions): keep-alive, workers, TensorFlow threads."""
+    def server_env(self, workers: int, max_body_bytes: str) -> Dict[str, str]:
+        """Environment of a Sanic server (Rasa or actions): keep-alive, body cap, workers, TensorFlow threads."""
         keep_alive = os.environ.get("SANIC_KEEP_ALIVE_TIMEOUT") or KEEP_ALIVE_SECONDS
-        return {"SANIC_KEEP_ALIVE_TIMEOUT": keep_alive, **self.workers_env(workers)}
+        return {
+            "SANIC_KEEP_ALIVE_TIMEOUT": keep_alive,
+            "SANIC_REQUEST_MAX_SIZE": max_body_bytes,
+            **self.workers_env(workers),
+        }
+
+    def secret(self, variable: str) -> str:
+        """A token the processes share: the city's (environment), else the one kept in the var folder."""
+        return local_secret(self.var_dir, variable, {**os.environ, **self.extra_env})
 
     @property
     def uses_reference_open311(self) -> bool:
@@ -165,7 +178,11 @@ class StackConfig:
         """Environment every process gets: where the back office and actions are."""
         env = {
             "OPEN311_URL": self.effective_open311_url,
-            "ACTION_ENDPOINT_URL": f"http://127.0.0.1:{self.action_port}/webhook",
+            "ACTION_ENDPOINT_URL": os.environ.get("ACTION_ENDPOINT_URL")
+            or f"http://127.0.0.1:{self.action_port}/webhook",
+            # The Rasa HTTP API and the action server answer only callers holding these.
+            RASA_API_TOKEN: self.secret(RASA_API_TOKEN),
+            ACTION_SERVER_TOKEN: self.secret(ACTION_SERVER_TOKEN),
             # Two cores: one TensorFlow thread pool per process is plenty.
             "TF_CPP_MIN_LOG_LEVEL": "2",
             "SQLALCHEMY_SILENCE_UBER_WARNING": "1",
@@ -201,19 +218,35 @@ def open311_process(config: StackConfig) -> ManagedProcess:
 
 
 def action_process(config: StackConfig) -> ManagedProcess:
-    """The Rasa SDK action server running `actions/`."""
+    """The Rasa SDK action server running `actions/`, on the loopback interface unless ACTION_HOST says otherwise.
+
+    Ours (bot.action_server) also requires the shared token and answers
+    malformed calls 400; stock (the benchmark's baseline) is `rasa run actions`.
+    """
     return ManagedProcess(
         name="actions",
-        argv=[venv_bin("rasa"), "run", "actions", "--port", str(config.action_port), "--actions", "actions"],
+        argv=[
+            *([sys.executable, "-m", "bot.action_server"] if config.tuned else [venv_bin("rasa"), "run", "actions"]),
+            "--port", str(config.action_port), "--actions", "actions",
+        ],
         ready_url=f"http://127.0.0.1:{config.action_port}/health",
         log_path=config.var_dir / "logs" / "actions.log",
-        env={**config.shared_env(), **config.server_env(config.action_workers)},
+        env={
+            **config.shared_env(),
+            **config.server_env(config.action_workers, ACTION_MAX_BODY_BYTES),
+            "SANIC_HOST": os.environ.get("ACTION_HOST") or "127.0.0.1",
+        },
     )
 
 
 def rasa_process(config: StackConfig, port: Optional[int] = None, name: str = "rasa") -> ManagedProcess:
-    """The Rasa server: NLU, dialogue, and the input channels."""
+    """The Rasa server: NLU, dialogue, and the input channels; its HTTP API only with the token.
+
+    Our server takes the token from the environment (bot.rasa_server), out of
+    the process list; stock Rasa (the benchmark's baseline) only from its arguments.
+    """
     port = port or config.rasa_port
+    token = config.secret(RASA_API_TOKEN)
     return ManagedProcess(
         name=name,
         argv=[
@@ -223,11 +256,11 @@ def rasa_process(config: StackConfig, port: Optional[int] = None, name: str = "r
             "--model", str(config.model_path),
             "--endpoints", "endpoints.yml" if config.tuned else "bench/endpoints_stock.yml",
             "--credentials", "credentials.yml",
-            "--cors", "*",
+            *([] if config.tuned else ["--auth-token", token]),
         ],
-        ready_url=f"http://127.0.0.1:{port}/status",
+        ready_url=f"http://127.0.0.1:{port}/status?token={token}",
         log_path=config.var_dir / "logs" / f"{name}.log",
-        env={**config.shared_env(), **config.server_env(config.rasa_workers)},
+        env={**config.shared_env(), **config.server_env(config.rasa_workers, RASA_MAX_BODY_BYTES)},
     )
 
 

@@ -56,6 +56,8 @@ TELEGRAM_SECRET = "test-telegram-secret"
 TWILIO_ACCOUNT_SID = "AC" + "0" * 31 + "1"
 TWILIO_AUTH_TOKEN = "test-twilio-auth-token"
 TWILIO_NUMBER = "+15550100311"
+# The Rasa HTTP API and the REST channel answer only holders of this token.
+RASA_API_TOKEN = "test-rasa-api-token"
 
 
 @pytest.fixture(scope="session")
@@ -78,6 +80,7 @@ def stack_config(tmp_path_factory: pytest.TempPathFactory, trained_model: Path, 
         model_path=trained_model,
         extra_env={
             "CITYBOT_SECRET_KEY": "test-secret-key",
+            "RASA_API_TOKEN": RASA_API_TOKEN,
             # A quick worker, so background delivery and status updates show up in seconds.
             "OUTBOX_POLL_SECONDS": "0.5",
             "OUTBOX_BASE_BACKOFF_SECONDS": "0.5",
@@ -128,10 +131,11 @@ def stack(stack_config: StackConfig) -> Iterator[RunningStack]:
 
 
 class Conversation:
-    """One resident talking to the assistant over Rasa's REST channel."""
+    """One resident talking to the assistant over Rasa's REST channel (a trusted caller, with the API token)."""
 
-    def __init__(self, rasa_port: int, sender: Optional[str] = None) -> None:
+    def __init__(self, rasa_port: int, sender: Optional[str] = None, token: str = RASA_API_TOKEN) -> None:
         self.url = f"http://127.0.0.1:{rasa_port}/webhooks/rest/webhook"
+        self.params = {"token": token}
         self.sender = sender or f"resident-{uuid.uuid4().hex[:10]}"
         self.transcript: List[str] = []
 
@@ -140,7 +144,7 @@ class Conversation:
         body: Dict[str, Any] = {"sender": self.sender, "message": text}
         if metadata:
             body["metadata"] = metadata
-        response = httpx.post(self.url, json=body, timeout=60)
+        response = httpx.post(self.url, json=body, params=self.params, timeout=60)
         response.raise_for_status()
         messages = response.json()
         self.transcript.append(f"> {text}")
@@ -153,7 +157,7 @@ class Conversation:
 
     def tracker(self) -> Dict[str, Any]:
         base = self.url.split("/webhooks/")[0]
-        response = httpx.get(f"{base}/conversations/{self.sender}/tracker", timeout=30)
+        response = httpx.get(f"{base}/conversations/{self.sender}/tracker", params=self.params, timeout=30)
         response.raise_for_status()
         return response.json()
 

@@ -35,6 +35,7 @@ from bot.bench import create_database, drop_database
 from bot.catalog import load_city
 from bot.procs import free_port, stop_all
 from bot.stack import FILE_LOCK_STORE, StackConfig, stack_processes
+from tests.conftest import RASA_API_TOKEN
 
 pytestmark = pytest.mark.e2e
 
@@ -117,7 +118,8 @@ def two_servers(
         database_url=database_url,
         rasa_workers=1,
         action_workers=2,
-        extra_env={**extra_env, "CITYBOT_SECRET_KEY": "test-secret-key", "CONSOLE_PORT": str(free_port())},
+        extra_env={**extra_env, "CITYBOT_SECRET_KEY": "test-secret-key", "RASA_API_TOKEN": RASA_API_TOKEN,
+                   "CONSOLE_PORT": str(free_port())},
     )
     assert config.shares_locks and len(config.rasa_ports()) == 2
     assert config.scales_out == bool(database_url)
@@ -150,7 +152,8 @@ class Resident:
         base = self.urls[self.turn % len(self.urls)]
         self.turn += 1
         response = httpx.post(
-            f"{base}/webhooks/rest/webhook", json={"sender": self.sender, "message": message}, timeout=120
+            f"{base}/webhooks/rest/webhook", json={"sender": self.sender, "message": message},
+            params={"token": RASA_API_TOKEN}, timeout=120,
         )
         response.raise_for_status()
         replies = [m.get("text") or "" for m in response.json()]
@@ -167,7 +170,9 @@ class Resident:
         return "\n".join(lines)
 
     def tracker(self, index: int = 0) -> Dict[str, Any]:
-        response = httpx.get(f"{self.urls[index]}/conversations/{self.sender}/tracker", timeout=60)
+        response = httpx.get(
+            f"{self.urls[index]}/conversations/{self.sender}/tracker", params={"token": RASA_API_TOKEN}, timeout=60
+        )
         response.raise_for_status()
         return response.json()
 
@@ -271,6 +276,7 @@ def test_one_conversation_messages_at_once_on_both_servers(scaled: StackConfig, 
         response = httpx.post(
             f"{talk.urls[index]}/webhooks/rest/webhook",
             json={"sender": talk.sender, "message": messages[index]},
+            params={"token": RASA_API_TOKEN},
             timeout=120,
         )
         response.raise_for_status()

@@ -6,12 +6,21 @@ from pathlib import Path
 
 import pytest
 
-from bot.stack import DATABASE_LOCK_STORE, FILE_LOCK_STORE, REDIS_LOCK_STORE, StackConfig, rasa_process
+from bot.stack import (
+    DATABASE_LOCK_STORE,
+    FILE_LOCK_STORE,
+    REDIS_LOCK_STORE,
+    StackConfig,
+    action_process,
+    rasa_process,
+    stack_processes,
+)
 
 
 @pytest.fixture(autouse=True)
 def no_outside_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("REDIS_URL", "DATABASE_URL", "RASA_WORKERS", "ACTION_WORKERS", "RASA_PROCESSES"):
+    for name in ("REDIS_URL", "DATABASE_URL", "RASA_WORKERS", "ACTION_WORKERS", "RASA_PROCESSES",
+                 "RASA_API_TOKEN", "ACTION_SERVER_TOKEN", "ACTION_HOST", "ACTION_ENDPOINT_URL"):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -70,3 +79,42 @@ def test_the_stack_and_the_file_lock_store_name_the_same_file():
     from bot import locks, stack
 
     assert stack.LOCK_FILE_NAME == locks.LOCK_FILE_NAME
+
+
+def test_a_fresh_install_makes_its_tokens_once_readable_by_its_owner_only(tmp_path: Path):
+    first = config(tmp_path).shared_env()
+    token_file = tmp_path / "rasa-api-token"
+    assert first["RASA_API_TOKEN"] == token_file.read_text().strip() and len(first["RASA_API_TOKEN"]) >= 40
+    assert first["ACTION_SERVER_TOKEN"] == (tmp_path / "action-server-token").read_text().strip()
+    assert first["ACTION_SERVER_TOKEN"] != first["RASA_API_TOKEN"]
+    assert token_file.stat().st_mode & 0o777 == 0o600
+    again = config(tmp_path).shared_env()  # a restart keeps them; every process gets the same
+    assert (again["RASA_API_TOKEN"], again["ACTION_SERVER_TOKEN"]) == (first["RASA_API_TOKEN"], first["ACTION_SERVER_TOKEN"])
+    assert {p.env["RASA_API_TOKEN"] for p in stack_processes(config(tmp_path))} == {first["RASA_API_TOKEN"]}
+
+
+def test_a_city_given_token_wins_and_is_not_written(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    monkeypatch.setenv("RASA_API_TOKEN", "city-chosen-token")
+    assert config(tmp_path).shared_env()["RASA_API_TOKEN"] == "city-chosen-token"
+    assert not (tmp_path / "rasa-api-token").exists()
+
+
+def test_the_api_needs_the_token_and_no_origin_is_trusted(tmp_path: Path):
+    ours, stock = rasa_process(config(tmp_path)), rasa_process(config(tmp_path, tuned=False))
+    token = ours.env["RASA_API_TOKEN"]
+    for process in (ours, stock):
+        assert "--cors" not in process.argv and "*" not in process.argv
+        assert process.ready_url.endswith(f"/status?token={token}")
+        assert int(process.env["SANIC_REQUEST_MAX_SIZE"]) <= 1024 * 1024
+    assert "--auth-token" not in ours.argv  # ours reads RASA_API_TOKEN itself, out of the process list
+    assert stock.argv[stock.argv.index("--auth-token") + 1] == token
+
+
+def test_the_action_server_listens_on_loopback_unless_told(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    actions = action_process(config(tmp_path))
+    assert actions.env["SANIC_HOST"] == "127.0.0.1" and "bot.action_server" in actions.argv
+    assert actions.env["ACTION_SERVER_TOKEN"]
+    monkeypatch.setenv("ACTION_HOST", "10.0.0.5")
+    monkeypatch.setenv("ACTION_ENDPOINT_URL", "http://10.0.0.5:5055/webhook")
+    assert action_process(config(tmp_path)).env["SANIC_HOST"] == "10.0.0.5"
+    assert config(tmp_path).shared_env()["ACTION_ENDPOINT_URL"] == "http://10.0.0.5:5055/webhook"

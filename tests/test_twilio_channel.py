@@ -30,7 +30,7 @@ from bot.channels.twilio import TwilioInput, sender_from_env
 from bot.channels.twilio_inbound import FormParams, InboundMessage, MalformedWebhook
 from bot.channels.twilio_rest import TwilioSender, TwilioSettings, redact
 from bot.storage import contact_for, reset_database
-from tests.conftest import SHARED, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_NUMBER
+from tests.conftest import RASA_API_TOKEN, SHARED, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_NUMBER
 from tests.fake_cloud import FakeCloud, RecordedRequest
 
 pytestmark = pytest.mark.e2e
@@ -291,7 +291,7 @@ def test_a_long_message_is_split_and_its_choices_still_work(stack, phone, stack_
                {"title": "City Hall hours", "payload": "When is City Hall open?"}]
     response = httpx.post(
         f"http://127.0.0.1:{stack.rasa_port}/conversations/{phone.sender_id}/tracker/events",
-        params={"output_channel": "twilio", "execute_side_effects": "true"},
+        params={"output_channel": "twilio", "execute_side_effects": "true", "token": RASA_API_TOKEN},
         json={"event": "bot", "text": text, "data": {"buttons": buttons}}, timeout=30,
     )
     assert response.status_code == 200, response.text

@@ -24,6 +24,7 @@ from bot.channels.outbound import deliver, register_sender
 from bot.channels.webchat import MAX_MESSAGE_CHARS, WebChatSender, sender_from_env
 from bot.storage import reset_database
 from tests.browser_support import browser_session, page  # noqa: F401 - fixtures
+from tests.conftest import RASA_API_TOKEN
 from tests.browser_support import PHONE, describe, run_async, screenshot, serious_violations
 
 pytestmark = pytest.mark.e2e
@@ -167,7 +168,8 @@ def test_only_a_shared_location_reaches_rasa_as_metadata(base, shared_db):
     location = {"latitude": 41.5, "longitude": -90.5}
     metadata = {"location": location, "media_url": "https://elsewhere.example/not-a-photo.jpg"}
     assert say(base, session, "hello", metadata=metadata).status_code == 200
-    tracker = httpx.get(f"{base}/conversations/{sender_id_for('webchat', session)}/tracker", timeout=30).json()
+    tracker = httpx.get(f"{base}/conversations/{sender_id_for('webchat', session)}/tracker",
+                        params={"token": RASA_API_TOKEN}, timeout=30).json()
     said = [e for e in tracker["events"] if e["event"] == "user"][-1]
     assert said["input_channel"] == "webchat"
     assert said["metadata"]["location"] == location

@@ -10,6 +10,7 @@ import hashlib
 import hmac
 import logging
 import os
+import re
 
 logger = logging.getLogger(__name__)
 
@@ -33,6 +34,15 @@ def sender_id_for(channel: str, address: str) -> str:
     """A stable, non-reversible conversation id for a resident on a channel."""
     digest = hmac.new(secret_key(), f"{channel}:{address}".encode("utf-8"), hashlib.sha256).hexdigest()
     return f"{channel}-{digest[:24]}"
+
+
+# What `sender_id_for` makes: a channel name, a dash and 24 hex digits.
+_CHANNEL_SENDER_ID = re.compile(r"^[a-z][a-z0-9_]*-[0-9a-f]{24}$")
+
+
+def is_channel_sender_id(sender_id: str) -> bool:
+    """Whether an id is a resident's conversation on a messaging channel (made by `sender_id_for`)."""
+    return bool(_CHANNEL_SENDER_ID.match(sender_id))
 
 
 def mask(address: str) -> str:
