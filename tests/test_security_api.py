@@ -65,6 +65,14 @@ def test_without_the_token_no_api_route_answers_and_nothing_changes(stack, resid
     assert resident.tracker()["events"] == before["events"]  # not paused, not rewritten, not triggered
 
 
+def test_outside_the_public_paths_nothing_answers_a_stranger(stack):
+    for path in ("/", "/version", "/no-such-page", "/webhooksx", "/chatty", "/faqs"):
+        assert httpx.get(rasa(stack) + path, timeout=30).status_code == 401, path
+    assert httpx.get(rasa(stack) + "/version", params={"token": RASA_API_TOKEN}, timeout=30).status_code == 200
+    for path in ("/chat", "/chat/embed.js", "/webhooks/rest/", "/webhooks/telegram/", "/webhooks/twilio/"):
+        assert httpx.get(rasa(stack) + path, timeout=30).status_code == 200, path
+
+
 def test_with_the_token_the_api_answers(stack, resident):
     tracker = call("GET", rasa(stack) + f"/conversations/{resident.sender}/tracker", token=RASA_API_TOKEN)
     assert tracker.status_code == 200 and tracker.json()["sender_id"] == resident.sender
