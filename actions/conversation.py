@@ -1,11 +1,11 @@
-"""Turns outside any form: misunderstandings and asking for a person."""
+"""Turns outside any form: misunderstandings, asking for a person, and waiting for one."""
 from __future__ import annotations
 
 import logging
 from typing import List, Optional, Text
 
 from rasa_sdk import Action, Tracker
-from rasa_sdk.events import ConversationPaused, EventType
+from rasa_sdk.events import ConversationPaused, ConversationResumed, EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
@@ -65,10 +65,11 @@ class ActionHandleMisunderstanding(Action):
 class ActionRequestHuman(Action):
     """Hands the conversation to city staff: a handoff in the staff console's queue, the bot paused.
 
-    The resident is told a person is coming and the usual wait, or City Hall's
-    hours when nobody is on duty. The report slots collected so far are kept for
-    staff to see. While the tracker is paused Rasa records what the resident
-    writes and answers nothing; staff resolve the handoff to resume the bot.
+    The resident is told a person is coming, their place in the queue and the
+    wait, or City Hall's hours when nobody is on duty. The report slots
+    collected so far are kept for staff to see. While the tracker is paused Rasa
+    records what the resident writes and runs only `action_handoff_waiting`;
+    staff resolve the handoff (or the resident cancels) to resume the bot.
     If the handoff cannot be stored, the resident gets the city's contacts instead.
     """
 
@@ -78,8 +79,8 @@ class ActionRequestHuman(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
-        from bot.handoff.service import opening_message
         from bot.handoff.store import ASKED, MISUNDERSTOOD, open_handoff
+        from bot.handoff.waiting import opening_message
         from bot.storage import contact_for
 
         reason = MISUNDERSTOOD if previous_user_intent(tracker) in MISUNDERSTOOD_INTENTS else ASKED
@@ -94,3 +95,30 @@ class ActionRequestHuman(Action):
             return []
         dispatcher.utter_message(text=text)
         return [ConversationPaused()]
+
+
+class ActionHandoffWaiting(Action):
+    """A message to a conversation paused for staff (run by bot/handoff/paused.py; see bot.handoff.waiting).
+
+    If the database cannot be reached, an emergency still gets the 911 answer.
+    """
+
+    def name(self) -> Text:
+        return "action_handoff_waiting"
+
+    async def run(
+        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
+    ) -> List[EventType]:
+        from bot.handoff.waiting import EMERGENCY_INTENT, response, while_waiting
+
+        intent = (tracker.latest_message.get("intent") or {}).get("name")
+        try:
+            answer = await while_waiting(tracker.sender_id, intent)
+        except Exception:
+            logger.exception("could not handle a message while waiting for staff")
+            if intent == EMERGENCY_INTENT:
+                dispatcher.utter_message(**response("utter_emergency"))
+            return []
+        for message in answer.said:
+            dispatcher.utter_message(**message)
+        return [ConversationResumed()] if answer.resume else []

@@ -5,13 +5,12 @@ import argparse
 import os
 import signal
 import sys
-import threading
-from typing import List, Optional
+from typing import List, NoReturn, Optional
 
-from bot.procs import ManagedProcess, stop_all
+from bot.api_tokens import RASA_API_TOKEN, TOKEN_FILES
+from bot.procs import ManagedProcess
 from bot.stack import StackConfig, stack_processes
-
-READY_TIMEOUT_SECONDS = 300.0
+from bot.supervisor import Supervisor
 
 
 def say(message: str) -> None:
@@ -35,40 +34,30 @@ def chosen_processes(processes: List[ManagedProcess], wanted: Optional[str]) -> 
 
 
 def run_stack(_: argparse.Namespace) -> int:
-    """Start every process, wait until each answers, then stay up until Ctrl-C."""
+    """Start every process, wait until each answers, then keep them running until Ctrl-C (bot/supervisor.py)."""
     config = StackConfig.from_env()
     config.var_dir.mkdir(parents=True, exist_ok=True)
-    processes = chosen_processes(stack_processes(config), os.environ.get("CITYBOT_PROCESSES"))
-    stop = threading.Event()
-
-    def request_stop(signum: int, _frame: object) -> None:
-        stop.set()
-
-    signal.signal(signal.SIGINT, request_stop)
-    signal.signal(signal.SIGTERM, request_stop)
-    try:
-        for process in processes:
-            say(f"Starting {process.name} (log: {process.log_path})")
-            process.start()
-            process.wait_ready(READY_TIMEOUT_SECONDS)
-            say(f"{process.name} is ready")
-        say(
-            f"The assistant is up: REST channel at http://localhost:{config.rasa_port}/webhooks/rest/webhook, "
-            f"Open311 at {config.effective_open311_url}. Press Ctrl-C to stop."
+    supervisor = Supervisor(chosen_processes(stack_processes(config), os.environ.get("CITYBOT_PROCESSES")), say=say)
+    for signum in (signal.SIGINT, signal.SIGTERM):
+        signal.signal(signum, lambda _signum, _frame: supervisor.request_stop())
+    return supervisor.run(
+        on_ready=lambda: say(
+            f"The assistant is up: web chat at http://localhost:{config.rasa_port}/chat, REST channel at "
+            f"http://localhost:{config.rasa_port}/webhooks/rest/webhook (with ?token= from RASA_API_TOKEN or "
+            f"{config.var_dir / TOKEN_FILES[RASA_API_TOKEN]}), Open311 at {config.effective_open311_url}. "
+            "Press Ctrl-C to stop."
         )
-        while not stop.is_set():
-            for process in processes:
-                if not process.is_running():
-                    say(f"{process.name} stopped unexpectedly; stopping the others.\n{process.log_tail()}")
-                    return 1
-            stop.wait(1.0)
-        return 0
-    except (RuntimeError, TimeoutError) as error:
-        say(str(error))
-        return 1
-    finally:
-        say("Stopping")
-        stop_all(processes)
+    )
+
+
+def serve_process(args: argparse.Namespace) -> NoReturn:
+    """Become one process of the stack, exactly as `citybot run` starts it (for systemd units)."""
+    processes = {process.name: process for process in stack_processes(StackConfig.from_env())}
+    if args.name not in processes:
+        raise SystemExit(f"citybot serve: unknown process {args.name} (known: {', '.join(processes)})")
+    process = processes[args.name]
+    os.chdir(process.cwd)
+    os.execvpe(process.argv[0], list(process.argv), {**os.environ, **process.env})
 
 
 def serve_open311(args: argparse.Namespace) -> int:
@@ -121,9 +110,14 @@ def alerts_command(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="citybot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="start the Open311 server, action server and Rasa server").set_defaults(
+    commands.add_parser("run", help="start every process and restart any that dies").set_defaults(
         handler=run_stack
     )
+    serve = commands.add_parser(
+        "serve", help="run one process of the stack in the foreground, as `run` starts it (systemd units)"
+    )
+    serve.add_argument("name", help="open311, actions, rasa, rasa-2..., worker or console")
+    serve.set_defaults(handler=serve_process)
     commands.add_parser("worker", help="deliver the report outbox and send status updates").set_defaults(
         handler=run_worker
     )

@@ -37,7 +37,9 @@ And the NLU's own overheads (bot/nlu_speed.py), messages arriving together
 parsed together (bot/nlu_batching.py), and dask's around every graph run
 (bot/graph_runner.py).
 
-All keep Rasa's behaviour; they are applied before Rasa starts, once.
+All keep Rasa's behaviour; they are applied before Rasa starts, once. One
+patch changes it on purpose: a message to a conversation paused for city staff
+is answered by `action_handoff_waiting` instead of nothing (bot/handoff/paused.py).
 """
 from __future__ import annotations
 
@@ -389,6 +391,7 @@ def keep_connections_to_endpoints() -> None:
 
 def apply() -> None:
     from bot import graph_runner, nlu_batching, nlu_speed, rasa_api_auth
+    from bot.handoff import paused
 
     rasa_api_auth.require_api_token()
     graph_runner.run_graphs_in_order()
@@ -401,6 +404,7 @@ def apply() -> None:
     remember_applied_events()
     send_recent_events_to_actions()
     keep_connections_to_endpoints()
+    paused.answer_paused_conversations()
 
 
 def with_api_token(argv: List[str], token: Optional[str]) -> List[str]:

@@ -223,6 +223,7 @@ def action_process(config: StackConfig) -> ManagedProcess:
     Ours (bot.action_server) also requires the shared token and answers
     malformed calls 400; stock (the benchmark's baseline) is `rasa run actions`.
     """
+    action_env = config.server_env(config.action_workers, ACTION_MAX_BODY_BYTES)
     return ManagedProcess(
         name="actions",
         argv=[
@@ -233,7 +234,9 @@ def action_process(config: StackConfig) -> ManagedProcess:
         log_path=config.var_dir / "logs" / "actions.log",
         env={
             **config.shared_env(),
-            **config.server_env(config.action_workers, ACTION_MAX_BODY_BYTES),
+            **action_env,
+            # The SDK reads its own variable for workers, not Sanic's.
+            **({"ACTION_SERVER_SANIC_WORKERS": action_env["SANIC_WORKERS"]} if "SANIC_WORKERS" in action_env else {}),
             "SANIC_HOST": os.environ.get("ACTION_HOST") or "127.0.0.1",
         },
     )

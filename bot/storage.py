@@ -1,9 +1,10 @@
 """The assistant's own database: SQLite by default, PostgreSQL with DATABASE_URL.
 
 Holds what Rasa's tracker store does not: how to reach a resident on their
-channel, which webhook deliveries were already processed, and (for other
-modules) queues such as the report outbox. SQLAlchemy Core keeps one schema for
-both databases; calls run in a worker thread so the event loop never blocks.
+channel, which webhook deliveries were already processed, the back office's
+last service catalog, and (for other modules) queues such as the report
+outbox. SQLAlchemy Core keeps one schema for both databases; calls run in a
+worker thread so the event loop never blocks.
 """
 from __future__ import annotations
 
@@ -43,6 +44,19 @@ processed_deliveries = sa.Table(
     sa.Column("channel", sa.String(32), primary_key=True),
     sa.Column("delivery_id", sa.String(128), primary_key=True),
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+
+# The last service list and service definitions each back office gave
+# (`endpoint` is its base URL; `resource` is "services" or "services/{code}"), as
+# JSON, so reports can still be drafted while it is unreachable.
+open311_catalog = sa.Table(
+    "open311_catalog",
+    metadata,
+    sa.Column("endpoint", sa.String(512), primary_key=True),
+    sa.Column("resource", sa.String(160), primary_key=True),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False),
 )
 
 

@@ -1,6 +1,7 @@
 """Shared fixtures: a trained model and the whole assistant started for real."""
 from __future__ import annotations
 
+import contextlib
 import os
 import subprocess
 import uuid
@@ -95,6 +96,8 @@ def stack_config(tmp_path_factory: pytest.TempPathFactory, trained_model: Path, 
             "TWILIO_FROM_NUMBER": TWILIO_NUMBER,
             "TWILIO_API_BASE_URL": fake_cloud.base_url,
             "CONSOLE_PORT": str(free_port()),  # the staff console (live handoff)
+            # Every console test signs in from 127.0.0.1; the per-client limit has tests of its own.
+            "CONSOLE_SIGNIN_ATTEMPTS": "1000",
         },
     )
 
@@ -117,17 +120,24 @@ class RunningStack:
         process.wait_ready(300)
 
 
-@pytest.fixture(scope="session")
-def stack(stack_config: StackConfig) -> Iterator[RunningStack]:
-    """The Open311 reference server, the action server and the Rasa server, running."""
-    processes = stack_processes(stack_config)
+@contextlib.contextmanager
+def running(config: StackConfig) -> Iterator[RunningStack]:
+    """Every process of `config`'s stack started one after the other, and stopped afterwards."""
+    processes = stack_processes(config)
     try:
         for process in processes:
             process.start()
             process.wait_ready(300)
-        yield RunningStack(stack_config, processes)
+        yield RunningStack(config, processes)
     finally:
         stop_all(processes)
+
+
+@pytest.fixture(scope="session")
+def stack(stack_config: StackConfig) -> Iterator[RunningStack]:
+    """The Open311 reference server, the action server and the Rasa server, running."""
+    with running(stack_config) as started:
+        yield started
 
 
 class Conversation:

@@ -1,12 +1,18 @@
-"""`citybot run` on a further machine starts only the processes named in CITYBOT_PROCESSES."""
+"""`citybot run` on a further machine starts only the processes named in CITYBOT_PROCESSES; `citybot serve` runs one."""
 from __future__ import annotations
 
+import os
+import signal
+import subprocess
+import time
 from pathlib import Path
 
 import pytest
 
 from bot.cli import chosen_processes
-from bot.stack import StackConfig, stack_processes
+from bot.procs import free_port, venv_bin
+from bot.stack import StackConfig, open311_process, stack_processes
+from tests.supervisor_support import answers
 
 
 def scaled_config(tmp_path: Path) -> StackConfig:
@@ -32,3 +38,30 @@ def test_a_further_machine_runs_actions_and_every_rasa_server(tmp_path: Path):
 def test_an_unknown_name_is_refused(tmp_path: Path):
     with pytest.raises(SystemExit, match="unknown nlu"):
         chosen_processes(stack_processes(scaled_config(tmp_path)), "rasa,nlu")
+
+
+def test_serve_becomes_the_stacks_process_itself(tmp_path: Path):
+    """`citybot serve open311` (what the systemd unit runs) execs exactly the argv `citybot run` starts."""
+    config = StackConfig(open311_port=free_port(), var_dir=tmp_path)
+    expected = open311_process(config)
+    env = {**os.environ, "OPEN311_PORT": str(config.open311_port), "CITYBOT_VAR_DIR": str(tmp_path)}
+    env.pop("OPEN311_URL", None)
+    served = subprocess.Popen([venv_bin("citybot"), "serve", "open311"], env=env, cwd=tmp_path,
+                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    try:
+        deadline = time.monotonic() + 30
+        while not answers(expected.ready_url):
+            assert served.poll() is None and time.monotonic() < deadline
+            time.sleep(0.2)
+        assert Path(f"/proc/{served.pid}/cmdline").read_bytes().split(b"\0")[:-1] == [
+            arg.encode() for arg in expected.argv
+        ]
+        assert Path(f"/proc/{served.pid}/cwd").resolve() == expected.cwd
+    finally:
+        os.killpg(served.pid, signal.SIGTERM)
+        served.wait(15)
+
+
+def test_serve_refuses_an_unknown_process():
+    result = subprocess.run([venv_bin("citybot"), "serve", "nlu"], capture_output=True, text=True, timeout=60)
+    assert result.returncode != 0 and "unknown process nlu" in result.stderr

@@ -15,11 +15,12 @@ import sqlalchemy as sa
 from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
-from actions.conversation import ActionHandleMisunderstanding, ActionRequestHuman
+from actions.conversation import ActionHandleMisunderstanding, ActionHandoffWaiting, ActionRequestHuman
 from bot.handoff import store
-from bot.handoff.service import opening_message, report_details, transcript
+from bot.handoff.service import report_details, transcript
+from bot.handoff.waiting import duration_text, expected_wait, opening_message
 from bot.procs import PROJECT_ROOT, venv_bin
-from bot.storage import database, remember_contact, reset_database, utcnow
+from bot.storage import Database, database, remember_contact, reset_database, utcnow
 
 PASSWORD = "correct horse battery"
 
@@ -169,23 +170,106 @@ async def test_the_resident_is_told_the_wait_or_city_hall_hours():
     await store.start_session("dana")
     assert await store.staff_on_duty() == ["dana"]
     first = await opening_message(handoff)
-    assert "member of city staff" in first and "usually about 5 minutes" in first and "ahead of you" not in first
+    assert "member of city staff" in first and "ahead of you" not in first
+    assert "You're next, and with 1 staff member on duty the wait should be about 5 minutes." in first
     second, _ = await store.open_handoff("rest-b", "rest", store.ASKED)
-    assert "There is 1 person ahead of you." in await opening_message(second)
+    # one person ahead, one on duty: the usual pickup and one usual conversation (10 minutes before any)
+    assert ("There is 1 person ahead of you and 1 staff member on duty, so the wait should be about 15 minutes."
+            in await opening_message(second))
 
-    # the wait is learnt from the claims made
+    # the pickup is learnt from the claims made; dana is busy with the first one
     with database().engine.begin() as connection:
         connection.execute(
             store.handoffs.update()
             .where(store.handoffs.c.id == handoff.id)
             .values(state=store.CLAIMED, claimed_by="dana", claimed_at=handoff.created_at + timedelta(minutes=12))
         )
-    assert "usually about 12 minutes" in await opening_message(second)
+    assert "You're next, and with 1 staff member on duty the wait should be about 22 minutes." in await opening_message(second)
 
     # a console not seen for a while is not on duty
     with database().engine.begin() as connection:
         connection.execute(store.staff_sessions.update().values(last_seen_at=utcnow() - timedelta(minutes=5)))
     assert await store.staff_on_duty() == []
+
+
+def test_the_wait_grows_with_the_queue_and_shrinks_with_the_staff_on_duty():
+    pickup, conversation = timedelta(minutes=5), timedelta(minutes=10)
+    assert expected_wait(1, 1, 0, pickup, conversation) == pickup
+    assert expected_wait(19, 1, 0, pickup, conversation) == timedelta(minutes=185)  # 18 ahead, one person
+    assert expected_wait(19, 3, 0, pickup, conversation) == timedelta(minutes=65)
+    assert expected_wait(1, 2, 2, pickup, conversation) == timedelta(minutes=15)  # both on duty are busy
+    assert [duration_text(timedelta(minutes=m)) for m in (0.2, 1, 7, 22, 60, 187)] == [
+        "a minute", "a minute", "7 minutes", "22 minutes", "1 hour", "3 hours 5 minutes"]
+
+
+async def test_eighteen_ahead_is_never_about_a_minute():
+    for number in range(19):
+        last, _ = await store.open_handoff(f"rest-{number}", "rest", store.ASKED)
+    await store.add_staff("dana", PASSWORD)
+    await store.start_session("dana")
+    told = await opening_message(last)
+    assert "There are 18 people ahead of you and 1 staff member on duty" in told
+    assert "about 3 hours 5 minutes" in told and "a minute" not in told
+    await store.add_staff("eli", PASSWORD)
+    await store.start_session("eli")
+    assert "18 people ahead of you and 2 staff members on duty, so the wait should be about 1 hour 35 minutes" in (
+        await opening_message(last))
+
+    with database().engine.begin() as connection:  # nobody on duty: said so, with the place in the queue
+        connection.execute(store.staff_sessions.update().values(last_seen_at=utcnow() - timedelta(minutes=5)))
+    nobody = await opening_message(last)
+    assert "Nobody from city staff is online right now: City Hall is open Monday to Friday" in nobody
+    assert "(18 people ahead of you)" in nobody and "wait should be" not in nobody
+
+
+async def test_an_urgent_handoff_goes_first_and_is_marked_once():
+    a, _ = await store.open_handoff("rest-a", "rest", store.ASKED)
+    b, _ = await store.open_handoff("rest-b", "rest", store.ASKED)
+    c, _ = await store.open_handoff("rest-c", "rest", store.ASKED)
+    assert await store.mark_urgent(c.id) and not await store.mark_urgent(c.id)
+    assert [h.id for h in await store.open_handoffs()] == [c.id, a.id, b.id]
+    assert [await store.queue_position(h.id) for h in (c, a, b)] == [1, 2, 3]
+    assert await store.mark_urgent(b.id)  # a later emergency comes after the earlier one
+    assert [h.id for h in await store.open_handoffs()] == [c.id, b.id, a.id]
+    assert (await store.get_handoff(c.id)).as_json()["urgent"] is True
+    assert (await store.get_handoff(a.id)).as_json()["urgent"] is False
+
+
+async def test_leaving_the_queue_and_the_first_message_note_happen_once():
+    a, _ = await store.open_handoff("rest-a", "rest", store.ASKED)
+    assert await store.note_first_message(a.id) and not await store.note_first_message(a.id)
+    assert await store.leave_queue(a.id, "(resident)") and not await store.leave_queue(a.id, "(resident)")
+    left = await store.get_handoff(a.id)
+    assert (left.state, left.resolved_by, left.handed_back) == (store.RESOLVED, "(resident)", True)
+    b, _ = await store.open_handoff("rest-a", "rest", store.ASKED)
+    await store.claim(b.id, "dana")
+    assert not await store.leave_queue(b.id, "(resident)")  # staff have it: not the resident's to cancel
+
+
+def test_a_handoffs_table_from_before_urgent_flags_gets_the_new_columns(fresh_database):
+    reset_database()
+    url = f"sqlite:///{fresh_database / 'old.db'}"
+    old = sa.create_engine(url)
+    with old.begin() as connection:  # the table as the previous version made it
+        connection.execute(sa.text(
+            "CREATE TABLE handoffs (id INTEGER PRIMARY KEY, sender_id VARCHAR(128) NOT NULL, channel VARCHAR(32) NOT NULL,"
+            " reason VARCHAR(32) NOT NULL, state VARCHAR(16) NOT NULL, created_at DATETIME NOT NULL,"
+            " updated_at DATETIME NOT NULL, claimed_by VARCHAR(64), claimed_at DATETIME, resolved_by VARCHAR(64),"
+            " resolved_at DATETIME, handed_back BOOLEAN)"))
+        connection.execute(sa.text(
+            "INSERT INTO handoffs (sender_id, channel, reason, state, created_at, updated_at)"
+            " VALUES ('rest-old', 'rest', 'asked', 'waiting', '2026-01-01 10:00:00', '2026-01-01 10:00:00')"))
+    old.dispose()
+    migrated = Database(url)
+    try:
+        columns = {c["name"] for c in sa.inspect(migrated.engine).get_columns("handoffs")}
+        assert {"urgent_at", "noted_at"} <= columns
+        with migrated.engine.connect() as connection:
+            (row,) = connection.execute(sa.select(store.handoffs)).all()
+        assert store.Handoff.from_row(row).urgent is False
+        Database(url).dispose()  # a second start finds nothing to add
+    finally:
+        migrated.dispose()
 
 
 async def test_the_audit_log_keeps_who_did_what_and_when():
@@ -288,6 +372,17 @@ async def test_without_a_database_the_resident_still_gets_the_city_contacts(monk
     monkeypatch.setattr(store, "open_handoff", broken)
     messages, events = await run(ActionRequestHuman(), tracker("rest-1", ["request_human"]))
     assert events == [] and "(555) 010-0311" in messages[0]["text"] and "200 Main Street" in messages[0]["text"]
+
+
+async def test_without_a_database_an_emergency_while_waiting_still_gets_911(monkeypatch):
+    async def broken(*_args: Any, **_kwargs: Any) -> None:
+        raise RuntimeError("database down")
+
+    monkeypatch.setattr(store, "open_handoff_for", broken)
+    messages, events = await run(ActionHandoffWaiting(), tracker("rest-1", ["request_human", "emergency"]))
+    assert events == [] and [m["response"] for m in messages] == ["utter_emergency"]
+    messages, events = await run(ActionHandoffWaiting(), tracker("rest-1", ["request_human", "greet"]))
+    assert (messages, events) == ([], [])
 
 
 # --- the command line -------------------------------------------------------------------

@@ -7,7 +7,6 @@ from pathlib import Path
 import pytest
 
 from bot.stack import (
-    DATABASE_LOCK_STORE,
     FILE_LOCK_STORE,
     REDIS_LOCK_STORE,
     StackConfig,
@@ -39,6 +38,8 @@ def test_workers_on_one_machine_share_locks_in_a_file_or_the_database(tmp_path: 
     two = config(tmp_path, rasa_workers=2, extra_rasa_ports=[5006])
     assert two.lock_env() == {"LOCK_STORE_TYPE": FILE_LOCK_STORE, "LOCK_STORE_URL": str(tmp_path / "conversation-locks")}
     assert rasa_process(two).env["SANIC_WORKERS"] == "2" and two.rasa_ports() == [5005, 5006]
+    actions = action_process(config(tmp_path, rasa_workers=2, action_workers=2))
+    assert actions.env["ACTION_SERVER_SANIC_WORKERS"] == "2"  # the variable the SDK reads
     assert not two.scales_out
     assert two.tracker_env()["TRACKER_SHARED"] == "1"
     on_postgres = config(tmp_path, rasa_workers=2, database_url="postgresql://127.0.0.1/citybot")

@@ -159,7 +159,7 @@ def test_a_wrong_or_missing_secret_is_refused(chat):
 
 @pytest.mark.parametrize(
     "body",
-    [b"{not json", b"", b"[1, 2]", b'"hello"', b"42", b"\xff\xfe{", b"[" * 100000],
+    [b"{not json", b"", b"[1, 2]", b'"hello"', b"42", b"\xff\xfe{", b"[" * 60000],
     ids=["broken", "empty", "array", "string", "number", "not-utf8", "deeply-nested"],
 )
 def test_a_body_that_is_not_a_json_object_is_400(chat, body):

@@ -16,6 +16,7 @@ from sanic.response import HTTPResponse
 
 from bot.alerts.faq import faq_answer
 from bot.catalog import load_city
+from bot.web.hsts import hsts_for_whole_app
 
 POLICY = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
 HEADERS = {"Content-Security-Policy": POLICY, "X-Content-Type-Options": "nosniff", "Cache-Control": "max-age=300"}
@@ -57,6 +58,7 @@ class FaqPages(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         pages = Blueprint("citybot_faq_pages", __name__)
+        hsts_for_whole_app(pages)
 
         @pages.route("/faq/<topic>", methods=["GET"])
         async def page(_request: Request, topic: str) -> HTTPResponse:

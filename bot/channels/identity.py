@@ -18,9 +18,25 @@ _DEV_SECRET = "riverton-dev-secret-change-me"
 _warned = False
 
 
+def require_production_secret() -> None:
+    """Refuse to run behind an https PUBLIC_URL (production) on the development key or none.
+
+    Called when a process sets up a channel, so every process that keys ids or
+    signs links fails at startup, whoever starts it (make run, systemd).
+    """
+    public_url = (os.environ.get("PUBLIC_URL") or "").strip().lower()
+    secret = os.environ.get("CITYBOT_SECRET_KEY") or ""
+    if public_url.startswith("https://") and secret in ("", _DEV_SECRET):
+        raise SystemExit(
+            "CITYBOT_SECRET_KEY is unset or the development key while PUBLIC_URL is https: "
+            "refusing to start (set CITYBOT_SECRET_KEY to a long random secret)."
+        )
+
+
 def secret_key() -> bytes:
     """CITYBOT_SECRET_KEY as bytes (the development key, with one warning, when unset)."""
     global _warned
+    require_production_secret()
     secret = os.environ.get("CITYBOT_SECRET_KEY")
     if not secret:
         if not _warned:

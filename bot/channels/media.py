@@ -13,7 +13,8 @@ import hmac
 import logging
 import os
 import re
-from typing import Dict, Optional, Tuple
+from typing import Collection, Dict, Optional, Tuple
+from urllib.parse import urlsplit
 
 import httpx
 from sanic import response
@@ -56,6 +57,30 @@ def signed_media_url(channel: str, ref: str) -> Optional[str]:
         logger.warning("a %s file reference has unexpected characters: photo not linked", channel)
         return None
     return f"{public_url}/webhooks/{channel}/media/{ref}?sig={media_signature(channel, ref)}"
+
+
+def url_on_hosts(url: str, hosts: Collection[str], domains: Collection[str] = (), http_hosts: Collection[str] = ()) -> bool:
+    """Whether a media URL a channel sent points at that channel's own cloud.
+
+    https to one of `hosts` or a subdomain of `domains` (".twiliocdn.com");
+    plain http only to `http_hosts` (a configured test double). Anything else,
+    or a URL with credentials in it, is not the channel's and must not be
+    fetched or handed to the city.
+    """
+    try:
+        parts = urlsplit(url)
+        host = (parts.hostname or "").lower()
+        port = parts.port
+    except ValueError:
+        return False
+    if not host or parts.username is not None or parts.password is not None:
+        return False
+    netloc = f"{host}:{port}" if port else host
+    if parts.scheme == "http":
+        return netloc in http_hosts
+    if parts.scheme != "https":
+        return False
+    return netloc in hosts or (port is None and any(host.endswith(domain) for domain in domains))
 
 
 def media_error(status: int, error: str) -> HTTPResponse:

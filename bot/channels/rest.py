@@ -24,11 +24,10 @@ from sanic.response import HTTPResponse
 
 from bot.api_tokens import RASA_API_TOKEN, presented_token, token_matches
 from bot.channels.identity import is_channel_sender_id
+from bot.channels.limits import MAX_MESSAGE_CHARS, WEBHOOK_MAX_BODY_BYTES as MAX_BODY_BYTES
 
 logger = logging.getLogger(__name__)
 
-MAX_BODY_BYTES = 64 * 1024
-MAX_MESSAGE_CHARS = 2000  # as the web chat
 MAX_SENDER_CHARS = 128  # the tracker store's sender_id column
 
 

@@ -36,10 +36,13 @@ from sanic.response import HTTPResponse
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, TelegramObject, Update
 from telegram.error import RetryAfter, TelegramError
 
-from bot.channels.identity import mask, sender_id_for
+from bot.channels.failures import failure_summary
+from bot.channels.identity import mask, require_production_secret, sender_id_for
+from bot.channels.limits import MAX_MESSAGE_CHARS, BodyTooLarge, read_capped_body, text_too_long
 from bot.channels.media import media_error, media_signature_ok, signed_media_url, stream_remote
 from bot.channels.outbound import Buttons, register_sender
 from bot.storage import contact_for, first_delivery, remember_contact
+from bot.web.hsts import hsts_for_whole_app
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +65,9 @@ COMMANDS = {"start": "/greet", "help": "/help", "cancel": "/cancel"}
 LOCATION_TEXT = "my location"
 PHOTO_TEXT = "photo"
 UNSUPPORTED_REPLY = "Sorry, I can only read text messages, locations, photos and contacts."
+TOO_LONG_REPLY = (
+    f"That message is too long for me. Please send it as shorter messages of up to {MAX_MESSAGE_CHARS} characters."
+)
 EDITED_REPLY = "I can't read changes to earlier messages. Please send the corrected text as a new message."
 EXPIRED_BUTTON_REPLY = "Sorry, that button has expired. Please type your answer instead."
 CHOOSE_TEXT = "Please choose:"
@@ -310,6 +316,7 @@ def shared_sender(settings: TelegramSettings) -> TelegramSender:
 
 def sender_from_env() -> Optional[TelegramSender]:
     """The Telegram OutboundSender when TELEGRAM_BOT_TOKEN is set (the secret is not needed to send)."""
+    require_production_secret()
     settings = TelegramSettings.from_env()
     return None if settings.bot_problem else shared_sender(settings)
 
@@ -414,6 +421,9 @@ def _read_message(message: Any) -> Optional[Incoming]:
     if chat_id is None:
         return None
     text = _text(_get(message, "text"))
+    if text and text_too_long(text):
+        # Answered, not refused: Telegram would redeliver a refused update again and again.
+        return Incoming(chat_id, reply=TOO_LONG_REPLY)
     if text:
         user_text = _as_user_text(text)
         return Incoming(chat_id, text=user_text) if user_text else Incoming(chat_id, reply=UNSUPPORTED_REPLY)
@@ -424,6 +434,8 @@ def _read_message(message: Any) -> Optional[Incoming]:
     if file_id:
         url = signed_media_url(CHANNEL, file_id)
         caption = _text(_get(message, "caption"))
+        if caption and text_too_long(caption):
+            return Incoming(chat_id, reply=TOO_LONG_REPLY)
         return Incoming(chat_id, text=caption or PHOTO_TEXT, metadata={"media_url": url} if url else {})
     contact = _get(message, "contact")
     details = [_text(_get(contact, k)) for k in ("first_name", "last_name", "phone_number")]
@@ -539,6 +551,7 @@ class TelegramInput(InputChannel):
         return cls(TelegramSettings.from_env())
 
     def __init__(self, settings: Optional[TelegramSettings] = None) -> None:
+        require_production_secret()
         self.settings = settings or TelegramSettings.from_env()
         self.off_reason = self.settings.webhook_problem
         self.sender: Optional[TelegramSender] = None
@@ -556,12 +569,13 @@ class TelegramInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         hook = Blueprint("citybot_telegram", __name__)
+        hsts_for_whole_app(hook)
 
         @hook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok" if self.sender else "off"})
 
-        @hook.route("/webhook", methods=["POST"])
+        @hook.route("/webhook", methods=["POST"], stream=True)  # the body is read under its cap
         async def receive(request: Request) -> HTTPResponse:
             return await self._receive(request, on_new_message)
 
@@ -581,7 +595,9 @@ class TelegramInput(InputChannel):
         if not self._secret_ok(request.headers.get(SECRET_HEADER)):
             return response.json({"ok": False, "error": "wrong or missing secret token"}, status=403)
         try:
-            data = json.loads(request.body or b"")
+            data = json.loads(await read_capped_body(request) or b"")
+        except BodyTooLarge as error:
+            return response.json({"ok": False, "error": str(error)}, status=413)
         except (ValueError, RecursionError):
             return response.json({"ok": False, "error": "the body is not JSON"}, status=400)
         if not isinstance(data, dict):
@@ -607,8 +623,8 @@ class TelegramInput(InputChannel):
                 logger.info("telegram: update %s has nothing to answer", update_id)
                 return
             await self._answer(sender, update_id, incoming, on_new_message)
-        except Exception:
-            logger.exception("telegram: update %s could not be processed", update_id)
+        except Exception as error:
+            logger.error("telegram: update %s could not be processed: %s", update_id, failure_summary(error))
 
     async def _answer(
         self,

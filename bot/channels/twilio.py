@@ -25,7 +25,9 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.channels.identity import mask, sender_id_for
+from bot.channels.failures import failure_summary
+from bot.channels.identity import mask, require_production_secret, sender_id_for
+from bot.channels.limits import MAX_MESSAGE_CHARS, BodyTooLarge, read_capped_body, text_too_long
 from bot.channels.outbound import NotDeliverable, deliver, register_sender
 from bot.alerts.keywords import handle_alert_keyword
 from bot.channels.sms_choices import resolve_reply
@@ -34,6 +36,7 @@ from bot.channels.twilio_inbound import InboundMessage, MalformedWebhook, parse_
 from bot.channels.twilio_rest import TwilioSender, TwilioSendError, TwilioSettings, sender_from_env
 from bot.channels.twilio_signature import SIGNATURE_HEADER, is_valid_signature, signed_url
 from bot.storage import contact_for, first_delivery, remember_contact, set_opted_out
+from bot.web.hsts import hsts_for_whole_app
 
 logger = logging.getLogger(__name__)
 
@@ -90,6 +93,7 @@ class TwilioInput(InputChannel):
         return cls(TwilioSettings.from_env())
 
     def __init__(self, settings: TwilioSettings) -> None:
+        require_production_secret()
         self.settings = settings
         self.output = TwilioOutput()
         self._turns: Set["asyncio.Task[None]"] = set()
@@ -104,12 +108,13 @@ class TwilioInput(InputChannel):
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         webhook = Blueprint("citybot_twilio", __name__)
+        hsts_for_whole_app(webhook)
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
             return response.json({"status": "ok" if self.settings.enabled else "off"})
 
-        @webhook.route("/webhook", methods=["POST"])
+        @webhook.route("/webhook", methods=["POST"], stream=True)  # the body is read under its cap
         async def receive(request: Request) -> HTTPResponse:
             return await self._receive(request, on_new_message)
 
@@ -124,7 +129,9 @@ class TwilioInput(InputChannel):
         if not signature:
             return response.text(f"missing {SIGNATURE_HEADER}", status=403)
         try:
-            params = parse_form(request.body, request.headers.get("content-type"))
+            params = parse_form(await read_capped_body(request), request.headers.get("content-type"))
+        except BodyTooLarge as error:
+            return response.text(str(error), status=413)
         except MalformedWebhook as error:
             return response.text(str(error), status=400)
         url = signed_url(
@@ -140,9 +147,13 @@ class TwilioInput(InputChannel):
             logger.warning("rejected a Twilio webhook with a bad signature for %s (is PUBLIC_URL right?)", url)
             return response.text(f"invalid {SIGNATURE_HEADER}", status=403)
         try:
-            message = InboundMessage.from_form(params)
+            message = InboundMessage.from_form(params, self.settings.api_base_url)
         except MalformedWebhook as error:
             return response.text(str(error), status=400)
+        if text_too_long(message.text):
+            # Twilio does not retry a webhook that answered an error status; nothing reaches the NLU.
+            logger.info("refused a Twilio message over %s characters", MAX_MESSAGE_CHARS)
+            return response.text(f"the message is longer than {MAX_MESSAGE_CHARS} characters", status=413)
         if not await first_delivery("twilio", message.message_sid):
             logger.info("Twilio message %s was already handled (a retry)", message.message_sid)
             return _twiml_ack()
@@ -190,8 +201,8 @@ class TwilioInput(InputChannel):
                         metadata=message.metadata or None,
                     )
                 )
-        except Exception:  # noqa: BLE001 - a background turn has nobody else to report to
-            logger.exception("failed to handle a Twilio message for conversation %s", sender_id)
+        except Exception as error:  # noqa: BLE001 - a background turn has nobody else to report to
+            logger.error("failed to handle a Twilio message for conversation %s: %s", sender_id, failure_summary(error))
 
     async def _keyword(self, keyword: Keyword, channel: str, sender_id: str) -> None:
         """STOP, START and HELP, answered here and never passed to the dialogue.

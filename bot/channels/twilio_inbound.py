@@ -9,13 +9,19 @@ from __future__ import annotations
 import re
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
-from urllib.parse import parse_qsl
+from urllib.parse import parse_qsl, urlsplit
 
+from bot.channels.media import url_on_hosts
+
+DEFAULT_API_BASE_URL = "https://api.twilio.com"
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 WHATSAPP_PREFIX = "whatsapp:"
 LOCATION_TEXT = "my location"
 PHOTO_TEXT = "Here is a photo."
 MAX_MEDIA = 10  # Twilio attaches at most ten media items to a message
+# Where Twilio keeps a message's media: MediaUrl is on the REST API host and redirects to its CDN.
+TWILIO_MEDIA_HOSTS = frozenset({"api.twilio.com", "media.twiliocdn.com"})
+TWILIO_MEDIA_DOMAINS = (".twiliocdn.com",)
 # Some carriers turn "@" into "¡" (GSM 03.38 mix-ups); inside a word it can only be an email's "@".
 _MANGLED_AT = re.compile(r"(?<=\w)¡(?=\w)")
 
@@ -71,16 +77,29 @@ def _coordinate(params: FormParams, key: str, bound: float) -> Optional[float]:
     return value if -bound <= value <= bound else None
 
 
-def _image_url(params: FormParams) -> Optional[str]:
-    """The first image attached to an MMS or WhatsApp message (the back office takes one photo)."""
+def twilio_media_url_ok(url: str, api_base_url: str) -> bool:
+    """Whether a MediaUrl is Twilio's own (or the configured API host's, e.g. a test double)."""
+    base = urlsplit(api_base_url)
+    configured = {base.netloc.lower()} if base.netloc else set()
+    https_hosts = TWILIO_MEDIA_HOSTS | (configured if base.scheme == "https" else set())
+    http_hosts = configured if base.scheme == "http" else set()
+    return url_on_hosts(url, https_hosts, TWILIO_MEDIA_DOMAINS, http_hosts)
+
+
+def _image_url(params: FormParams, api_base_url: str) -> Optional[str]:
+    """The first image on Twilio's media hosts attached to an MMS or WhatsApp message.
+
+    The back office takes one photo; a MediaUrl elsewhere (only a forged or
+    misrouted form has one) is dropped, so the city is never handed it.
+    """
     try:
         count = min(int(params.first("NumMedia", "0") or 0), MAX_MEDIA)
     except ValueError:
         return None
-    for index in range(count):
+    for index in range(max(count, 0)):
         url = params.first(f"MediaUrl{index}")
         kind = params.first(f"MediaContentType{index}").lower()
-        if url.startswith(("https://", "http://")) and kind.startswith("image/"):
+        if kind.startswith("image/") and twilio_media_url_ok(url, api_base_url):
             return url
     return None
 
@@ -100,7 +119,7 @@ class InboundMessage:
         return channel_of(self.address)
 
     @classmethod
-    def from_form(cls, params: FormParams) -> "InboundMessage":
+    def from_form(cls, params: FormParams, api_base_url: str = DEFAULT_API_BASE_URL) -> "InboundMessage":
         """Read Twilio's form; MalformedWebhook when the sender or message id is missing."""
         message_sid = params.first("MessageSid") or params.first("SmsMessageSid")
         address = params.first("From").strip()
@@ -114,7 +133,7 @@ class InboundMessage:
             metadata["location"] = {"latitude": latitude, "longitude": longitude}
             # A shared place may come with its address; that reads better than "my location".
             text = text or params.first("Address").strip() or LOCATION_TEXT
-        image = _image_url(params)
+        image = _image_url(params, api_base_url)
         if image:
             metadata["media_url"] = image
             text = text or PHOTO_TEXT

@@ -18,16 +18,15 @@ from typing import Dict, List, Optional
 
 import httpx
 
-from bot.channels.identity import mask, sender_id_for
+from bot.channels.identity import mask, require_production_secret, sender_id_for
 from bot.channels.outbound import Buttons, NotDeliverable
 from bot.channels.sms_choices import remember_choices
 from bot.channels.sms_format import payloads_of, split_body, with_choices
-from bot.channels.twilio_inbound import channel_of
+from bot.channels.twilio_inbound import DEFAULT_API_BASE_URL, channel_of
 from bot.storage import contact_for, set_opted_out
 
 logger = logging.getLogger(__name__)
 
-DEFAULT_API_BASE_URL = "https://api.twilio.com"
 CHANNELS = ("sms", "whatsapp")
 UNSUBSCRIBED_RECIPIENT = 21610  # the resident texted STOP to this sender
 
@@ -207,5 +206,6 @@ class TwilioSender:
 
 def sender_from_env() -> Optional[TwilioSender]:
     """The SMS/WhatsApp sender from the environment, or None when Twilio is not configured."""
+    require_production_secret()
     settings = TwilioSettings.from_env()
     return TwilioSender(settings) if settings.enabled else None

@@ -29,14 +29,16 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sqlalchemy.engine import Connection
 
-from bot.channels.identity import sender_id_for
+from bot.channels.failures import failure_summary
+from bot.channels.identity import require_production_secret, sender_id_for
+from bot.channels.limits import MAX_MESSAGE_CHARS, BodyTooLarge, read_capped_body, text_too_long
 from bot.channels.outbound import Buttons, register_sender
 from bot.storage import database, metadata, remember_contact, utcnow
+from bot.web.hsts import hsts_for_whole_app
 
 logger = logging.getLogger(__name__)
 
 CHANNEL = "webchat"
-MAX_MESSAGE_CHARS = 2000
 HISTORY_LIMIT = 500
 POLL_SECONDS = 0.5
 KEEPALIVE_SECONDS = 15.0
@@ -61,6 +63,9 @@ _NOSNIFF = {"X-Content-Type-Options": "nosniff"}
 APOLOGY = "Sorry, something went wrong on our side. Please try again, or call 311."
 
 _SESSION = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
+# A message id as the database keeps it: a signed 64-bit integer, written in ASCII digits.
+_MESSAGE_ID = re.compile(r"^[0-9]{1,19}$")
+MAX_MESSAGE_ID = 2**63 - 1
 
 webchat_messages = sa.Table(
     "webchat_messages",
@@ -164,6 +169,7 @@ class WebChatSender:
 
 def sender_from_env() -> WebChatSender:
     """The web chat needs no credentials: it is always reachable."""
+    require_production_secret()
     return WebChatSender()
 
 
@@ -203,8 +209,12 @@ def _optional_text(body: Dict[str, Any], key: str) -> str:
     if not isinstance(value, str):
         raise BadRequest(f"{key} must be a string")
     text = value.strip()
-    if len(text) > MAX_MESSAGE_CHARS:
+    if text_too_long(text):
         raise BadRequest(f"{key} is longer than {MAX_MESSAGE_CHARS} characters", status=413)
+    try:
+        text.encode("utf-8")
+    except UnicodeEncodeError:  # a lone surrogate: JSON allows "\ud800", text does not
+        raise BadRequest(f"{key} is not valid text") from None
     return text
 
 
@@ -214,6 +224,8 @@ def parse_turn(raw: bytes) -> Turn:
         body = json.loads(raw or b"")
     except (ValueError, UnicodeDecodeError):
         raise BadRequest("the body must be JSON") from None
+    except RecursionError:  # nested deeper than the parser goes; no page sends that
+        raise BadRequest("the body is nested too deeply") from None
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object")
     session = parse_session(body.get("session"))
@@ -249,12 +261,12 @@ def parse_metadata(body: Dict[str, Any]) -> Optional[Dict[str, Any]]:
 def parse_after(request: Request) -> int:
     """Where a stream resumes: `after`, or the browser's Last-Event-ID when it reconnects."""
     values = [request.args.get("after"), request.headers.get("last-event-id")]
-    try:
-        numbers = [int(v) for v in values if v not in (None, "")]
-    except ValueError:
-        raise BadRequest("after must be a message id (a whole number)") from None
-    if any(n < 0 for n in numbers):
-        raise BadRequest("after must not be negative")
+    given = [v.strip() for v in values if v not in (None, "")]
+    if any(not _MESSAGE_ID.match(v) for v in given):
+        raise BadRequest("after must be a message id (a whole number, not negative)")
+    numbers = [int(v) for v in given]
+    if any(n > MAX_MESSAGE_ID for n in numbers):
+        raise BadRequest("after is beyond any message id")
     return max(numbers, default=0)
 
 
@@ -277,6 +289,7 @@ class WebChatInput(InputChannel):
     """The web chat page and its API, mounted at the server's root."""
 
     def __init__(self) -> None:
+        require_production_secret()
         register_sender(WebChatSender())
         self._stopping = False
 
@@ -306,8 +319,8 @@ class WebChatInput(InputChannel):
             await on_new_message(
                 UserMessage(turn.text, output, sender_id, input_channel=CHANNEL, metadata=turn.metadata)
             )
-        except Exception:  # the resident still gets an answer; the log has the cause
-            logger.exception("web chat message could not be handled")
+        except Exception as error:  # the resident still gets an answer; the log has where it failed
+            logger.error("web chat message could not be handled: %s", failure_summary(error))
             await output.send_text_message(sender_id, APOLOGY)
         return output.messages
 
@@ -341,6 +354,7 @@ class WebChatInput(InputChannel):
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         web = Blueprint("webchat", __name__)
+        hsts_for_whole_app(web)
         logger.info("Web chat is on: GET /chat, embed with /chat/embed.js")
 
         @web.listener("before_server_stop")
@@ -365,10 +379,12 @@ class WebChatInput(InputChannel):
         async def embed(_request: Request) -> HTTPResponse:
             return await _static("embed.js", "application/javascript; charset=utf-8")
 
-        @web.route("/webhooks/webchat/webhook", methods=["POST"])
+        @web.route("/webhooks/webchat/webhook", methods=["POST"], stream=True)  # the body is read under its cap
         async def receive(request: Request) -> HTTPResponse:
             try:
-                turn = parse_turn(request.body)
+                turn = parse_turn(await read_capped_body(request))
+            except BodyTooLarge as exc:
+                return error(BadRequest(str(exc), status=413))
             except BadRequest as exc:
                 return error(exc)
             return response.json(await self.handle(turn, on_new_message))

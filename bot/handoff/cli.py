@@ -13,7 +13,9 @@ import argparse
 import asyncio
 import getpass
 import sys
-from typing import Any
+from typing import Any, Awaitable, Optional, TypeVar
+
+T = TypeVar("T")
 
 
 def read_password(prompt_twice: bool = True) -> str:
@@ -30,12 +32,23 @@ def _run(coroutine: Any) -> Any:
     return asyncio.run(coroutine)
 
 
+def _audited(work: Awaitable[T], action: str, detail: Optional[str] = None) -> T:
+    """Run a change and its audit line in one event loop (passwords are hashed in the store's pool, off it)."""
+    from bot.handoff import store
+
+    async def both() -> T:
+        result = await work
+        await store.audit("(cli)", action, detail=detail if detail is not None else str(result))
+        return result
+
+    return _run(both())
+
+
 def staff_add(args: argparse.Namespace) -> int:
     from bot.handoff import store
 
     try:
-        name = _run(store.add_staff(args.username, read_password()))
-        _run(store.audit("(cli)", "staff_add", detail=name))
+        name = _audited(store.add_staff(args.username, read_password()), "staff_add")
     except store.AccountError as error:
         print(f"citybot staff add: {error}", file=sys.stderr)
         return 1
@@ -47,8 +60,7 @@ def staff_passwd(args: argparse.Namespace) -> int:
     from bot.handoff import store
 
     try:
-        _run(store.set_password(args.username, read_password()))
-        _run(store.audit("(cli)", "staff_passwd", detail=args.username))
+        _audited(store.set_password(args.username, read_password()), "staff_passwd", args.username)
     except store.AccountError as error:
         print(f"citybot staff passwd: {error}", file=sys.stderr)
         return 1
@@ -60,8 +72,8 @@ def staff_disable(args: argparse.Namespace, disabled: bool = True) -> int:
     from bot.handoff import store
 
     try:
-        _run(store.set_disabled(args.username, disabled))
-        _run(store.audit("(cli)", "staff_disable" if disabled else "staff_enable", detail=args.username))
+        _audited(store.set_disabled(args.username, disabled), "staff_disable" if disabled else "staff_enable",
+                 args.username)
     except store.AccountError as error:
         print(f"citybot staff: {error}", file=sys.stderr)
         return 1

@@ -9,8 +9,11 @@ Security: passwords are argon2id hashes; the session cookie is HttpOnly,
 SameSite=Strict, and its token is stored only as a hash; sessions end after
 CONSOLE_SESSION_IDLE_MINUTES without a request and CONSOLE_SESSION_HOURS after
 sign-in; every form carries a CSRF token (403 without it); every staff action is
-in the audit log. Log lines carry handoff numbers and usernames, never message
-text or addresses; the access log is off.
+in the audit log. Sign-in attempts are limited per client (429, `throttle`) and
+per account (a lockout, said as such and audited); passwords are hashed in a
+small thread pool of their own (`passwords`), so sign-ins never stall the pages.
+Log lines carry handoff numbers and usernames, never message text or addresses;
+the access log is off.
 """
 from __future__ import annotations
 
@@ -32,10 +35,11 @@ from sanic.config import Config
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.handoff import pages, store
+from bot.handoff import pages, store, throttle
 from bot.handoff.service import HandoffError, HandoffService, last_index, report_details, transcript
-from bot.handoff.store import CLAIMED, StaffSession
+from bot.handoff.store import CLAIMED, SignIn, StaffSession
 from bot.reports.outbox import REJECTED
+from bot.web.hsts import add_hsts, served_over_https
 
 logger = logging.getLogger(__name__)
 
@@ -62,6 +66,8 @@ QUEUE_POLL_SECONDS = 1.0
 KEEPALIVE_SECONDS = 15.0
 RECONNECT_MILLISECONDS = 2000
 MAX_BODY_BYTES = 64 * 1024
+LOGIN_FORM_SECONDS = 3600
+REFUSAL_LOG_SECONDS = 60.0  # at most one log line this often about throttled sign-ins
 
 Handler = Callable[..., Awaitable[Any]]
 
@@ -125,6 +131,38 @@ def safe_next(value: Optional[str]) -> str:
     if value and value.startswith("/console") and not value.startswith("//") and "\\" not in value:
         return value
     return "/console"
+
+
+def sign_in_again(request: Request, problem: str, status: int, username: str = "",
+                  next_url: str = "/console") -> HTTPResponse:
+    """The sign-in page once more, with why, and a fresh form token."""
+    token = secrets.token_urlsafe(32)
+    shown = username if store.USERNAME.match(username) else ""
+    resp = html(pages.login_page(token, problem=problem, username=shown, next_url=next_url), status=status)
+    set_cookie(resp, request, LOGIN_COOKIE, token, LOGIN_FORM_SECONDS)
+    return resp
+
+
+async def refused_sign_in(request: Request, result: SignIn, username: str, next_url: str) -> HTTPResponse:
+    """Audit a refused sign-in and say why: a locked account as such, anything else alike.
+
+    The actor is the account only when it exists: a name that is not an account
+    (often a password typed in the wrong field) goes nowhere, neither the audit log nor the log.
+    """
+    actor = result.account or "(unknown)"
+    if result.locked_for is None or result.locked_now:
+        await store.audit(actor, "login_failed")
+        logger.info("failed console sign-in for %s", actor)
+    if result.locked_for is None:
+        return sign_in_again(request, pages.sign_in_problem("wrong"), 401, username, next_url)
+    seconds = result.locked_for.total_seconds()
+    if result.locked_now:
+        detail = f"for {pages.minutes(seconds)} after {store.MAX_FAILED_LOGINS} failed sign-ins"
+        await store.audit(actor, "account_locked", detail=detail)
+    else:
+        await store.audit(actor, "login_while_locked")
+        logger.info("refused a console sign-in for %s: the account is locked", actor)
+    return sign_in_again(request, pages.sign_in_problem("locked", seconds), 401, username, next_url)
 
 
 def login_redirect(request: Request) -> HTTPResponse:
@@ -261,6 +299,8 @@ def create_app(service: Optional[HandoffService] = None) -> Sanic:
     app = Sanic("citybot_console", config=config, configure_logging=False)
     app.ctx.service = service
     app.ctx.stopping = False
+    app.ctx.sign_ins, app.ctx.trusted_proxies = throttle.from_env()
+    app.ctx.refusals, app.ctx.refusals_logged = 0, 0.0
 
     @app.listener("before_server_start")
     async def start(app: Sanic, _loop: Any) -> None:
@@ -286,9 +326,26 @@ def create_app(service: Optional[HandoffService] = None) -> Sanic:
         if resp is not None:
             for name, value in SECURITY_HEADERS.items():
                 resp.headers.setdefault(name, value)
+            if served_over_https():
+                await add_hsts(_request, resp)
 
     def svc() -> HandoffService:
         return app.ctx.service
+
+    def client_of(request: Request) -> str:
+        forwarded = ",".join(request.headers.getall("x-forwarded-for", []))
+        return throttle.client_address(request.ip, forwarded, app.ctx.trusted_proxies)
+
+    def throttled(request: Request, wait: float, next_url: str) -> HTTPResponse:
+        """429 for a client over its sign-in attempts; logged at most once a minute (no addresses)."""
+        app.ctx.refusals += 1
+        now = time.monotonic()
+        if now - app.ctx.refusals_logged >= REFUSAL_LOG_SECONDS:
+            logger.warning("refused %s console sign-in attempts: too many from one client", app.ctx.refusals)
+            app.ctx.refusals, app.ctx.refusals_logged = 0, now
+        resp = sign_in_again(request, pages.sign_in_problem("throttled", wait), 429, next_url=next_url)
+        resp.headers["Retry-After"] = str(throttle.retry_after(wait))
+        return resp
 
     # --- pages without a session ------------------------------------------------------
 
@@ -315,30 +372,26 @@ def create_app(service: Optional[HandoffService] = None) -> Sanic:
         token = secrets.token_urlsafe(32)
         resp = html(pages.login_page(token, next_url=safe_next(request.args.get("next")),
                                      notice=request.args.get("done")))
-        set_cookie(resp, request, LOGIN_COOKIE, token, 3600)
+        set_cookie(resp, request, LOGIN_COOKIE, token, LOGIN_FORM_SECONDS)
         return resp
 
     @app.post("/console/login")
     async def login(request: Request) -> HTTPResponse:
+        # The client's attempts are counted first: a refusal costs no form check and no hash.
+        client = client_of(request)
+        next_url = safe_next(form_value(request, "next"))
+        wait = app.ctx.sign_ins.take(client)
+        if wait:
+            return throttled(request, wait, next_url)
         # The sign-in form's own CSRF token: a cookie and a form field that must match.
         if not same(form_value(request, "login_token"), request.cookies.get(LOGIN_COOKIE)):
-            return html(pages.error_page(403, "This sign-in form has expired. Reload the page and try again."), 403)
+            return html(pages.error_page(403, pages.SIGN_IN_PROBLEMS["expired"]), 403)
         username = (form_value(request, "username") or "").strip().lower()
-        password = form_value(request, "password") or ""
-        next_url = safe_next(form_value(request, "next"))
-        name = await store.check_login(username, password)
-        if name is None:
-            actor = username if store.USERNAME.match(username) else "(unknown)"
-            await store.audit(actor, "login_failed")
-            logger.info("failed console sign-in for %s", actor)
-            token = secrets.token_urlsafe(32)
-            resp = html(
-                pages.login_page(token, problem="Wrong username or password (or the account is locked for a few minutes).",
-                                 username=username if store.USERNAME.match(username) else "", next_url=next_url),
-                status=401,
-            )
-            set_cookie(resp, request, LOGIN_COOKIE, token, 3600)
-            return resp
+        result = await store.sign_in(username, form_value(request, "password") or "")
+        if result.username is None:
+            return await refused_sign_in(request, result, username, next_url)
+        app.ctx.sign_ins.give_back(client)  # only failed attempts count against the client
+        name = result.username
         token, session = await store.start_session(name)
         await store.audit(name, "login")
         logger.info("%s signed in to the console", name)

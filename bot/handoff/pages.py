@@ -7,14 +7,15 @@ a reload.
 from __future__ import annotations
 
 import json
+import math
 from datetime import datetime, timezone
 from html import escape
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence
+from typing import Any, Dict, Iterable, Mapping, Optional, Sequence
 from zoneinfo import ZoneInfo
 
 from bot.catalog import load_city
 from bot.handoff.service import Turn
-from bot.handoff.store import CLAIMED, RESOLVED, WAITING, Handoff, Note
+from bot.handoff.store import CLAIMED, WAITING, Handoff, Note
 
 CHANNEL_NAMES = {
     "webchat": "Web chat",
@@ -47,6 +48,13 @@ NOTICES = {
     "filed": "The service request was filed.",
     "taken": "You took over this conversation; the assistant is paused.",
     "signed_out": "You are signed out.",
+}
+# Why the sign-in page is shown again ({minutes}: "3 minutes", "1 minute").
+SIGN_IN_PROBLEMS = {
+    "wrong": "Wrong username or password.",
+    "locked": "This account is locked for {minutes} after too many failed sign-ins.",
+    "throttled": "Too many sign-in attempts from this address. Try again in {minutes}.",
+    "expired": "This sign-in form has expired. Reload the page and try again.",
 }
 
 
@@ -128,6 +136,16 @@ def messages(notice: Optional[str] = None, problem: Optional[str] = None) -> str
 # --- login ------------------------------------------------------------------------------
 
 
+def minutes(seconds: float) -> str:
+    """A wait in whole minutes, rounded up: '1 minute', '5 minutes'."""
+    count = max(1, math.ceil(seconds / 60))
+    return f"{count} minute" if count == 1 else f"{count} minutes"
+
+
+def sign_in_problem(kind: str, seconds: float = 0.0) -> str:
+    return SIGN_IN_PROBLEMS[kind].format(minutes=minutes(seconds))
+
+
 def login_page(token: str, problem: Optional[str] = None, username: str = "", next_url: str = "/console",
                notice: Optional[str] = None) -> str:
     body = (
@@ -154,6 +172,14 @@ def login_page(token: str, problem: Optional[str] = None, username: str = "", ne
 # --- the queue ----------------------------------------------------------------------------
 
 
+URGENT_FLAG = "Urgent: emergency message"
+
+
+def urgent_flag(handoff: Handoff) -> str:
+    """The queue's mark on a conversation whose resident reported an emergency (they were told to call 911)."""
+    return f'<strong class="flag flag--urgent">{URGENT_FLAG}</strong> ' if handoff.urgent else ""
+
+
 def queue_row(handoff: Handoff, csrf: str, me: str) -> str:
     if handoff.state == WAITING:
         state = "Waiting"
@@ -165,11 +191,12 @@ def queue_row(handoff: Handoff, csrf: str, me: str) -> str:
         state = "Claimed by you" if handoff.claimed_by == me else f"Claimed by {e(handoff.claimed_by)}"
         action = f'<a href="/console/handoffs/{handoff.id}">Open<span class="visually-hidden"> conversation {handoff.id}</span></a>'
     return (
-        f'<tr data-handoff="{handoff.id}" data-conversation="{e(handoff.sender_id)}" data-state="{e(handoff.state)}">'
+        f'<tr data-handoff="{handoff.id}" data-conversation="{e(handoff.sender_id)}" data-state="{e(handoff.state)}"'
+        f'{" data-urgent" if handoff.urgent else ""}>'
         f'<th scope="row"><a href="/console/handoffs/{handoff.id}">#{handoff.id}</a></th>'
         f"<td>{e(channel_name(handoff.channel))}</td>"
         f'<td><time datetime="{e(handoff.created_at.isoformat())}" data-since>{e(waited(handoff.created_at))}</time></td>'
-        f"<td>{e(handoff.reason_text)}</td>"
+        f"<td>{urgent_flag(handoff)}{e(handoff.reason_text)}</td>"
         f"<td>{state}</td>"
         f"<td>{action}</td></tr>"
     )
@@ -431,7 +458,7 @@ def conversation_page(
         f'<h1>Conversation #{handoff.id} <span class="sub">{e(channel_name(handoff.channel))}</span></h1>'
         f"{messages(notice, problem)}"
         f'<dl class="summary"><dt>State</dt><dd id="handoff-state" data-state="{e(handoff.state)}">{e(status)}</dd>'
-        f"<dt>Reason</dt><dd>{e(handoff.reason_text)}</dd>"
+        f"<dt>Reason</dt><dd>{urgent_flag(handoff)}{e(handoff.reason_text)}</dd>"
         f'<dt>Opened</dt><dd><time datetime="{e(handoff.created_at.isoformat())}">{e(when(handoff.created_at))}</time></dd>'
         f"<dt>Channel</dt><dd>{e(channel_name(handoff.channel))}</dd>"
         f"<dt>Conversation id</dt><dd><code>{e(handoff.sender_id)}</code></dd>{paused_text}</dl>"
@@ -485,7 +512,7 @@ def error_page(status: int, message: str, staff: Optional[str] = None, csrf: str
 def queue_json(items: Sequence[Handoff], on_duty: Sequence[str]) -> str:
     return json.dumps(
         {
-            "items": [{**h.as_json(), "channel_name": channel_name(h.channel)} for h in items],
+            "items": [{**h.as_json(), "channel_name": channel_name(h.channel), "urgent_text": URGENT_FLAG} for h in items],
             "on_duty": list(on_duty),
         }
     )

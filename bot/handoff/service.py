@@ -3,9 +3,11 @@
 The conversation itself lives in Rasa's tracker store: the console reads it
 (and appends to it) over Rasa's HTTP API, so the transcript is the bot's own,
 with every user message, bot turn and staff reply in order. Pausing the tracker
-(`pause` event) keeps the bot silent while staff are in charge: Rasa still logs
-what the resident writes but predicts no action. Resuming adds `resume` and an
-`action_listen`, so the next message is handled as after any bot turn.
+(`pause` event) keeps the bot out of the way while staff are in charge: Rasa
+still logs what the resident writes and predicts no action; only
+`action_handoff_waiting` runs (bot/handoff/paused.py, bot/handoff/waiting.py:
+emergencies, leaving the queue). Resuming adds `resume` and an `action_listen`,
+so the next message is handled as after any bot turn.
 
 Staff replies reach the resident through the channel's outbound sender
 (`bot.channels.outbound`), the same way status updates do.
@@ -24,7 +26,7 @@ import httpx
 from bot.catalog import load_city
 from bot.channels.outbound import NotDeliverable, deliver, sender_for
 from bot.handoff import store
-from bot.handoff.store import CLAIMED, STAFF, WAITING, Handoff
+from bot.handoff.store import CLAIMED, STAFF, Handoff
 from bot.reports.draft import REPORT_SLOTS, ReportDraft
 from bot.storage import contact_for
 
@@ -397,40 +399,3 @@ async def service_name(code: str) -> Optional[str]:
     except Exception:  # the back office is down: the catalog still knows the city's services
         catalog = load_city().service(code)
         return catalog.name if catalog else None
-
-
-# --- what the resident is told when a handoff opens ---------------------------------------
-
-
-def minutes_text(minutes: int) -> str:
-    return "a minute" if minutes <= 1 else f"{minutes} minutes"
-
-
-async def opening_message(handoff: Handoff) -> str:
-    """A person is coming (with the expected wait), or City Hall's hours when nobody is on duty."""
-    info = load_city().info
-    phone = info.get("phone_311", "311")
-    hall = info.get("city_hall") or {}
-    if await store.staff_on_duty():
-        position = await store.queue_position(handoff.id)
-        minutes = max(1, round((await store.typical_wait()).total_seconds() / 60))
-        ahead = ""
-        if position == 2:
-            ahead = " There is 1 person ahead of you."
-        elif position > 2:
-            ahead = f" There are {position - 1} people ahead of you."
-        return (
-            "Of course. I'm passing you to a member of city staff, who will answer right here; "
-            f"the wait is usually about {minutes_text(minutes)}.{ahead} I'll stay quiet until they're done. "
-            f"If you'd rather call, it's {phone}. For emergencies, call 911."
-        )
-    hours = ""
-    if hall.get("hours"):
-        hours = f": City Hall is open {hall['hours']}" + (f" (closed {hall['closed']})" if hall.get("closed") else "")
-    visit = f", or visit City Hall at {hall['address']}" if hall.get("address") else ""
-    return (
-        f"Of course. Nobody from city staff is online right now{hours}. Your conversation is in their queue "
-        "and a person will reply right here when they're back; I'll stay quiet until then. "
-        f"You can also call {phone}{visit}. For emergencies, call 911."
-    )
-

@@ -1,7 +1,9 @@
 """Handoffs, staff accounts, console sessions and the audit log, in the assistant's database.
 
 A handoff is one stretch of a conversation in which city staff are in charge:
-`waiting` (in the queue) -> `claimed` (one staff member has it) -> `resolved`.
+`waiting` (in the queue) -> `claimed` (one staff member has it) -> `resolved`
+(by staff, or by the resident leaving the queue). An emergency message marks a
+handoff urgent (`urgent_at`): urgent ones come first in the queue.
 A conversation has at most one open handoff (a partial unique index), and a
 claim is one atomic `UPDATE ... WHERE state = 'waiting'`, so two staff members
 can never hold the same conversation.
@@ -24,6 +26,7 @@ from typing import Any, Dict, List, Optional
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from bot.handoff import passwords
 from bot.storage import database, metadata, utcnow
 
 logger = logging.getLogger(__name__)
@@ -45,7 +48,6 @@ USERNAME = re.compile(r"^[a-z0-9][a-z0-9._-]{1,63}$")
 MIN_PASSWORD_CHARS = 10
 MAX_PASSWORD_CHARS = 1024
 MAX_FAILED_LOGINS = 5
-LOCKOUT = timedelta(minutes=5)
 NOTE_MAX_CHARS = 4000
 
 
@@ -55,6 +57,11 @@ def _minutes(name: str, default: float) -> timedelta:
     except ValueError:
         value = default
     return timedelta(minutes=value if value > 0 else default)
+
+
+def lockout_duration() -> timedelta:
+    """How long MAX_FAILED_LOGINS wrong passwords in a row lock an account (CONSOLE_LOCKOUT_MINUTES)."""
+    return _minutes("CONSOLE_LOCKOUT_MINUTES", 5)
 
 
 def session_idle() -> timedelta:
@@ -91,6 +98,9 @@ handoffs = sa.Table(
     sa.Column("resolved_by", sa.String(64)),
     sa.Column("resolved_at", sa.DateTime(timezone=True)),
     sa.Column("handed_back", sa.Boolean),
+    # Added later: a database from before them gets them from `add_missing_columns`.
+    sa.Column("urgent_at", sa.DateTime(timezone=True)),  # an emergency message came while it was open
+    sa.Column("noted_at", sa.DateTime(timezone=True)),  # the resident was told their messages wait for staff
     sa.Index("ix_handoffs_state", "state"),
     # One open handoff per conversation.
     sa.Index(
@@ -101,6 +111,26 @@ handoffs = sa.Table(
         postgresql_where=sa.text("state != 'resolved'"),
     ),
 )
+
+
+
+@sa.event.listens_for(metadata, "after_create")
+def add_missing_columns(_metadata: sa.MetaData, connection: Connection, tables: List[sa.Table], **_: Any) -> None:
+    """Bring a `handoffs` table made by an earlier version up to date (after every `create_all`).
+
+    Columns are only ever added, nullable, so this is the whole migration. Two
+    processes adding the same column at once: the slower one fails with
+    "duplicate column", which `bot.storage.create_tables` retries.
+    """
+    if handoffs in tables:
+        return
+    present = {column["name"] for column in sa.inspect(connection).get_columns(handoffs.name)}
+    for column in handoffs.columns:
+        if column.name not in present:
+            kind = column.type.compile(dialect=connection.dialect)
+            connection.execute(sa.text(f"ALTER TABLE {handoffs.name} ADD COLUMN {column.name} {kind}"))
+            logger.info("handoffs: column %s added", column.name)
+
 
 handoff_notes = sa.Table(
     "handoff_notes",
@@ -169,17 +199,23 @@ class Handoff:
     resolved_by: Optional[str]
     resolved_at: Optional[datetime]
     handed_back: Optional[bool]
+    urgent_at: Optional[datetime] = None
+    noted_at: Optional[datetime] = None
 
     @classmethod
     def from_row(cls, row: Any) -> "Handoff":
         data = dict(row._mapping)
-        for key in ("created_at", "updated_at", "claimed_at", "resolved_at"):
+        for key in ("created_at", "updated_at", "claimed_at", "resolved_at", "urgent_at", "noted_at"):
             data[key] = aware(data[key])
         return cls(**data)
 
     @property
     def is_open(self) -> bool:
         return self.state in OPEN_STATES
+
+    @property
+    def urgent(self) -> bool:
+        return self.urgent_at is not None
 
     @property
     def reason_text(self) -> str:
@@ -196,6 +232,7 @@ class Handoff:
             "created_at": self.created_at.isoformat(),
             "claimed_by": self.claimed_by,
             "claimed_at": self.claimed_at.isoformat() if self.claimed_at else None,
+            "urgent": self.urgent,
         }
 
 
@@ -263,12 +300,14 @@ async def open_handoff_for(sender_id: str) -> Optional[Handoff]:
     return Handoff.from_row(row) if row is not None else None
 
 
+# Queue order: urgent ones first (the earliest emergency first), then the longest waiting.
+QUEUE_ORDER = (handoffs.c.urgent_at.is_(None), handoffs.c.urgent_at, handoffs.c.created_at, handoffs.c.id)
+
+
 async def open_handoffs() -> List[Handoff]:
-    """The queue: waiting ones first (longest waiting first), then claimed ones."""
+    """The queue: waiting ones first (urgent, then longest waiting first), then claimed ones."""
     rows = await database().run(
-        lambda c: c.execute(
-            sa.select(handoffs).where(handoffs.c.state.in_(OPEN_STATES)).order_by(handoffs.c.created_at, handoffs.c.id)
-        ).all()
+        lambda c: c.execute(sa.select(handoffs).where(handoffs.c.state.in_(OPEN_STATES)).order_by(*QUEUE_ORDER)).all()
     )
     items = [Handoff.from_row(r) for r in rows]
     return [h for h in items if h.state == WAITING] + [h for h in items if h.state == CLAIMED]
@@ -286,17 +325,20 @@ async def recently_resolved(limit: int = 20) -> List[Handoff]:
     return [Handoff.from_row(r) for r in rows]
 
 
-async def claim(handoff_id: int, username: str) -> bool:
-    """Take a waiting handoff; False when it is not waiting (someone else was quicker)."""
-    now = utcnow()
+async def _update_waiting(handoff_id: int, **values: Any) -> bool:
+    """Change a handoff only while it waits; False when it no longer does (someone else was quicker)."""
     result = await database().run(
         lambda c: c.execute(
-            handoffs.update()
-            .where(handoffs.c.id == handoff_id, handoffs.c.state == WAITING)
-            .values(state=CLAIMED, claimed_by=username, claimed_at=now, updated_at=now)
+            handoffs.update().where(handoffs.c.id == handoff_id, handoffs.c.state == WAITING).values(**values)
         ).rowcount
     )
     return result == 1
+
+
+async def claim(handoff_id: int, username: str) -> bool:
+    """Take a waiting handoff; False when it is not waiting (someone else was quicker)."""
+    now = utcnow()
+    return await _update_waiting(handoff_id, state=CLAIMED, claimed_by=username, claimed_at=now, updated_at=now)
 
 
 async def unclaim(handoff_id: int, username: str) -> bool:
@@ -338,20 +380,48 @@ async def touch_handoff(handoff_id: int) -> None:
 
 
 async def queue_position(handoff_id: int) -> int:
-    """1 for the handoff waiting longest; 0 when it is not waiting."""
+    """1 for the handoff staff will reach first (see QUEUE_ORDER); 0 when it is not waiting."""
 
     def work(connection: Connection) -> int:
-        row = connection.execute(sa.select(handoffs).where(handoffs.c.id == handoff_id)).first()
-        if row is None or row.state != WAITING:
-            return 0
-        ahead = connection.execute(
-            sa.select(sa.func.count())
-            .select_from(handoffs)
-            .where(handoffs.c.state == WAITING, handoffs.c.id < handoff_id)
-        ).scalar_one()
-        return int(ahead) + 1
+        waiting = connection.execute(
+            sa.select(handoffs.c.id).where(handoffs.c.state == WAITING).order_by(*QUEUE_ORDER)
+        ).scalars().all()
+        return waiting.index(handoff_id) + 1 if handoff_id in waiting else 0
 
     return await database().run(work)
+
+
+async def mark_urgent(handoff_id: int) -> bool:
+    """Flag an open handoff urgent (it moves to the top of the queue); False when it already was, or is closed."""
+    now = utcnow()
+    result = await database().run(
+        lambda c: c.execute(
+            handoffs.update()
+            .where(handoffs.c.id == handoff_id, handoffs.c.state.in_(OPEN_STATES), handoffs.c.urgent_at.is_(None))
+            .values(urgent_at=now, updated_at=now)
+        ).rowcount
+    )
+    return result == 1
+
+
+async def note_first_message(handoff_id: int) -> bool:
+    """True exactly once per waiting handoff: the first message the resident sends while waiting."""
+    result = await database().run(
+        lambda c: c.execute(
+            handoffs.update()
+            .where(handoffs.c.id == handoff_id, handoffs.c.state == WAITING, handoffs.c.noted_at.is_(None))
+            .values(noted_at=utcnow())
+        ).rowcount
+    )
+    return result == 1
+
+
+async def leave_queue(handoff_id: int, actor: str) -> bool:
+    """The resident left the queue: a waiting handoff resolved by `actor`; False once staff claimed it."""
+    now = utcnow()
+    return await _update_waiting(
+        handoff_id, state=RESOLVED, resolved_by=actor, resolved_at=now, handed_back=True, updated_at=now
+    )
 
 
 DEFAULT_WAIT = timedelta(minutes=5)
@@ -371,6 +441,38 @@ async def typical_wait(sample: int = 20) -> timedelta:
     if not waits:
         return DEFAULT_WAIT
     return median(waits)
+
+
+DEFAULT_HANDLING = timedelta(minutes=10)
+
+
+async def typical_handling(sample: int = 20) -> timedelta:
+    """The median time staff spent on the last conversations they resolved (10 minutes before any)."""
+    rows = await database().run(
+        lambda c: c.execute(
+            sa.select(handoffs.c.claimed_at, handoffs.c.resolved_at)
+            .where(handoffs.c.claimed_at.isnot(None), handoffs.c.resolved_at.isnot(None))
+            .order_by(handoffs.c.resolved_at.desc())
+            .limit(sample)
+        ).all()
+    )
+    spans = [aware(r.resolved_at) - aware(r.claimed_at) for r in rows]
+    return median(spans) if spans else DEFAULT_HANDLING
+
+
+async def claimed_by_any(usernames: List[str]) -> int:
+    """How many conversations these staff members hold right now."""
+    if not usernames:
+        return 0
+    return await database().run(
+        lambda c: int(
+            c.execute(
+                sa.select(sa.func.count())
+                .select_from(handoffs)
+                .where(handoffs.c.state == CLAIMED, handoffs.c.claimed_by.in_(usernames))
+            ).scalar_one()
+        )
+    )
 
 
 async def staff_on_duty() -> List[str]:
@@ -460,12 +562,6 @@ async def audit_entries(handoff_id: Optional[int] = None, limit: int = 200) -> L
 # --- staff accounts -----------------------------------------------------------------
 
 
-def _hasher() -> Any:
-    from argon2 import PasswordHasher
-
-    return PasswordHasher()  # argon2id with the library's (RFC 9106 low-memory) parameters
-
-
 class AccountError(ValueError):
     """A username or password that cannot be used."""
 
@@ -485,14 +581,10 @@ def check_password(password: str) -> str:
     return password
 
 
-def hash_password(password: str) -> str:
-    return _hasher().hash(password)
-
-
 async def add_staff(username: str, password: str) -> str:
     """Create a staff account; AccountError when the name is taken or invalid."""
     name = check_username(username)
-    digest = hash_password(check_password(password))
+    digest = await passwords.hash_password(check_password(password))
 
     def work(connection: Connection) -> None:
         try:
@@ -512,7 +604,7 @@ async def add_staff(username: str, password: str) -> str:
 async def set_password(username: str, password: str) -> None:
     """New password; every session of the account ends."""
     name = check_username(username)
-    digest = hash_password(check_password(password))
+    digest = await passwords.hash_password(check_password(password))
 
     def work(connection: Connection) -> None:
         updated = connection.execute(
@@ -553,65 +645,77 @@ async def list_staff() -> List[Dict[str, Any]]:
     return [{"username": r.username, "created_at": aware(r.created_at), "disabled": r.disabled} for r in rows]
 
 
-# A real hash to verify against when the username is unknown, so a login takes
-# as long for a name that exists as for one that does not.
-_DUMMY_HASH: Optional[str] = None
+@dataclass(frozen=True)
+class SignIn:
+    """What one sign-in attempt came to."""
+
+    username: Optional[str] = None  # signed in as this account; None: refused
+    account: Optional[str] = None  # the existing account the attempt named (None: no such account)
+    locked_for: Optional[timedelta] = None  # refused because the account is locked, for this much longer
+    locked_now: bool = False  # this attempt's wrong password started the lockout
 
 
-def _dummy_hash() -> str:
-    global _DUMMY_HASH
-    if _DUMMY_HASH is None:
-        _DUMMY_HASH = hash_password(secrets.token_urlsafe(16))
-    return _DUMMY_HASH
+async def sign_in(username: str, password: str) -> SignIn:
+    """Check a sign-in; MAX_FAILED_LOGINS wrong passwords in a row lock the account (lockout_duration()).
 
-
-async def check_login(username: str, password: str) -> Optional[str]:
-    """The account's username when the password is right and the account usable; else None.
-
-    Five wrong passwords in a row lock the account for five minutes.
+    A locked account is refused without hashing (whatever the password); an
+    unknown name costs the same hash as a known one, so timing does not tell them apart.
     """
-    from argon2.exceptions import InvalidHashError, VerificationError, VerifyMismatchError
-
     try:
         name = check_username(username)
     except AccountError:
-        return None
+        await passwords.verify(await passwords.dummy_hash(), password)
+        return SignIn()
     row = await database().run(
         lambda c: c.execute(sa.select(staff_users).where(staff_users.c.username == name)).first()
     )
-    hasher = _hasher()
     if row is None:
-        try:
-            hasher.verify(_dummy_hash(), password or "")
-        except VerificationError:
-            pass
-        return None
+        await passwords.verify(await passwords.dummy_hash(), password)
+        return SignIn()
     now = utcnow()
     locked = aware(row.locked_until)
-    try:
-        hasher.verify(row.password_hash, password or "")
-        good = True
-    except (VerifyMismatchError, VerificationError, InvalidHashError):
-        good = False
-    if row.disabled or (locked is not None and locked > now):
-        return None
+    if locked is not None and locked > now:
+        return SignIn(account=name, locked_for=locked - now)
+    good = await passwords.verify(row.password_hash, password)
+    if row.disabled:
+        return SignIn(account=name)
     if not good:
-        failures = (row.failed_logins or 0) + 1
-        values: Dict[str, Any] = {"failed_logins": failures}
-        if failures >= MAX_FAILED_LOGINS:
-            values.update(failed_logins=0, locked_until=now + LOCKOUT)
-            logger.warning("staff account %s locked for %s after %s failed logins", name, LOCKOUT, failures)
-        await database().run(
-            lambda c: c.execute(staff_users.update().where(staff_users.c.username == name).values(**values))
-        )
-        return None
-    values = {"failed_logins": 0, "locked_until": None}
-    if hasher.check_needs_rehash(row.password_hash):
-        values["password_hash"] = hash_password(password)
+        return await _count_failure(name)
+    values: Dict[str, Any] = {"failed_logins": 0, "locked_until": None}
+    if passwords.needs_rehash(row.password_hash):
+        values["password_hash"] = await passwords.hash_password(password)
     await database().run(
         lambda c: c.execute(staff_users.update().where(staff_users.c.username == name).values(**values))
     )
-    return name
+    return SignIn(username=name, account=name)
+
+
+async def _count_failure(name: str) -> SignIn:
+    """One more wrong password for the account, counted atomically; the last allowed one locks it."""
+    duration = lockout_duration()
+
+    def work(connection: Connection) -> bool:
+        connection.execute(
+            staff_users.update()
+            .where(staff_users.c.username == name)
+            .values(failed_logins=sa.func.coalesce(staff_users.c.failed_logins, 0) + 1)
+        )
+        locked = connection.execute(
+            staff_users.update()
+            .where(staff_users.c.username == name, staff_users.c.failed_logins >= MAX_FAILED_LOGINS)
+            .values(failed_logins=0, locked_until=utcnow() + duration)
+        ).rowcount
+        return locked == 1
+
+    if not await database().run(work):
+        return SignIn(account=name)
+    logger.warning("staff account %s locked for %s after %s failed sign-ins", name, duration, MAX_FAILED_LOGINS)
+    return SignIn(account=name, locked_for=duration, locked_now=True)
+
+
+async def check_login(username: str, password: str) -> Optional[str]:
+    """The account's username when the password is right and the account usable; else None."""
+    return (await sign_in(username, password)).username
 
 
 # --- console sessions ---------------------------------------------------------------

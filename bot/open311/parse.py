@@ -15,6 +15,9 @@ import xml.etree.ElementTree as ET
 from datetime import datetime, timedelta, timezone, tzinfo
 from typing import Any, Callable, Dict, List, Optional, Sequence, TypeVar, Union
 
+import defusedxml.ElementTree as safe_xml
+from defusedxml import DefusedXmlException
+
 from bot.open311.models import (
     ErrorDetail,
     Format,
@@ -118,7 +121,10 @@ def _decode_xml(body: Body) -> Any:
         # A str is already decoded; drop a declaration that names another encoding.
         raw = re.sub(rb"^\s*<\?xml[^>]*\?>", b"", raw)
     try:
-        root = ET.fromstring(raw)
+        # defusedxml refuses DTDs, entities and external references the quick check above misses.
+        root = safe_xml.fromstring(raw, forbid_dtd=True)
+    except DefusedXmlException as error:
+        raise Open311ParseError(f"response XML uses a forbidden construct: {type(error).__name__}") from error
     except ET.ParseError as error:
         raise Open311ParseError(f"response is not valid XML: {error}") from error
     return _element_to_tree(root)

@@ -42,6 +42,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.catalog import CatalogAttribute, CatalogService, City, load_city
+from bot.channels.failures import failure_summary
 from bot.open311.models import DEV_API_KEY, FORMATS, ErrorDetail, Format
 from bot.open311.parse import MEDIA_TYPES, encode, errors_payload, parse_datetime
 from bot.open311.store import STATUSES, Near, NewRequest, RequestQuery, RequestStore, StoredRequest, utc_w3
@@ -54,6 +55,7 @@ MAX_BODY_BYTES = 64 * 1024
 MAX_FIELDS = 100
 MAX_RESULTS = 1000
 MAX_WINDOW = timedelta(days=90)
+DATE_YEARS = (1970, 2999)  # dates a 311 request can have; others are refused, not computed with
 MAX_RADIUS_M = 50_000.0
 LIST_DATATYPES = ("singlevaluelist", "multivaluelist")
 DATATYPE_DESCRIPTIONS = {
@@ -118,7 +120,8 @@ class Open311ErrorHandler(ErrorHandler):
             errors = [(status, str(exception) or "bad request")]
         else:
             method = getattr(request, "method", "?")
-            logger.error("unexpected error on %s %s", method, path, exc_info=exception)
+            # Where it failed, not the exception text: that may quote a request's description.
+            logger.error("unexpected error on %s %s: %s", method, path, failure_summary(exception))
             status, errors = 500, [(500, "internal server error")]
         return reply(_format_of_path(path), errors_payload(errors), "errors", status)
 
@@ -361,6 +364,13 @@ def _date_param(params: Params, name: str) -> Optional[datetime]:
     moment = parse_datetime(text) if len(text) <= 40 else None
     if moment is None:
         raise ApiError(400, f"{name} must be a w3 datetime, e.g. 2024-05-01T00:00:00Z")
+    try:
+        year = moment.astimezone(timezone.utc).year
+    except OverflowError:  # e.g. 0001-01-01T00:00:00+05:00 is before year 1 in UTC
+        year = 0
+    if not DATE_YEARS[0] <= year <= DATE_YEARS[1]:
+        # Bounded so the 90-day window arithmetic can never overflow (9999-12-31 + 90 days).
+        raise ApiError(400, f"{name} must be between the years {DATE_YEARS[0]} and {DATE_YEARS[1]}")
     return moment
 
 

@@ -92,6 +92,7 @@
     row.setAttribute("data-handoff", item.id);
     row.setAttribute("data-conversation", item.conversation);
     row.setAttribute("data-state", item.state);
+    if (item.urgent) row.setAttribute("data-urgent", "");
     var head = el("th");
     head.scope = "row";
     var link = el("a", null, "#" + item.id);
@@ -105,7 +106,13 @@
     var sinceCell = el("td");
     sinceCell.append(since);
     row.append(sinceCell);
-    row.append(el("td", null, item.reason_text));
+    var reason = el("td");
+    if (item.urgent) {
+      reason.append(el("strong", "flag flag--urgent", item.urgent_text));
+      reason.append(" ");
+    }
+    reason.append(item.reason_text);
+    row.append(reason);
     var me = (document.querySelector(".banner__account strong") || {}).textContent;
     var state = item.state === "waiting" ? "Waiting" : (item.claimed_by === me ? "Claimed by you" : "Claimed by " + item.claimed_by);
     row.append(el("td", null, state));
