@@ -386,7 +386,7 @@ def start_side(side: Side, scale_out: bool, rasa_processes: int) -> None:
         **kwargs,
     )
     side.processes = stack_processes(config)
-    token = config.shared_env()[RASA_API_TOKEN]  # the REST channel is for holders of the API token
+    token = config.secret(RASA_API_TOKEN)  # the REST channel is for holders of the API token
     side.rest_urls = [f"http://127.0.0.1:{port}/webhooks/rest/webhook?token={token}" for port in config.rasa_ports()]
     side.sampler = RssSampler(side.rasa_pids)
     rasa_started: Optional[float] = None
