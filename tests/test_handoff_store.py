@@ -42,16 +42,21 @@ def rows(table: sa.Table, *where: Any) -> List[Any]:
 # --- accounts and passwords -----------------------------------------------------------
 
 
+async def signed_in(username: str, password: str) -> Optional[str]:
+    """The account a sign-in attempt signs in as, or None when it is refused."""
+    return (await store.sign_in(username, password)).username
+
+
 async def test_passwords_are_stored_as_argon2id_hashes_and_checked():
     await store.add_staff("Dana", PASSWORD)
     (row,) = rows(store.staff_users)
     assert row.username == "dana"
     assert row.password_hash.startswith("$argon2id$") and PASSWORD not in row.password_hash
-    assert await store.check_login("dana", PASSWORD) == "dana"
-    assert await store.check_login("DANA ", PASSWORD) == "dana"
-    assert await store.check_login("dana", PASSWORD + "!") is None
-    assert await store.check_login("nobody", PASSWORD) is None
-    assert await store.check_login("dana", "") is None
+    assert await signed_in("dana", PASSWORD) == "dana"
+    assert await signed_in("DANA ", PASSWORD) == "dana"
+    assert await signed_in("dana", PASSWORD + "!") is None
+    assert await signed_in("nobody", PASSWORD) is None
+    assert await signed_in("dana", "") is None
 
 
 async def test_weak_passwords_bad_names_and_duplicates_are_refused():
@@ -68,21 +73,21 @@ async def test_weak_passwords_bad_names_and_duplicates_are_refused():
 async def test_five_wrong_passwords_lock_the_account_for_a_while():
     await store.add_staff("dana", PASSWORD)
     for _ in range(store.MAX_FAILED_LOGINS):
-        assert await store.check_login("dana", "wrong password!") is None
-    assert await store.check_login("dana", PASSWORD) is None  # locked, even with the right password
+        assert await signed_in("dana", "wrong password!") is None
+    assert await signed_in("dana", PASSWORD) is None  # locked, even with the right password
     with database().engine.begin() as connection:
         connection.execute(store.staff_users.update().values(locked_until=utcnow() - timedelta(seconds=1)))
-    assert await store.check_login("dana", PASSWORD) == "dana"
+    assert await signed_in("dana", PASSWORD) == "dana"
 
 
 async def test_a_disabled_account_cannot_sign_in_and_loses_its_sessions():
     await store.add_staff("dana", PASSWORD)
     token, _ = await store.start_session("dana")
     await store.set_disabled("dana", True)
-    assert await store.check_login("dana", PASSWORD) is None
+    assert await signed_in("dana", PASSWORD) is None
     assert await store.session_for(token) is None
     await store.set_disabled("dana", False)
-    assert await store.check_login("dana", PASSWORD) == "dana"
+    assert await signed_in("dana", PASSWORD) == "dana"
 
 
 async def test_a_new_password_ends_every_session():
@@ -90,8 +95,8 @@ async def test_a_new_password_ends_every_session():
     token, _ = await store.start_session("dana")
     await store.set_password("dana", "a brand new passphrase")
     assert await store.session_for(token) is None
-    assert await store.check_login("dana", PASSWORD) is None
-    assert await store.check_login("dana", "a brand new passphrase") == "dana"
+    assert await signed_in("dana", PASSWORD) is None
+    assert await signed_in("dana", "a brand new passphrase") == "dana"
 
 
 # --- sessions -------------------------------------------------------------------------
@@ -399,13 +404,13 @@ def test_staff_accounts_are_made_from_the_command_line(fresh_database):
     made = citybot("staff", "add", "ana", stdin=PASSWORD + "\n")
     assert made.returncode == 0, made.stderr
     assert "ana" in made.stdout and PASSWORD not in made.stdout + made.stderr
-    assert asyncio.run(store.check_login("ana", PASSWORD)) == "ana"
+    assert asyncio.run(signed_in("ana", PASSWORD)) == "ana"
     again = citybot("staff", "add", "ana", stdin=PASSWORD + "\n")
     assert again.returncode == 1 and "already exists" in again.stderr
     weak = citybot("staff", "add", "bo", stdin="short\n")
     assert weak.returncode == 1 and "at least 10" in weak.stderr
     assert citybot("staff", "passwd", "ana", stdin="another long passphrase\n").returncode == 0
-    assert asyncio.run(store.check_login("ana", "another long passphrase")) == "ana"
+    assert asyncio.run(signed_in("ana", "another long passphrase")) == "ana"
     assert citybot("staff", "disable", "ana").returncode == 0
     listed = citybot("staff", "list")
     assert "ana\tdisabled" in listed.stdout

@@ -38,6 +38,15 @@ async def read_capped_body(request: Request, limit: int = WEBHOOK_MAX_BODY_BYTES
     return request.body or b""
 
 
+def is_text(value: str) -> bool:
+    """Whether a string is text that can be written out (JSON allows a lone surrogate like "\\ud800"; UTF-8 does not)."""
+    try:
+        value.encode("utf-8")
+    except UnicodeEncodeError:
+        return False
+    return True
+
+
 def text_too_long(text: str, limit: int = MAX_MESSAGE_CHARS) -> bool:
     """Whether a message is over what the assistant reads (its NLU never sees such text)."""
     return len(text) > limit

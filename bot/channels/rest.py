@@ -24,7 +24,8 @@ from sanic.response import HTTPResponse
 
 from bot.api_tokens import RASA_API_TOKEN, presented_token, token_matches
 from bot.channels.identity import is_channel_sender_id
-from bot.channels.limits import MAX_MESSAGE_CHARS, WEBHOOK_MAX_BODY_BYTES as MAX_BODY_BYTES
+from bot.channels.failures import failure_summary
+from bot.channels.limits import MAX_MESSAGE_CHARS, WEBHOOK_MAX_BODY_BYTES as MAX_BODY_BYTES, is_text, text_too_long
 
 logger = logging.getLogger(__name__)
 
@@ -52,18 +53,14 @@ def parse_rest_message(raw: bytes) -> Dict[str, Any]:
     sender, message, metadata = body.get("sender"), body.get("message"), body.get("metadata")
     if not isinstance(sender, str) or not sender.strip() or len(sender) > MAX_SENDER_CHARS:
         raise RestRequestError(f"sender must be a string of 1 to {MAX_SENDER_CHARS} characters")
-    try:
-        sender.encode("utf-8")
-    except UnicodeEncodeError:
-        raise RestRequestError("sender must be valid Unicode text") from None
+    if not is_text(sender):
+        raise RestRequestError("sender must be valid Unicode text")
     if not isinstance(message, str):
         raise RestRequestError("message must be a string")
-    if len(message) > MAX_MESSAGE_CHARS:
+    if text_too_long(message):
         raise RestRequestError(f"message is longer than {MAX_MESSAGE_CHARS} characters", 413)
-    try:
-        message.encode("utf-8")
-    except UnicodeEncodeError:
-        raise RestRequestError("message must be valid Unicode text") from None
+    if not is_text(message):
+        raise RestRequestError("message must be valid Unicode text")
     if metadata is not None and not isinstance(metadata, dict):
         raise RestRequestError("metadata must be an object")
     if is_channel_sender_id(sender):
@@ -110,7 +107,7 @@ class TrustedRestInput(RestInput):
                 logger.error("REST message timed out")
                 return response.json({"error": "the assistant took too long to answer"}, status=503)
             except Exception as error:  # the caller learns it failed; the log gets no text or locals
-                logger.error("REST message failed (%s)", type(error).__name__)
+                logger.error("REST message failed: %s", failure_summary(error))
                 return response.json({"error": "the message could not be handled"}, status=500)
             return response.json(collector.messages)
 

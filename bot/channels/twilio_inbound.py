@@ -96,7 +96,7 @@ def _image_url(params: FormParams, api_base_url: str) -> Optional[str]:
         count = min(int(params.first("NumMedia", "0") or 0), MAX_MEDIA)
     except ValueError:
         return None
-    for index in range(max(count, 0)):
+    for index in range(count):
         url = params.first(f"MediaUrl{index}")
         kind = params.first(f"MediaContentType{index}").lower()
         if kind.startswith("image/") and twilio_media_url_ok(url, api_base_url):

@@ -31,7 +31,7 @@ from sqlalchemy.engine import Connection
 
 from bot.channels.failures import failure_summary
 from bot.channels.identity import require_production_secret, sender_id_for
-from bot.channels.limits import MAX_MESSAGE_CHARS, BodyTooLarge, read_capped_body, text_too_long
+from bot.channels.limits import MAX_MESSAGE_CHARS, BodyTooLarge, is_text, read_capped_body, text_too_long
 from bot.channels.outbound import Buttons, register_sender
 from bot.storage import database, metadata, remember_contact, utcnow
 from bot.web.hsts import hsts_for_whole_app
@@ -211,10 +211,8 @@ def _optional_text(body: Dict[str, Any], key: str) -> str:
     text = value.strip()
     if text_too_long(text):
         raise BadRequest(f"{key} is longer than {MAX_MESSAGE_CHARS} characters", status=413)
-    try:
-        text.encode("utf-8")
-    except UnicodeEncodeError:  # a lone surrogate: JSON allows "\ud800", text does not
-        raise BadRequest(f"{key} is not valid text") from None
+    if not is_text(text):
+        raise BadRequest(f"{key} is not valid text")
     return text
 
 

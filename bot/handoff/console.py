@@ -133,12 +133,13 @@ def safe_next(value: Optional[str]) -> str:
     return "/console"
 
 
-def sign_in_again(request: Request, problem: str, status: int, username: str = "",
-                  next_url: str = "/console") -> HTTPResponse:
-    """The sign-in page once more, with why, and a fresh form token."""
+def sign_in_again(request: Request, problem: Optional[str], status: int, username: str = "",
+                  next_url: str = "/console", notice: Optional[str] = None) -> HTTPResponse:
+    """The sign-in page (once more, with why, or with a notice), with a fresh form token."""
     token = secrets.token_urlsafe(32)
     shown = username if store.USERNAME.match(username) else ""
-    resp = html(pages.login_page(token, problem=problem, username=shown, next_url=next_url), status=status)
+    page = pages.login_page(token, problem=problem, username=shown, next_url=next_url, notice=notice)
+    resp = html(page, status=status)
     set_cookie(resp, request, LOGIN_COOKIE, token, LOGIN_FORM_SECONDS)
     return resp
 
@@ -326,8 +327,9 @@ def create_app(service: Optional[HandoffService] = None) -> Sanic:
         if resp is not None:
             for name, value in SECURITY_HEADERS.items():
                 resp.headers.setdefault(name, value)
-            if served_over_https():
-                await add_hsts(_request, resp)
+
+    if served_over_https():
+        app.register_middleware(add_hsts, "response")
 
     def svc() -> HandoffService:
         return app.ctx.service
@@ -369,11 +371,8 @@ def create_app(service: Optional[HandoffService] = None) -> Sanic:
     async def login_form(request: Request) -> HTTPResponse:
         if await store.session_for(request.cookies.get(COOKIE)) is not None:
             return see_other(safe_next(request.args.get("next")))
-        token = secrets.token_urlsafe(32)
-        resp = html(pages.login_page(token, next_url=safe_next(request.args.get("next")),
-                                     notice=request.args.get("done")))
-        set_cookie(resp, request, LOGIN_COOKIE, token, LOGIN_FORM_SECONDS)
-        return resp
+        return sign_in_again(request, None, 200, next_url=safe_next(request.args.get("next")),
+                             notice=request.args.get("done"))
 
     @app.post("/console/login")
     async def login(request: Request) -> HTTPResponse:

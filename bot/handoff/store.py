@@ -427,20 +427,25 @@ async def leave_queue(handoff_id: int, actor: str) -> bool:
 DEFAULT_WAIT = timedelta(minutes=5)
 
 
-async def typical_wait(sample: int = 20) -> timedelta:
-    """The median wait of the last claimed handoffs (5 minutes before there are any)."""
+async def _median_span(start: sa.Column, end: sa.Column, condition: Any, default: timedelta, sample: int) -> timedelta:
+    """The median of `end - start` over the latest `sample` handoffs meeting `condition` (by `end`), else `default`."""
     rows = await database().run(
         lambda c: c.execute(
-            sa.select(handoffs.c.created_at, handoffs.c.claimed_at)
-            .where(handoffs.c.claimed_at.isnot(None), handoffs.c.reason != STAFF)
-            .order_by(handoffs.c.claimed_at.desc())
+            sa.select(start.label("start"), end.label("end"))
+            .where(start.isnot(None), end.isnot(None), condition)
+            .order_by(end.desc())
             .limit(sample)
         ).all()
     )
-    waits = [aware(r.claimed_at) - aware(r.created_at) for r in rows if r.claimed_at and r.created_at]
-    if not waits:
-        return DEFAULT_WAIT
-    return median(waits)
+    spans = [aware(r.end) - aware(r.start) for r in rows]
+    return median(spans) if spans else default
+
+
+async def typical_wait(sample: int = 20) -> timedelta:
+    """The median wait of the last claimed handoffs (5 minutes before there are any)."""
+    return await _median_span(
+        handoffs.c.created_at, handoffs.c.claimed_at, handoffs.c.reason != STAFF, DEFAULT_WAIT, sample
+    )
 
 
 DEFAULT_HANDLING = timedelta(minutes=10)
@@ -448,16 +453,7 @@ DEFAULT_HANDLING = timedelta(minutes=10)
 
 async def typical_handling(sample: int = 20) -> timedelta:
     """The median time staff spent on the last conversations they resolved (10 minutes before any)."""
-    rows = await database().run(
-        lambda c: c.execute(
-            sa.select(handoffs.c.claimed_at, handoffs.c.resolved_at)
-            .where(handoffs.c.claimed_at.isnot(None), handoffs.c.resolved_at.isnot(None))
-            .order_by(handoffs.c.resolved_at.desc())
-            .limit(sample)
-        ).all()
-    )
-    spans = [aware(r.resolved_at) - aware(r.claimed_at) for r in rows]
-    return median(spans) if spans else DEFAULT_HANDLING
+    return await _median_span(handoffs.c.claimed_at, handoffs.c.resolved_at, sa.true(), DEFAULT_HANDLING, sample)
 
 
 async def claimed_by_any(usernames: List[str]) -> int:
@@ -664,11 +660,11 @@ async def sign_in(username: str, password: str) -> SignIn:
     try:
         name = check_username(username)
     except AccountError:
-        await passwords.verify(await passwords.dummy_hash(), password)
-        return SignIn()
-    row = await database().run(
-        lambda c: c.execute(sa.select(staff_users).where(staff_users.c.username == name)).first()
-    )
+        row = None
+    else:
+        row = await database().run(
+            lambda c: c.execute(sa.select(staff_users).where(staff_users.c.username == name)).first()
+        )
     if row is None:
         await passwords.verify(await passwords.dummy_hash(), password)
         return SignIn()
@@ -711,11 +707,6 @@ async def _count_failure(name: str) -> SignIn:
         return SignIn(account=name)
     logger.warning("staff account %s locked for %s after %s failed sign-ins", name, duration, MAX_FAILED_LOGINS)
     return SignIn(account=name, locked_for=duration, locked_now=True)
-
-
-async def check_login(username: str, password: str) -> Optional[str]:
-    """The account's username when the password is right and the account usable; else None."""
-    return (await sign_in(username, password)).username
 
 
 # --- console sessions ---------------------------------------------------------------

@@ -160,7 +160,7 @@ async def while_waiting(sender_id: str, intent: Optional[str]) -> Answer:
         return await leave_queue(handoff)
     if intent == REQUEST_HUMAN_INTENT:
         return Answer(({"text": await queue_message(handoff, joining=False)},))
-    if await store.note_first_message(handoff.id):
+    if handoff.noted_at is None and await store.note_first_message(handoff.id):
         return Answer((response("utter_handoff_noted"),))
     return SILENT
 
@@ -168,7 +168,7 @@ async def while_waiting(sender_id: str, intent: Optional[str]) -> Answer:
 async def emergency(handoff: Handoff) -> Answer:
     """The 911 answer first; the handoff goes to the top of the queue (audited once)."""
     said: List[Dict[str, str]] = [response("utter_emergency")]
-    if await store.mark_urgent(handoff.id):
+    if not handoff.urgent and await store.mark_urgent(handoff.id):
         await store.audit(RESIDENT, "urgent", handoff.id, f"emergency message while {handoff.state}")
         logger.warning("handoff %s marked urgent: emergency message while %s", handoff.id, handoff.state)
     if handoff.state == WAITING:
