@@ -12,6 +12,8 @@ from pathlib import Path
 from typing import Dict, List, Optional
 
 from bot.api_tokens import ACTION_SERVER_TOKEN, RASA_API_TOKEN, local_secret
+from bot.db.engine import sqlite_url
+from bot.db.migrate import upgrade
 from bot.open311.models import DEV_API_KEY
 from bot.procs import PROJECT_ROOT, ManagedProcess, venv_bin
 
@@ -290,6 +292,12 @@ def console_process(config: StackConfig) -> ManagedProcess:
         log_path=config.var_dir / "logs" / "console.log",
         env=env,
     )
+
+
+def migrate_database(config: StackConfig) -> None:
+    """Bring the assistant's database to the newest schema once, before its processes start."""
+    config.var_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(config.database_url or sqlite_url(config.var_dir))
 
 
 def stack_processes(config: StackConfig) -> List[ManagedProcess]:

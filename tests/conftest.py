@@ -5,15 +5,15 @@ import contextlib
 import os
 import subprocess
 import uuid
-from pathlib import Path
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
 import httpx
 import pytest
 
 from bot.procs import PROJECT_ROOT, ManagedProcess, free_port, stop_all, venv_bin
-from bot.stack import StackConfig, stack_processes
+from bot.stack import StackConfig, migrate_database, stack_processes
 from tests.fake_cloud import FakeCloud, start_fake_cloud
 
 MODEL_DIR = PROJECT_ROOT / "models"
@@ -123,6 +123,7 @@ class RunningStack:
 @contextlib.contextmanager
 def running(config: StackConfig) -> Iterator[RunningStack]:
     """Every process of `config`'s stack started one after the other, and stopped afterwards."""
+    migrate_database(config)
     processes = stack_processes(config)
     try:
         for process in processes:

@@ -29,12 +29,14 @@ from bot.alerts.store import (
     AlertError,
     after_unsubscribe,
     alert_message,
-    deliveries,
-    subscriptions,
 )
 from bot.alerts.words import normalize_topic, normalize_zone, topics_in, zones_in
 from bot.channels.outbound import NotDeliverable
-from bot.storage import contacts, database, reset_database, set_opted_out, utcnow
+from bot.db.contacts import set_opted_out
+from bot.db.engine import database, reset_database, utcnow
+from bot.db.schema import alert_deliveries as deliveries
+from bot.db.schema import alert_subscriptions as subscriptions
+from bot.db.schema import contacts
 
 FAST = DeliverySettings(max_attempts=3, retry_base_seconds=0.01, retry_max_seconds=0.05, lease_seconds=5,
                         idle_poll_seconds=0.05)
@@ -70,7 +72,6 @@ def add_residents(residents: Iterable[Resident]) -> None:
     now = utcnow()
 
     def insert(connection: sa.engine.Connection) -> None:
-        store.ensure_tables(connection)
         contact_rows = [
             dict(sender_id=r.sender_id, channel=r.channel, address=r.address, opted_out=r.opted_out, updated_at=now)
             for r in residents if r.has_contact

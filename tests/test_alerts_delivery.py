@@ -23,10 +23,12 @@ import sqlalchemy as sa
 from bot.alerts import store
 from bot.alerts.broadcast import AlertBusy, run_delivery
 from bot.alerts.limiter import reset_limiters
-from bot.alerts.store import ALL, PENDING, SENDING, SENT, deliveries
+from bot.alerts.store import ALL, PENDING, SENDING, SENT
 from bot.channels.identity import sender_id_for
+from bot.db.contacts import set_opted_out
+from bot.db.engine import database, reset_database, utcnow
+from bot.db.schema import alert_deliveries as deliveries
 from bot.procs import PROJECT_ROOT
-from bot.storage import database, reset_database, set_opted_out, utcnow
 from tests.conftest import TELEGRAM_TOKEN, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_NUMBER
 from tests.fake_cloud import FakeCloud, RecordedRequest, start_fake_cloud
 from tests.test_alerts import Resident, add_residents

@@ -21,10 +21,10 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from bot.db.engine import Database
 from bot.handoff import pages, passwords, store, throttle
 from bot.procs import ManagedProcess, free_port
 from bot.stack import StackConfig, console_process
-from bot.storage import Database
 from tests.test_handoff import PASSWORD, Staff, make_staff
 
 ATTEMPTS = 10

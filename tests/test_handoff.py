@@ -11,8 +11,8 @@ import itertools
 import json
 import os
 import random
-import subprocess
 import re
+import subprocess
 import time
 import uuid
 from datetime import timedelta
@@ -25,12 +25,16 @@ from playwright.sync_api import Page, expect
 from twilio.request_validator import RequestValidator
 
 from bot.channels.identity import sender_id_for
+from bot.db.engine import Database, utcnow
 from bot.handoff import store
 from bot.handoff.service import CLOSED_TEXT, HANDED_BACK_TEXT, JOINED_TEXT, STAFF_PREFIX
 from bot.procs import PROJECT_ROOT, venv_bin
-from bot.storage import Database, utcnow
-from tests.browser_support import browser_session  # noqa: F401 - fixture
-from tests.browser_support import describe, screenshot, serious_violations
+from tests.browser_support import (
+    browser_session,  # noqa: F401 - fixture
+    describe,
+    screenshot,
+    serious_violations,
+)
 from tests.conftest import TELEGRAM_SECRET, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_NUMBER, Conversation
 from tests.fake_cloud import FakeCloud
 

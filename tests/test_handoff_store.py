@@ -16,11 +16,12 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import ActionHandleMisunderstanding, ActionHandoffWaiting, ActionRequestHuman
+from bot.db.contacts import remember_contact
+from bot.db.engine import Database, database, reset_database, utcnow
 from bot.handoff import store
 from bot.handoff.service import report_details, transcript
 from bot.handoff.waiting import duration_text, expected_wait, opening_message
 from bot.procs import PROJECT_ROOT, venv_bin
-from bot.storage import Database, database, remember_contact, reset_database, utcnow
 
 PASSWORD = "correct horse battery"
 

@@ -16,10 +16,10 @@ from typing import Any, Dict, List
 import pytest
 import yaml
 
+from bot.db.engine import Database, utcnow
 from bot.handoff import store
 from bot.handoff.waiting import MIN_CONVERSATION, RESIDENT
 from bot.procs import PROJECT_ROOT
-from bot.storage import Database, utcnow
 from tests.conftest import Conversation
 from tests.test_handoff import Staff, audit_of, console_url, db, handoff_of, make_staff, secret_key  # noqa: F401
 

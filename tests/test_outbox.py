@@ -7,11 +7,11 @@ from typing import AsyncIterator
 
 import pytest
 
+from bot.db.engine import reset_database
 from bot.open311.client import Open311Client
 from bot.reports import outbox
 from bot.reports.draft import ReportDraft
 from bot.reports.outbox import AWAITING_ID, FILED, PENDING
-from bot.storage import reset_database
 from bot.worker import deliver_due, outcome_text
 from tests.open311_support import (  # noqa: F401
     open311_server,
@@ -142,9 +142,9 @@ async def test_following_a_request_twice_is_following_it_once():
 
     import sqlalchemy as sa
 
+    from bot.db.engine import database
     from bot.open311.models import ServiceRequest
     from bot.reports.updates import subscribe, subscriptions
-    from bot.storage import database
 
     request = ServiceRequest(service_request_id="1042", status="open", status_notes="received")
     await subscribe("resident-1", request)

@@ -29,7 +29,8 @@ from bot.channels.sms_keywords import Keyword, carrier_keyword
 from bot.channels.twilio import TwilioInput, sender_from_env
 from bot.channels.twilio_inbound import FormParams, InboundMessage, MalformedWebhook
 from bot.channels.twilio_rest import TwilioSender, TwilioSettings, redact
-from bot.storage import contact_for, reset_database
+from bot.db.contacts import contact_for
+from bot.db.engine import reset_database
 from tests.conftest import RASA_API_TOKEN, SHARED, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_NUMBER
 from tests.fake_cloud import FakeCloud, RecordedRequest
 

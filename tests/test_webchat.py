@@ -22,10 +22,9 @@ from playwright.sync_api import Page, expect
 from bot.channels.identity import sender_id_for
 from bot.channels.outbound import deliver, register_sender
 from bot.channels.webchat import MAX_MESSAGE_CHARS, WebChatSender, sender_from_env
-from bot.storage import reset_database
-from tests.browser_support import browser_session, page  # noqa: F401 - fixtures
+from bot.db.engine import reset_database
+from tests.browser_support import PHONE, browser_session, describe, page, run_async, screenshot, serious_violations  # noqa: F401 - fixtures
 from tests.conftest import RASA_API_TOKEN
-from tests.browser_support import PHONE, describe, run_async, screenshot, serious_violations
 
 pytestmark = pytest.mark.e2e
 

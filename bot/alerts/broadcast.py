@@ -68,13 +68,13 @@ from bot.alerts.store import (
     AlertError,
     AlertStatus,
     alert_message,
-    alerts,
-    deliveries,
     matches,
-    subscriptions,
 )
 from bot.channels.outbound import NotDeliverable, OutboundSender, sender_for
-from bot.storage import contacts, database, utcnow
+from bot.db.engine import database, utcnow
+from bot.db.schema import alert_deliveries as deliveries
+from bot.db.schema import alert_subscriptions as subscriptions
+from bot.db.schema import alerts, contacts, webchat_messages
 
 logger = logging.getLogger(__name__)
 
@@ -287,16 +287,11 @@ class Lane:
 def _webchat_writer() -> Optional[Callable[[Connection, List[str], str], None]]:
     """Writes web chat messages in the caller's transaction (None when the channel is not installed)."""
     try:
-        from bot.channels.webchat import BOT, clean_payload, webchat_messages
+        from bot.channels.webchat import BOT, clean_payload
     except ImportError:  # pragma: no cover - the web chat is part of the project
         return None
-    created: Set[str] = set()
 
     def write(connection: Connection, sender_ids: List[str], text: str) -> None:
-        url = str(connection.engine.url)
-        if url not in created:  # the database may predate the web chat's table
-            webchat_messages.create(connection, checkfirst=True)
-            created.add(url)
         payload, now = json.dumps(clean_payload({"text": text})), utcnow()
         connection.execute(
             webchat_messages.insert(),

@@ -10,7 +10,7 @@ import importlib
 import logging
 from typing import Dict, Iterable, List, Optional, Protocol
 
-from bot.storage import contact_for
+from bot.db.contacts import contact_for
 
 logger = logging.getLogger(__name__)
 

@@ -1,16 +1,13 @@
-"""The assistant's own database: SQLite by default, PostgreSQL with DATABASE_URL.
+"""The assistant's database: SQLite by default, PostgreSQL with DATABASE_URL.
 
-Holds what Rasa's tracker store does not: how to reach a resident on their
-channel, which webhook deliveries were already processed, the back office's
-last service catalog, and (for other modules) queues such as the report
-outbox. SQLAlchemy Core keeps one schema for both databases; calls run in a
-worker thread so the event loop never blocks.
+SQLAlchemy Core keeps one schema for both databases (`bot.db.schema`); calls
+run in a worker thread so the event loop never blocks. Opening a `Database`
+brings its schema to the newest migration first (`bot.db.migrate`).
 """
 from __future__ import annotations
 
 import asyncio
 import os
-import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Optional, TypeVar
@@ -18,46 +15,10 @@ from typing import Any, Callable, Optional, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
+from bot.db import migrate
 from bot.procs import PROJECT_ROOT
 
 T = TypeVar("T")
-
-metadata = sa.MetaData()
-
-# How to reach each conversation's resident: `sender_id` is the pseudonymous
-# Rasa conversation id, `address` the chat id or phone number behind it.
-contacts = sa.Table(
-    "contacts",
-    metadata,
-    sa.Column("sender_id", sa.String(128), primary_key=True),
-    sa.Column("channel", sa.String(32), nullable=False),
-    sa.Column("address", sa.String(256), nullable=False),
-    sa.Column("opted_out", sa.Boolean, nullable=False, default=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-)
-
-# Webhook deliveries already handled (Telegram update_id, Twilio MessageSid), so a
-# retried delivery is processed once.
-processed_deliveries = sa.Table(
-    "processed_deliveries",
-    metadata,
-    sa.Column("channel", sa.String(32), primary_key=True),
-    sa.Column("delivery_id", sa.String(128), primary_key=True),
-    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
-)
-
-
-# The last service list and service definitions each back office gave
-# (`endpoint` is its base URL; `resource` is "services" or "services/{code}"), as
-# JSON, so reports can still be drafted while it is unreachable.
-open311_catalog = sa.Table(
-    "open311_catalog",
-    metadata,
-    sa.Column("endpoint", sa.String(512), primary_key=True),
-    sa.Column("resource", sa.String(160), primary_key=True),
-    sa.Column("body", sa.Text, nullable=False),
-    sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False),
-)
 
 
 def utcnow() -> datetime:
@@ -71,12 +32,14 @@ def var_dir() -> Path:
     return path
 
 
+def sqlite_url(folder: Path) -> str:
+    """The assistant's SQLite file in `folder`."""
+    return f"sqlite:///{folder / 'citybot.db'}"
+
+
 def default_database_url() -> str:
     """DATABASE_URL, else a SQLite file in the var folder."""
-    url = os.environ.get("DATABASE_URL")
-    if url:
-        return url
-    return f"sqlite:///{var_dir() / 'citybot.db'}"
+    return os.environ.get("DATABASE_URL") or sqlite_url(var_dir())
 
 
 def create_engine(url: str) -> Engine:
@@ -106,31 +69,11 @@ def create_engine(url: str) -> Engine:
     return sa.create_engine(url, pool_pre_ping=True)
 
 
-def create_tables(engine: Engine, attempts: int = 5) -> None:
-    """Create the missing tables, even while another process starting at the same moment does too.
-
-    Two Sanic workers of one server start together; each checks which tables
-    exist, and the slower one then fails on a table the other just created
-    (SQLite: "already exists"; PostgreSQL: a duplicate type). Checking again
-    finds it there.
-    """
-    for attempt in range(1, attempts + 1):
-        try:
-            metadata.create_all(engine)
-            return
-        except (sa.exc.OperationalError, sa.exc.ProgrammingError, sa.exc.IntegrityError) as error:
-            message = str(error).lower()
-            if attempt == attempts or ("already exists" not in message and "duplicate" not in message):
-                raise
-            time.sleep(0.05 * attempt)
-
-
 def raw_transaction(engine: Engine, work: Callable[[Any], T]) -> T:
     """Run `work(cursor)` in one transaction on a pooled DB-API connection, in plain SQL.
 
-    For statements run several times a message: SQLAlchemy's statement machinery
-    costs more than the database work itself (measured: 3.3 ms of CPU against
-    0.9 ms for a lock's two transactions).
+    For statements run several times a message, where SQLAlchemy's statement
+    machinery costs more than the database work itself.
     """
     connection = engine.raw_connection()
     try:
@@ -151,12 +94,12 @@ def placeholder(engine: Engine) -> str:
 
 
 class Database:
-    """One database, its tables created on first use."""
+    """One database, migrated to the newest schema when opened."""
 
     def __init__(self, url: Optional[str] = None) -> None:
         self.url = url or default_database_url()
         self.engine = create_engine(self.url)
-        create_tables(self.engine)
+        migrate.ensure_head(self.engine)
 
     @property
     def is_sqlite(self) -> bool:
@@ -192,56 +135,3 @@ def reset_database() -> None:
     if _database is not None:
         _database.dispose()
     _database = None
-
-
-async def first_delivery(channel: str, delivery_id: str) -> bool:
-    """Record a webhook delivery; False when it was already processed (a retry)."""
-
-    def record(connection: Connection) -> bool:
-        try:
-            with connection.begin_nested():
-                connection.execute(
-                    processed_deliveries.insert().values(
-                        channel=channel, delivery_id=delivery_id, received_at=utcnow()
-                    )
-                )
-            return True
-        except sa.exc.IntegrityError:
-            return False
-
-    return await database().run(record)
-
-
-async def remember_contact(sender_id: str, channel: str, address: str) -> None:
-    """Store how to reach a conversation's resident (upsert)."""
-
-    def upsert(connection: Connection) -> None:
-        updated = connection.execute(
-            contacts.update()
-            .where(contacts.c.sender_id == sender_id)
-            .values(channel=channel, address=address, updated_at=utcnow())
-        )
-        if updated.rowcount == 0:
-            connection.execute(
-                contacts.insert().values(
-                    sender_id=sender_id, channel=channel, address=address, opted_out=False, updated_at=utcnow()
-                )
-            )
-
-    await database().run(upsert)
-
-
-async def contact_for(sender_id: str) -> Optional[sa.engine.Row]:
-    """The channel, address and opt-out state of a conversation's resident."""
-    return await database().run(
-        lambda c: c.execute(sa.select(contacts).where(contacts.c.sender_id == sender_id)).first()
-    )
-
-
-async def set_opted_out(sender_id: str, opted_out: bool) -> None:
-    """Carrier keywords: STOP opts a number out of every message, START back in."""
-    await database().run(
-        lambda c: c.execute(
-            contacts.update().where(contacts.c.sender_id == sender_id).values(opted_out=opted_out, updated_at=utcnow())
-        )
-    )

@@ -491,7 +491,7 @@ def create_app(service: Optional[HandoffService] = None) -> Sanic:
     async def render_conversation(
         request: Request, handoff_id: int, problem: Optional[str] = None, status: int = 200
     ) -> HTTPResponse:
-        from bot.storage import contact_for
+        from bot.db.contacts import contact_for
 
         session: StaffSession = request.ctx.staff
         handoff = await store.get_handoff(handoff_id)
