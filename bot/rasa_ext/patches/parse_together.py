@@ -1,23 +1,16 @@
-"""Messages that arrive together are understood together: one NLU run for all of them.
+"""Patch: messages that arrive together are understood together, in one NLU graph run.
 
 Under load, messages of many conversations wait on the Rasa server's event loop
-at the same moment, yet Rasa 3.6 parses each with a graph run of its own, and
-its classifiers (DIETClassifier, ResponseSelector) call their neural network
-once per message even when given several. Profiling the server at 10 and 50
-conversations put a third of its event loop's time in the intent classifier,
-most of it the cost of a network call rather than of the message.
-
-- `ParseBatcher`: `MessageProcessor.parse_message` hands its message to the
-  batcher, which parses every message handed in before the event loop comes
-  round to it with one run of the NLU graph (every NLU component takes a list
-  of messages). A message alone is parsed at once: with one resident nothing
-  waits.
-- `predict_in_one_call`: the classifiers predict all the messages of a run with
-  one network call (one batch), then each message's outputs are picked out of
-  it and used exactly as Rasa uses a single message's.
+at the same moment, yet Rasa 3.6 parses each with a graph run of its own.
+`MessageProcessor.parse_message` hands its message to the processor's
+`ParseBatcher`, which parses every message handed in before the event loop
+comes round to it with one run of the NLU graph (every NLU component takes a
+list of messages). A message alone is parsed at once: with one resident
+nothing waits. The classifiers then predict such a batch in one network call
+(bot/rasa_ext/patches/predict_together.py).
 
 Each message's result is Rasa's own (tests/test_nlu_batching.py compares them
-with one-by-one parsing). Applied by bot/rasa_server.py before Rasa starts.
+with one-by-one parsing).
 """
 from __future__ import annotations
 
@@ -25,17 +18,17 @@ import asyncio
 import logging
 from typing import TYPE_CHECKING, Any, Callable, Dict, List, Optional, Tuple
 
+from bot.rasa_ext.patches.object_state import PerObject
+from bot.rasa_ext.patches.registry import Patch
+
 if TYPE_CHECKING:
     from rasa.core.channels.channel import UserMessage
     from rasa.core.processor import MessageProcessor
-    from rasa.shared.nlu.training_data.message import Message
 
 logger = logging.getLogger(__name__)
 
 # The most messages parsed in one run; more wait for the next run.
 MAX_BATCH = 64
-
-Outputs = Dict[str, Any]
 
 
 class ParseBatcher:
@@ -78,7 +71,13 @@ class ParseBatcher:
         """One NLU graph run for the messages; each message's parse data."""
         from rasa.engine.constants import PLACEHOLDER_MESSAGE, PLACEHOLDER_TRACKER
         from rasa.shared.core.trackers import DialogueStateTracker
-        from rasa.shared.nlu.constants import ENTITIES, INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
+        from rasa.shared.nlu.constants import (
+            ENTITIES,
+            INTENT,
+            INTENT_NAME_KEY,
+            PREDICTED_CONFIDENCE_KEY,
+            TEXT,
+        )
 
         processor = self.processor
         target = processor.model_metadata.nlu_target
@@ -108,22 +107,28 @@ def needs_tracker(processor: "MessageProcessor") -> bool:
     """Whether any node the NLU target depends on reads the tracker input."""
     from rasa.engine.constants import PLACEHOLDER_TRACKER
 
-    from bot.graph_runner import node_order
+    from bot.rasa_ext.patches.graph_runner import node_order
 
     schema = processor.graph_runner._graph_schema
     nodes = node_order(schema, [processor.model_metadata.nlu_target])
     return any(PLACEHOLDER_TRACKER in schema.nodes[name].needs.values() for name in nodes)
 
 
+# Each processor's batcher (None: its messages are parsed one at a time).
+BATCHERS: PerObject[Optional[ParseBatcher]] = PerObject()
+
+
 def batcher_of(processor: "MessageProcessor") -> Optional[ParseBatcher]:
     """The processor's batcher, or None when its messages must be parsed one at a time."""
-    if "_citybot_batcher" not in processor.__dict__:
+
+    def make() -> Optional[ParseBatcher]:
         usable = processor.http_interpreter is None and not needs_tracker(processor)
-        processor.__dict__["_citybot_batcher"] = ParseBatcher(processor) if usable else None
-    return processor.__dict__["_citybot_batcher"]
+        return ParseBatcher(processor) if usable else None
+
+    return BATCHERS.setdefault(processor, make)
 
 
-def parse_messages_together() -> None:
+def replacements() -> Dict[str, Any]:
     """MessageProcessor.parse_message through the processor's `ParseBatcher`."""
     import copy
 
@@ -153,87 +158,16 @@ def parse_messages_together() -> None:
         self._check_for_unseen_features(parse_data)
         return parse_data
 
-    MessageProcessor.parse_message = parse_message_in_batch  # type: ignore[assignment]
+    return {TARGET: parse_message_in_batch}
 
 
-# --- one network call for several messages ---------------------------------------
-
-PREDICTED = "_citybot_predicted"
-
-
-def predict_many(classifier: Any, messages: List["Message"]) -> Dict[int, Outputs]:
-    """`_predict`'s outputs for the messages, by `id(message)`, from one network call.
-
-    Rasa's outputs for one message have a batch dimension of one; here each
-    message gets its row of the batch's outputs. Left out (and so predicted one
-    by one, as Rasa does): messages without features, and every message when
-    the outputs would not be one row per message (entities and diagnostic data
-    are per token, padded to the batch's longest message).
-    """
-    import numpy as np
-    from rasa.nlu.classifiers.diet_classifier import ENTITY_RECOGNITION, FEATURIZERS
-    from rasa.shared.constants import DIAGNOSTIC_DATA
-    from rasa.shared.nlu.constants import TEXT
-
-    if classifier.model is None:
-        return {}
-    if classifier.component_config.get(ENTITY_RECOGNITION) or classifier._execution_context.should_add_diagnostic_data:
-        return {}
-    featurizers = classifier.component_config.get(FEATURIZERS)
-    featurized = [message for message in messages if message.features_present(attribute=TEXT, featurizers=featurizers)]
-    if len(featurized) < 2:
-        return {}
-    model_data = classifier._create_model_data(featurized, training=False)
-    if model_data.number_of_examples() != len(featurized):
-        return {}
-    outputs = classifier.model.run_inference(model_data, batch_size=len(featurized))
-    # Diagnostic data (a dict) is read only when asked for, which was ruled out above.
-    rows = {key: value for key, value in outputs.items() if key != DIAGNOSTIC_DATA}
-    if not all(isinstance(value, np.ndarray) and len(value) == len(featurized) for value in rows.values()):
-        return {}
-    return {
-        id(message): {key: value[index : index + 1] for key, value in rows.items()}
-        for index, message in enumerate(featurized)
-    }
-
-
-def predict_in_one_call(cls: type) -> None:
-    """`cls.process` predicting its messages in one network call first (see `use_predicted_first`)."""
-    process = cls.__dict__["process"]
-
-    def process_together(self: Any, messages: List["Message"]) -> List["Message"]:
-        predicted = predict_many(self, messages) if len(messages) > 1 else {}
-        if not predicted:
-            return process(self, messages)
-        self.__dict__[PREDICTED] = predicted
-        try:
-            return process(self, messages)
-        finally:
-            self.__dict__.pop(PREDICTED, None)
-
-    cls.process = process_together
-
-
-def use_predicted_first() -> None:
-    """DIETClassifier._predict (ResponseSelector's too) returning the outputs `process` predicted already."""
-    from rasa.nlu.classifiers.diet_classifier import DIETClassifier
-
-    predict = DIETClassifier._predict
-
-    def _predict(self: Any, message: "Message") -> Optional[Outputs]:
-        predicted = self.__dict__.get(PREDICTED)
-        if predicted is not None and id(message) in predicted:
-            return predicted[id(message)]
-        return predict(self, message)
-
-    DIETClassifier._predict = _predict  # type: ignore[assignment]
-
-
-def apply() -> None:
-    from rasa.nlu.classifiers.diet_classifier import DIETClassifier
-    from rasa.nlu.selectors.response_selector import ResponseSelector
-
-    use_predicted_first()
-    predict_in_one_call(DIETClassifier)
-    predict_in_one_call(ResponseSelector)
-    parse_messages_together()
+TARGET = "rasa.core.processor.MessageProcessor.parse_message"
+PATCH = Patch(
+    name="parse_together",
+    targets=(TARGET,),
+    why=(
+        "Rasa 3.6 runs the NLU graph once per message, even when dozens wait on the event loop together.\n"
+        "Messages handed in before the loop comes round are parsed in one run, each getting Rasa's own parse."
+    ),
+    replacements=replacements,
+)
