@@ -76,8 +76,8 @@ def test_messages_parsed_together_are_parsed_as_each_alone(
     assert got == expected
 
 
-def fake_processor(runs: List[List[str]]) -> Any:
-    """A processor whose NLU graph parses text to its upper case, and fails on 'boom'."""
+def fake_runner(runs: List[List[str]]) -> Any:
+    """A graph runner whose NLU graph parses text to its upper case, and fails on 'boom'."""
 
     def run(inputs: Dict[str, Any], targets: List[str]) -> Dict[str, Any]:
         texts = [message.text for message in inputs["__message__"]]
@@ -86,12 +86,12 @@ def fake_processor(runs: List[List[str]]) -> Any:
             raise ValueError("cannot parse boom")
         return {targets[0]: [Message(data={"text": text.upper()}) for text in texts]}
 
-    return SimpleNamespace(model_metadata=SimpleNamespace(nlu_target="nlu"), graph_runner=SimpleNamespace(run=run))
+    return SimpleNamespace(run=run)
 
 
 def test_a_message_that_fails_fails_alone():
     runs: List[List[str]] = []
-    batcher = parse_together.ParseBatcher(fake_processor(runs))
+    batcher = parse_together.ParseBatcher(fake_runner(runs), "nlu")
 
     async def parse_all() -> List[Any]:
         texts = ["one", "boom", "two"]
@@ -105,7 +105,7 @@ def test_a_message_that_fails_fails_alone():
 
 def test_a_lone_message_is_parsed_at_once_and_big_crowds_in_turns():
     runs: List[List[str]] = []
-    batcher = parse_together.ParseBatcher(fake_processor(runs), max_batch=4)
+    batcher = parse_together.ParseBatcher(fake_runner(runs), "nlu", max_batch=4)
 
     async def parse(texts: List[str]) -> List[str]:
         return [parsed["text"] for parsed in await asyncio.gather(*(batcher.parse(UserMessage(t)) for t in texts))]

@@ -1,9 +1,12 @@
 """The patch registry (bot/rasa_ext/patches): every patch declares itself, and `patched()` restores Rasa exactly."""
 from __future__ import annotations
 
+import gc
+
 import pytest
 
 from bot.rasa_ext.patches import ALL, apply_all, patched
+from bot.rasa_ext.patches.object_state import PerObject
 from bot.rasa_ext.patches.registry import Patch, apply, in_force, locate, own_value, undo
 
 TARGETS = [target for patch in ALL for target in patch.targets]
@@ -69,3 +72,17 @@ def test_a_patch_may_not_replace_what_it_does_not_declare():
         apply(rogue)
     assert own_value("rasa.core.processor.MessageProcessor.parse_message") is before
     assert "rogue" not in in_force()
+
+
+def test_state_kept_for_an_object_goes_with_it():
+    class Owner:
+        pass
+
+    kept: PerObject[str] = PerObject()
+    first, second = Owner(), Owner()
+    kept.set(first, "first")
+    kept.setdefault(second, lambda: "second")
+    assert (kept.get(first), kept.get(second)) == ("first", "second")
+    del first
+    gc.collect()
+    assert len(kept) == 1 and kept.get(second) == "second"

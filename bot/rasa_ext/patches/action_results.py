@@ -1,8 +1,8 @@
 """Patch: action server answers checked against Rasa's schema without re-checking the schema each time.
 
 Every answer of the action server was checked with `jsonschema.validate`, which
-first validates the schema itself against the JSON Schema meta-schema: about
-half of the server's time during a report. Here the schema is checked once,
+first validates the schema itself against the JSON Schema meta-schema, on
+every call: much of the server's time during a report. Here the schema is checked once,
 and each event only against its own type's part of it (`ActionResultValidator`);
 answers are still validated, with the same errors (tests/test_rasa_server.py).
 """

@@ -1,8 +1,8 @@
 """Patch: a stored event's class looked up once per type name.
 
 Every stored event is turned back into its class by scanning all subclasses of
-`Event` (with `inspect.isabstract` on each): a fifth of a long conversation's
-time. Here the mapping from type name to class is built once per name;
+`Event` (with `inspect.isabstract` on each), a cost that grows with the
+conversation. Here the mapping from type name to class is built once per name;
 unknown names get Rasa's own answer.
 """
 from __future__ import annotations

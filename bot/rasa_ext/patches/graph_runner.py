@@ -2,9 +2,9 @@
 
 Every message runs Rasa's NLU graph once and its dialogue graph two or three
 times. `DaskGraphRunner` rebuilds the minimal graph for the targets and hands
-it to dask's synchronous scheduler each time: profiling the Rasa server under
-load put a tenth of its time in that bookkeeping, around nodes that simply run
-one after the other in one thread anyway.
+it to dask's synchronous scheduler each time: bookkeeping that profiling the
+Rasa server under load found around nodes that simply run one after the other
+in one thread anyway.
 
 `run` works out each target set's order once (a topological order of the
 nodes the targets need) and then calls the same nodes with the same inputs, in

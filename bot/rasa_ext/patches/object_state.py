@@ -33,5 +33,5 @@ class PerObject(Generic[T]):
             self.set(owner, make())
         return self._values[key]
 
-    def discard(self, owner: Any) -> None:
-        self._values.pop(id(owner), None)
+    def __len__(self) -> int:
+        return len(self._values)

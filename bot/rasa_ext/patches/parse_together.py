@@ -32,10 +32,15 @@ MAX_BATCH = 64
 
 
 class ParseBatcher:
-    """Gathers the messages a processor is asked to parse and parses them in one NLU graph run."""
+    """Gathers the messages a processor is asked to parse and parses them in one NLU graph run.
 
-    def __init__(self, processor: "MessageProcessor", max_batch: int = MAX_BATCH) -> None:
-        self.processor = processor
+    It holds the processor's graph runner, not the processor: kept for the
+    processor in `BATCHERS`, it must not keep the processor alive.
+    """
+
+    def __init__(self, graph_runner: Any, nlu_target: str, max_batch: int = MAX_BATCH) -> None:
+        self.graph_runner = graph_runner
+        self.nlu_target = nlu_target
         self.max_batch = max_batch
         self._waiting: List[Tuple["UserMessage", bool, asyncio.Future]] = []
         self._scheduled = False
@@ -79,9 +84,8 @@ class ParseBatcher:
             TEXT,
         )
 
-        processor = self.processor
-        target = processor.model_metadata.nlu_target
-        results = processor.graph_runner.run(
+        target = self.nlu_target
+        results = self.graph_runner.run(
             # The NLU graph does not read the tracker (`needs_tracker` is checked first).
             inputs={PLACEHOLDER_MESSAGE: list(messages), PLACEHOLDER_TRACKER: DialogueStateTracker("", [])},
             targets=[target],
@@ -123,7 +127,7 @@ def batcher_of(processor: "MessageProcessor") -> Optional[ParseBatcher]:
 
     def make() -> Optional[ParseBatcher]:
         usable = processor.http_interpreter is None and not needs_tracker(processor)
-        return ParseBatcher(processor) if usable else None
+        return ParseBatcher(processor.graph_runner, processor.model_metadata.nlu_target) if usable else None
 
     return BATCHERS.setdefault(processor, make)
 
