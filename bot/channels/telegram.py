@@ -4,7 +4,7 @@ Telegram posts every Update to `POST /webhooks/telegram/webhook` on the Rasa
 server, with the secret given at `set-webhook` time in a header. Each update
 becomes one user message of the chat's conversation (a pseudonymous id, see
 identity.py); the replies go back through one shared python-telegram-bot `ExtBot`,
-whose `AIORateLimiter` keeps to Telegram's flood limits and waits out a 429.
+whose `AIORateLimiter` waits out Telegram's flood control (a 429) and retries.
 Everything is configured from the environment (see README, "Telegram"):
 without TELEGRAM_BOT_TOKEN the channel stays off and the server runs without it.
 
@@ -60,7 +60,7 @@ SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 SECRET_FORMAT = re.compile(rf"[A-Za-z0-9_-]{{1,{WebhookLimit.MAX_SECRET_TOKEN_LENGTH}}}")
 # Only the updates the assistant answers; Telegram then sends nothing else.
 ALLOWED_UPDATES = [UpdateType.MESSAGE, UpdateType.EDITED_MESSAGE, UpdateType.CALLBACK_QUERY]
-# After a 429 ("retry after n seconds") PTB's limiter waits that long and repeats the call once.
+# After a 429 ("retry after n seconds") PTB's limiter holds the Bot's calls that long and repeats this one once.
 FLOOD_RETRIES = 1
 
 # Commands Telegram clients offer, as the intents they stand for.
@@ -232,6 +232,15 @@ def _chat_id(address: str) -> Any:
     return int(address) if re.fullmatch(r"-?\d+", address) else address
 
 
+def flood_control() -> AIORateLimiter:
+    """PTB's limiter, for Telegram's 429s only.
+
+    The pace stays where it was: a broadcast keeps to the alert limiter's rate
+    (ALERT_RATE_TELEGRAM), and each reply answers one resident's message.
+    """
+    return AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=FLOOD_RETRIES)
+
+
 class TelegramSender:
     """The process's one Bot: replies, outbound messages, button answers, file links.
 
@@ -247,7 +256,7 @@ class TelegramSender:
             settings.token,
             base_url=settings.api_base_url,
             base_file_url=settings.file_base_url,
-            rate_limiter=AIORateLimiter(max_retries=FLOOD_RETRIES),
+            rate_limiter=flood_control(),
         )
         self.buttons = ButtonPayloads()
         self._initialized = False
