@@ -67,7 +67,7 @@ def prepare_schema(database_url: str) -> None:
 
     from bot import storage
 
-    for module in ("bot.channels.sms_choices", "bot.channels.webchat", "bot.reports.updates",
+    for module in ("bot.channels.sms_choices", "bot.channels.webchat", "bot.reports.updates.store",
                    "bot.reports.outbox", "bot.alerts.store", "bot.handoff.store"):
         try:
             importlib.import_module(module)

@@ -29,10 +29,10 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sqlalchemy.engine import Connection
 
-from bot.channels.failures import failure_summary
 from bot.channels.identity import require_production_secret, sender_id_for
 from bot.channels.limits import MAX_MESSAGE_CHARS, BodyTooLarge, is_text, read_capped_body, text_too_long
 from bot.channels.outbound import Buttons, register_sender
+from bot.failures import failure_summary
 from bot.storage import database, metadata, remember_contact, utcnow
 from bot.web.hsts import hsts_for_whole_app
 from bot.web.render import render
