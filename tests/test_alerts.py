@@ -395,7 +395,7 @@ async def test_every_subscriber_gets_the_alert_once_on_their_channel():
     assert sorted(a for a, _ in sms.sent) == sorted(f"sms{i}" for i in range(30))
     assert "sms-stop" not in [a for a, _ in sms.sent]
     assert all(text == alert_message(alert) for _, text in telegram.sent + sms.sent)
-    from bot.channels.webchat import webchat_messages
+    from bot.db.schema import webchat_messages
 
     with database().engine.begin() as connection:
         web = connection.execute(sa.select(webchat_messages)).all()

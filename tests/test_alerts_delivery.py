@@ -108,7 +108,7 @@ def received(cloud: FakeCloud, marker: str) -> Tuple[Counter, Counter]:
 
 
 def webchat_received(marker: str) -> Counter:
-    from bot.channels.webchat import webchat_messages
+    from bot.db.schema import webchat_messages
 
     with database().engine.begin() as connection:
         rows = connection.execute(

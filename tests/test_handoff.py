@@ -26,6 +26,7 @@ from twilio.request_validator import RequestValidator
 
 from bot.channels.identity import sender_id_for
 from bot.db.engine import Database, utcnow
+from bot.db.schema import audit_log, handoffs, staff_sessions
 from bot.handoff import store
 from bot.handoff.service import CLOSED_TEXT, HANDED_BACK_TEXT, JOINED_TEXT, STAFF_PREFIX
 from bot.procs import PROJECT_ROOT, venv_bin
@@ -140,14 +141,14 @@ def handoff_of(db: Database, sender_id: str) -> Optional[Any]:
     """The conversation's latest handoff row."""
     with db.engine.connect() as connection:
         return connection.execute(
-            sa.select(store.handoffs).where(store.handoffs.c.sender_id == sender_id).order_by(store.handoffs.c.id.desc())
+            sa.select(handoffs).where(handoffs.c.sender_id == sender_id).order_by(handoffs.c.id.desc())
         ).first()
 
 
 def audit_of(db: Database, handoff_id: int) -> List[tuple]:
     with db.engine.connect() as connection:
         rows = connection.execute(
-            sa.select(store.audit_log).where(store.audit_log.c.handoff_id == handoff_id).order_by(store.audit_log.c.id)
+            sa.select(audit_log).where(audit_log.c.handoff_id == handoff_id).order_by(audit_log.c.id)
         ).all()
     return [(r.actor, r.action) for r in rows]
 
@@ -201,7 +202,7 @@ def test_a_wrong_password_is_refused_and_audited(stack, console_url, db):
     assert unknown.status_code == 401 and "Wrong username or password" in unknown.text  # the same answer
     with db.engine.connect() as connection:
         failed = connection.execute(
-            sa.select(store.audit_log).where(store.audit_log.c.actor == name, store.audit_log.c.action == "login_failed")
+            sa.select(audit_log).where(audit_log.c.actor == name, audit_log.c.action == "login_failed")
         ).all()
     assert len(failed) == 1
     assert staff.login().status_code == 303
@@ -242,8 +243,8 @@ def test_sessions_expire_and_signing_out_ends_them(stack, console_url, db):
     assert staff.login().status_code == 303
     with db.engine.begin() as connection:
         connection.execute(
-            store.staff_sessions.update()
-            .where(store.staff_sessions.c.username == name)
+            staff_sessions.update()
+            .where(staff_sessions.c.username == name)
             .values(expires_at=utcnow() - timedelta(minutes=1))
         )
     expired = staff.get("/console")
@@ -252,8 +253,8 @@ def test_sessions_expire_and_signing_out_ends_them(stack, console_url, db):
     assert staff.login().status_code == 303
     with db.engine.begin() as connection:  # idle for longer than CONSOLE_SESSION_IDLE_MINUTES
         connection.execute(
-            store.staff_sessions.update()
-            .where(store.staff_sessions.c.username == name)
+            staff_sessions.update()
+            .where(staff_sessions.c.username == name)
             .values(last_seen_at=utcnow() - timedelta(minutes=31))
         )
     assert staff.get("/console").status_code == 303
@@ -264,7 +265,7 @@ def test_sessions_expire_and_signing_out_ends_them(stack, console_url, db):
     assert staff.get("/console").status_code == 303
     with db.engine.connect() as connection:
         actions = connection.execute(
-            sa.select(store.audit_log.c.action).where(store.audit_log.c.actor == name)
+            sa.select(audit_log.c.action).where(audit_log.c.actor == name)
         ).scalars().all()
     assert actions.count("login") == 3 and "logout" in actions
 
@@ -409,8 +410,8 @@ def test_staff_correct_and_file_the_report_the_bot_collected(stack, ana, db):
     assert entry[0] == ana.username
     with db.engine.connect() as connection:
         detail = connection.execute(
-            sa.select(store.audit_log.c.detail).where(store.audit_log.c.action == "file",
-                                                      store.audit_log.c.handoff_id == handoff.id)
+            sa.select(audit_log.c.detail).where(audit_log.c.action == "file",
+                                                      audit_log.c.handoff_id == handoff.id)
         ).scalar_one()
     assert detail.startswith("POTHOLE R-") and street not in detail
     ana.post(f"/console/handoffs/{handoff.id}/resolve", hand_back="1")

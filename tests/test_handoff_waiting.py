@@ -17,6 +17,7 @@ import pytest
 import yaml
 
 from bot.db.engine import Database, utcnow
+from bot.db.schema import staff_sessions
 from bot.handoff import store
 from bot.handoff.waiting import MIN_CONVERSATION, RESIDENT
 from bot.procs import PROJECT_ROOT
@@ -64,7 +65,7 @@ def waiting_for_staff(stack, db: Database) -> Conversation:  # noqa: F811
 def off_duty_except(db: Database, *present: Staff) -> None:  # noqa: F811
     """Every console not seen for five minutes (off duty), then the given staff open theirs (on duty)."""
     with db.engine.begin() as connection:
-        connection.execute(store.staff_sessions.update().values(last_seen_at=utcnow() - timedelta(minutes=5)))
+        connection.execute(staff_sessions.update().values(last_seen_at=utcnow() - timedelta(minutes=5)))
     for staff in present:
         assert staff.get("/console").status_code == 200
 

@@ -143,8 +143,9 @@ async def test_following_a_request_twice_is_following_it_once():
     import sqlalchemy as sa
 
     from bot.db.engine import database
+    from bot.db.schema import report_subscriptions
     from bot.open311.models import ServiceRequest
-    from bot.reports.updates import subscribe, subscriptions
+    from bot.reports.updates.store import subscribe
 
     request = ServiceRequest(service_request_id="1042", status="open", status_notes="received")
     await subscribe("resident-1", request)
@@ -152,6 +153,6 @@ async def test_following_a_request_twice_is_following_it_once():
     await asyncio.gather(*(subscribe("resident-2", request) for _ in range(5)))
 
     def rows(connection):
-        return connection.execute(sa.select(subscriptions.c.sender_id).order_by(subscriptions.c.sender_id)).all()
+        return connection.execute(sa.select(report_subscriptions.c.sender_id).order_by(report_subscriptions.c.sender_id)).all()
 
     assert [row.sender_id for row in await database().run(rows)] == ["resident-1", "resident-2"]
