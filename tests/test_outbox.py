@@ -153,6 +153,7 @@ async def test_following_a_request_twice_is_following_it_once():
     await asyncio.gather(*(subscribe("resident-2", request) for _ in range(5)))
 
     def rows(connection):
-        return connection.execute(sa.select(report_subscriptions.c.sender_id).order_by(report_subscriptions.c.sender_id)).all()
+        column = report_subscriptions.c.sender_id
+        return connection.execute(sa.select(column).order_by(column)).all()
 
     assert [row.sender_id for row in await database().run(rows)] == ["resident-1", "resident-2"]

@@ -28,6 +28,7 @@ from twilio.twiml.messaging_response import MessagingResponse
 from bot.channels.identity import mask, require_production_secret, sender_id_for
 from bot.channels.limits import MAX_MESSAGE_CHARS, BodyTooLarge, read_capped_body, text_too_long
 from bot.channels.outbound import NotDeliverable, deliver, register_sender
+from bot.alerts.keywords import handle_alert_keyword
 from bot.channels.sms_choices import resolve_reply
 from bot.channels.sms_keywords import OPTED_IN_TEXT, OPTED_OUT_TEXT, Keyword, carrier_keyword, help_text
 from bot.channels.twilio_inbound import InboundMessage, MalformedWebhook, parse_form

@@ -166,14 +166,18 @@ async def due(limit: int = 50) -> List[str]:
 
 async def _save(reference: str, **values: Any) -> OutboxItem:
     values["claimed_until"] = None
-    await database().run(lambda c: c.execute(report_outbox.update().where(report_outbox.c.reference == reference).values(**values)))
+    await database().run(
+        lambda c: c.execute(report_outbox.update().where(report_outbox.c.reference == reference).values(**values))
+    )
     return await get(reference)  # type: ignore[return-value]
 
 
 async def _count_attempt(reference: str) -> None:
     await database().run(
         lambda c: c.execute(
-            report_outbox.update().where(report_outbox.c.reference == reference).values(attempts=report_outbox.c.attempts + 1)
+            report_outbox.update()
+            .where(report_outbox.c.reference == reference)
+            .values(attempts=report_outbox.c.attempts + 1)
         )
     )
 
@@ -234,7 +238,9 @@ async def attempt(item: OutboxItem, client: Open311Client) -> OutboxItem:
 async def mark_told(reference: str) -> None:
     """The resident has been told the outcome; the worker will not tell them again."""
     await database().run(
-        lambda c: c.execute(report_outbox.update().where(report_outbox.c.reference == reference).values(resident_told=True))
+        lambda c: c.execute(
+            report_outbox.update().where(report_outbox.c.reference == reference).values(resident_told=True)
+        )
     )
 
 
