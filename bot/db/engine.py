@@ -15,7 +15,6 @@ from typing import Any, Callable, Optional, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from bot.db import migrate
 from bot.procs import PROJECT_ROOT
 
 T = TypeVar("T")
@@ -99,7 +98,9 @@ class Database:
     def __init__(self, url: Optional[str] = None) -> None:
         self.url = url or default_database_url()
         self.engine = create_engine(self.url)
-        migrate.ensure_head(self.engine)
+        from bot.db.migrate import ensure_head  # here: the migrations open databases with this module
+
+        ensure_head(self.engine)
 
     @property
     def is_sqlite(self) -> bool:

@@ -28,6 +28,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy.engine import Connection, Engine
 
+from bot.db.engine import create_engine, default_database_url
+
 PACKAGE_ROOT = Path(__file__).resolve().parents[1]
 
 
@@ -108,8 +110,6 @@ def ensure_head(engine: Engine, migrations: Migrations = ASSISTANT) -> None:
 
 def upgrade(url: str, migrations: Migrations = ASSISTANT) -> None:
     """`alembic upgrade head` on the database at `url`."""
-    from bot.db.engine import create_engine  # here, not at the top: bot.db.engine imports this module
-
     engine = create_engine(url)
     try:
         upgrade_engine(engine, migrations)
@@ -136,8 +136,6 @@ def run_env(context: Any, metadata: sa.MetaData) -> None:
 
 def write_revision(message: str, migrations: Migrations = ASSISTANT) -> None:
     """Write a revision from the difference between the schema and a scratch database at head."""
-    from bot.db.engine import create_engine
-
     with tempfile.TemporaryDirectory() as scratch:
         engine = create_engine(f"sqlite:///{Path(scratch) / 'head.db'}")
         try:
@@ -157,8 +155,6 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     new.add_argument("-m", "--message", required=True)
     args = parser.parse_args(argv)
     if args.command == "upgrade":
-        from bot.db.engine import default_database_url
-
         upgrade(args.url or default_database_url())
     else:
         write_revision(args.message)
