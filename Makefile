@@ -65,10 +65,10 @@ test: validate stories browser
 	@$(PY) -m pytest -q
 
 eval: train
-	@$(PY) -m bot.eval
+	@$(PY) -m bench.eval
 
 bench: train
-	@$(PY) -m bot.bench
+	@$(PY) -m bench.speed
 
 clean:
 	rm -rf models reports var results

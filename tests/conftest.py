@@ -12,8 +12,8 @@ from typing import Any, Dict, Iterator, List, Optional
 import httpx
 import pytest
 
-from bot.procs import PROJECT_ROOT, ManagedProcess, free_port, stop_all, venv_bin
-from bot.stack import StackConfig, stack_processes
+from bot.process.procs import PROJECT_ROOT, ManagedProcess, free_port, stop_all, venv_bin
+from bot.process.stack import StackConfig, stack_processes
 from tests.fake_cloud import FakeCloud, start_fake_cloud
 
 MODEL_DIR = PROJECT_ROOT / "models"

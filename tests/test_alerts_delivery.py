@@ -25,7 +25,7 @@ from bot.alerts.broadcast import AlertBusy, run_delivery
 from bot.alerts.limiter import reset_limiters
 from bot.alerts.store import ALL, PENDING, SENDING, SENT, deliveries
 from bot.channels.identity import sender_id_for
-from bot.procs import PROJECT_ROOT
+from bot.process.procs import PROJECT_ROOT
 from bot.storage import database, reset_database, set_opted_out, utcnow
 from tests.conftest import TELEGRAM_TOKEN, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_NUMBER
 from tests.fake_cloud import FakeCloud, RecordedRequest, start_fake_cloud

@@ -9,9 +9,9 @@ from pathlib import Path
 
 import pytest
 
-from bot.cli import chosen_processes
-from bot.procs import free_port, venv_bin
-from bot.stack import StackConfig, open311_process, stack_processes
+from bot.process.cli import chosen_processes
+from bot.process.procs import free_port, venv_bin
+from bot.process.stack import StackConfig, open311_process, stack_processes
 from tests.supervisor_support import answers
 
 

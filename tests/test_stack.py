@@ -1,4 +1,4 @@
-"""Which lock store and how many worker processes each setup gets (bot/stack.py)."""
+"""Which lock store and how many worker processes each setup gets (bot/process/stack.py)."""
 from __future__ import annotations
 
 import os
@@ -6,7 +6,7 @@ from pathlib import Path
 
 import pytest
 
-from bot.stack import (
+from bot.process.stack import (
     FILE_LOCK_STORE,
     REDIS_LOCK_STORE,
     StackConfig,
@@ -77,7 +77,8 @@ def test_workers_from_the_environment(tmp_path: Path, monkeypatch: pytest.Monkey
 
 
 def test_the_stack_and_the_file_lock_store_name_the_same_file():
-    from bot import locks, stack
+    from bot import locks
+    from bot.process import stack
 
     assert stack.LOCK_FILE_NAME == locks.LOCK_FILE_NAME
 

@@ -8,9 +8,9 @@ import sys
 from typing import List, NoReturn, Optional
 
 from bot.api_tokens import RASA_API_TOKEN, TOKEN_FILES
-from bot.procs import ManagedProcess
-from bot.stack import StackConfig, stack_processes
-from bot.supervisor import Supervisor
+from bot.process.procs import ManagedProcess
+from bot.process.stack import StackConfig, stack_processes
+from bot.process.supervisor import Supervisor
 
 
 def say(message: str) -> None:
@@ -34,7 +34,7 @@ def chosen_processes(processes: List[ManagedProcess], wanted: Optional[str]) -> 
 
 
 def run_stack(_: argparse.Namespace) -> int:
-    """Start every process, wait until each answers, then keep them running until Ctrl-C (bot/supervisor.py)."""
+    """Start every process, wait until each answers, then keep them running until Ctrl-C (bot/process/supervisor.py)."""
     config = StackConfig.from_env()
     config.var_dir.mkdir(parents=True, exist_ok=True)
     supervisor = Supervisor(chosen_processes(stack_processes(config), os.environ.get("CITYBOT_PROCESSES")), say=say)
@@ -69,7 +69,7 @@ def serve_open311(args: argparse.Namespace) -> int:
 
 def run_worker(_: argparse.Namespace) -> int:
     """Deliver the report outbox and send status updates (also started by `citybot run`)."""
-    from bot.worker import main as worker_main
+    from bot.process.worker import main as worker_main
 
     return worker_main()
 

@@ -13,7 +13,7 @@ from typing import Dict, List, Optional
 
 from bot.api_tokens import ACTION_SERVER_TOKEN, RASA_API_TOKEN, local_secret
 from bot.open311.models import DEV_API_KEY
-from bot.procs import PROJECT_ROOT, ManagedProcess, venv_bin
+from bot.process.procs import PROJECT_ROOT, ManagedProcess, venv_bin
 
 DEFAULT_OPEN311_PATH = "/open311/v2"
 
@@ -271,7 +271,7 @@ def worker_process(config: StackConfig) -> ManagedProcess:
     """Delivers the report outbox and sends status updates."""
     return ManagedProcess(
         name="worker",
-        argv=[sys.executable, "-m", "bot.worker"],
+        argv=[sys.executable, "-m", "bot.process.worker"],
         ready_url=None,
         log_path=config.var_dir / "logs" / "worker.log",
         env=config.shared_env(),

@@ -57,8 +57,8 @@ from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
 from bot.api_tokens import RASA_API_TOKEN
-from bot.procs import PROJECT_ROOT, ManagedProcess, free_port, stop_all, venv_bin
-from bot.stack import StackConfig, default_workers, stack_processes
+from bot.process.procs import PROJECT_ROOT, ManagedProcess, free_port, stop_all, venv_bin
+from bot.process.stack import StackConfig, default_workers, stack_processes
 
 CONFIG_OURS = PROJECT_ROOT / "config.yml"
 CONFIG_STOCK = PROJECT_ROOT / "bench" / "config_stock.yml"
@@ -715,7 +715,7 @@ async def run_long(sides: Sequence[Side], turns: int, seconds: float) -> Dict[st
 
 def quality(model: Path) -> Dict[str, Any]:
     """`make eval`'s figures for a side's model, so speed is never bought with understanding."""
-    from bot.eval import evaluate
+    from bench.eval import evaluate
 
     say(f"measuring {model.name} on the held-out and external sets (make eval)")
     full = asyncio.run(evaluate(model))
@@ -810,7 +810,7 @@ def print_summary(results: Dict[str, Any], sides: Sequence[str], levels: Sequenc
 
 
 def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
-    parser = argparse.ArgumentParser(prog="python -m bot.bench", description=__doc__.split("\n\n")[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.speed", description=__doc__.split("\n\n")[0])
     parser.add_argument("--levels", default=",".join(map(str, LEVELS)), help="concurrent conversations, e.g. 1,10,50")
     parser.add_argument("--seconds", type=float, default=60.0, help="length of each load level and side")
     parser.add_argument("--rounds", type=int, default=3, help="rounds per level, the sides taking turns")
