@@ -58,7 +58,8 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 
 from bot.api_tokens import RASA_API_TOKEN
 from bot.process.procs import PROJECT_ROOT, ManagedProcess, free_port, stop_all, venv_bin
-from bot.process.stack import StackConfig, default_workers, stack_processes
+from bot.process.stack import StackConfig, default_workers
+from bot.process.stack_processes import stack_processes
 
 CONFIG_OURS = PROJECT_ROOT / "config.yml"
 CONFIG_STOCK = PROJECT_ROOT / "bench" / "config_stock.yml"

@@ -34,7 +34,8 @@ import pytest
 from bench.speed import create_database, drop_database
 from bot.catalog import load_city
 from bot.process.procs import free_port, stop_all
-from bot.process.stack import FILE_LOCK_STORE, StackConfig, stack_processes
+from bot.process.stack import FILE_LOCK_STORE, StackConfig
+from bot.process.stack_processes import stack_processes
 from tests.conftest import RASA_API_TOKEN
 
 pytestmark = pytest.mark.e2e

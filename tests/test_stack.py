@@ -6,14 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.process.stack import (
-    FILE_LOCK_STORE,
-    REDIS_LOCK_STORE,
-    StackConfig,
-    action_process,
-    rasa_process,
-    stack_processes,
-)
+from bot.process.stack import FILE_LOCK_STORE, REDIS_LOCK_STORE, StackConfig
+from bot.process.stack_processes import action_process, rasa_process, stack_processes
 
 
 @pytest.fixture(autouse=True)

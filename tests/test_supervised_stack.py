@@ -18,7 +18,8 @@ import httpx
 import pytest
 
 from bot.process.procs import ManagedProcess, free_port, group_members
-from bot.process.stack import StackConfig, action_process, open311_process, rasa_process
+from bot.process.stack import StackConfig
+from bot.process.stack_processes import action_process, open311_process, rasa_process
 from tests.conftest import RASA_API_TOKEN
 from tests.supervisor_support import Running, eventually, listeners, server_pid, supervised
 

@@ -1,6 +1,6 @@
 """`citybot run` keeps the assistant up: real servers are killed and must come back, alone.
 
-The servers are the stack's own (bot.process.stack): the reference Open311 server and
+The servers are the stack's own (bot.process.stack_processes): the reference Open311 server and
 the action server with two Sanic workers. The Rasa server is left out (it
 loads for a minute); the supervision does not depend on which server it is.
 """
@@ -17,7 +17,8 @@ from typing import List
 import pytest
 
 from bot.process.procs import PROJECT_ROOT, ManagedProcess, free_port, group_members, port_free
-from bot.process.stack import StackConfig, action_process, open311_process
+from bot.process.stack import StackConfig
+from bot.process.stack_processes import action_process, open311_process
 from bot.process.supervisor import RestartPolicy, Supervisor
 from tests.supervisor_support import FAST, Running, answers, eventually, listeners, server_pid, supervised
 

@@ -9,7 +9,8 @@ from typing import List, NoReturn, Optional
 
 from bot.api_tokens import RASA_API_TOKEN, TOKEN_FILES
 from bot.process.procs import ManagedProcess
-from bot.process.stack import StackConfig, stack_processes
+from bot.process.stack import StackConfig
+from bot.process.stack_processes import stack_processes
 from bot.process.supervisor import Supervisor
 
 
@@ -128,17 +129,17 @@ def build_parser() -> argparse.ArgumentParser:
     status.set_defaults(handler=set_request_status)
     telegram = commands.add_parser("telegram", help="Telegram setup: set-webhook")
     telegram.add_argument("rest", nargs=argparse.REMAINDER, help="set-webhook [--public-url URL]")
-    telegram.set_defaults(handler=telegram_command)
+    telegram.set_defaults(handler=telegram_command, passes_options_on=True)
     alerts = commands.add_parser(
         "alerts", help="crisis alerts: preview, send, status, resume, cancel, subscribe-test",
         description="citybot alerts {preview,send,status,resume,cancel,subscribe-test} ...; "
         "`citybot alerts SUBCOMMAND -h` lists a subcommand's options.",
     )
     alerts.add_argument("rest", nargs=argparse.REMAINDER, help="a subcommand and its options")
-    alerts.set_defaults(handler=alerts_command)
+    alerts.set_defaults(handler=alerts_command, passes_options_on=True)
     open311 = commands.add_parser("open311", help="run the reference Open311 server alone")
     open311.add_argument("rest", nargs=argparse.REMAINDER, help="options for the server (--port, --db)")
-    open311.set_defaults(handler=serve_open311)
+    open311.set_defaults(handler=serve_open311, passes_options_on=True)
     from bot.handoff.cli import add_commands as add_handoff_commands  # `citybot console`, `citybot staff ...`
 
     add_handoff_commands(commands)
@@ -146,7 +147,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if getattr(args, "passes_options_on", False):
+        # argparse's REMAINDER misses options that come first (`citybot open311 --port 8311`):
+        # the command gets everything after its name, as typed.
+        args.rest = argv[argv.index(args.command) + 1:]
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     return int(args.handler(args))
 
 
