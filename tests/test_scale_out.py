@@ -31,7 +31,7 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from bench.speed import create_database, drop_database
+from bench.databases import create_database, drop_database
 from bot.catalog import load_city
 from bot.process.procs import free_port, stop_all
 from bot.process.stack import FILE_LOCK_STORE, StackConfig
