@@ -3,4 +3,5 @@ from __future__ import annotations
 
 
 def say(message: str) -> None:
+    """A progress line for the person running the benchmark."""
     print(f"==> [bench] {message}", flush=True)
