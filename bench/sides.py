@@ -17,10 +17,10 @@ from bench.memory import RssSampler
 from bench.models import TrainedModel
 from bench.paths import CACHE
 from bench.progress import say
-from bot.api_tokens import RASA_API_TOKEN
 from bot.process.procs import ManagedProcess, free_port, stop_all
 from bot.process.stack import StackConfig, default_workers
 from bot.process.stack_processes import stack_processes
+from bot.rasa_ext.api_tokens import RASA_API_TOKEN
 
 READY_TIMEOUT_S = 900.0
 

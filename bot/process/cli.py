@@ -7,11 +7,11 @@ import signal
 import sys
 from typing import List, NoReturn, Optional
 
-from bot.api_tokens import RASA_API_TOKEN, TOKEN_FILES
 from bot.process.procs import ManagedProcess
 from bot.process.stack import StackConfig
 from bot.process.stack_processes import stack_processes
 from bot.process.supervisor import Supervisor
+from bot.rasa_ext.api_tokens import RASA_API_TOKEN, TOKEN_FILES
 
 
 def say(message: str) -> None:

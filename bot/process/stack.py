@@ -10,9 +10,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from bot.api_tokens import ACTION_SERVER_TOKEN, RASA_API_TOKEN, local_secret
 from bot.open311.models import DEV_API_KEY
 from bot.process.procs import PROJECT_ROOT
+from bot.rasa_ext.api_tokens import ACTION_SERVER_TOKEN, RASA_API_TOKEN, local_secret
 
 DEFAULT_OPEN311_PATH = "/open311/v2"
 
@@ -21,14 +21,14 @@ DEFAULT_OPEN311_PATH = "/open311/v2"
 # then loses action calls ("Cannot write to closing transport") and the resident
 # gets no answer. Longer than a load balancer's usual 60 s idle timeout.
 KEEP_ALIVE_SECONDS = "75"
-# Several Rasa processes share a lock store (see bot/locks.py): Redis when there is
+# Several Rasa processes share a lock store (see bot/rasa_ext/locks.py): Redis when there is
 # one (several machines), else PostgreSQL (DATABASE_URL), else a lock file (one machine).
-REDIS_LOCK_STORE = "bot.locks.AtomicRedisLockStore"
-DATABASE_LOCK_STORE = "bot.locks.DatabaseLockStore"
-FILE_LOCK_STORE = "bot.locks.FileLockStore"
-LOCK_FILE_NAME = "conversation-locks"  # in the var folder (bot.locks.LOCK_FILE_NAME: the same name)
-# Rasa's SQL tracker store, reading only what is new (see bot/tracker_store.py).
-TUNED_TRACKER_STORE = "bot.tracker_store.CachedSQLTrackerStore"
+REDIS_LOCK_STORE = "bot.rasa_ext.locks.AtomicRedisLockStore"
+DATABASE_LOCK_STORE = "bot.rasa_ext.locks.DatabaseLockStore"
+FILE_LOCK_STORE = "bot.rasa_ext.locks.FileLockStore"
+LOCK_FILE_NAME = "conversation-locks"  # in the var folder (bot.rasa_ext.locks.LOCK_FILE_NAME: the same name)
+# Rasa's SQL tracker store, reading only what is new (see bot/rasa_ext/tracker_store.py).
+TUNED_TRACKER_STORE = "bot.rasa_ext.tracker_store.CachedSQLTrackerStore"
 # Largest request body each server reads (Sanic answers 413 beyond): the Rasa
 # server takes messages and webhooks, the action server a few turns of a conversation.
 RASA_MAX_BODY_BYTES = str(1024 * 1024)
@@ -70,7 +70,7 @@ class StackConfig:
     rasa_workers: int = 1
     action_workers: int = 1
     extra_rasa_ports: List[int] = field(default_factory=list)
-    # Our tuned Rasa server, endpoints and threads (bot.rasa_server, endpoints.yml); False
+    # Our tuned Rasa server, endpoints and threads (bot.rasa_ext.server, endpoints.yml); False
     # runs stock `rasa run` with bench/endpoints_stock.yml (the benchmark's baseline).
     tuned: bool = True
 

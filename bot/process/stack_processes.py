@@ -9,7 +9,6 @@ import os
 import sys
 from typing import List, Optional
 
-from bot.api_tokens import RASA_API_TOKEN
 from bot.process.procs import ManagedProcess, venv_bin
 from bot.process.stack import (
     ACTION_MAX_BODY_BYTES,
@@ -17,6 +16,7 @@ from bot.process.stack import (
     RASA_MAX_BODY_BYTES,
     StackConfig,
 )
+from bot.rasa_ext.api_tokens import RASA_API_TOKEN
 
 
 def open311_process(config: StackConfig) -> ManagedProcess:
@@ -38,14 +38,14 @@ def open311_process(config: StackConfig) -> ManagedProcess:
 def action_process(config: StackConfig) -> ManagedProcess:
     """The Rasa SDK action server running `actions/`, on the loopback interface unless ACTION_HOST says otherwise.
 
-    Ours (bot.action_server) also requires the shared token and answers
+    Ours (bot.rasa_ext.action_server) also requires the shared token and answers
     malformed calls 400; stock (the benchmark's baseline) is `rasa run actions`.
     """
     action_env = config.server_env(config.action_workers, ACTION_MAX_BODY_BYTES)
     return ManagedProcess(
         name="actions",
         argv=[
-            *([sys.executable, "-m", "bot.action_server"] if config.tuned else [venv_bin("rasa"), "run", "actions"]),
+            *([sys.executable, "-m", "bot.rasa_ext.action_server"] if config.tuned else [venv_bin("rasa"), "run", "actions"]),
             "--port", str(config.action_port), "--actions", "actions",
         ],
         ready_url=f"http://127.0.0.1:{config.action_port}/health",
@@ -63,7 +63,7 @@ def action_process(config: StackConfig) -> ManagedProcess:
 def rasa_process(config: StackConfig, port: Optional[int] = None, name: str = "rasa") -> ManagedProcess:
     """The Rasa server: NLU, dialogue, and the input channels; its HTTP API only with the token.
 
-    Our server takes the token from the environment (bot.rasa_server), out of
+    Our server takes the token from the environment (bot.rasa_ext.server), out of
     the process list; stock Rasa (the benchmark's baseline) only from its arguments.
     """
     port = port or config.rasa_port
@@ -71,7 +71,7 @@ def rasa_process(config: StackConfig, port: Optional[int] = None, name: str = "r
     return ManagedProcess(
         name=name,
         argv=[
-            *([sys.executable, "-m", "bot.rasa_server"] if config.tuned else [venv_bin("rasa")]), "run",
+            *([sys.executable, "-m", "bot.rasa_ext.server"] if config.tuned else [venv_bin("rasa")]), "run",
             "--enable-api",
             "--port", str(port),
             "--model", str(config.model_path),
