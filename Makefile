@@ -20,7 +20,7 @@ TRAINING_INPUTS := config.yml domain.yml $(shell find data -name '*.yml' 2>/dev/
 
 .PHONY: help install constraints train run test validate stories browser lint eval bench clean
 
-# Each target's help is the `## ...` comment on its own line, so `make help` cannot go stale.
+# Each target's help is the `## ...` comment on the target's own line, so `make help` cannot go stale.
 help: ## list the targets
 	@grep -E '^[a-z][a-z-]*:.*## ' $(MAKEFILE_LIST) | sed -E 's/^([a-z-]+):.*## /\1\t/' | \
 		while IFS=$$'\t' read -r target text; do printf 'make %-12s %s\n' "$$target" "$$text"; done
