@@ -2,8 +2,9 @@
 
 - `bot.alerts.store`: subscriptions, alerts and their delivery rows (one per
   alert and subscriber, unique), fan-out and progress counts.
-- `bot.alerts.broadcast`: the durable delivery job (`run_delivery`): claimed
-  rows, per-channel rate limits, retries with backoff, resumable after a crash.
+- `bot.alerts.delivery`: the durable delivery job (`run_delivery`): lease,
+  claimed rows, group commit, a lane per channel with its rate limit, retries
+  with backoff, resumable after a crash; the worker's `alert_loop`.
 - `bot.alerts.limiter`: the per-channel rate limiters (ALERT_RATE_<CHANNEL>).
 - `bot.alerts.keywords`: SMS keywords ("ALERTS ON", "ALERTS OFF WATER").
 - `bot.alerts.faq_page`: read-only FAQ answer pages alerts can link to.
@@ -22,8 +23,9 @@ What a staff console calls (all async; the results have `as_dict()` for JSON):
 """
 from __future__ import annotations
 
-from bot.alerts.broadcast import AlertBusy, alert_loop, run_delivery, send_alert  # noqa: F401
-
+from bot.alerts.delivery.job import run_delivery, send_alert  # noqa: F401
+from bot.alerts.delivery.lease import AlertBusy  # noqa: F401
+from bot.alerts.delivery.loop import alert_loop  # noqa: F401
 from bot.alerts.store import (  # noqa: F401 - the package's API
     ALL,
     SEVERITIES,

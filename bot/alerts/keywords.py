@@ -15,6 +15,7 @@ from typing import List, Optional
 
 from bot.alerts import store
 from bot.alerts.words import ALL, TOPIC_WORDS, ZONE_WORDS, city_name, describe, topics_in, zones_in
+from bot.channels.hooks import register_keyword_handler
 
 ALERT_WORDS = frozenset({"ALERT", "ALERTS"})
 ON_WORDS = frozenset({"ON", "START", "YES", "SUBSCRIBE", "JOIN", "SIGNUP"})
@@ -113,3 +114,8 @@ async def handle_alert_keyword(sender_id: str, text: str) -> Optional[str]:
     if command is None:
         return None
     return await apply_command(sender_id, command)
+
+
+def register_channel_hooks() -> None:
+    """Let the SMS/WhatsApp channel hand alert keywords here (when the Rasa server starts)."""
+    register_keyword_handler(handle_alert_keyword)
