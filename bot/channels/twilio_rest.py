@@ -105,10 +105,12 @@ def redact(text: str) -> str:
 class TwilioSendError(Exception):
     """Twilio did not accept a message (after retries when the failure was temporary)."""
 
-    def __init__(self, status: Optional[int], code: Optional[int], message: str) -> None:
+    def __init__(self, status: Optional[int], code: Optional[int], message: str,
+                 retry_after: Optional[str] = None) -> None:
         super().__init__(f"Twilio error {code or '-'} (HTTP {status or '-'}): {redact(message)}")
         self.status = status
         self.code = code
+        self.retry_after_header = retry_after  # Twilio's Retry-After, as sent
 
     @classmethod
     def from_response(cls, response: Response) -> "TwilioSendError":
@@ -118,13 +120,10 @@ class TwilioSendError(Exception):
             payload = {}
         payload = payload if isinstance(payload, dict) else {}
         code = payload.get("code")
-        error = cls(response.status_code, code if isinstance(code, int) else None,
-                    str(payload.get("message") or _reason(response.status_code)))
         retry_after = (response.headers or {}).get("Retry-After")
-        error.retry_after_header = retry_after if isinstance(retry_after, str) else None
-        return error
-
-    retry_after_header: Optional[str] = None
+        return cls(response.status_code, code if isinstance(code, int) else None,
+                   str(payload.get("message") or _reason(response.status_code)),
+                   retry_after if isinstance(retry_after, str) else None)
 
 
 def _reason(status: int) -> str:
@@ -162,10 +161,6 @@ class TwilioHttpClient(AsyncTwilioHttpClient):
         if answer.status_code >= 300:
             raise TwilioSendError.from_response(answer)
         return answer
-
-
-def _is_temporary(status: int) -> bool:
-    return status == 429 or status >= 500
 
 
 _FIELDS: Mapping[str, str] = {"To": "to", "Body": "body", "From": "from_", "MessagingServiceSid": "messaging_service_sid"}
