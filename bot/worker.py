@@ -12,7 +12,7 @@ import os
 import signal
 from typing import Optional
 
-from bot.alerts import alert_loop
+from bot.alerts.delivery.loop import alert_loop
 from bot.channels.outbound import NotDeliverable, close_senders, deliver, load_senders_from_env
 from bot.open311.client import Open311Client, client_from_env
 from bot.open311.models import Open311Error

@@ -74,7 +74,8 @@ class ProgressBar:
 
     def _draw(self, status: AlertStatus) -> None:
         if self._bar is None:
-            self._bar = tqdm(total=status.total, file=self.stream, unit="msg", mininterval=0, dynamic_ncols=True)
+            self._bar = tqdm(total=status.total, initial=status.finished, file=self.stream, unit="msg",
+                             mininterval=0, dynamic_ncols=True)  # the rate counts this job's messages
         self._bar.total = status.total
         self._bar.n = status.finished
         self._bar.set_postfix_str(_counts(status), refresh=False)

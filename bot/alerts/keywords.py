@@ -107,8 +107,8 @@ async def handle_alert_keyword(sender_id: str, text: str) -> Optional[str]:
     """For the SMS/WhatsApp channel: carry out an alert keyword and return the reply text,
     or None when the message is not an alert keyword (then it goes to the assistant).
 
-    Call it after the carrier keywords (STOP/START/HELP) and the opted-out check,
-    before the message is handed to Rasa.
+    The channel calls it through bot.channels.hooks, after the carrier keywords
+    (STOP/START/HELP) and the opted-out check, before the message is handed to Rasa.
     """
     command = parse_alert_keyword(text)
     if command is None:
