@@ -15,7 +15,18 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from bot.alerts import store
-from bot.alerts.store import CANCELLED, DELIVERING, DONE, PENDING, SENDING, UNCONFIRMED, Alert, AlertError, alerts, deliveries
+from bot.alerts.store import (
+    CANCELLED,
+    DELIVERING,
+    DONE,
+    PENDING,
+    SENDING,
+    UNCONFIRMED,
+    Alert,
+    AlertError,
+    alerts,
+    deliveries,
+)
 from bot.storage import utcnow
 
 logger = logging.getLogger(__name__)
