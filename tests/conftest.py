@@ -12,8 +12,9 @@ from typing import Any, Dict, Iterator, List, Optional
 import httpx
 import pytest
 
-from bot.procs import PROJECT_ROOT, ManagedProcess, free_port, stop_all, venv_bin
-from bot.stack import StackConfig, migrate_database, stack_processes
+from bot.process.procs import PROJECT_ROOT, ManagedProcess, free_port, stop_all, venv_bin
+from bot.process.stack import StackConfig
+from bot.process.stack_processes import migrate_database, stack_processes
 from tests.fake_cloud import FakeCloud, start_fake_cloud
 
 MODEL_DIR = PROJECT_ROOT / "models"

@@ -24,8 +24,10 @@ import sqlalchemy as sa
 from bot.db.engine import Database
 from bot.db.schema import audit_log
 from bot.handoff import pages, passwords, store, throttle
-from bot.procs import ManagedProcess, free_port
-from bot.stack import StackConfig, console_process
+from bot.process.procs import ManagedProcess, free_port
+from bot.process.stack import StackConfig
+from bot.process.stack_processes import console_process
+from bot.db.engine import Database
 from tests.test_handoff import PASSWORD, Staff, make_staff
 
 ATTEMPTS = 10

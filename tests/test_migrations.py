@@ -17,7 +17,7 @@ import sqlalchemy as sa
 from alembic.autogenerate import compare_metadata
 from alembic.runtime.migration import MigrationContext
 
-from bot.bench import create_database, drop_database
+from bench.databases import create_database, drop_database
 from bot.db import migrate
 from bot.db.engine import Database, create_engine
 from bot.db.schema import metadata

@@ -12,7 +12,7 @@ from urllib.parse import urlencode
 import httpx
 import pytest
 
-from bot.bench import create_database, drop_database
+from bench.databases import create_database, drop_database
 from bot.catalog import CatalogAttribute, CatalogService, load_city
 from bot.open311.client import Open311Client
 from bot.open311.models import ErrorDetail, Open311Rejected
@@ -26,7 +26,8 @@ from bot.open311.parse import (
     parse_token_lookups,
 )
 from bot.open311.server import ApiError, build_query, parse_fields, validate_new_request
-from bot.open311.store import Near, NewRequest, RequestQuery, RequestStore, haversine_m
+from bot.open311.geo import haversine_m
+from bot.open311.store import Near, NewRequest, RequestQuery, RequestStore
 from tests.open311_support import (  # noqa: F401
     Open311ServerFactory,
     RunningServer,

@@ -24,13 +24,13 @@ from sqlalchemy.engine import Connection, Engine
 
 from bot.db.engine import create_engine
 from bot.db.migrate import OPEN311, ensure_head
+from bot.open311.geo import EARTH_RADIUS_M, haversine_m
 from bot.open311.schema import requests
 
 T = TypeVar("T")
 AttributeValue = Union[str, List[str]]
 
 STATUSES = ("open", "closed")
-EARTH_RADIUS_M = 6_371_008.8
 
 
 def utc_w3(moment: datetime) -> str:
@@ -38,14 +38,6 @@ def utc_w3(moment: datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
-
-
-def haversine_m(lat1: float, long1: float, lat2: float, long2: float) -> float:
-    """Great-circle distance in meters."""
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    d_phi, d_lambda = phi2 - phi1, math.radians(long2 - long1)
-    a = math.sin(d_phi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(d_lambda / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
 @dataclass(frozen=True)
