@@ -58,6 +58,7 @@ from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tupl
 
 from bot.api_tokens import RASA_API_TOKEN
 from bot.procs import PROJECT_ROOT, ManagedProcess, free_port, stop_all, venv_bin
+from bot.settings import settings
 from bot.stack import StackConfig, default_workers, stack_processes
 
 CONFIG_OURS = PROJECT_ROOT / "config.yml"
@@ -368,7 +369,7 @@ def start_side(side: Side, scale_out: bool, rasa_processes: int) -> None:
         "action_workers": default_workers("ACTION_WORKERS"),
     }
     if scale_out:
-        base = os.environ["DATABASE_URL"]
+        base = settings().database_url
         side.database_url = create_database(base, f"citybot_bench_{side.name}")
         kwargs.update(
             database_url=side.database_url,
@@ -408,7 +409,7 @@ def stop_side(side: Side) -> None:
     stop_all(side.processes)
     if side.database_url:
         with contextlib.suppress(Exception):
-            drop_database(os.environ["DATABASE_URL"], side.database_url)
+            drop_database(settings().database_url, side.database_url)
     if side.var_dir is not None:
         # Keep the processes' logs of the latest run (var/bench/logs/<side>/) for a look afterwards.
         logs = CACHE / "logs" / side.name
@@ -836,7 +837,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     levels = [int(x) for x in args.levels.split(",") if x.strip()]
     sides_wanted = [s.strip() for s in args.sides.split(",") if s.strip()]
-    if args.scale_out and not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
+    if args.scale_out and not (settings().database_url and settings().redis_url):
         print("--scale-out needs DATABASE_URL (PostgreSQL) and REDIS_URL", file=sys.stderr)
         return 2
     suffix = "-scale-out" if args.scale_out else ""

@@ -9,6 +9,7 @@ from typing import List, NoReturn, Optional
 
 from bot.api_tokens import RASA_API_TOKEN, TOKEN_FILES
 from bot.procs import ManagedProcess
+from bot.settings import settings
 from bot.stack import StackConfig, stack_processes
 from bot.supervisor import Supervisor
 
@@ -37,7 +38,7 @@ def run_stack(_: argparse.Namespace) -> int:
     """Start every process, wait until each answers, then keep them running until Ctrl-C (bot/supervisor.py)."""
     config = StackConfig.from_env()
     config.var_dir.mkdir(parents=True, exist_ok=True)
-    supervisor = Supervisor(chosen_processes(stack_processes(config), os.environ.get("CITYBOT_PROCESSES")), say=say)
+    supervisor = Supervisor(chosen_processes(stack_processes(config), settings().citybot_processes), say=say)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda _signum, _frame: supervisor.request_stop())
     return supervisor.run(

@@ -47,11 +47,12 @@ import contextlib
 import copy
 import dataclasses
 import functools
-import os
 import random
 import sys
 from collections import deque
 from typing import TYPE_CHECKING, Any, Dict, List, Optional, Text, Type
+
+from bot.settings import settings
 
 if TYPE_CHECKING:
     from rasa.shared.core.events import Event
@@ -295,8 +296,8 @@ def copy_trackers_without_replay() -> None:
 
 def action_tracker_user_turns() -> int:
     """How many of the latest user turns' events an action server call carries (0: all)."""
-    value = os.environ.get("ACTION_TRACKER_USER_TURNS", "").strip()
-    return int(value) if value else DEFAULT_ACTION_TRACKER_USER_TURNS
+    value = settings().action_tracker_user_turns
+    return value if value is not None else DEFAULT_ACTION_TRACKER_USER_TURNS
 
 
 def recent_events(tracker: "DialogueStateTracker", user_turns: int) -> List["Event"]:
@@ -424,7 +425,7 @@ def main() -> None:
     apply()
     from rasa.__main__ import main as rasa_main
 
-    sys.argv = with_api_token(["rasa", *sys.argv[1:]], os.environ.get("RASA_API_TOKEN"))
+    sys.argv = with_api_token(["rasa", *sys.argv[1:]], settings().rasa_api_token)
     rasa_main()
 
 

@@ -9,7 +9,6 @@ worker thread so the event loop never blocks.
 from __future__ import annotations
 
 import asyncio
-import os
 import time
 from datetime import datetime, timezone
 from pathlib import Path
@@ -18,7 +17,7 @@ from typing import Any, Callable, Optional, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from bot.procs import PROJECT_ROOT
+from bot.settings import settings
 
 T = TypeVar("T")
 
@@ -66,14 +65,14 @@ def utcnow() -> datetime:
 
 def var_dir() -> Path:
     """Where the assistant keeps its files (CITYBOT_VAR_DIR, else var/), created if need be."""
-    path = Path(os.environ.get("CITYBOT_VAR_DIR") or PROJECT_ROOT / "var")
+    path = settings().var_dir
     path.mkdir(parents=True, exist_ok=True)
     return path
 
 
 def default_database_url() -> str:
     """DATABASE_URL, else a SQLite file in the var folder."""
-    url = os.environ.get("DATABASE_URL")
+    url = settings().database_url
     if url:
         return url
     return f"sqlite:///{var_dir() / 'citybot.db'}"

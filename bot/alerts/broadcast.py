@@ -75,6 +75,7 @@ from bot.alerts.store import (
 )
 from bot.channels.outbound import NotDeliverable, OutboundSender, sender_for
 from bot.storage import contacts, database, utcnow
+from bot.settings import settings
 
 logger = logging.getLogger(__name__)
 
@@ -90,7 +91,7 @@ class AlertBusy(Exception):
 
 
 def _env_float(name: str, default: float) -> float:
-    raw = (os.environ.get(name) or "").strip()
+    raw = (settings().get(name) or "").strip()
     return float(raw) if raw else default
 
 
@@ -109,7 +110,7 @@ class DeliverySettings:
 
     @classmethod
     def from_env(cls) -> "DeliverySettings":
-        concurrency = (os.environ.get("ALERT_CONCURRENCY") or "").strip()
+        concurrency = (settings().alert_concurrency or "").strip()
         return cls(
             max_attempts=max(1, int(_env_float("ALERT_MAX_ATTEMPTS", 5))),
             retry_base_seconds=_env_float("ALERT_RETRY_BASE_SECONDS", 5.0),

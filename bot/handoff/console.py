@@ -23,7 +23,6 @@ import functools
 import hmac
 import json
 import logging
-import os
 import secrets
 import time
 from pathlib import Path
@@ -40,6 +39,7 @@ from bot.handoff.service import HandoffError, HandoffService, last_index, report
 from bot.handoff.store import CLAIMED, SignIn, StaffSession
 from bot.reports.outbox import REJECTED
 from bot.web.hsts import add_hsts, served_over_https
+from bot.settings import settings
 
 logger = logging.getLogger(__name__)
 
@@ -88,7 +88,7 @@ def see_other(location: str) -> HTTPResponse:
 
 
 def secure_cookies(request: Request) -> bool:
-    setting = (os.environ.get("CONSOLE_SECURE_COOKIES") or "auto").lower()
+    setting = settings().console_secure_cookies.lower()
     if setting in ("1", "true", "yes"):
         return True
     if setting in ("0", "false", "no"):
@@ -693,16 +693,16 @@ def create_app(service: Optional[HandoffService] = None) -> Sanic:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """`citybot console [--host H] [--port P]`."""
     parser = argparse.ArgumentParser(prog="citybot console", description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default=os.environ.get("CONSOLE_HOST") or "127.0.0.1")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("CONSOLE_PORT") or 8080))
+    parser.add_argument("--host", default=settings().console_host)
+    parser.add_argument("--port", type=int, default=settings().console_port or 8080)
     args = parser.parse_args(argv)
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s")
+    logging.basicConfig(level=settings().log_level or "INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # httpx logs every URL at INFO: conversation ids and the Rasa token stay out of the log.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     app = create_app()
     logger.info("staff console on http://%s:%s/console (Rasa at %s)", args.host, args.port,
-                os.environ.get("RASA_URL") or "http://127.0.0.1:5005")
+                settings().rasa_url or "http://127.0.0.1:5005")
     app.run(host=args.host, port=args.port, access_log=False, motd=False, workers=1)
     return 0
 

@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
 import secrets
 from dataclasses import dataclass
@@ -28,6 +27,7 @@ from sqlalchemy.engine import Connection
 
 from bot.handoff import passwords
 from bot.storage import database, metadata, utcnow
+from bot.settings import settings
 
 logger = logging.getLogger(__name__)
 
@@ -53,7 +53,7 @@ NOTE_MAX_CHARS = 4000
 
 def _minutes(name: str, default: float) -> timedelta:
     try:
-        value = float(os.environ.get(name) or default)
+        value = float(settings().get(name) or default)
     except ValueError:
         value = default
     return timedelta(minutes=value if value > 0 else default)
@@ -77,7 +77,7 @@ def session_lifetime() -> timedelta:
 def on_duty_window() -> timedelta:
     """Staff count as on duty while a console of theirs was seen this recently (CONSOLE_ON_DUTY_SECONDS)."""
     try:
-        seconds = float(os.environ.get("CONSOLE_ON_DUTY_SECONDS") or 90)
+        seconds = float(settings().console_on_duty_seconds or 90)
     except ValueError:
         seconds = 90
     return timedelta(seconds=seconds)
