@@ -19,7 +19,7 @@ CITY_VARIABLES = {spec.metadata["variable"] for spec in dataclasses.fields(Setti
 
 
 def test_every_setting_is_in_env_example_and_readme_and_nothing_else():
-    example = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", (PROJECT_ROOT / ".env.example").read_text(), re.M))
+    example = set(re.findall(r"^#?\s*([A-Z][A-Z0-9_]+)=", (PROJECT_ROOT / ".env.example").read_text(), re.MULTILINE))
     assert example == CITY_VARIABLES
     readme = set(re.findall(r"`([A-Z][A-Z0-9_]+)`", (PROJECT_ROOT / "README.md").read_text()))
     assert CITY_VARIABLES - readme == set()
@@ -48,8 +48,8 @@ def test_dotenv_is_read_but_never_overrides_the_environment(tmp_path):
     dotenv = tmp_path / ".env"
     dotenv.write_text("OPEN311_URL=https://city.example/open311/v2\nRASA_PORT=6000\n")
     script = (
-        "import bot.settings as s; from pathlib import Path; s.DOTENV_FILE = Path(%r); "
-        "print(s.settings().open311_url, s.settings().rasa_port)" % str(dotenv)
+        f"import bot.settings as s; from pathlib import Path; s.DOTENV_FILE = Path({str(dotenv)!r}); "
+        "print(s.settings().open311_url, s.settings().rasa_port)"
     )
     env = {key: value for key, value in os.environ.items() if key not in ("OPEN311_URL", "RASA_PORT")}
     out = subprocess.run([sys.executable, "-c", script], env={**env, "RASA_PORT": "7000"},
