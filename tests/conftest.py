@@ -12,9 +12,10 @@ from typing import Any, Dict, Iterator, List, Optional
 import httpx
 import pytest
 
-from bot.procs import PROJECT_ROOT, ManagedProcess, free_port, stop_all, venv_bin
+from bot.process.procs import PROJECT_ROOT, ManagedProcess, free_port, stop_all, venv_bin
+from bot.process.stack import StackConfig
+from bot.process.stack_processes import stack_processes
 from bot.settings import reload_settings
-from bot.stack import StackConfig, stack_processes
 from tests.fake_cloud import FakeCloud, start_fake_cloud
 
 MODEL_DIR = PROJECT_ROOT / "models"

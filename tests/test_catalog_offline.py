@@ -25,10 +25,11 @@ import yaml
 from bot.catalog import City, load_city
 from bot.open311.client import Open311Client
 from bot.open311.models import DEV_API_KEY, Open311Unavailable, Service, ServiceAttribute, ServiceDefinition
-from bot.procs import ManagedProcess, free_port
+from bot.process.procs import ManagedProcess, free_port
 from bot.reports import offline_catalog
 from bot.reports.directory import ServiceDirectory
-from bot.stack import DEFAULT_OPEN311_PATH, StackConfig, open311_process, stack_processes
+from bot.process.stack import DEFAULT_OPEN311_PATH, StackConfig
+from bot.process.stack_processes import open311_process, stack_processes
 from bot.storage import reset_database
 from tests.conftest import Conversation, RunningStack, running
 from tests.open311_support import open311_server, open311_server_factory  # noqa: F401

@@ -27,7 +27,7 @@ from twilio.request_validator import RequestValidator
 from bot.channels.identity import sender_id_for
 from bot.handoff import store
 from bot.handoff.service import CLOSED_TEXT, HANDED_BACK_TEXT, JOINED_TEXT, STAFF_PREFIX
-from bot.procs import PROJECT_ROOT, venv_bin
+from bot.process.procs import PROJECT_ROOT, venv_bin
 from bot.storage import Database, utcnow
 from tests.browser_support import browser_session  # noqa: F401 - fixture
 from tests.browser_support import describe, screenshot, serious_violations

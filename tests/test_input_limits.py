@@ -13,11 +13,11 @@ from typing import Iterator
 import httpx
 import pytest
 
-from bot.channels.failures import failure_summary
 from bot.channels.identity import sender_id_for
 from bot.channels.limits import MAX_MESSAGE_CHARS, WEBHOOK_MAX_BODY_BYTES
 from bot.channels.telegram import TOO_LONG_REPLY
 from bot.channels.twilio_inbound import FormParams, InboundMessage, twilio_media_url_ok
+from bot.failures import failure_summary
 from bot.open311.models import Open311ParseError
 from bot.open311.parse import decode
 from tests.conftest import RASA_API_TOKEN

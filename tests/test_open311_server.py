@@ -25,7 +25,8 @@ from bot.open311.parse import (
     parse_token_lookups,
 )
 from bot.open311.server import ApiError, build_query, parse_fields, validate_new_request
-from bot.open311.store import Near, NewRequest, RequestQuery, RequestStore, haversine_m
+from bot.open311.geo import haversine_m
+from bot.open311.store import Near, NewRequest, RequestQuery, RequestStore
 from tests.open311_support import (  # noqa: F401
     RunningServer,
     Open311ServerFactory,

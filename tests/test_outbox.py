@@ -12,7 +12,7 @@ from bot.reports import outbox
 from bot.reports.draft import ReportDraft
 from bot.reports.outbox import AWAITING_ID, FILED, PENDING
 from bot.storage import reset_database
-from bot.worker import deliver_due, outcome_text
+from bot.process.worker import deliver_due, outcome_text
 from tests.open311_support import (  # noqa: F401
     open311_server,
     open311_server_factory,
@@ -143,7 +143,7 @@ async def test_following_a_request_twice_is_following_it_once():
     import sqlalchemy as sa
 
     from bot.open311.models import ServiceRequest
-    from bot.reports.updates import subscribe, subscriptions
+    from bot.reports.updates.store import subscribe, subscriptions
     from bot.storage import database
 
     request = ServiceRequest(service_request_id="1042", status="open", status_notes="received")

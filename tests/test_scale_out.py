@@ -31,10 +31,11 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from bot.bench import create_database, drop_database
+from bench.databases import create_database, drop_database
 from bot.catalog import load_city
-from bot.procs import free_port, stop_all
-from bot.stack import FILE_LOCK_STORE, StackConfig, stack_processes
+from bot.process.procs import free_port, stop_all
+from bot.process.stack import FILE_LOCK_STORE, StackConfig
+from bot.process.stack_processes import stack_processes
 from tests.conftest import RASA_API_TOKEN
 
 pytestmark = pytest.mark.e2e
@@ -67,7 +68,7 @@ def prepare_schema(database_url: str) -> None:
 
     from bot import storage
 
-    for module in ("bot.channels.sms_choices", "bot.channels.webchat", "bot.reports.updates",
+    for module in ("bot.channels.sms_choices", "bot.channels.webchat", "bot.reports.updates.store",
                    "bot.reports.outbox", "bot.alerts.store", "bot.handoff.store"):
         try:
             importlib.import_module(module)
@@ -309,7 +310,7 @@ def lock_left(config: StackConfig, sender: str) -> bool:
         import redis
 
         return bool(redis.Redis.from_url(config.lock_env()["LOCK_STORE_URL"]).keys(f"*{sender}*"))
-    from bot.locks import FileLockStore
+    from bot.rasa_ext.locks import FileLockStore
 
     assert config.lock_env()["LOCK_STORE_TYPE"] == FILE_LOCK_STORE
     return FileLockStore(path=config.lock_env()["LOCK_STORE_URL"]).get_lock(sender) is not None

@@ -11,9 +11,10 @@ from pathlib import Path
 
 import pytest
 
-from bot.procs import PROJECT_ROOT, venv_bin
+from bot.process.procs import PROJECT_ROOT, venv_bin
+from bot.process.stack import STACK_CREDENTIALS, credential_variables
+from bot.process.stack_processes import channel_env
 from bot.settings import Settings, reload_settings, settings
-from bot.stack import STACK_CREDENTIALS, channel_env, credential_variables
 
 CITY_VARIABLES = {spec.metadata["variable"] for spec in dataclasses.fields(Settings) if not spec.metadata["internal"]}
 

@@ -27,8 +27,9 @@ from bot.channels.telegram import (
     read_update,
     split_text,
 )
-from bot.procs import PROJECT_ROOT, ManagedProcess, free_port
-from bot.stack import StackConfig, rasa_process
+from bot.process.procs import PROJECT_ROOT, ManagedProcess, free_port
+from bot.process.stack import StackConfig
+from bot.process.stack_processes import rasa_process
 from tests.conftest import TELEGRAM_SECRET, TELEGRAM_TOKEN
 from tests.fake_cloud import FakeCloud, RecordedRequest
 from tests.test_e2e_conversations import request_number, stored

@@ -14,7 +14,7 @@ from typing import Dict, Optional
 
 import yaml
 
-from bot.procs import PROJECT_ROOT
+from bot.process.procs import PROJECT_ROOT
 from bot.settings import settings
 
 PREFIX = "utter_faq/"

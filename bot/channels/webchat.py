@@ -29,12 +29,13 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sqlalchemy.engine import Connection
 
-from bot.channels.failures import failure_summary
 from bot.channels.identity import require_production_secret, sender_id_for
 from bot.channels.limits import MAX_MESSAGE_CHARS, BodyTooLarge, is_text, read_capped_body, text_too_long
 from bot.channels.outbound import Buttons, register_sender
+from bot.failures import failure_summary
 from bot.storage import database, metadata, remember_contact, utcnow
 from bot.web.hsts import hsts_for_whole_app
+from bot.web.render import render
 
 logger = logging.getLogger(__name__)
 
@@ -165,6 +166,21 @@ class WebChatSender:
             raise ValueError(f"a web chat can only be sent bot or staff messages, not {role!r}")
         payload = clean_payload({"text": text, "buttons": buttons})
         await append_message(sender_id_for(CHANNEL, address), role, payload)
+
+    def write_in(self, connection: Connection, sender_ids: List[str], text: str) -> None:
+        """Bot messages to many conversations in the caller's transaction (alerts: with their "sent" mark)."""
+        url = str(connection.engine.url)
+        if url not in _tables_made:  # the database may predate the web chat's table
+            webchat_messages.create(connection, checkfirst=True)
+            _tables_made.add(url)
+        payload, now = json.dumps(clean_payload({"text": text})), utcnow()
+        connection.execute(
+            webchat_messages.insert(),
+            [{"sender_id": sender_id, "role": BOT, "payload": payload, "created_at": now} for sender_id in sender_ids],
+        )
+
+
+_tables_made: Set[str] = set()  # databases where write_in made sure the table exists
 
 
 def sender_from_env() -> WebChatSender:
@@ -361,14 +377,18 @@ class WebChatInput(InputChannel):
 
         @web.route("/chat", methods=["GET"])
         async def page(_request: Request) -> HTTPResponse:
-            return await response.file(
-                STATIC_DIR / "chat.html",
-                mime_type="text/html; charset=utf-8",
+            return response.html(
+                render("chat/chat.html"),
                 headers={"Content-Security-Policy": PAGE_POLICY, "Cache-Control": "no-cache", **_NOSNIFF},
             )
 
         @web.route("/chat/static/<name>", methods=["GET"])
         async def asset(_request: Request, name: str) -> HTTPResponse:
+            if name == "brand.css":
+                return response.text(
+                    render("brand.css"), content_type="text/css; charset=utf-8",
+                    headers={"Cache-Control": "no-cache", **_NOSNIFF},
+                )
             if name not in ASSETS:
                 return response.json({"error": "not found"}, status=404)
             return await _static(name, ASSETS[name])

@@ -26,8 +26,8 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from bot.handoff import passwords
-from bot.storage import database, metadata, utcnow
 from bot.settings import settings
+from bot.storage import database, metadata, utcnow
 
 logger = logging.getLogger(__name__)
 

@@ -15,7 +15,6 @@ Contact details sent with a report are never logged.
 from __future__ import annotations
 
 import logging
-import os
 from datetime import datetime
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, TypeVar, Union
 from urllib.parse import quote, urlencode

@@ -24,8 +24,8 @@ from sqlalchemy.engine import Connection
 from bot.open311.client import Open311Client
 from bot.open311.models import Open311Error, Open311Rejected
 from bot.reports.draft import ReportDraft
-from bot.storage import database, metadata, utcnow
 from bot.settings import settings
+from bot.storage import database, metadata, utcnow
 
 logger = logging.getLogger(__name__)
 

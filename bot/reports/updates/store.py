@@ -1,0 +1,139 @@
+"""Who follows which request, and the status updates owed to them.
+
+A change is written down (one row per subscriber and change, unique) in the
+same transaction that moves the subscription's last-seen state forward; the
+notifier then sends it, so a restart neither repeats a message nor forgets one.
+The texts are given by the caller: this module stores them and says nothing.
+"""
+from __future__ import annotations
+
+from typing import Callable, Dict, Iterable, List, Optional, Sequence
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Row
+
+from bot.open311.models import ServiceRequest
+from bot.storage import database, metadata, utcnow
+
+subscriptions = sa.Table(
+    "request_subscriptions",
+    metadata,
+    sa.Column("sender_id", sa.String(128), primary_key=True),
+    sa.Column("service_request_id", sa.String(128), primary_key=True),
+    sa.Column("last_status", sa.String(64)),
+    sa.Column("last_notes", sa.Text),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+notifications = sa.Table(
+    "status_notifications",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("sender_id", sa.String(128), nullable=False),
+    sa.Column("service_request_id", sa.String(128), nullable=False),
+    sa.Column("change_key", sa.String(512), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False, index=True),  # pending | sent | skipped | failed
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("sent_at", sa.DateTime(timezone=True)),
+    sa.UniqueConstraint("sender_id", "service_request_id", "change_key"),
+)
+
+
+def _change_key(status: Optional[str], notes: Optional[str]) -> str:
+    return f"{(status or '').lower()}|{notes or ''}"[:512]
+
+
+async def subscribe(sender_id: str, request: ServiceRequest) -> None:
+    """Follow a request from its current state on (no message for what is already known).
+
+    Following twice is following once: the action filing a report and the
+    worker delivering it may both subscribe the resident at the same moment.
+    """
+
+    def insert(connection: Connection) -> None:
+        try:
+            with connection.begin_nested():
+                connection.execute(
+                    subscriptions.insert().values(
+                        sender_id=sender_id,
+                        service_request_id=request.service_request_id,
+                        last_status=request.status,
+                        last_notes=request.status_notes,
+                        created_at=utcnow(),
+                    )
+                )
+        except sa.exc.IntegrityError:
+            pass  # already following it
+
+    await database().run(insert)
+
+
+async def record_changes(requests: Iterable[ServiceRequest], text_for: Callable[[ServiceRequest], str]) -> int:
+    """Write a notification (its text from `text_for`) for every subscriber of a request that changed."""
+    by_id: Dict[str, ServiceRequest] = {r.service_request_id: r for r in requests}
+
+    def record(connection: Connection) -> int:
+        created = 0
+        rows = connection.execute(
+            sa.select(subscriptions).where(subscriptions.c.service_request_id.in_(list(by_id)))
+        ).all()
+        for row in rows:
+            request = by_id[row.service_request_id]
+            if _change_key(request.status, request.status_notes) == _change_key(row.last_status, row.last_notes):
+                continue
+            key = _change_key(request.status, request.status_notes)
+            try:
+                with connection.begin_nested():
+                    connection.execute(
+                        notifications.insert().values(
+                            sender_id=row.sender_id,
+                            service_request_id=row.service_request_id,
+                            change_key=key,
+                            text=text_for(request),
+                            state="pending",
+                            attempts=0,
+                            created_at=utcnow(),
+                        )
+                    )
+                created += 1
+            except sa.exc.IntegrityError:
+                pass  # this change was already recorded (e.g. before a restart)
+            connection.execute(
+                subscriptions.update()
+                .where(subscriptions.c.sender_id == row.sender_id)
+                .where(subscriptions.c.service_request_id == row.service_request_id)
+                .values(last_status=request.status, last_notes=request.status_notes)
+            )
+        return created
+
+    return await database().run(record)
+
+
+async def watched_request_ids() -> List[str]:
+    rows = await database().run(
+        lambda c: c.execute(sa.select(subscriptions.c.service_request_id).distinct()).all()
+    )
+    return [row.service_request_id for row in rows]
+
+
+async def pending_notifications(limit: int) -> Sequence[Row]:
+    """The oldest updates not yet sent (nor given up on)."""
+    return await database().run(
+        lambda c: c.execute(
+            sa.select(notifications).where(notifications.c.state == "pending").order_by(notifications.c.id).limit(limit)
+        ).all()
+    )
+
+
+async def settle_notification(notification_id: int, state: str, attempts: Optional[int] = None) -> None:
+    """Write down what became of one send: its state ("sent" stamps the time) and attempts so far."""
+    values: Dict[str, object] = {"state": state}
+    if state == "sent":
+        values["sent_at"] = utcnow()
+    if attempts is not None:
+        values["attempts"] = attempts
+    await database().run(
+        lambda c: c.execute(notifications.update().where(notifications.c.id == notification_id).values(**values))
+    )
