@@ -28,8 +28,8 @@ from bot.open311.models import Open311Error, ServiceDefinition
 from bot.reports.answers import find_address, is_skip, looks_like_location, normalise, parse_contact
 from bot.reports.corrections import change_buttons, read_confirmation
 from bot.reports.directory import directory
-from bot.reports.duplicates import find_duplicate
 from bot.reports.draft import ANONYMOUS, REPORT_SLOTS, ReportDraft
+from bot.reports.duplicates import find_duplicate
 from bot.reports.filing import submission_message, submit
 from bot.reports.questions import check_answer, next_attribute, question_for
 from bot.reports.status import describe_request

@@ -16,8 +16,8 @@ from bot.reports.status import (
     MALFORMED_MESSAGE,
     describe_reference,
     describe_request,
-    is_local_reference,
     extract_request_id,
+    is_local_reference,
     is_plausible_request_id,
     not_found_message,
 )

@@ -3,7 +3,6 @@ from __future__ import annotations
 
 import contextlib
 import itertools
-import os
 import shutil
 import tempfile
 import time
@@ -21,6 +20,7 @@ from bot.process.procs import ManagedProcess, free_port, stop_all
 from bot.process.stack import StackConfig, default_workers
 from bot.process.stack_processes import stack_processes
 from bot.rasa_ext.api_tokens import RASA_API_TOKEN
+from bot.settings import settings
 
 READY_TIMEOUT_S = 900.0
 
@@ -74,7 +74,7 @@ def start_side(side: Side, scale_out: bool, rasa_processes: int) -> None:
         "action_workers": default_workers("ACTION_WORKERS"),
     }
     if scale_out:
-        base = os.environ["DATABASE_URL"]
+        base = settings().database_url
         side.database_url = create_database(base, f"citybot_bench_{side.name}")
         kwargs.update(
             database_url=side.database_url,
@@ -114,7 +114,7 @@ def stop_side(side: Side) -> None:
     stop_all(side.processes)
     if side.database_url:
         with contextlib.suppress(Exception):
-            drop_database(os.environ["DATABASE_URL"], side.database_url)
+            drop_database(settings().database_url, side.database_url)
     if side.var_dir is not None:
         # Keep the processes' logs of the latest run (var/bench/logs/<side>/) for a look afterwards.
         logs = CACHE / "logs" / side.name

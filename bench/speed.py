@@ -54,6 +54,7 @@ from bench.sides import Side, start_side, stop_side
 from bench.stats import Stats, merge, summarize
 from bot.process.procs import PROJECT_ROOT
 from bot.process.stack import default_workers
+from bot.settings import settings
 
 LEVELS = (1, 10, 50)
 
@@ -85,7 +86,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     args = parse_args(argv)
     levels = [int(x) for x in args.levels.split(",") if x.strip()]
     sides_wanted = [s.strip() for s in args.sides.split(",") if s.strip()]
-    if args.scale_out and not (os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL")):
+    if args.scale_out and not (settings().database_url and settings().redis_url):
         print("--scale-out needs DATABASE_URL (PostgreSQL) and REDIS_URL", file=sys.stderr)
         return 2
     suffix = "-scale-out" if args.scale_out else ""

@@ -5,7 +5,6 @@ jurisdiction's contacts from it, so a city changes one YAML file, not code.
 """
 from __future__ import annotations
 
-import os
 import re
 from dataclasses import dataclass, field
 from functools import lru_cache
@@ -13,6 +12,8 @@ from pathlib import Path
 from typing import Any, Dict, List, Optional
 
 import yaml
+
+from bot.settings import settings
 
 DEFAULT_CITY_FILE = Path(__file__).parent / "city" / "riverton.yml"
 
@@ -143,6 +144,6 @@ def _parse(raw: Dict[str, Any]) -> City:
 @lru_cache(maxsize=4)
 def load_city(path: Optional[str] = None) -> City:
     """Load the city file named by `path`, else CITY_FILE, else the bundled Riverton."""
-    chosen = Path(path or os.environ.get("CITY_FILE") or DEFAULT_CITY_FILE)
+    chosen = Path(path or settings().city_file or DEFAULT_CITY_FILE)
     with chosen.open(encoding="utf-8") as handle:
         return _parse(yaml.safe_load(handle))

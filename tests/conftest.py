@@ -15,12 +15,30 @@ import pytest
 from bot.process.procs import PROJECT_ROOT, ManagedProcess, free_port, stop_all, venv_bin
 from bot.process.stack import StackConfig
 from bot.process.stack_processes import migrate_database, stack_processes
+from bot.settings import reload_settings
 from tests.fake_cloud import FakeCloud, start_fake_cloud
 
 MODEL_DIR = PROJECT_ROOT / "models"
 SHARED = PROJECT_ROOT.parent / "shared"
 
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
+
+
+@pytest.fixture(autouse=True)
+def fresh_settings(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
+    """bot.settings rebuilt at each test's start and whenever it changes a variable through monkeypatch.
+
+    A process reads its settings once; a test changing the environment stands
+    for a process started with that environment.
+    """
+    for name in ("setenv", "delenv"):
+        def changed(*args: Any, _original: Any = getattr(monkeypatch, name), **kwargs: Any) -> None:
+            _original(*args, **kwargs)
+            reload_settings()
+
+        monkeypatch.setattr(monkeypatch, name, changed)
+    reload_settings()
+    yield
 
 
 def model_is_current(model: Path) -> bool:

@@ -25,8 +25,8 @@ from bot.alerts.words import (
     topics_in,
     zones_in,
 )
-from bot.process.procs import PROJECT_ROOT
 from bot.db.engine import reset_database
+from bot.process.procs import PROJECT_ROOT
 from tests.test_alerts import Resident, add_residents
 
 ALERTS_YML = PROJECT_ROOT / "data" / "nlu" / "alerts.yml"

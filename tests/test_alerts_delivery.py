@@ -26,10 +26,10 @@ from bot.alerts.delivery.lease import AlertBusy
 from bot.alerts.limiter import reset_limiters
 from bot.alerts.store import ALL, PENDING, SENDING, SENT
 from bot.channels.identity import sender_id_for
-from bot.process.procs import PROJECT_ROOT
 from bot.db.contacts import set_opted_out
 from bot.db.engine import database, reset_database, utcnow
 from bot.db.schema import alert_deliveries as deliveries
+from bot.process.procs import PROJECT_ROOT
 from tests.conftest import TELEGRAM_TOKEN, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_NUMBER
 from tests.fake_cloud import FakeCloud, RecordedRequest, start_fake_cloud
 from tests.test_alerts import Resident, add_residents

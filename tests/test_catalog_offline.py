@@ -27,11 +27,10 @@ from bot.db.engine import reset_database
 from bot.open311.client import Open311Client
 from bot.open311.models import DEV_API_KEY, Open311Unavailable, Service, ServiceAttribute, ServiceDefinition
 from bot.process.procs import ManagedProcess, free_port
-from bot.reports import offline_catalog
-from bot.reports.directory import ServiceDirectory
 from bot.process.stack import DEFAULT_OPEN311_PATH, StackConfig
 from bot.process.stack_processes import open311_process, stack_processes
-from bot.db.engine import reset_database
+from bot.reports import offline_catalog
+from bot.reports.directory import ServiceDirectory
 from tests.conftest import Conversation, RunningStack, running
 from tests.open311_support import open311_server, open311_server_factory  # noqa: F401
 

@@ -27,7 +27,6 @@ from bot.handoff import pages, passwords, store, throttle
 from bot.process.procs import ManagedProcess, free_port
 from bot.process.stack import StackConfig
 from bot.process.stack_processes import console_process
-from bot.db.engine import Database
 from tests.test_handoff import PASSWORD, Staff, make_staff
 
 ATTEMPTS = 10

@@ -30,9 +30,12 @@ from bot.db.schema import audit_log, handoffs, staff_sessions
 from bot.handoff import store
 from bot.handoff.service import CLOSED_TEXT, HANDED_BACK_TEXT, JOINED_TEXT, STAFF_PREFIX
 from bot.process.procs import PROJECT_ROOT, venv_bin
-from bot.db.engine import Database, utcnow
-from tests.browser_support import browser_session  # noqa: F401 - fixture
-from tests.browser_support import describe, screenshot, serious_violations
+from tests.browser_support import (
+    browser_session,  # noqa: F401 - fixture
+    describe,
+    screenshot,
+    serious_violations,
+)
 from tests.conftest import TELEGRAM_SECRET, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_NUMBER, Conversation
 from tests.fake_cloud import FakeCloud
 

@@ -23,8 +23,6 @@ from bot.handoff import store
 from bot.handoff.service import report_details, transcript
 from bot.handoff.waiting import duration_text, expected_wait, opening_message
 from bot.process.procs import PROJECT_ROOT, venv_bin
-from bot.db.contacts import remember_contact
-from bot.db.engine import Database, database, reset_database, utcnow
 
 PASSWORD = "correct horse battery"
 

@@ -21,7 +21,6 @@ from bot.db.schema import staff_sessions
 from bot.handoff import store
 from bot.handoff.waiting import MIN_CONVERSATION, RESIDENT
 from bot.process.procs import PROJECT_ROOT
-from bot.db.engine import Database, utcnow
 from tests.conftest import Conversation
 from tests.test_handoff import Staff, audit_of, console_url, db, handoff_of, make_staff, secret_key  # noqa: F401
 

@@ -19,7 +19,6 @@ from typing import List, Tuple
 import pytest
 import redis
 import redis.asyncio
-
 from rasa.core.lock_store import LockError, LockStore
 
 from bot.rasa_ext.locks import AtomicRedisLockStore, DatabaseLockStore, FileLockStore

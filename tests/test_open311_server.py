@@ -15,6 +15,7 @@ import pytest
 from bench.databases import create_database, drop_database
 from bot.catalog import CatalogAttribute, CatalogService, load_city
 from bot.open311.client import Open311Client
+from bot.open311.geo import haversine_m
 from bot.open311.models import ErrorDetail, Open311Rejected
 from bot.open311.parse import (
     MEDIA_TYPES,
@@ -26,7 +27,6 @@ from bot.open311.parse import (
     parse_token_lookups,
 )
 from bot.open311.server import ApiError, build_query, parse_fields, validate_new_request
-from bot.open311.geo import haversine_m
 from bot.open311.store import Near, NewRequest, RequestQuery, RequestStore
 from tests.open311_support import (  # noqa: F401
     Open311ServerFactory,

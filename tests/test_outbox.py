@@ -9,11 +9,10 @@ import pytest
 
 from bot.db.engine import reset_database
 from bot.open311.client import Open311Client
+from bot.process.worker import deliver_due, outcome_text
 from bot.reports import outbox
 from bot.reports.draft import ReportDraft
 from bot.reports.outbox import AWAITING_ID, FILED, PENDING
-from bot.db.engine import reset_database
-from bot.process.worker import deliver_due, outcome_text
 from tests.open311_support import (  # noqa: F401
     open311_server,
     open311_server_factory,

@@ -18,7 +18,6 @@ from rasa.shared.core.events import (
     BotUttered,
     Event,
     SlotSet,
-    UserUttered,
     UserUtteranceReverted,
 )
 from rasa.shared.core.trackers import DialogueStateTracker

@@ -12,8 +12,8 @@ from rasa.core.actions.action import RemoteAction
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import (
     ActionExecuted,
-    ActionReverted,
     ActionExecutionRejected,
+    ActionReverted,
     ActiveLoop,
     AllSlotsReset,
     BotUttered,
@@ -25,7 +25,6 @@ from rasa.shared.core.events import (
     Restarted,
     SessionStarted,
     SlotSet,
-    UserUttered,
     UserUtteranceReverted,
 )
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity

@@ -16,8 +16,8 @@ from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SessionSt
 from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.engine import make_url
 
-from bot.db import engine as db_engine
 from bench.databases import create_database, drop_database
+from bot.db import engine as db_engine
 from bot.rasa_ext.tracker_store import CachedSQLTrackerStore
 
 ROOT = Path(__file__).resolve().parents[1]

@@ -14,7 +14,6 @@ import argparse
 import asyncio
 import json
 import logging
-import os
 import signal
 import sys
 import time
@@ -26,6 +25,7 @@ from bot.alerts import store
 from bot.alerts.store import AlertError, AlertStatus
 from bot.alerts.words import ALL, SEVERITIES, TOPICS, ZONES
 from bot.db.engine import utcnow
+from bot.settings import settings
 
 CHANNELS = ("telegram", "sms", "whatsapp", "webchat")
 
@@ -251,7 +251,7 @@ async def send(args: argparse.Namespace) -> int:
             "or a `resume` where they are configured.")
     if not _confirm(f"Send to {result.total} resident(s)?", args.yes):
         return 1
-    alert = await store.create_alert(topic, zone, severity, text, args.by or os.environ.get("USER"))
+    alert = await store.create_alert(topic, zone, severity, text, args.by or settings().user)
     say(f"Alert {alert.id} written; sending.")
     if args.no_wait:
         say(f"The worker delivers it; follow it with `citybot alerts status {alert.id}`.")
@@ -380,7 +380,7 @@ async def _run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "WARNING"),
+    logging.basicConfig(level=settings().log_level or "WARNING",
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
     args = build_parser().parse_args(argv)
     try:

@@ -7,7 +7,6 @@ listed in credentials.yml.
 """
 from __future__ import annotations
 
-import os
 import re
 from functools import lru_cache
 from pathlib import Path
@@ -16,6 +15,7 @@ from typing import Dict, Optional
 import yaml
 
 from bot.process.procs import PROJECT_ROOT
+from bot.settings import settings
 
 PREFIX = "utter_faq/"
 TOPIC = re.compile(r"^[a-z0-9_]{1,64}$")
@@ -55,7 +55,7 @@ def faq_url(topic: str, public_url: Optional[str] = None) -> str:
     if faq_answer(topic) is None:
         known = ", ".join(sorted(faq_answers())) or "none"
         raise ValueError(f"no FAQ answer {topic!r} (known: {known})")
-    base = (public_url if public_url is not None else os.environ.get("PUBLIC_URL") or "").rstrip("/")
+    base = (public_url if public_url is not None else settings().public_url or "").rstrip("/")
     if not base.startswith(("https://", "http://")):
         raise ValueError("set PUBLIC_URL to the assistant's public address to link an FAQ answer")
     return f"{base}/faq/{topic}"

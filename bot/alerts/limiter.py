@@ -17,19 +17,21 @@ from __future__ import annotations
 
 import asyncio
 import math
-import os
 from dataclasses import dataclass
 from typing import Dict, Mapping, Optional, Protocol
 
 from aiolimiter import AsyncLimiter
 
+from bot.settings import settings
+
 DEFAULT_RATES: Dict[str, float] = {"telegram": 30.0, "sms": 1.0, "whatsapp": 20.0, "webchat": 100.0}
 FALLBACK_RATE = 1.0
 
 
-def rate_for(channel: str, env: Mapping[str, str] = os.environ) -> float:
-    """Messages per second allowed on a channel (0: unlimited)."""
-    raw = (env.get(f"ALERT_RATE_{channel.upper()}") or "").strip()
+def rate_for(channel: str, env: Optional[Mapping[str, str]] = None) -> float:
+    """Messages per second allowed on a channel (0: unlimited); `env`: variables instead of the settings."""
+    variable = f"ALERT_RATE_{channel.upper()}"
+    raw = ((env.get(variable) if env is not None else settings().get(variable)) or "").strip()
     if not raw:
         return DEFAULT_RATES.get(channel, FALLBACK_RATE)
     try:

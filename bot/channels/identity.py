@@ -9,8 +9,9 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import os
 import re
+
+from bot.settings import settings
 
 logger = logging.getLogger(__name__)
 
@@ -24,8 +25,8 @@ def require_production_secret() -> None:
     Called when a process sets up a channel, so every process that keys ids or
     signs links fails at startup, whoever starts it (make run, systemd).
     """
-    public_url = (os.environ.get("PUBLIC_URL") or "").strip().lower()
-    secret = os.environ.get("CITYBOT_SECRET_KEY") or ""
+    public_url = (settings().public_url or "").strip().lower()
+    secret = settings().secret_key or ""
     if public_url.startswith("https://") and secret in ("", _DEV_SECRET):
         raise SystemExit(
             "CITYBOT_SECRET_KEY is unset or the development key while PUBLIC_URL is https: "
@@ -37,7 +38,7 @@ def secret_key() -> bytes:
     """CITYBOT_SECRET_KEY as bytes (the development key, with one warning, when unset)."""
     global _warned
     require_production_secret()
-    secret = os.environ.get("CITYBOT_SECRET_KEY")
+    secret = settings().secret_key
     if not secret:
         if not _warned:
             logger.warning("CITYBOT_SECRET_KEY is not set: using the development key (set it in production)")

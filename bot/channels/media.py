@@ -11,7 +11,6 @@ from __future__ import annotations
 import hashlib
 import hmac
 import logging
-import os
 import re
 from typing import Collection, Dict, Optional, Tuple
 from urllib.parse import urlsplit
@@ -22,6 +21,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.channels.identity import secret_key as citybot_secret
+from bot.settings import settings
 
 logger = logging.getLogger(__name__)
 
@@ -47,7 +47,7 @@ def media_signature_ok(channel: str, ref: str, signature: Optional[str]) -> bool
 def signed_media_url(channel: str, ref: str) -> Optional[str]:
     """The public link for a file, or None when PUBLIC_URL is unset or the ref is unusable."""
     global _warned_no_public_url
-    public_url = (os.environ.get("PUBLIC_URL") or "").rstrip("/")
+    public_url = (settings().public_url or "").rstrip("/")
     if not public_url.startswith(("http://", "https://")):
         if not _warned_no_public_url:
             logger.warning("PUBLIC_URL is not set: residents' photos cannot be linked in reports")

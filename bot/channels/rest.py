@@ -12,7 +12,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 from asyncio import CancelledError
 from typing import Any, Awaitable, Callable, Dict, Optional, Text
 
@@ -22,10 +21,11 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.rasa_ext.api_tokens import RASA_API_TOKEN, presented_token, token_matches
 from bot.channels.identity import is_channel_sender_id
-from bot.channels.limits import MAX_MESSAGE_CHARS, WEBHOOK_MAX_BODY_BYTES as MAX_BODY_BYTES, is_text, text_too_long
+from bot.channels.limits import MAX_MESSAGE_CHARS, is_text, text_too_long
+from bot.channels.limits import WEBHOOK_MAX_BODY_BYTES as MAX_BODY_BYTES
 from bot.failures import failure_summary
+from bot.rasa_ext.api_tokens import presented_token, token_matches
 
 logger = logging.getLogger(__name__)
 
@@ -80,7 +80,7 @@ class TrustedRestInput(RestInput):
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
-        return cls(token=os.environ.get(RASA_API_TOKEN) or None)
+        return cls(token=(credentials or {}).get("token") or None)
 
     def blueprint(self, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> Blueprint:
         rest = Blueprint("trusted_rest_webhook", __name__)

@@ -19,7 +19,6 @@ import hmac
 import json
 import logging
 import mimetypes
-import os
 import re
 import sys
 from collections import OrderedDict
@@ -49,6 +48,7 @@ from bot.channels.media import media_error, media_signature_ok, signed_media_url
 from bot.channels.outbound import Buttons, register_sender
 from bot.db.contacts import contact_for, first_delivery, remember_contact
 from bot.failures import failure_summary
+from bot.settings import settings
 from bot.web.hsts import hsts_for_whole_app
 
 logger = logging.getLogger(__name__)
@@ -99,12 +99,21 @@ class TelegramSettings:
     file_base_url: str = field(default_factory=lambda: derived_file_base_url(DEFAULT_API_BASE_URL))
 
     @classmethod
-    def from_env(cls, env: Mapping[str, str] = os.environ) -> "TelegramSettings":
-        api = (env.get("TELEGRAM_API_BASE_URL") or "").strip() or DEFAULT_API_BASE_URL
-        files = (env.get("TELEGRAM_FILE_BASE_URL") or "").strip() or derived_file_base_url(api)
+    def from_env(cls) -> "TelegramSettings":
+        config = settings()
+        return cls.from_credentials({
+            "token": config.telegram_bot_token, "secret_token": config.telegram_secret_token,
+            "api_base_url": config.telegram_api_base_url, "file_base_url": config.telegram_file_base_url,
+        })
+
+    @classmethod
+    def from_credentials(cls, credentials: Mapping[str, Any]) -> "TelegramSettings":
+        """From the channel's credentials.yml section (token, secret_token, api_base_url, file_base_url)."""
+        api = (credentials.get("api_base_url") or "").strip() or DEFAULT_API_BASE_URL
+        files = (credentials.get("file_base_url") or "").strip() or derived_file_base_url(api)
         return cls(
-            token=(env.get("TELEGRAM_BOT_TOKEN") or "").strip(),
-            secret=(env.get("TELEGRAM_SECRET_TOKEN") or "").strip(),
+            token=(credentials.get("token") or "").strip(),
+            secret=(credentials.get("secret_token") or "").strip(),
             api_base_url=api,
             file_base_url=files,
         )
@@ -544,9 +553,7 @@ class TelegramInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "TelegramInput":
-        if credentials:
-            logger.warning("telegram: values in credentials.yml are ignored; set TELEGRAM_* environment variables")
-        return cls(TelegramSettings.from_env())
+        return cls(TelegramSettings.from_credentials(credentials or {}))
 
     def __init__(self, settings: Optional[TelegramSettings] = None) -> None:
         require_production_secret()
@@ -692,7 +699,7 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.channels.telegram", description="Telegram channel set-up")
     commands = parser.add_subparsers(dest="command", required=True)
     hook = commands.add_parser("set-webhook", help="register the webhook (PUBLIC_URL, TELEGRAM_BOT_TOKEN, TELEGRAM_SECRET_TOKEN)")
-    hook.add_argument("--public-url", default=os.environ.get("PUBLIC_URL"), help="default: $PUBLIC_URL")
+    hook.add_argument("--public-url", default=settings().public_url, help="default: $PUBLIC_URL")
     args = parser.parse_args(argv)
     if not args.public_url:
         print("Set PUBLIC_URL (or --public-url) to the assistant's public https:// address.", file=sys.stderr)

@@ -1,6 +1,6 @@
 """SMS, MMS and WhatsApp over Twilio, as a Rasa input channel.
 
-Enabled in credentials.yml as `bot.channels.twilio.TwilioInput`; Twilio posts
+Enabled in deploy/credentials.yml as `bot.channels.twilio.TwilioInput`; Twilio posts
 each incoming message to `POST /webhooks/twilio/webhook`. The webhook checks
 Twilio's signature, drops retried deliveries, handles the carrier keywords
 (STOP, START, HELP) itself and hands everything else to Rasa under a
@@ -89,8 +89,8 @@ class TwilioInput(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> InputChannel:
-        """Settings come from the environment, not credentials.yml (they are secrets)."""
-        return cls(TwilioSettings.from_env())
+        """From the channel's credentials.yml section, whose values are ${VAR}s (they are secrets)."""
+        return cls(TwilioSettings.from_credentials(credentials or {}))
 
     def __init__(self, settings: TwilioSettings) -> None:
         require_production_secret()

@@ -12,7 +12,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import random
 import re
 from dataclasses import dataclass
@@ -31,6 +30,7 @@ from bot.channels.sms_choices import remember_choices
 from bot.channels.sms_format import payloads_of, split_body, with_choices
 from bot.channels.twilio_inbound import DEFAULT_API_BASE_URL, channel_of
 from bot.db.contacts import contact_for, set_opted_out
+from bot.settings import settings
 
 logger = logging.getLogger(__name__)
 
@@ -52,18 +52,29 @@ class TwilioSettings:
 
     @classmethod
     def from_env(cls) -> "TwilioSettings":
-        env = {key: os.environ.get(key, "").strip() for key in (
-            "TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER", "TWILIO_WHATSAPP_FROM",
-            "TWILIO_MESSAGING_SERVICE_SID", "PUBLIC_URL", "TWILIO_API_BASE_URL",
+        config = settings()
+        return cls.from_credentials({
+            "account_sid": config.twilio_account_sid, "auth_token": config.twilio_auth_token,
+            "from_number": config.twilio_from_number, "whatsapp_from": config.twilio_whatsapp_from,
+            "messaging_service_sid": config.twilio_messaging_service_sid, "public_url": config.public_url,
+            "api_base_url": config.twilio_api_base_url,
+        })
+
+    @classmethod
+    def from_credentials(cls, credentials: Mapping[str, Any]) -> "TwilioSettings":
+        """From the channel's credentials.yml section (account_sid, auth_token, from_number...)."""
+        env = {key: str(credentials.get(key) or "").strip() for key in (
+            "account_sid", "auth_token", "from_number", "whatsapp_from", "messaging_service_sid", "public_url",
+            "api_base_url",
         )}
         return cls(
-            account_sid=env["TWILIO_ACCOUNT_SID"],
-            auth_token=env["TWILIO_AUTH_TOKEN"],
-            from_number=env["TWILIO_FROM_NUMBER"],
-            whatsapp_from=env["TWILIO_WHATSAPP_FROM"],
-            messaging_service_sid=env["TWILIO_MESSAGING_SERVICE_SID"],
-            public_url=env["PUBLIC_URL"],
-            api_base_url=(env["TWILIO_API_BASE_URL"] or DEFAULT_API_BASE_URL).rstrip("/"),
+            account_sid=env["account_sid"],
+            auth_token=env["auth_token"],
+            from_number=env["from_number"],
+            whatsapp_from=env["whatsapp_from"],
+            messaging_service_sid=env["messaging_service_sid"],
+            public_url=env["public_url"],
+            api_base_url=(env["api_base_url"] or DEFAULT_API_BASE_URL).rstrip("/"),
         )
 
     @property

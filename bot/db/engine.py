@@ -7,7 +7,6 @@ brings its schema to the newest migration first (`bot.db.migrate`).
 from __future__ import annotations
 
 import asyncio
-import os
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Optional, TypeVar
@@ -15,7 +14,7 @@ from typing import Any, Callable, Optional, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from bot.process.procs import PROJECT_ROOT
+from bot.settings import settings
 
 T = TypeVar("T")
 
@@ -26,7 +25,7 @@ def utcnow() -> datetime:
 
 def var_dir() -> Path:
     """Where the assistant keeps its files (CITYBOT_VAR_DIR, else var/), created if need be."""
-    path = Path(os.environ.get("CITYBOT_VAR_DIR") or PROJECT_ROOT / "var")
+    path = settings().var_dir
     path.mkdir(parents=True, exist_ok=True)
     return path
 
@@ -38,7 +37,7 @@ def sqlite_url(folder: Path) -> str:
 
 def default_database_url() -> str:
     """DATABASE_URL, else a SQLite file in the var folder."""
-    return os.environ.get("DATABASE_URL") or sqlite_url(var_dir())
+    return settings().database_url or sqlite_url(var_dir())
 
 
 def create_engine(url: str) -> Engine:

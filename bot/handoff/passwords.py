@@ -16,6 +16,8 @@ import secrets
 from concurrent.futures import ThreadPoolExecutor
 from typing import Any, Callable, Optional, TypeVar
 
+from bot.settings import settings
+
 T = TypeVar("T")
 
 MAX_HASH_THREADS = 4
@@ -24,7 +26,7 @@ MAX_HASH_THREADS = 4
 def pool_size() -> int:
     """Threads that may hash at once (CONSOLE_HASH_THREADS; default half the cores, 1-4)."""
     try:
-        wanted = int(os.environ.get("CONSOLE_HASH_THREADS") or 0)
+        wanted = int(settings().console_hash_threads or 0)
     except ValueError:
         wanted = 0
     if wanted <= 0:

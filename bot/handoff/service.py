@@ -16,7 +16,6 @@ from __future__ import annotations
 
 import inspect
 import logging
-import os
 import time
 from dataclasses import dataclass
 from typing import Any, Dict, List, Mapping, Optional
@@ -29,6 +28,7 @@ from bot.db.contacts import contact_for
 from bot.handoff import store
 from bot.handoff.store import CLAIMED, STAFF, Handoff
 from bot.reports.draft import REPORT_SLOTS, ReportDraft
+from bot.settings import settings
 
 logger = logging.getLogger(__name__)
 
@@ -58,8 +58,8 @@ class RasaAPI:
     """The parts of Rasa's HTTP API the console uses (needs `rasa run --enable-api`)."""
 
     def __init__(self, base_url: Optional[str] = None, token: Optional[str] = None, timeout: float = 10.0) -> None:
-        self.base_url = (base_url or os.environ.get("RASA_URL") or "http://127.0.0.1:5005").rstrip("/")
-        self.token = token if token is not None else (os.environ.get("RASA_API_TOKEN") or None)
+        self.base_url = (base_url or settings().rasa_url or "http://127.0.0.1:5005").rstrip("/")
+        self.token = token if token is not None else settings().rasa_api_token
         self._client = httpx.AsyncClient(timeout=timeout)
 
     def _params(self, **extra: str) -> Dict[str, str]:

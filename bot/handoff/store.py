@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import logging
-import os
 import re
 import secrets
 from dataclasses import dataclass
@@ -29,6 +28,7 @@ from sqlalchemy.engine import Connection
 from bot.db.engine import database, utcnow
 from bot.db.schema import audit_log, contacts, handoff_notes, handoffs, staff_sessions, staff_users
 from bot.handoff import passwords
+from bot.settings import settings
 
 logger = logging.getLogger(__name__)
 
@@ -54,7 +54,7 @@ NOTE_MAX_CHARS = 4000
 
 def _minutes(name: str, default: float) -> timedelta:
     try:
-        value = float(os.environ.get(name) or default)
+        value = float(settings().get(name) or default)
     except ValueError:
         value = default
     return timedelta(minutes=value if value > 0 else default)
@@ -78,7 +78,7 @@ def session_lifetime() -> timedelta:
 def on_duty_window() -> timedelta:
     """Staff count as on duty while a console of theirs was seen this recently (CONSOLE_ON_DUTY_SECONDS)."""
     try:
-        seconds = float(os.environ.get("CONSOLE_ON_DUTY_SECONDS") or 90)
+        seconds = float(settings().console_on_duty_seconds or 90)
     except ValueError:
         seconds = 90
     return timedelta(seconds=seconds)

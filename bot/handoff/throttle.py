@@ -15,10 +15,11 @@ from __future__ import annotations
 
 import ipaddress
 import math
-import os
 import time
 from collections import OrderedDict, deque
 from typing import Callable, Deque, Optional, Sequence, Tuple, Union
+
+from bot.settings import settings
 
 Network = Union[ipaddress.IPv4Network, ipaddress.IPv6Network]
 
@@ -104,11 +105,11 @@ def client_address(peer: str, forwarded_for: Optional[str], proxies: Sequence[Ne
 def from_env() -> Tuple[SlidingWindow, Tuple[Network, ...]]:
     """The sign-in window and the trusted proxies, from the environment (see the module's docstring)."""
     try:
-        attempts = int(os.environ.get("CONSOLE_SIGNIN_ATTEMPTS") or DEFAULT_ATTEMPTS)
+        attempts = int(settings().console_signin_attempts or DEFAULT_ATTEMPTS)
     except ValueError:
         attempts = DEFAULT_ATTEMPTS
     try:
-        window = float(os.environ.get("CONSOLE_SIGNIN_WINDOW_SECONDS") or DEFAULT_WINDOW_SECONDS)
+        window = float(settings().console_signin_window_seconds or DEFAULT_WINDOW_SECONDS)
     except ValueError:
         window = DEFAULT_WINDOW_SECONDS
-    return SlidingWindow(attempts, window), parse_networks(os.environ.get("CONSOLE_TRUSTED_PROXIES"))
+    return SlidingWindow(attempts, window), parse_networks(settings().console_trusted_proxies)

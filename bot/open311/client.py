@@ -15,7 +15,6 @@ Contact details sent with a report are never logged.
 from __future__ import annotations
 
 import logging
-import os
 from datetime import datetime
 from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, TypeVar, Union
 from urllib.parse import quote, urlencode
@@ -47,6 +46,7 @@ from bot.open311.parse import (
     parse_token_lookups,
     sniff_format,
 )
+from bot.settings import settings
 
 logger = logging.getLogger(__name__)
 
@@ -330,8 +330,9 @@ def client_from_env() -> Open311Client:
     """
     global _env_client
     if _env_client is None:
-        url = os.environ.get("OPEN311_URL") or None
-        raw_timeout = os.environ.get("OPEN311_TIMEOUT") or "10"
+        config = settings()
+        url = config.open311_url
+        raw_timeout = config.open311_timeout
         try:
             timeout = float(raw_timeout)
         except ValueError:
@@ -340,8 +341,8 @@ def client_from_env() -> Open311Client:
             raise ValueError(f"OPEN311_TIMEOUT must be a positive number of seconds, got {raw_timeout!r}")
         _env_client = Open311Client(
             url or DEFAULT_URL,
-            api_key=os.environ.get("OPEN311_API_KEY") or (DEV_API_KEY if url is None else None),
-            jurisdiction_id=os.environ.get("OPEN311_JURISDICTION_ID") or None,
+            api_key=config.open311_api_key or (DEV_API_KEY if url is None else None),
+            jurisdiction_id=config.open311_jurisdiction_id,
             timeout=timeout,
         )
     return _env_client

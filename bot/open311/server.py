@@ -26,7 +26,6 @@ import hashlib
 import hmac
 import logging
 import math
-import os
 import re
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
@@ -46,6 +45,7 @@ from bot.failures import failure_summary
 from bot.open311.models import DEV_API_KEY, FORMATS, ErrorDetail, Format
 from bot.open311.parse import MEDIA_TYPES, encode, errors_payload, parse_datetime
 from bot.open311.store import STATUSES, Near, NewRequest, RequestQuery, RequestStore, StoredRequest, utc_w3
+from bot.settings import settings
 
 logger = logging.getLogger(__name__)
 
@@ -575,7 +575,7 @@ async def update_status(request: Request, request_id: str, fmt: Format) -> HTTPR
 
 def api_keys_from_env() -> List[str]:
     """OPEN311_API_KEYS, comma-separated; the development key when unset."""
-    raw = os.environ.get("OPEN311_API_KEYS")
+    raw = settings().open311_api_keys
     if raw is None:
         return [DEV_API_KEY]
     return [key.strip() for key in raw.split(",") if key.strip()]

@@ -19,7 +19,8 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 from urllib.parse import urlparse
 
-PROJECT_ROOT = Path(__file__).resolve().parents[2]
+from bot.settings import PROJECT_ROOT
+
 SETTLE_SECONDS = 1.0  # a process without a readiness URL is ready once it has run this long
 
 

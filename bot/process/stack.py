@@ -6,6 +6,7 @@ tests and the benchmark; bot/process/stack_processes.py turns it into processes.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
@@ -13,6 +14,7 @@ from typing import Dict, List, Optional
 from bot.open311.models import DEV_API_KEY
 from bot.process.procs import PROJECT_ROOT
 from bot.rasa_ext.api_tokens import ACTION_SERVER_TOKEN, RASA_API_TOKEN, local_secret
+from bot.settings import settings
 
 DEFAULT_OPEN311_PATH = "/open311/v2"
 
@@ -33,6 +35,15 @@ TUNED_TRACKER_STORE = "bot.rasa_ext.tracker_store.CachedSQLTrackerStore"
 # server takes messages and webhooks, the action server a few turns of a conversation.
 RASA_MAX_BODY_BYTES = str(1024 * 1024)
 ACTION_MAX_BODY_BYTES = str(16 * 1024 * 1024)
+# What the Rasa server starts with; the project root's endpoints.yml and
+# credentials.yml are for Rasa commands run by hand (no environment needed).
+STACK_ENDPOINTS = "deploy/endpoints.yml"
+STACK_CREDENTIALS = "deploy/credentials.yml"
+
+
+def credential_variables(path: Path = PROJECT_ROOT / STACK_CREDENTIALS) -> List[str]:
+    """The ${VAR}s the stack's credentials.yml expands (Rasa refuses to start on an unset one)."""
+    return sorted(set(re.findall(r"\$\{(\w+)\}", path.read_text(encoding="utf-8"))))
 
 
 def default_workers(variable: str) -> int:
@@ -44,10 +55,11 @@ def default_workers(variable: str) -> int:
     serves (README "Speed and scale"), for a second copy of the model in
     memory. One action server process is plenty (2 ms of CPU a message).
     """
-    if os.environ.get(variable):
-        return int(os.environ[variable])
+    config = settings()
+    if config.get(variable):
+        return int(config.get(variable))
     cores = os.cpu_count() or 1
-    if os.environ.get("DATABASE_URL") and os.environ.get("REDIS_URL"):
+    if config.database_url and config.redis_url:
         return cores
     return min(2, cores) if variable == "RASA_WORKERS" else 1
 
@@ -70,25 +82,25 @@ class StackConfig:
     rasa_workers: int = 1
     action_workers: int = 1
     extra_rasa_ports: List[int] = field(default_factory=list)
-    # Our tuned Rasa server, endpoints and threads (bot.rasa_ext.server, endpoints.yml); False
+    # Our tuned Rasa server, endpoints and threads (bot.rasa_ext.server, deploy/endpoints.yml); False
     # runs stock `rasa run` with bench/endpoints_stock.yml (the benchmark's baseline).
     tuned: bool = True
 
     @classmethod
     def from_env(cls) -> "StackConfig":
         """Settings a city gives through environment variables (see README)."""
-        rasa_port = int(os.environ.get("RASA_PORT", 5005))
+        config = settings()
         return cls(
             rasa_workers=default_workers("RASA_WORKERS"),
             action_workers=default_workers("ACTION_WORKERS"),
-            extra_rasa_ports=[rasa_port + i for i in range(1, int(os.environ.get("RASA_PROCESSES") or 1))],
-            rasa_port=rasa_port,
-            action_port=int(os.environ.get("ACTION_PORT", 5055)),
-            open311_port=int(os.environ.get("OPEN311_PORT", 8311)),
-            var_dir=Path(os.environ.get("CITYBOT_VAR_DIR", PROJECT_ROOT / "var")),
-            model_path=Path(os.environ.get("RASA_MODEL", PROJECT_ROOT / "models")),
-            open311_url=os.environ.get("OPEN311_URL") or None,
-            database_url=os.environ.get("DATABASE_URL") or None,
+            extra_rasa_ports=[config.rasa_port + i for i in range(1, config.rasa_processes)],
+            rasa_port=config.rasa_port,
+            action_port=config.action_port,
+            open311_port=config.open311_port,
+            var_dir=config.var_dir,
+            model_path=config.rasa_model,
+            open311_url=config.open311_url,
+            database_url=config.database_url,
         )
 
     @property
@@ -117,8 +129,8 @@ class StackConfig:
         env = {}
         if self.tuned:  # stock Rasa (the benchmark's baseline) keeps TensorFlow's defaults
             env = {
-                "TF_INTRA_OP_PARALLELISM_THREADS": os.environ.get("TF_INTRA_OP_PARALLELISM_THREADS") or "1",
-                "TF_INTER_OP_PARALLELISM_THREADS": os.environ.get("TF_INTER_OP_PARALLELISM_THREADS") or "1",
+                "TF_INTRA_OP_PARALLELISM_THREADS": settings().tf_intra_op_threads or "1",
+                "TF_INTER_OP_PARALLELISM_THREADS": settings().tf_inter_op_threads or "1",
             }
         if workers > 1:
             env["SANIC_WORKERS"] = str(workers)
@@ -126,7 +138,7 @@ class StackConfig:
 
     def server_env(self, workers: int, max_body_bytes: str) -> Dict[str, str]:
         """Environment of a Sanic server (Rasa or actions): keep-alive, body cap, workers, TensorFlow threads."""
-        keep_alive = os.environ.get("SANIC_KEEP_ALIVE_TIMEOUT") or KEEP_ALIVE_SECONDS
+        keep_alive = settings().sanic_keep_alive_timeout or KEEP_ALIVE_SECONDS
         return {
             "SANIC_KEEP_ALIVE_TIMEOUT": keep_alive,
             "SANIC_REQUEST_MAX_SIZE": max_body_bytes,
@@ -135,7 +147,7 @@ class StackConfig:
 
     def secret(self, variable: str) -> str:
         """A token the processes share: the city's (environment), else the one kept in the var folder."""
-        return local_secret(self.var_dir, variable, {**os.environ, **self.extra_env})
+        return local_secret(self.var_dir, variable, {variable: settings().get(variable) or "", **self.extra_env})
 
     @property
     def uses_reference_open311(self) -> bool:
@@ -146,7 +158,7 @@ class StackConfig:
         return self.open311_url or f"http://127.0.0.1:{self.open311_port}{DEFAULT_OPEN311_PATH}"
 
     def tracker_env(self) -> Dict[str, str]:
-        """Environment for endpoints.yml's SQL tracker store."""
+        """Environment for deploy/endpoints.yml's SQL tracker store."""
         kind = {"TRACKER_STORE_TYPE": TUNED_TRACKER_STORE, "TRACKER_SHARED": "1" if self.shares_locks else "0"}
         if self.database_url:
             dialect = self.database_url.split(":", 1)[0].split("+", 1)[0]
@@ -155,7 +167,7 @@ class StackConfig:
         return {**kind, "TRACKER_DIALECT": "sqlite", "TRACKER_URL": f"sqlite:///{db}", "TRACKER_DB": str(db)}
 
     def lock_env(self) -> Dict[str, str]:
-        """Environment for endpoints.yml's lock store.
+        """Environment for deploy/endpoints.yml's lock store.
 
         Redis when REDIS_URL is set. Else, for several Rasa processes: on
         DATABASE_URL (they may run on several machines) the database; on SQLite
@@ -164,7 +176,7 @@ class StackConfig:
         benchmark's baseline) keeps its in-memory store, and so one process,
         unless it scales out.
         """
-        redis_url = os.environ.get("REDIS_URL") or self.extra_env.get("REDIS_URL")
+        redis_url = settings().redis_url or self.extra_env.get("REDIS_URL")
         if redis_url:
             return {"LOCK_STORE_TYPE": REDIS_LOCK_STORE, "LOCK_STORE_URL": redis_url}
         if not self.tuned or (self.rasa_workers <= 1 and not self.extra_rasa_ports):
@@ -177,7 +189,7 @@ class StackConfig:
         """Environment every process gets: where the back office and actions are."""
         env = {
             "OPEN311_URL": self.effective_open311_url,
-            "ACTION_ENDPOINT_URL": os.environ.get("ACTION_ENDPOINT_URL")
+            "ACTION_ENDPOINT_URL": settings().action_endpoint_url
             or f"http://127.0.0.1:{self.action_port}/webhook",
             # The Rasa HTTP API and the action server answer only callers holding these.
             RASA_API_TOKEN: self.secret(RASA_API_TOKEN),
@@ -192,7 +204,7 @@ class StackConfig:
             env["DATABASE_URL"] = self.database_url
         if self.uses_reference_open311:
             # The reference server accepts the key the assistant files with.
-            key = os.environ.get("OPEN311_API_KEY") or DEV_API_KEY
+            key = settings().open311_api_key or DEV_API_KEY
             env.update({"OPEN311_API_KEY": key, "OPEN311_API_KEYS": key})
         env.update(self.tracker_env())
         env.update(self.lock_env())

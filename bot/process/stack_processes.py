@@ -5,9 +5,8 @@ tests (what is checked), so the two cannot drift apart.
 """
 from __future__ import annotations
 
-import os
 import sys
-from typing import List, Optional
+from typing import Dict, List, Optional
 
 from bot.db.engine import sqlite_url
 from bot.db.migrate import upgrade
@@ -16,9 +15,13 @@ from bot.process.stack import (
     ACTION_MAX_BODY_BYTES,
     DEFAULT_OPEN311_PATH,
     RASA_MAX_BODY_BYTES,
+    STACK_CREDENTIALS,
+    STACK_ENDPOINTS,
     StackConfig,
+    credential_variables,
 )
 from bot.rasa_ext.api_tokens import RASA_API_TOKEN
+from bot.settings import Settings, settings
 
 
 def open311_process(config: StackConfig) -> ManagedProcess:
@@ -57,7 +60,7 @@ def action_process(config: StackConfig) -> ManagedProcess:
             **action_env,
             # The SDK reads its own variable for workers, not Sanic's.
             **({"ACTION_SERVER_SANIC_WORKERS": action_env["SANIC_WORKERS"]} if "SANIC_WORKERS" in action_env else {}),
-            "SANIC_HOST": os.environ.get("ACTION_HOST") or "127.0.0.1",
+            "SANIC_HOST": settings().action_host,
         },
     )
 
@@ -77,14 +80,23 @@ def rasa_process(config: StackConfig, port: Optional[int] = None, name: str = "r
             "--enable-api",
             "--port", str(port),
             "--model", str(config.model_path),
-            "--endpoints", "endpoints.yml" if config.tuned else "bench/endpoints_stock.yml",
-            "--credentials", "credentials.yml",
+            "--endpoints", STACK_ENDPOINTS if config.tuned else "bench/endpoints_stock.yml",
+            "--credentials", STACK_CREDENTIALS,
             *([] if config.tuned else ["--auth-token", token]),
         ],
         ready_url=f"http://127.0.0.1:{port}/status?token={token}",
         log_path=config.var_dir / "logs" / f"{name}.log",
-        env={**config.shared_env(), **config.server_env(config.rasa_workers, RASA_MAX_BODY_BYTES)},
+        env={
+            **channel_env(settings()),
+            **config.shared_env(),
+            **config.server_env(config.rasa_workers, RASA_MAX_BODY_BYTES),
+        },
     )
+
+
+def channel_env(config: Settings) -> Dict[str, str]:
+    """Every ${VAR} of the stack's credentials.yml, empty when unset: the channel stays off, Rasa starts."""
+    return {variable: str(config.get(variable) or "") for variable in credential_variables()}
 
 
 def worker_process(config: StackConfig) -> ManagedProcess:
@@ -101,8 +113,8 @@ def worker_process(config: StackConfig) -> ManagedProcess:
 def console_process(config: StackConfig) -> ManagedProcess:
     """The staff console (live handoff to city staff), on CONSOLE_PORT (8080)."""
     env = config.shared_env()
-    port = int(env.get("CONSOLE_PORT") or os.environ.get("CONSOLE_PORT") or 8080)
-    env.setdefault("RASA_URL", os.environ.get("RASA_URL") or f"http://127.0.0.1:{config.rasa_port}")
+    port = int(env.get("CONSOLE_PORT") or settings().console_port or 8080)
+    env.setdefault("RASA_URL", settings().rasa_url or f"http://127.0.0.1:{config.rasa_port}")
     return ManagedProcess(
         name="console",
         argv=[sys.executable, "-m", "bot.handoff.console", "--port", str(port)],

@@ -8,7 +8,6 @@ from __future__ import annotations
 
 import asyncio
 import logging
-import os
 import signal
 from typing import Optional
 
@@ -21,6 +20,7 @@ from bot.reports.outbox import FILED, OutboxItem
 from bot.reports.updates.notifier import send_pending
 from bot.reports.updates.poller import poll_back_office
 from bot.reports.updates.store import subscribe
+from bot.settings import settings
 
 logger = logging.getLogger(__name__)
 
@@ -108,9 +108,10 @@ async def run(stop: asyncio.Event, outbox_every: float, status_every: float) -> 
 
 
 def main(argv: Optional[list] = None) -> int:
-    logging.basicConfig(level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s %(message)s")
-    outbox_every = float(os.environ.get("OUTBOX_POLL_SECONDS", 2))
-    status_every = float(os.environ.get("STATUS_POLL_SECONDS", 60))
+    config = settings()
+    logging.basicConfig(level=config.log_level or "INFO", format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    outbox_every = config.outbox_poll_seconds
+    status_every = config.status_poll_seconds
 
     async def serve() -> None:
         stop = asyncio.Event()

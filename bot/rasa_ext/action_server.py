@@ -13,7 +13,6 @@ from __future__ import annotations
 import argparse
 import json
 import logging
-import os
 import sys
 import zlib
 from typing import Any, List, Optional
@@ -24,6 +23,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.rasa_ext.api_tokens import ACTION_SERVER_TOKEN, presented_token, token_matches
+from bot.settings import settings
 
 logger = logging.getLogger(__name__)
 
@@ -103,14 +103,14 @@ def main(argv: Optional[List[str]] = None) -> int:
     parser.add_argument("--port", type=int, default=5055)
     parser.add_argument("--actions", default="actions", help="package holding the actions")
     args = parser.parse_args(argv)
-    token = os.environ.get(ACTION_SERVER_TOKEN, "").strip()
+    token = settings().action_server_token or ""
     if not token:
         raise SystemExit(f"{ACTION_SERVER_TOKEN} is not set: refusing to run actions for anyone who asks.")
     from rasa_sdk import utils
 
     logging.basicConfig(level=logging.INFO, format="%(asctime)s %(levelname)s %(name)s - %(message)s")
     app = create_app(args.actions, token)
-    host = os.environ.get("SANIC_HOST") or "127.0.0.1"
+    host = settings().sanic_host
     logger.info("Action server on %s:%s", host, args.port)
     app.run(host, args.port, workers=utils.number_of_sanic_workers(), access_log=False)
     return 0

@@ -8,11 +8,11 @@ starts, once.
 """
 from __future__ import annotations
 
-import os
 import sys
 from typing import List, Optional
 
 from bot.rasa_ext.patches import apply_all
+from bot.settings import settings
 
 
 def with_api_token(argv: List[str], token: Optional[str]) -> List[str]:
@@ -35,7 +35,7 @@ def main() -> None:
     register_channel_hooks()  # ALERTS ON / ALERTS OFF by SMS and WhatsApp
     from rasa.__main__ import main as rasa_main
 
-    sys.argv = with_api_token(["rasa", *sys.argv[1:]], os.environ.get("RASA_API_TOKEN"))
+    sys.argv = with_api_token(["rasa", *sys.argv[1:]], settings().rasa_api_token)
     rasa_main()
 
 

@@ -28,7 +28,6 @@ from __future__ import annotations
 import asyncio
 import json
 import logging
-import os
 import threading
 from collections import OrderedDict
 from dataclasses import dataclass
@@ -40,6 +39,7 @@ from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.db import engine as db_engine
+from bot.settings import settings
 
 logger = logging.getLogger(__name__)
 
@@ -71,11 +71,11 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             self.engine.dispose()
             self.engine = db_engine.create_engine(self.engine.url.render_as_string(hide_password=False))
             self.sessionmaker = sa.orm.sessionmaker(bind=self.engine)
-        self.cache_size = int(cache_size or os.environ.get("TRACKER_CACHE_SIZE") or DEFAULT_CACHE_SIZE)
+        self.cache_size = int(cache_size or settings().tracker_cache_size or DEFAULT_CACHE_SIZE)
         # Whether other Rasa processes write to this database too (`citybot run` says
         # "0" when it runs a single Rasa process): if not, a conversation held in
         # memory has nothing new in the database to read.
-        self.shared = (os.environ.get("TRACKER_SHARED") or "1") != "0" if shared is None else shared
+        self.shared = settings().tracker_shared if shared is None else shared
         self._cache: "OrderedDict[str, CachedTracker]" = OrderedDict()
         self._cache_lock = threading.Lock()
         self._sql = plain_sql(self.engine, self.SQLEvent.__tablename__)

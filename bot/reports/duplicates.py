@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import logging
 import math
-import os
 from datetime import datetime, timedelta, timezone
 from typing import List, Optional
 
@@ -17,6 +16,7 @@ from bot.open311.client import Open311Client
 from bot.open311.geo import haversine_m
 from bot.open311.models import Open311Error, Open311Rejected, ServiceRequest
 from bot.reports.answers import normalise
+from bot.settings import settings
 
 logger = logging.getLogger(__name__)
 
@@ -25,7 +25,7 @@ LOOKBACK_DAYS = 30
 
 def radius_m() -> float:
     """DUPLICATE_RADIUS_METERS (default 50)."""
-    return float(os.environ.get("DUPLICATE_RADIUS_METERS", 50))
+    return settings().duplicate_radius_meters
 
 
 def _same_place(request: ServiceRequest, lat: Optional[float], long: Optional[float], address: Optional[str]) -> bool:

@@ -11,7 +11,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import random
 import secrets
 import uuid
@@ -27,6 +26,7 @@ from bot.db.schema import report_outbox
 from bot.open311.client import Open311Client
 from bot.open311.models import Open311Error, Open311Rejected
 from bot.reports.draft import ReportDraft
+from bot.settings import settings
 
 logger = logging.getLogger(__name__)
 
@@ -83,8 +83,8 @@ def new_reference() -> str:
 
 def backoff_seconds(attempts: int) -> float:
     """Exponential backoff with jitter, capped (OUTBOX_MAX_BACKOFF_SECONDS, default 600)."""
-    cap = float(os.environ.get("OUTBOX_MAX_BACKOFF_SECONDS", 600))
-    base = float(os.environ.get("OUTBOX_BASE_BACKOFF_SECONDS", 2))
+    cap = settings().outbox_max_backoff_seconds
+    base = settings().outbox_base_backoff_seconds
     delay = min(cap, base * (2 ** max(attempts - 1, 0)))
     return delay * random.uniform(0.8, 1.2)
 

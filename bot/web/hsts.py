@@ -7,20 +7,21 @@ arrives as plain http.
 """
 from __future__ import annotations
 
-import os
-from typing import Any, Mapping, Optional
+from typing import Any, Optional
 
 from sanic import Blueprint, Sanic
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
+from bot.settings import settings
+
 HSTS_HEADER = "Strict-Transport-Security"
 HSTS_VALUE = "max-age=31536000; includeSubDomains"
 
 
-def served_over_https(env: Mapping[str, str] = os.environ) -> bool:
+def served_over_https() -> bool:
     """Whether PUBLIC_URL, the address residents use, is https."""
-    return (env.get("PUBLIC_URL") or "").strip().lower().startswith("https://")
+    return (settings().public_url or "").strip().lower().startswith("https://")
 
 
 async def add_hsts(_request: Request, response: Optional[HTTPResponse]) -> None:

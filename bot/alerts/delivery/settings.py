@@ -9,9 +9,11 @@ import uuid
 from dataclasses import dataclass
 from typing import Optional
 
+from bot.settings import settings
+
 
 def _env_float(name: str, default: float) -> float:
-    raw = (os.environ.get(name) or "").strip()
+    raw = (settings().get(name) or "").strip()
     return float(raw) if raw else default
 
 
@@ -30,7 +32,7 @@ class DeliverySettings:
 
     @classmethod
     def from_env(cls) -> "DeliverySettings":
-        concurrency = (os.environ.get("ALERT_CONCURRENCY") or "").strip()
+        concurrency = (settings().alert_concurrency or "").strip()
         return cls(
             max_attempts=max(1, int(_env_float("ALERT_MAX_ATTEMPTS", 5))),
             retry_base_seconds=_env_float("ALERT_RETRY_BASE_SECONDS", 5.0),

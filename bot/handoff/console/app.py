@@ -17,7 +17,6 @@ from __future__ import annotations
 
 import argparse
 import logging
-import os
 from typing import Any, Optional, Sequence
 
 from sanic import Sanic, response
@@ -32,6 +31,7 @@ from bot.handoff.console.queue import queue, render_queue
 from bot.handoff.console.signin import signin
 from bot.handoff.console.web import SECURITY_HEADERS, html, wants_json
 from bot.handoff.service import HandoffError, HandoffService
+from bot.settings import settings
 from bot.web.hsts import add_hsts, served_over_https
 
 logger = logging.getLogger(__name__)
@@ -123,17 +123,17 @@ def create_app(service: Optional[HandoffService] = None) -> Sanic:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     """`citybot console [--host H] [--port P]`."""
     parser = argparse.ArgumentParser(prog="citybot console", description=__doc__.splitlines()[0])
-    parser.add_argument("--host", default=os.environ.get("CONSOLE_HOST") or "127.0.0.1")
-    parser.add_argument("--port", type=int, default=int(os.environ.get("CONSOLE_PORT") or 8080))
+    parser.add_argument("--host", default=settings().console_host)
+    parser.add_argument("--port", type=int, default=settings().console_port or 8080)
     args = parser.parse_args(argv)
     logging.basicConfig(
-        level=os.environ.get("LOG_LEVEL", "INFO"), format="%(asctime)s %(levelname)s %(name)s: %(message)s"
+        level=settings().log_level or "INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s"
     )
     # httpx logs every URL at INFO: conversation ids and the Rasa token stay out of the log.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     app = create_app()
     logger.info("staff console on http://%s:%s/console (Rasa at %s)", args.host, args.port,
-                os.environ.get("RASA_URL") or "http://127.0.0.1:5005")
+                settings().rasa_url or "http://127.0.0.1:5005")
     app.run(host=args.host, port=args.port, access_log=False, motd=False, workers=1)
     return 0

@@ -10,7 +10,6 @@ import functools
 import hmac
 import json
 import logging
-import os
 import time
 from typing import Any, Callable, Coroutine, Optional
 from urllib.parse import quote
@@ -22,6 +21,7 @@ from sanic.response import HTTPResponse
 from bot.handoff import pages, store
 from bot.handoff.service import HandoffService
 from bot.handoff.store import StaffSession
+from bot.settings import settings
 
 logger = logging.getLogger(__name__)
 
@@ -61,7 +61,7 @@ def see_other(location: str) -> HTTPResponse:
 
 
 def secure_cookies(request: Request) -> bool:
-    setting = (os.environ.get("CONSOLE_SECURE_COOKIES") or "auto").lower()
+    setting = settings().console_secure_cookies.lower()
     if setting in ("1", "true", "yes"):
         return True
     if setting in ("0", "false", "no"):

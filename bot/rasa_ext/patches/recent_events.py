@@ -9,10 +9,10 @@ Rasa's method in place).
 """
 from __future__ import annotations
 
-import os
 from typing import TYPE_CHECKING, Any, Dict, List, Text
 
 from bot.rasa_ext.patches.registry import Patch
+from bot.settings import settings
 
 if TYPE_CHECKING:
     from rasa.shared.core.events import Event
@@ -27,8 +27,8 @@ DEFAULT_ACTION_TRACKER_USER_TURNS = 5
 
 def action_tracker_user_turns() -> int:
     """How many of the latest user turns' events an action server call carries (0: all)."""
-    value = os.environ.get("ACTION_TRACKER_USER_TURNS", "").strip()
-    return int(value) if value else DEFAULT_ACTION_TRACKER_USER_TURNS
+    value = settings().action_tracker_user_turns
+    return value if value is not None else DEFAULT_ACTION_TRACKER_USER_TURNS
 
 
 def recent_events(tracker: "DialogueStateTracker", user_turns: int) -> List["Event"]:
