@@ -1,7 +1,7 @@
 """SMS keywords for crisis alerts, through the real Twilio webhook."""
 import pytest
 
-from tests.test_twilio_channel import Phone
+from tests.support.twilio import Phone
 
 pytestmark = pytest.mark.e2e
 

@@ -6,8 +6,6 @@ database afterwards.
 """
 from __future__ import annotations
 
-import asyncio
-import itertools
 import re
 import time
 from typing import Dict, Optional
@@ -16,8 +14,8 @@ import httpx
 import pytest
 
 from bot.catalog import load_city
-from bot.open311.store import RequestStore, StoredRequest
-from tests.conftest import Conversation
+from tests.support.conversation import Conversation
+from tests.support.reports import request_number, stored, unique_address
 
 pytestmark = pytest.mark.e2e
 
@@ -37,22 +35,6 @@ SCENARIOS: Dict[str, tuple] = {
     "FALLEN_TREE": ("a big tree branch fell down", {"blocking": "sidewalk"}, "sidewalk"),
     "WATER_LEAK": ("water is leaking from the street", {"source": "fire hydrant"}, "fire hydrant"),
 }
-
-
-def stored(stack, request_id: str) -> Optional[StoredRequest]:
-    """The request as the reference back office stored it (attributes and contact included)."""
-
-    async def read() -> Optional[StoredRequest]:
-        async with RequestStore(stack.var_dir / "open311.db") as store:
-            return await store.get(request_id)
-
-    return asyncio.run(read())
-
-
-def request_number(reply: str) -> str:
-    match = re.search(r"request number is (\w[\w-]*)", reply)
-    assert match, f"no request number in: {reply!r}"
-    return match.group(1)
 
 
 def attribute_asked(reply: str, service_code: str):
@@ -77,14 +59,6 @@ def answer_questions(talk: Conversation, reply: str, service_code: str, answers:
     service = CITY.service(service_code)
     assert asked == [a.code for a in sorted(service.attributes, key=lambda a: not a.required)], talk.transcript
     return reply
-
-
-_street_numbers = itertools.count(100)
-
-
-def unique_address() -> str:
-    """A new address per report, so no report looks like a duplicate of another."""
-    return f"{next(_street_numbers)} Elm Street"
 
 
 def file_report(talk: Conversation, code: str, address: Optional[str] = None) -> tuple:

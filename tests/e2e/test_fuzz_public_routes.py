@@ -23,7 +23,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from bot.channels.twilio_signature import SIGNATURE_HEADER
-from tests.conftest import RASA_API_TOKEN, SHARED, TELEGRAM_SECRET, TWILIO_AUTH_TOKEN
+from tests.support.stack import RASA_API_TOKEN, SHARED, TELEGRAM_SECRET, TWILIO_AUTH_TOKEN
 
 pytestmark = pytest.mark.e2e
 

@@ -9,14 +9,12 @@ from __future__ import annotations
 
 import itertools
 import json
-import os
 import random
-import subprocess
 import re
 import time
 import uuid
 from datetime import timedelta
-from typing import Any, Dict, Iterator, List, Optional
+from typing import Any, Dict, List
 
 import httpx
 import pytest
@@ -27,93 +25,22 @@ from twilio.request_validator import RequestValidator
 from bot.channels.identity import sender_id_for
 from bot.handoff import store
 from bot.handoff.service import CLOSED_TEXT, HANDED_BACK_TEXT, JOINED_TEXT, STAFF_PREFIX
-from bot.procs import PROJECT_ROOT, venv_bin
-from bot.storage import Database, utcnow
-from tests.browser_support import browser_session  # noqa: F401 - fixture
-from tests.browser_support import describe, screenshot, serious_violations
-from tests.conftest import TELEGRAM_SECRET, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_NUMBER, Conversation
-from tests.fake_cloud import FakeCloud
+from bot.storage import utcnow
+from tests.support.browser import describe, screenshot, serious_violations
+from tests.support.conversation import Conversation
+from tests.support.fake_cloud import FakeCloud
+from tests.support.handoff import audit_of, handoff_of
+from tests.support.staff import PASSWORD, Staff, make_staff
+from tests.support.stack import TELEGRAM_SECRET, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_NUMBER
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("assistant_secret_key")]
 
-PASSWORD = "river-city-staff-2024"
 NOTED = "city staff will see this message when they join"  # utter_handoff_noted
 REPLY_TIMEOUT = 60_000
 _names = itertools.count(random.randint(100, 999))
 
 
 # --- fixtures and helpers -----------------------------------------------------------------
-
-
-@pytest.fixture(scope="module")
-def console_url(stack) -> str:
-    return f"http://127.0.0.1:{stack.config.extra_env['CONSOLE_PORT']}"
-
-
-@pytest.fixture(scope="module", autouse=True)
-def secret_key(stack) -> Iterator[None]:
-    """This process derives conversation ids (sender_id_for) with the assistant's key."""
-    with pytest.MonkeyPatch.context() as patch:
-        patch.setenv("CITYBOT_SECRET_KEY", stack.shared_env()["CITYBOT_SECRET_KEY"])
-        yield
-
-
-@pytest.fixture(scope="module")
-def db(stack) -> Iterator[Database]:
-    """The assistant's own database, read directly (what the console and the action server share)."""
-    database = Database(f"sqlite:///{stack.var_dir / 'citybot.db'}")
-    yield database
-    database.dispose()
-
-
-def make_staff(stack, username: str, password: str = PASSWORD) -> None:
-    """`citybot staff add`, the password on stdin, against the running assistant's database."""
-    done = subprocess.run(
-        [venv_bin("citybot"), "staff", "add", username], input=password + "\n", capture_output=True, text=True,
-        cwd=PROJECT_ROOT, env={**os.environ, **stack.shared_env()}, timeout=120,
-    )
-    assert done.returncode == 0, done.stderr
-
-
-class Staff:
-    """A staff member's browser-less session with the console."""
-
-    def __init__(self, base: str, username: str) -> None:
-        self.base = base
-        self.username = username
-        self.client = httpx.Client(base_url=base, timeout=30)
-        self.csrf = ""
-
-    def login(self, password: str = PASSWORD) -> httpx.Response:
-        form = self.client.get("/console/login")
-        token = re.search(r'name="login_token" value="([^"]+)"', form.text).group(1)
-        answer = self.client.post(
-            "/console/login", data={"login_token": token, "username": self.username, "password": password}
-        )
-        if answer.status_code == 303:
-            self.csrf = csrf_of(self.client.get("/console").text)
-        return answer
-
-    def get(self, path: str, **kwargs: Any) -> httpx.Response:
-        return self.client.get(path, **kwargs)
-
-    def post(self, path: str, **data: str) -> httpx.Response:
-        data.setdefault("csrf_token", self.csrf)
-        return self.client.post(path, data=data)
-
-    def conversation(self, handoff_id: int) -> Dict[str, Any]:
-        answer = self.client.get(f"/console/api/handoffs/{handoff_id}", headers={"Accept": "application/json"})
-        assert answer.status_code == 200, answer.text
-        return answer.json()
-
-    def texts(self, handoff_id: int, who: str) -> List[str]:
-        return [t["text"] for t in self.conversation(handoff_id)["turns"] if t["who"] == who]
-
-
-def csrf_of(page: str) -> str:
-    match = re.search(r'name="csrf_token" value="([^"]+)"', page)
-    assert match, "no CSRF token on the page"
-    return match.group(1)
 
 
 @pytest.fixture(scope="module")
@@ -130,22 +57,6 @@ def ben(stack, console_url) -> Staff:
     make_staff(stack, staff.username)
     assert staff.login().status_code == 303
     return staff
-
-
-def handoff_of(db: Database, sender_id: str) -> Optional[Any]:
-    """The conversation's latest handoff row."""
-    with db.engine.connect() as connection:
-        return connection.execute(
-            sa.select(store.handoffs).where(store.handoffs.c.sender_id == sender_id).order_by(store.handoffs.c.id.desc())
-        ).first()
-
-
-def audit_of(db: Database, handoff_id: int) -> List[tuple]:
-    with db.engine.connect() as connection:
-        rows = connection.execute(
-            sa.select(store.audit_log).where(store.audit_log.c.handoff_id == handoff_id).order_by(store.audit_log.c.id)
-        ).all()
-    return [(r.actor, r.action) for r in rows]
 
 
 def wait_until(check, timeout: float = 15.0, what: str = "condition") -> Any:
@@ -541,7 +452,7 @@ def bot_said(page: Page, text: str) -> None:
     expect(page.locator("#log .message--bot", has_text=text).last).to_be_visible(timeout=REPLY_TIMEOUT)
 
 
-def test_a_web_chat_resident_and_a_staff_member_side_by_side(stack, browser_session, console_url):  # noqa: F811
+def test_a_web_chat_resident_and_a_staff_member_side_by_side(stack, browser_session, console_url):
     username = f"erin{next(_names)}"
     make_staff(stack, username)
     base = f"http://127.0.0.1:{stack.rasa_port}"

@@ -20,10 +20,11 @@ from bot.handoff import store
 from bot.handoff.waiting import MIN_CONVERSATION, RESIDENT
 from bot.procs import PROJECT_ROOT
 from bot.storage import Database, utcnow
-from tests.conftest import Conversation
-from tests.test_handoff import Staff, audit_of, console_url, db, handoff_of, make_staff, secret_key  # noqa: F401
+from tests.support.conversation import Conversation
+from tests.support.handoff import audit_of, handoff_of
+from tests.support.staff import Staff, make_staff
 
-pytestmark = pytest.mark.e2e
+pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("assistant_secret_key")]
 
 EMERGENCY = "I smell gas in my kitchen and feel dizzy"
 _names = itertools.count(random.randint(100, 999))
@@ -37,7 +38,7 @@ def response(name: str) -> str:
 
 
 @pytest.fixture(scope="module")
-def cleo(stack, console_url) -> Staff:  # noqa: F811
+def cleo(stack, console_url) -> Staff:
     staff = Staff(console_url, f"cleo{next(_names)}")
     make_staff(stack, staff.username)
     assert staff.login().status_code == 303
@@ -54,14 +55,14 @@ def queued(staff: Staff) -> List[Dict[str, Any]]:
     return [item for item in answer.json()["items"] if item["state"] == store.WAITING]
 
 
-def waiting_for_staff(stack, db: Database) -> Conversation:  # noqa: F811
+def waiting_for_staff(stack, db: Database) -> Conversation:
     talk = Conversation(stack.rasa_port)
     talk.text("talk to a person")
     assert handoff_of(db, talk.sender).state == store.WAITING and talk.tracker()["paused"] is True
     return talk
 
 
-def off_duty_except(db: Database, *present: Staff) -> None:  # noqa: F811
+def off_duty_except(db: Database, *present: Staff) -> None:
     """Every console not seen for five minutes (off duty), then the given staff open theirs (on duty)."""
     with db.engine.begin() as connection:
         connection.execute(store.staff_sessions.update().values(last_seen_at=utcnow() - timedelta(minutes=5)))
@@ -77,7 +78,7 @@ def wait_minutes(told: str) -> int:
     return int(hours or 0) * 60 + (1 if minutes == "a" else int(minutes or 0))
 
 
-def test_an_emergency_while_waiting_gets_911_at_once_and_goes_first_in_the_queue(stack, cleo, db):  # noqa: F811
+def test_an_emergency_while_waiting_gets_911_at_once_and_goes_first_in_the_queue(stack, cleo, db):
     fresh = Conversation(stack.rasa_port)
     assert fresh.text(EMERGENCY) == response("utter_emergency")  # the same words outside a handoff
     earlier = waiting_for_staff(stack, db)
@@ -108,7 +109,7 @@ def test_an_emergency_while_waiting_gets_911_at_once_and_goes_first_in_the_queue
         cleo.post(f"/console/handoffs/{handoff_of(db, conversation.sender).id}/resolve", hand_back="1")
 
 
-def test_cancel_leaves_the_queue_and_the_bot_answers_again(stack, cleo, db):  # noqa: F811
+def test_cancel_leaves_the_queue_and_the_bot_answers_again(stack, cleo, db):
     talk = waiting_for_staff(stack, db)
     handoff = handoff_of(db, talk.sender)
     assert texts(talk.say("never mind, cancel")) == [response("utter_handoff_left_queue")]
@@ -123,7 +124,7 @@ def test_cancel_leaves_the_queue_and_the_bot_answers_again(stack, cleo, db):  # 
     assert refused.status_code == 409 and "no longer waiting" in refused.text
 
 
-def test_the_first_message_while_waiting_is_acknowledged_once_and_kept_for_staff(stack, cleo, db):  # noqa: F811
+def test_the_first_message_while_waiting_is_acknowledged_once_and_kept_for_staff(stack, cleo, db):
     talk = waiting_for_staff(stack, db)
     handoff = handoff_of(db, talk.sender)
     lines = ["the pothole on Elm Street is getting bigger", "it's outside number 12", "I need to report graffiti"]
@@ -136,7 +137,7 @@ def test_the_first_message_while_waiting_is_acknowledged_once_and_kept_for_staff
     cleo.post(f"/console/handoffs/{handoff.id}/resolve", hand_back="1")
 
 
-def test_the_wait_told_follows_the_queue_and_the_staff_on_duty(stack, cleo, console_url, db):  # noqa: F811
+def test_the_wait_told_follows_the_queue_and_the_staff_on_duty(stack, cleo, console_url, db):
     dev = Staff(console_url, f"dev{next(_names)}")
     make_staff(stack, dev.username)
     assert dev.login().status_code == 303

@@ -2,7 +2,8 @@
 
 The real processes are started as `make run` (and a systemd unit) starts them:
 each refuses to start on the development CITYBOT_SECRET_KEY, and, with a real
-key, the Rasa server's public routes and the staff console send HSTS.
+key, the Rasa server's public routes and the staff console send HSTS. The key
+check itself is tested in tests/unit/channels/test_identity.py.
 """
 from __future__ import annotations
 
@@ -13,14 +14,13 @@ from typing import Dict, Iterator, List
 import httpx
 import pytest
 
-from bot.channels import identity
 from bot.procs import ManagedProcess, free_port, stop_all
 from bot.stack import StackConfig, console_process, rasa_process, worker_process
 from bot.web.hsts import HSTS_HEADER, HSTS_VALUE
-from tests.conftest import RASA_API_TOKEN
+from tests.support.production import DEV_KEY, PUBLIC_HTTPS
+from tests.support.stack import RASA_API_TOKEN
 
-PUBLIC_HTTPS = "https://311.riverton.example"
-DEV_KEY = "riverton-dev-secret-change-me"  # the development key bot.channels.identity falls back to
+pytestmark = pytest.mark.e2e
 
 
 def https_config(tmp_path: Path, model: Path, **env: str) -> StackConfig:
@@ -37,28 +37,6 @@ def https_config(tmp_path: Path, model: Path, **env: str) -> StackConfig:
 
 
 # --- the secret key ---------------------------------------------------------------
-
-
-@pytest.mark.parametrize("key", [None, "", DEV_KEY])
-def test_https_without_a_real_key_is_refused(monkeypatch, key):
-    monkeypatch.setenv("PUBLIC_URL", PUBLIC_HTTPS)
-    if key is None:
-        monkeypatch.delenv("CITYBOT_SECRET_KEY", raising=False)
-    else:
-        monkeypatch.setenv("CITYBOT_SECRET_KEY", key)
-    with pytest.raises(SystemExit, match="CITYBOT_SECRET_KEY"):
-        identity.require_production_secret()
-    with pytest.raises(SystemExit, match="CITYBOT_SECRET_KEY"):
-        identity.secret_key()  # a use that slipped past startup refuses too
-
-
-def test_development_and_real_keys_are_accepted_where_they_belong(monkeypatch):
-    monkeypatch.delenv("CITYBOT_SECRET_KEY", raising=False)
-    monkeypatch.setenv("PUBLIC_URL", "http://127.0.0.1:5005")
-    assert identity.secret_key() == DEV_KEY.encode()  # a local run needs no key
-    monkeypatch.setenv("PUBLIC_URL", PUBLIC_HTTPS)
-    monkeypatch.setenv("CITYBOT_SECRET_KEY", "a-real-long-random-secret")
-    assert identity.secret_key() == b"a-real-long-random-secret"
 
 
 @pytest.mark.parametrize("key", [None, DEV_KEY])

@@ -35,7 +35,7 @@ from bot.bench import create_database, drop_database
 from bot.catalog import load_city
 from bot.procs import free_port, stop_all
 from bot.stack import FILE_LOCK_STORE, StackConfig, stack_processes
-from tests.conftest import RASA_API_TOKEN
+from tests.support.stack import RASA_API_TOKEN
 
 pytestmark = pytest.mark.e2e
 

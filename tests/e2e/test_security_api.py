@@ -16,7 +16,8 @@ import httpx
 import pytest
 
 from bot.channels.identity import sender_id_for
-from tests.conftest import RASA_API_TOKEN, Conversation
+from tests.support.conversation import Conversation
+from tests.support.stack import RASA_API_TOKEN
 
 pytestmark = pytest.mark.e2e
 

@@ -6,9 +6,9 @@ import time
 import httpx
 import pytest
 
-from tests.test_e2e_conversations import unique_address
-from tests.test_telegram_channel import TelegramChat
-from tests.test_twilio_channel import Phone, request_number
+from tests.support.reports import request_number, unique_address
+from tests.support.telegram import TelegramChat
+from tests.support.twilio import Phone
 
 pytestmark = pytest.mark.e2e
 

@@ -19,8 +19,8 @@ import pytest
 
 from bot.procs import ManagedProcess, free_port, group_members
 from bot.stack import StackConfig, action_process, open311_process, rasa_process
-from tests.conftest import RASA_API_TOKEN
-from tests.supervisor_support import Running, eventually, listeners, server_pid, supervised
+from tests.support.stack import RASA_API_TOKEN
+from tests.support.supervisor import Running, eventually, listeners, server_pid, supervised
 
 pytestmark = pytest.mark.e2e
 

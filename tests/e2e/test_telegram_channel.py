@@ -1,52 +1,31 @@
 """The Telegram channel end to end: Bot API updates posted to the real Rasa server's webhook.
 
 Updates are shaped as Telegram sends them; what the assistant answers is read at
-the fake Telegram API (tests/fake_cloud.py), which records every Bot API call.
+the fake Telegram API (tests/support/fake_cloud.py), which records every Bot API call.
+What needs no running assistant is in tests/unit/channels/test_telegram.py.
 """
 from __future__ import annotations
 
-import asyncio
-import itertools
 import json
-import logging
 import random
-import time
 from pathlib import Path
-from typing import Any, Dict, Iterator, List, Optional, Tuple
+from typing import Any, Dict, Iterator, List, Tuple
 
 import httpx
 import pytest
 
 from bot.channels.identity import mask
-from bot.channels.telegram import (
-    ButtonPayloads,
-    TelegramInput,
-    TelegramSender,
-    TelegramSettings,
-    main as telegram_cli,
-    read_update,
-    split_text,
-)
 from bot.procs import PROJECT_ROOT, ManagedProcess, free_port
 from bot.stack import StackConfig, rasa_process
-from tests.conftest import TELEGRAM_SECRET, TELEGRAM_TOKEN
-from tests.fake_cloud import FakeCloud, RecordedRequest
-from tests.test_e2e_conversations import request_number, stored
+from tests.support.stack import TELEGRAM_SECRET, TELEGRAM_TOKEN
+from tests.support.reports import request_number, stored
+from tests.support.telegram import SECRET_HEADER, TelegramChat, keyboard, update_ids
 
 pytestmark = pytest.mark.e2e
 
 EVAL_DIR = PROJECT_ROOT.parent / "shared" / "eval" / "telegram"
-SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 FAKE_JPEG = b"\xff\xd8\xff\xe0fakejpeg"
 POLITE = "Sorry, I can only read text messages, locations, photos and contacts."
-
-# Ids no eval payload uses; chat ids far from epoch seconds, so a log search means something.
-_update_ids = itertools.count(700_000_000 + random.randint(0, 10_000_000))
-
-
-def new_chat_id() -> int:
-    return random.randint(5_000_000_000, 5_999_999_999)
-
 
 def eval_payloads() -> List[Tuple[str, Dict[str, Any]]]:
     """Every Update example in the shared evaluation set, named file:key."""
@@ -56,64 +35,6 @@ def eval_payloads() -> List[Tuple[str, Dict[str, Any]]]:
             if not key.startswith("_"):
                 payloads.append((f"{path.stem}:{key}", value))
     return payloads
-
-
-class TelegramChat:
-    """One resident's private chat with the bot, posting updates the way Telegram does."""
-
-    def __init__(self, stack: Any, cloud: FakeCloud) -> None:
-        self.url = f"http://127.0.0.1:{stack.rasa_port}/webhooks/telegram/webhook"
-        self.cloud = cloud
-        self.chat_id = new_chat_id()
-        self.user = {"id": self.chat_id, "is_bot": False, "first_name": "Rita", "language_code": "en"}
-        self.chat = {"id": self.chat_id, "first_name": "Rita", "type": "private"}
-
-    def update(self, **content: Any) -> Dict[str, Any]:
-        """A `message` update from this chat carrying `content` (text=..., photo=..., ...)."""
-        message = {"message_id": random.randint(1, 10**6), "from": self.user, "chat": self.chat,
-                   "date": int(time.time()), **content}
-        return {"update_id": next(_update_ids), "message": message}
-
-    def post(self, update: Any, secret: Optional[str] = TELEGRAM_SECRET, raw: Optional[bytes] = None) -> httpx.Response:
-        headers = {"Content-Type": "application/json"}
-        if secret is not None:
-            headers[SECRET_HEADER] = secret
-        body = raw if raw is not None else json.dumps(update).encode("utf-8")
-        return httpx.post(self.url, content=body, headers=headers, timeout=90)
-
-    def sent(self) -> List[Dict[str, Any]]:
-        """Every sendMessage to this chat so far."""
-        return [r.body for r in self.cloud.calls("sendMessage") if r.body.get("chat_id") == str(self.chat_id)]
-
-    def deliver(self, update: Dict[str, Any]) -> List[Dict[str, Any]]:
-        """Post an update; return the messages the bot sent to this chat in answer."""
-        before = len(self.sent())
-        answer = self.post(update)
-        assert answer.status_code == 200, answer.text
-        assert answer.json() == {"ok": True}
-        return self.sent()[before:]
-
-    def send(self, **content: Any) -> List[Dict[str, Any]]:
-        return self.deliver(self.update(**content))
-
-    def say(self, text: str) -> str:
-        return "\n".join(m["text"] for m in self.send(text=text))
-
-    def press(self, shown: Dict[str, Any], title: str) -> Tuple[str, List[Dict[str, Any]]]:
-        """Press the button titled `title` under a message the bot sent; return the callback id and replies."""
-        data = dict(keyboard(shown))[title]
-        callback_id = f"cb{random.randint(1, 10**12)}"
-        message = {"message_id": 77, "from": {"id": 7000000001, "is_bot": True, "first_name": "Riverton 311"},
-                   "chat": self.chat, "date": int(time.time()), "text": shown["text"],
-                   "reply_markup": json.loads(shown["reply_markup"])}
-        query = {"id": callback_id, "from": self.user, "message": message, "chat_instance": "42", "data": data}
-        return callback_id, self.deliver({"update_id": next(_update_ids), "callback_query": query})
-
-
-def keyboard(sent: Dict[str, Any]) -> List[Tuple[str, str]]:
-    """(title, callback_data) of the inline keyboard under a sent message."""
-    markup = json.loads(sent.get("reply_markup") or "{}")
-    return [(b["text"], b["callback_data"]) for row in markup.get("inline_keyboard", []) for b in row]
 
 
 def text_of(messages: List[Dict[str, Any]]) -> str:
@@ -173,7 +94,7 @@ def test_every_shared_eval_payload_is_accepted_without_an_error(stack, chat):
     log = RasaLog(stack)
     payloads = eval_payloads()
     assert len(payloads) == 23
-    for name, payload in payloads + [(f"{n} (new id)", {**p, "update_id": next(_update_ids)}) for n, p in payloads]:
+    for name, payload in payloads + [(f"{n} (new id)", {**p, "update_id": next(update_ids)}) for n, p in payloads]:
         answer = chat.post(payload)
         assert 200 <= answer.status_code < 300, (name, answer.status_code, answer.text)
     written = log.new_text()
@@ -281,75 +202,7 @@ def test_chat_ids_and_the_token_stay_out_of_the_log(stack, chat):
     assert TELEGRAM_TOKEN not in written
 
 
-# --- sending, outside a conversation turn ------------------------------------------
-
-
-@pytest.fixture
-def sender(fake_cloud) -> TelegramSender:
-    return TelegramSender(TelegramSettings(token=TELEGRAM_TOKEN, secret=TELEGRAM_SECRET,
-                                           api_base_url=fake_cloud.telegram_base_url,
-                                           file_base_url=f"{fake_cloud.base_url}/file/bot"))
-
-
-def test_outbound_send_splits_long_texts_keeps_buttons_and_waits_out_flood_control(fake_cloud, sender):
-    address = str(new_chat_id())
-    text = "Update on your request. " + ("The crew has been scheduled. " * 300)
-    buttons = [{"title": "Thanks", "payload": "/thank"}, {"title": "Talk to a person", "payload": "/request_human"}]
-    fake_cloud.fail_next("sendMessage")  # one 429 "retry after 1 second"
-
-    async def send_once() -> None:
-        await sender.send(address, text, buttons)
-        await sender.bot.shutdown()
-
-    asyncio.run(send_once())
-    sent = [r.body for r in fake_cloud.calls("sendMessage") if r.body.get("chat_id") == address]
-    assert len(sent) == 4  # the refused first part, then three parts
-    parts = sent[1:]
-    assert all(len(p["text"]) <= 4096 for p in parts)
-    assert " ".join(p["text"] for p in parts).split() == text.split()
-    assert [("Thanks", "/thank"), ("Talk to a person", "/request_human")] == keyboard(parts[-1])
-    assert all("reply_markup" not in p for p in parts[:-1])
-
-
-def test_split_text_counts_what_telegram_counts():
-    assert split_text("short") == ["short"]
-    assert split_text("   ") == []
-    emoji = "\U0001f6a7" * 3000  # 2 UTF-16 units each
-    parts = split_text(emoji)
-    assert "".join(parts) == emoji and all(len(p.encode("utf-16-le")) // 2 <= 4096 for p in parts)
-    paragraphs = split_text("a" * 3000 + "\n\n" + "b" * 3000)
-    assert paragraphs == ["a" * 3000, "b" * 3000]
-
-
-def test_a_long_button_payload_travels_as_a_key_and_falls_back_to_the_title():
-    payloads = ButtonPayloads()
-    long_payload = '/report_problem{"description": "' + "a fallen tree blocks the whole street " * 3 + '"}'
-    markup = payloads.keyboard([{"title": "Report it", "payload": long_payload}, {"title": "No", "payload": "/deny"}])
-    data = [b.callback_data for row in markup.inline_keyboard for b in row]
-    assert data[1] == "/deny" and len(data[0].encode()) <= 64 and data[0] != long_payload
-    assert payloads.payload_for(data[0]) == long_payload
-
-    def press(store: ButtonPayloads) -> Optional[str]:
-        update = {"update_id": 1, "callback_query": {
-            "id": "q1", "from": {"id": 5, "is_bot": False, "first_name": "R"}, "chat_instance": "1", "data": data[0],
-            "message": {"message_id": 1, "date": 1, "chat": {"id": 5, "type": "private"}, "text": "?",
-                        "reply_markup": markup.to_dict()}}}
-        return read_update(update, None, store).text
-
-    assert press(payloads) == long_payload
-    assert press(ButtonPayloads()) == "Report it"  # after a restart: the title the resident saw
-
-
 # --- configuration and set-up -------------------------------------------------------
-
-
-def test_without_a_secret_the_channel_refuses_to_start(caplog, monkeypatch):
-    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TELEGRAM_TOKEN)
-    monkeypatch.delenv("TELEGRAM_SECRET_TOKEN", raising=False)
-    with caplog.at_level(logging.INFO, logger="bot.channels.telegram"):
-        channel = TelegramInput.from_credentials(None)
-    assert channel.sender is None and channel.get_output_channel() is None
-    assert any(r.levelno == logging.ERROR and "TELEGRAM_SECRET_TOKEN is not" in r.getMessage() for r in caplog.records)
 
 
 @pytest.fixture
@@ -378,22 +231,3 @@ def test_without_a_token_the_server_runs_and_the_webhook_says_it_is_off(server_w
     rest = httpx.post(f"{base}/rest/webhook", json={"sender": "t", "message": "hello"}, params=token, timeout=60)
     assert rest.status_code == 200 and "311 assistant" in rest.text
     assert "Telegram channel is off: TELEGRAM_BOT_TOKEN is not set" in server_without_telegram.log_tail(400)
-
-
-def test_set_webhook_registers_the_url_and_the_secret(fake_cloud, monkeypatch, capsys):
-    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TELEGRAM_TOKEN)
-    monkeypatch.setenv("TELEGRAM_SECRET_TOKEN", TELEGRAM_SECRET)
-    monkeypatch.setenv("TELEGRAM_API_BASE_URL", fake_cloud.telegram_base_url)
-    monkeypatch.delenv("TELEGRAM_FILE_BASE_URL", raising=False)
-    before = len(fake_cloud.calls("setWebhook"))
-    assert telegram_cli(["set-webhook", "--public-url", "https://bot.riverton.example/"]) == 0
-    calls: List[RecordedRequest] = fake_cloud.calls("setWebhook")[before:]
-    assert len(calls) == 1
-    assert calls[0].body["url"] == "https://bot.riverton.example/webhooks/telegram/webhook"
-    assert calls[0].body["secret_token"] == TELEGRAM_SECRET
-    assert set(json.loads(calls[0].body["allowed_updates"])) == {"message", "edited_message", "callback_query"}
-
-    monkeypatch.delenv("TELEGRAM_SECRET_TOKEN")
-    assert telegram_cli(["set-webhook", "--public-url", "https://bot.riverton.example"]) == 1
-    assert "TELEGRAM_SECRET_TOKEN" in capsys.readouterr().err
-    assert len(fake_cloud.calls("setWebhook")) == before + 1

@@ -3,139 +3,43 @@
 Each test posts Twilio-shaped webhook forms, signed the way Twilio signs them,
 to the real Rasa server, and reads what the assistant sent back at the fake
 Twilio REST API (fake_cloud). Every test texts from its own phone number.
+What needs no running assistant is in tests/unit/channels/test_twilio.py.
 """
 from __future__ import annotations
 
 import asyncio
-import itertools
-import json
-import logging
 import random
-import re
-import time
 import uuid
-from types import SimpleNamespace
-from typing import Dict, Iterator, List, Optional
+from typing import Dict, Iterator
 
 import httpx
 import pytest
 from twilio.request_validator import RequestValidator
 
 from bot.channels import outbound
-from bot.channels.identity import mask, sender_id_for
+from bot.channels.identity import mask
 from bot.channels.outbound import NotDeliverable, deliver
-from bot.channels.sms_format import MAX_BODY, body_length, pick_choice, split_body, with_choices
-from bot.channels.sms_keywords import Keyword, carrier_keyword
-from bot.channels.twilio import TwilioInput, sender_from_env
-from bot.channels.twilio_inbound import FormParams, InboundMessage, MalformedWebhook
-from bot.channels.twilio_rest import TwilioSender, TwilioSettings, redact
+from bot.channels.sms_format import MAX_BODY, body_length, with_choices
+from bot.channels.twilio_rest import TwilioSender, TwilioSettings
 from bot.storage import contact_for, reset_database
-from tests.conftest import RASA_API_TOKEN, SHARED, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_NUMBER
-from tests.fake_cloud import FakeCloud, RecordedRequest
+from tests.support.reports import request_number
+from tests.support.stack import RASA_API_TOKEN, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_NUMBER
+from tests.support.twilio import EXAMPLES, USED_NUMBERS, WEBHOOK, Phone
 
 pytestmark = pytest.mark.e2e
 
-WEBHOOK = "/webhooks/twilio/webhook"
-EXAMPLES = json.loads((SHARED / "eval" / "twilio" / "inbound_sms_webhook_examples.json").read_text(encoding="utf-8"))
 MMS_EXAMPLE = EXAMPLES["mms_with_photo_add_to_sms_text"]
-SECRET_KEY = "test-secret-key"  # the stack's CITYBOT_SECRET_KEY (conftest)
-
-_serial = itertools.count(random.randint(0, 5000))
-USED_NUMBERS: List[str] = []
-
-
-def new_number() -> str:
-    """A phone number no other test (or earlier session) texted from."""
-    number = f"+1555{random.randint(100, 999)}{next(_serial) % 10000:04d}"
-    USED_NUMBERS.append(number)
-    return number
+SECRET_KEY = "test-secret-key"  # the stack's CITYBOT_SECRET_KEY (tests/support/stack.py)
 
 
 def unique_street() -> str:
     return f"{random.randint(100, 9899)} {random.choice(['Birch', 'Cedar', 'Willow', 'Aspen'])} Lane"
 
 
-class Phone:
-    """A resident's phone: Twilio's webhook calls for its messages, and what it received."""
-
-    def __init__(self, stack, cloud: FakeCloud, whatsapp: bool = False) -> None:
-        self.number = new_number()
-        self.whatsapp = whatsapp
-        self.address = f"whatsapp:{self.number}" if whatsapp else self.number
-        self.webhook = f"http://127.0.0.1:{stack.rasa_port}{WEBHOOK}"
-        self.cloud = cloud
-        self.read_so_far = 0
-        self.transcript: List[str] = []
-
-    @property
-    def sender_id(self) -> str:
-        return sender_id_for("whatsapp" if self.whatsapp else "sms", self.address)
-
-    def form(self, body: str = "", **extra: str) -> Dict[str, str]:
-        """A webhook form shaped like Twilio's (see inbound_sms_webhook_examples.json)."""
-        sid = "SM" + uuid.uuid4().hex
-        form = dict(EXAMPLES["sms_text"])
-        form.update(
-            From=self.address,
-            To=f"whatsapp:{TWILIO_NUMBER}" if self.whatsapp else TWILIO_NUMBER,
-            Body=body,
-            MessageSid=sid,
-            SmsMessageSid=sid,
-            SmsSid=sid,
-            AccountSid=TWILIO_ACCOUNT_SID,
-        )
-        form.update(extra)
-        return form
-
-    def post(self, form: Dict[str, str], query: str = "", signature: Optional[str] = None, **kwargs) -> httpx.Response:
-        """POST the form as Twilio would, signed for the URL called unless `signature` is given."""
-        url = self.webhook + (f"?{query}" if query else "")
-        if signature is None:
-            signature = RequestValidator(TWILIO_AUTH_TOKEN).compute_signature(url, form)
-        return httpx.post(url, data=form, headers={"X-Twilio-Signature": signature, **kwargs.pop("headers", {})},
-                          timeout=60, **kwargs)
-
-    def sent_to_me(self) -> List[RecordedRequest]:
-        return [r for r in self.cloud.calls("Messages.json") if r.body.get("To") == self.address]
-
-    def send(self, text: str = "", **extra: str) -> str:
-        """Text the assistant; its replies, joined."""
-        response = self.post(self.form(text, **extra))
-        assert response.status_code == 200, response.text
-        assert response.headers["content-type"].startswith("text/xml") and "<Response" in response.text
-        self.transcript.append(f"> {text}")
-        return self.read()
-
-    def read(self) -> str:
-        """Replies not read yet (waiting a little for the first one)."""
-        self.cloud.wait_for(lambda _: len(self.sent_to_me()) > self.read_so_far, timeout=90)
-        new = self.sent_to_me()[self.read_so_far:]
-        self.read_so_far += len(new)
-        bodies = [r.body["Body"] for r in new]
-        self.transcript.extend(f"< {b}" for b in bodies)
-        return "\n".join(bodies)
-
-    def send_unanswered(self, text: str) -> bool:
-        """Text the assistant; whether nothing came back."""
-        response = self.post(self.form(text))
-        assert response.status_code == 200, response.text
-        return self.nothing_received()
-
-    def nothing_received(self, settle: float = 1.5) -> bool:
-        time.sleep(settle)
-        return len(self.sent_to_me()) == self.read_so_far
-
-
 def open311_request(stack, request_id: str) -> Dict:
     response = httpx.get(f"{stack.effective_open311_url}/requests/{request_id}.json", timeout=10)
     response.raise_for_status()
     return response.json()[0]
-
-
-def request_number(reply: str) -> str:
-    match = re.search(r"request number is (\w[\w-]*)", reply)
-    assert match, f"no request number in: {reply!r}"
-    return match.group(1)
 
 
 @pytest.fixture
@@ -375,104 +279,3 @@ def test_phone_numbers_are_not_logged_in_clear(stack, phone, whatsapp):
     assert mask(phone.number) in log  # the channel did log these conversations, masked
     for number in USED_NUMBERS:
         assert number not in log and number.lstrip("+") not in log, f"{mask(number)} is in rasa.log in clear"
-
-
-# --- without Twilio settings ------------------------------------------------------------
-
-
-def test_without_credentials_the_channel_is_off(monkeypatch, caplog):
-    for key in ("TWILIO_ACCOUNT_SID", "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER"):
-        monkeypatch.delenv(key, raising=False)
-    with caplog.at_level(logging.INFO, logger="bot.channels.twilio"):
-        channel = TwilioInput.from_credentials(None)
-    assert [r.getMessage() for r in caplog.records if r.name == "bot.channels.twilio"] == [
-        "Twilio SMS/WhatsApp channel off: TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, "
-        "TWILIO_FROM_NUMBER (or TWILIO_WHATSAPP_FROM / TWILIO_MESSAGING_SERVICE_SID) not set"
-    ]
-    assert channel.get_output_channel() is None and sender_from_env() is None
-
-    async def never(_message) -> None:
-        raise AssertionError("no message may reach Rasa")
-
-    answer = asyncio.run(channel._receive(SimpleNamespace(headers={}, body=b""), never))
-    assert answer.status == 503 and b"TWILIO_ACCOUNT_SID" in answer.body
-
-
-# --- plain-text formatting and keywords (no stack needed) ----------------------------------
-
-
-def test_split_prefers_paragraphs_then_sentences_then_words():
-    sentence = "The crew will come by on Tuesday morning. "
-    text = "Short first paragraph.\n\n" + sentence * 60 + "\n\n" + "x" * 3300
-    pieces = split_body(text)
-    assert all(body_length(p) <= MAX_BODY for p in pieces)
-    assert pieces[0] == "Short first paragraph."  # a paragraph is not cut when it can be kept whole
-    assert all(p.rstrip().endswith(".") for p in pieces[:2])  # cut after a sentence
-    assert "".join(p for p in pieces if p.startswith("x")) == "x" * 3300
-    assert split_body("   ") == [] and split_body("hi") == ["hi"]
-
-
-def test_emoji_count_double_towards_the_limit():
-    pieces = split_body("🚧" * 1000)
-    assert len(pieces) == 2 and all(body_length(p) <= MAX_BODY for p in pieces) and "".join(pieces) == "🚧" * 1000
-
-
-def test_numbered_choices():
-    assert pick_choice("2", ["a", "b"]) == "b"
-    assert pick_choice(" 2. ", ["a", "b"]) == "b"
-    assert pick_choice("3", ["a", "b"]) is None
-    assert pick_choice("0", ["a", "b"]) is None
-    assert pick_choice("1, 3", ["red", "green", "blue"]) == "red, blue"
-    assert pick_choice("1 and 2", ["yes", "/cancel"]) is None
-    assert pick_choice("12 Elm Street", ["a"] * 12) is None
-
-
-@pytest.mark.parametrize(
-    "channel, text, opted_out, expected",
-    [
-        ("sms", "STOP", False, Keyword.OPT_OUT),
-        ("sms", " stopall ", False, Keyword.OPT_OUT),
-        ("sms", "Unsubscribe.", False, Keyword.OPT_OUT),
-        ("sms", "cancel", False, Keyword.OPT_OUT),
-        ("whatsapp", "cancel", False, None),
-        ("whatsapp", "quit", False, Keyword.OPT_OUT),
-        ("sms", "stop the report", False, None),
-        ("sms", "yes", False, None),
-        ("sms", "yes", True, Keyword.OPT_IN),
-        ("sms", "UNSTOP", True, Keyword.OPT_IN),
-        ("sms", "help", False, Keyword.HELP),
-        ("sms", "INFO", True, Keyword.HELP),
-        ("sms", "help me report a pothole", False, None),
-    ],
-)
-def test_carrier_keywords(channel, text, opted_out, expected):
-    assert carrier_keyword(channel, text, opted_out) is expected
-
-
-def inbound(**params: str) -> InboundMessage:
-    return InboundMessage.from_form(FormParams.from_pairs(list({"MessageSid": "SM1", "From": "+15551112222", **params}.items())))
-
-
-def test_reading_twilio_forms():
-    photo = inbound(NumMedia="2", MediaUrl0="https://api.twilio.com/a.pdf", MediaContentType0="application/pdf",
-                    MediaUrl1="https://api.twilio.com/b", MediaContentType1="image/png")
-    assert photo.metadata == {"media_url": "https://api.twilio.com/b"} and photo.text == "Here is a photo."
-    assert inbound(NumMedia="1", MediaUrl0="https://x/a.ogg", MediaContentType0="audio/ogg", Body="").metadata == {}
-    place = inbound(From="whatsapp:+15551112222", Latitude="41.5", Longitude="-90.5", Address="200 Main Street")
-    assert place.channel == "whatsapp" and place.text == "200 Main Street"
-    assert place.metadata == {"location": {"latitude": 41.5, "longitude": -90.5}}
-    assert inbound(Latitude="91", Longitude="0", Body="hi").metadata == {}
-    assert inbound(Body="jane\u00a1example.org \u00a1Hola!").text == "jane@example.org \u00a1Hola!"
-    assert inbound(From="messenger:123").channel is None
-    with pytest.raises(MalformedWebhook):
-        inbound(From="")
-
-
-def test_numbers_in_twilio_errors_are_masked():
-    text = redact("The 'To' number +15551234567 is not a valid phone number (whatsapp:+15557654321).")
-    assert "5551234567" not in text and "5557654321" not in text and "+155***4567" in text
-
-
-def test_twilio_advanced_opt_out_verdict_counts():
-    assert carrier_keyword("sms", "ARRET", False, "STOP") is Keyword.OPT_OUT
-    assert carrier_keyword("sms", "OUI", True, "START") is Keyword.OPT_IN

@@ -23,9 +23,8 @@ from bot.channels.identity import sender_id_for
 from bot.channels.outbound import deliver, register_sender
 from bot.channels.webchat import MAX_MESSAGE_CHARS, WebChatSender, sender_from_env
 from bot.storage import reset_database
-from tests.browser_support import browser_session, page  # noqa: F401 - fixtures
-from tests.conftest import RASA_API_TOKEN
-from tests.browser_support import PHONE, describe, run_async, screenshot, serious_violations
+from tests.support.browser import PHONE, describe, run_async, screenshot, serious_violations
+from tests.support.stack import RASA_API_TOKEN
 
 pytestmark = pytest.mark.e2e
 

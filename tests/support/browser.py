@@ -1,8 +1,7 @@
 """Browser fixtures: Debian's chromium driven by Playwright's sync API, plus axe-core.
 
-Use from a test module with `from tests.browser_support import browser_session, page`
-(and `run_async` for coroutines inside a browser test). Tests that use `page` are
-plain `def` functions.
+The fixtures are registered for every test by tests/conftest.py; `run_async` runs
+coroutines inside a browser test. Tests that use `page` are plain `def` functions.
 
 One chromium serves the whole session. Playwright's sync API marks its own asyncio
 loop as running in the main thread while it is in use, which breaks every

@@ -1,7 +1,6 @@
 """Fixtures for the Open311 tests: the real reference server as a subprocess, and clients for it.
 
-Test modules import the fixtures they use, e.g.
-`from tests.open311_support import open311_server  # noqa: F401`.
+The fixtures are registered for every test by tests/conftest.py.
 """
 from __future__ import annotations
 
@@ -16,7 +15,7 @@ import pytest
 from bot.open311.client import Open311Client
 from bot.procs import ManagedProcess, free_port
 
-EVAL_DIR = Path(__file__).resolve().parents[1].parent / "shared" / "eval" / "open311"
+EVAL_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "eval" / "open311"
 TEST_API_KEY = "test-open311-key"
 API_BASE = "/open311/v2"
 

@@ -21,7 +21,6 @@ from bot.procs import PROJECT_ROOT
 from bot.reports.directory import reset_directory
 from bot.reports.outbox import get as outbox_item
 from bot.storage import reset_database
-from tests.open311_support import open311_server, open311_server_factory  # noqa: F401
 
 DOMAIN: Dict[str, Any] = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
 FORM = "service_request_form"
@@ -29,7 +28,7 @@ SIZE_LARGE = "large (bigger than a car tire)"
 
 
 @pytest.fixture(autouse=True)
-async def back_office(open311_server, monkeypatch, tmp_path):  # noqa: F811
+async def back_office(open311_server, monkeypatch, tmp_path):
     """Point the actions at the test's reference server, a fresh client and cache, and a fresh database."""
     monkeypatch.setenv("OPEN311_URL", open311_server.base_url)
     monkeypatch.setenv("OPEN311_API_KEY", open311_server.api_key)

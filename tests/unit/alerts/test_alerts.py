@@ -2,14 +2,14 @@
 
 The delivery job runs here against recording senders (in-process, fast); the
 same job against the Telegram and Twilio APIs at the HTTP boundary, with a
-crash and 10,000 subscribers, is in test_alerts_delivery.py.
+crash and 10,000 subscribers, is in test_delivery.py.
 """
 from __future__ import annotations
 
 import asyncio
 import json
 from dataclasses import dataclass, field
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import pytest
 import sqlalchemy as sa
@@ -30,11 +30,11 @@ from bot.alerts.store import (
     after_unsubscribe,
     alert_message,
     deliveries,
-    subscriptions,
 )
 from bot.alerts.words import normalize_topic, normalize_zone, topics_in, zones_in
 from bot.channels.outbound import NotDeliverable
-from bot.storage import contacts, database, reset_database, set_opted_out, utcnow
+from bot.storage import database, reset_database, set_opted_out, utcnow
+from tests.support.residents import Resident, add_residents
 
 FAST = DeliverySettings(max_attempts=3, retry_base_seconds=0.01, retry_max_seconds=0.05, lease_seconds=5,
                         idle_poll_seconds=0.05)
@@ -49,42 +49,6 @@ def fresh_database(tmp_path, monkeypatch):
     reset_database()
     yield
     reset_database()
-
-
-# --- helpers (also used by the other test_alerts* modules) ----------------------------
-
-
-@dataclass
-class Resident:
-    sender_id: str
-    channel: str
-    address: str
-    pairs: Sequence[Tuple[str, str]] = ((ALL, ALL),)
-    opted_out: bool = False
-    has_contact: bool = True
-
-
-def add_residents(residents: Iterable[Resident]) -> None:
-    """Contacts and subscriptions for many residents in one transaction (as if they had subscribed)."""
-    residents = list(residents)
-    now = utcnow()
-
-    def insert(connection: sa.engine.Connection) -> None:
-        store.ensure_tables(connection)
-        contact_rows = [
-            dict(sender_id=r.sender_id, channel=r.channel, address=r.address, opted_out=r.opted_out, updated_at=now)
-            for r in residents if r.has_contact
-        ]
-        subscription_rows = [
-            dict(sender_id=r.sender_id, topic=t, zone=z, created_at=now) for r in residents for t, z in r.pairs
-        ]
-        if contact_rows:
-            connection.execute(contacts.insert(), contact_rows)
-        if subscription_rows:
-            connection.execute(subscriptions.insert(), subscription_rows)
-
-    with database().engine.begin() as connection:
-        insert(connection)
 
 
 def delivery_rows(alert_id: int) -> Dict[str, Any]:

@@ -27,7 +27,7 @@ from bot.alerts.words import (
 )
 from bot.procs import PROJECT_ROOT
 from bot.storage import reset_database
-from tests.test_alerts import Resident, add_residents
+from tests.support.residents import Resident, add_residents
 
 ALERTS_YML = PROJECT_ROOT / "data" / "nlu" / "alerts.yml"
 EVAL = PROJECT_ROOT.parent / "shared" / "eval"

@@ -1,7 +1,7 @@
 """Alert delivery at the HTTP boundary: 10,000 subscribers, a crash mid-way, a resume; and the rate limits.
 
 Telegram's sendMessage and Twilio's Messages.json are the fake clouds of
-tests/fake_cloud.py (a private instance, so ten thousand recorded requests stay
+tests/support/fake_cloud.py (a private instance, so ten thousand recorded requests stay
 out of the session's shared one); web chat messages are rows in its table.
 """
 from __future__ import annotations
@@ -27,9 +27,9 @@ from bot.alerts.store import ALL, PENDING, SENDING, SENT, deliveries
 from bot.channels.identity import sender_id_for
 from bot.procs import PROJECT_ROOT
 from bot.storage import database, reset_database, set_opted_out, utcnow
-from tests.conftest import TELEGRAM_TOKEN, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_NUMBER
-from tests.fake_cloud import FakeCloud, RecordedRequest, start_fake_cloud
-from tests.test_alerts import Resident, add_residents
+from tests.support.fake_cloud import FakeCloud, RecordedRequest, start_fake_cloud
+from tests.support.residents import Resident, add_residents
+from tests.support.stack import TELEGRAM_TOKEN, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_NUMBER
 
 SECRET = "alerts-delivery-test-key"
 

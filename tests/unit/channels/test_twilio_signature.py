@@ -15,7 +15,7 @@ from twilio.request_validator import RequestValidator
 
 from bot.channels.twilio_inbound import FormParams, MalformedWebhook, parse_form
 from bot.channels.twilio_signature import is_valid_signature, signed_url
-from tests.conftest import SHARED
+from tests.support.stack import SHARED
 
 TWILIO_EVAL = SHARED / "eval" / "twilio"
 VECTORS: Dict[str, Any] = json.loads((TWILIO_EVAL / "signature_vectors.json").read_text(encoding="utf-8"))

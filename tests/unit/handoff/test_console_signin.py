@@ -25,7 +25,7 @@ from bot.handoff import pages, passwords, store, throttle
 from bot.procs import ManagedProcess, free_port
 from bot.stack import StackConfig, console_process
 from bot.storage import Database
-from tests.test_handoff import PASSWORD, Staff, make_staff
+from tests.support.staff import PASSWORD, Staff, make_staff
 
 ATTEMPTS = 10
 LOCKOUT_SECONDS = 3.0
@@ -132,7 +132,7 @@ class Console:
         self.url = f"http://127.0.0.1:{config.extra_env['CONSOLE_PORT']}"
         self.db = Database(f"sqlite:///{config.var_dir / 'citybot.db'}")
 
-    def shared_env(self) -> dict:  # what tests.test_handoff.make_staff needs of a stack
+    def shared_env(self) -> dict:  # what tests.support.staff.make_staff needs of a stack
         return self.config.shared_env()
 
     def staff(self, username: str, client: str) -> Staff:

@@ -36,7 +36,7 @@ from bot.open311.parse import (
     parse_services,
     parse_token_lookups,
 )
-from tests.open311_support import RunningServer, open311_eval_dir, open311_server, open311_server_factory  # noqa: F401
+from tests.support.open311 import RunningServer
 
 # Every sample file and what it is; a new file in the folder fails `test_every_sample_is_covered`.
 SAMPLES: Dict[str, Tuple[str, Callable]] = {

@@ -1,13 +1,12 @@
 """The reference Open311 server, started for real and spoken to over HTTP (client and raw httpx)."""
 from __future__ import annotations
 
+import asyncio
+import sqlite3
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Dict, List, Optional
 from urllib.parse import urlencode
-
-import asyncio
-import sqlite3
 
 import httpx
 import pytest
@@ -26,17 +25,7 @@ from bot.open311.parse import (
 )
 from bot.open311.server import ApiError, build_query, parse_fields, validate_new_request
 from bot.open311.store import Near, NewRequest, RequestQuery, RequestStore, haversine_m
-from tests.open311_support import (  # noqa: F401
-    RunningServer,
-    Open311ServerFactory,
-    open311_client,
-    open311_eval_dir,
-    open311_http,
-    open311_server,
-    open311_server_factory,
-    open311_token_server,
-    open311_xml_client,
-)
+from tests.support.open311 import Open311ServerFactory, RunningServer
 
 CITY = load_city()
 POTHOLE_SIZE = CITY.service("POTHOLE").attributes[0].values[1]  # "medium (up to a car tire)"

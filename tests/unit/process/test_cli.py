@@ -12,7 +12,7 @@ import pytest
 from bot.cli import chosen_processes
 from bot.procs import free_port, venv_bin
 from bot.stack import StackConfig, open311_process, stack_processes
-from tests.supervisor_support import answers
+from tests.support.supervisor import answers
 
 
 def scaled_config(tmp_path: Path) -> StackConfig:

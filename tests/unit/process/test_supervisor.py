@@ -19,7 +19,7 @@ import pytest
 from bot.procs import PROJECT_ROOT, ManagedProcess, free_port, group_members, port_free
 from bot.stack import StackConfig, action_process, open311_process
 from bot.supervisor import RestartPolicy, Supervisor
-from tests.supervisor_support import FAST, Running, answers, eventually, listeners, server_pid, supervised
+from tests.support.supervisor import FAST, Running, answers, eventually, listeners, server_pid, supervised
 
 # What the SDK's action server reads (rasa_sdk.constants.ENV_SANIC_WORKERS).
 TWO_ACTION_WORKERS = {"ACTION_SERVER_SANIC_WORKERS": "2"}

@@ -15,7 +15,7 @@ from rasa.shared.nlu.training_data.message import Message
 from rasa.utils.tensorflow.models import RasaModel
 
 from bot import nlu_batching
-from tests.test_nlu_speed import SENTENCES
+from tests.support.sentences import SENTENCES
 
 # Both classifiers at work (city questions go to the ResponseSelector), fallbacks,
 # entities, answers to a report's questions.

@@ -13,23 +13,9 @@ from rasa.shared.nlu.training_data.features import Features
 from rasa.utils.tensorflow.models import RasaModel
 
 from bot import nlu_speed
+from tests.support.sentences import SENTENCES
 
-ROOT = Path(__file__).resolve().parents[1]
-
-SENTENCES = [
-    "I need to report a pothole",
-    "yes",
-    "no, it's 12 Elm Street",
-    "when is my trash picked up",
-    "whats the status of request 1042",
-    "there's grafitti on the bridge",
-    "the street light on my block is out",
-    "can i talk to a person",
-    "thx",
-    "how do i pay a parking ticket",
-    "gas smell in my basement",
-    "what's the weather on mars",
-]
+ROOT = Path(__file__).resolve().parents[3]
 
 
 @pytest.mark.parametrize("left_format,right_format", [("coo", "coo"), ("csr", "coo"), ("coo", "csc")])

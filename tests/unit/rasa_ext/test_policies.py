@@ -18,15 +18,14 @@ from rasa.shared.core.events import (
     BotUttered,
     Event,
     SlotSet,
-    UserUttered,
     UserUtteranceReverted,
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.policies import RecentRulePolicy
-from tests.conversation_events import form_end, user
+from tests.support.conversation_events import form_end, user
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 LONGEST_RULE = 3
 
 

@@ -25,16 +25,15 @@ from rasa.shared.core.events import (
     Restarted,
     SessionStarted,
     SlotSet,
-    UserUttered,
     UserUtteranceReverted,
 )
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 from rasa.utils.endpoints import EndpointConfig
 
 from bot import rasa_server
-from tests.conversation_events import form_end, user
+from tests.support.conversation_events import form_end, user
 
-ROOT = Path(__file__).resolve().parents[1]
+ROOT = Path(__file__).resolve().parents[3]
 RASA_APPLIED_EVENTS = DialogueStateTracker.applied_events
 assert RASA_APPLIED_EVENTS.__module__.startswith("rasa.")
 

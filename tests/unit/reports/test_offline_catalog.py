@@ -1,39 +1,33 @@
-"""Reports drafted while the back office is down: the stored catalog, the city file, and the outbox.
+"""Reports drafted while the back office is down: the stored catalog and the city file.
 
 The directory tests talk over real HTTP to reference Open311 servers (and to
-sockets that refuse, hang or answer 503); the end-to-end test starts a whole
-assistant whose back office is not running yet.
+sockets that refuse, hang or answer 503); tests/e2e/test_catalog_offline.py
+starts a whole assistant whose back office is not running yet.
 """
 from __future__ import annotations
 
 import asyncio
-import dataclasses
 import os
-import re
 import sys
-import time
 import uuid
 from contextlib import ExitStack, contextmanager
 from pathlib import Path
-from typing import AsyncIterator, Dict, Iterator, List
+from typing import AsyncIterator, Iterator, List
 
-import httpx
 import pytest
 import sqlalchemy as sa
 import yaml
 
 from bot.catalog import City, load_city
 from bot.open311.client import Open311Client
-from bot.open311.models import DEV_API_KEY, Open311Unavailable, Service, ServiceAttribute, ServiceDefinition
+from bot.open311.models import Open311Unavailable, Service, ServiceAttribute, ServiceDefinition
 from bot.procs import ManagedProcess, free_port
 from bot.reports import offline_catalog
 from bot.reports.directory import ServiceDirectory
-from bot.stack import DEFAULT_OPEN311_PATH, StackConfig, open311_process, stack_processes
+from bot.stack import DEFAULT_OPEN311_PATH
 from bot.storage import reset_database
-from tests.conftest import Conversation, RunningStack, running
-from tests.open311_support import open311_server, open311_server_factory  # noqa: F401
 
-RIVERTON = Path(__file__).resolve().parents[1] / "bot" / "city" / "riverton.yml"
+RIVERTON = Path(__file__).resolve().parents[3] / "bot" / "city" / "riverton.yml"
 POSTGRES_URL = os.environ.get("SCALE_OUT_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 # The test city file knows two services; the reference servers offer all ten of Riverton's.
 CITY_CODES = ["POTHOLE", "WATER_LEAK"]
@@ -122,7 +116,7 @@ async def test_a_fresh_install_drafts_from_the_city_file(small_city, unreachable
         assert await offline_catalog.stored_services(client.base_url) is None
 
 
-async def test_the_city_file_fallback_is_what_the_reference_server_answers(open311_server):  # noqa: F811
+async def test_the_city_file_fallback_is_what_the_reference_server_answers(open311_server):
     """Answers drafted from the city file use the choice keys the back office will accept when filed."""
     city = load_city(str(RIVERTON))
     async with open311_server.client() as client:
@@ -132,7 +126,7 @@ async def test_the_city_file_fallback_is_what_the_reference_server_answers(open3
 
 
 async def test_the_last_catalog_is_kept_and_used_while_the_back_office_is_down(
-    small_city, open311_server_factory  # noqa: F811
+    small_city, open311_server_factory
 ):
     server = open311_server_factory.start(name="open311-catalog")
     async with server.client() as client:
@@ -152,7 +146,7 @@ async def test_the_last_catalog_is_kept_and_used_while_the_back_office_is_down(
             await offline.definition("GRAFFITI")  # never fetched and not in this city file
 
 
-async def test_a_fresh_catalog_replaces_the_stored_one(small_city, open311_server):  # noqa: F811
+async def test_a_fresh_catalog_replaces_the_stored_one(small_city, open311_server):
     endpoint = open311_server.base_url
     stale = ServiceDefinition("POTHOLE", [ServiceAttribute(code="old_question", values=[("a", "A")])])
     await offline_catalog.store_services(endpoint, [Service("RETIRED", "A retired service")])
@@ -187,92 +181,3 @@ async def test_the_back_office_is_asked_again_once_the_offline_catalog_expires(s
             assert len(await directory.services()) == 10
         finally:
             back_office.stop()
-
-
-# --- the whole assistant, its back office down since before it started ----------------------
-
-REPORTS = 10
-
-
-@pytest.fixture(scope="module")
-def offline_stack(stack_config: StackConfig, tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningStack]:
-    """An assistant whose OPEN311_URL points at a reference server that is not started (yet)."""
-    open311_port, rasa_port = free_port(), free_port()
-    config = dataclasses.replace(
-        stack_config,
-        rasa_port=rasa_port,
-        action_port=free_port(),
-        open311_port=open311_port,
-        var_dir=tmp_path_factory.mktemp("citybot-offline"),
-        open311_url=f"http://127.0.0.1:{open311_port}{DEFAULT_OPEN311_PATH}",
-        extra_env={
-            **stack_config.extra_env,
-            "PUBLIC_URL": f"http://127.0.0.1:{rasa_port}",
-            "CONSOLE_PORT": str(free_port()),
-            "OPEN311_API_KEY": DEV_API_KEY,
-            "OPEN311_API_KEYS": DEV_API_KEY,
-        },
-    )
-    assert all(p.name != "open311" for p in stack_processes(config))
-    with running(config) as started:
-        yield started
-
-
-ANSWERS: Dict[str, str] = {
-    "How big is it?": "small",
-    "Where on the road?": "skip",
-    "describe the problem": "deep enough to hurt a tire",
-    "updates about this request": "skip",
-}
-
-
-def report_pothole(talk: Conversation, address: str) -> str:
-    """The resident's whole report, answering what the form asks; returns the last reply."""
-    answers = {**ANSWERS, "Where is it?": address}
-    reply = talk.text(f"there is a pothole on {address}")
-    asked: List[str] = []
-    for _ in range(8):
-        question = next((q for q in answers if q in reply), None)
-        if question is None:
-            break
-        asked.append(question)
-        reply = talk.text(answers[question])
-    assert asked[:2] == ["How big is it?", "Where on the road?"], talk.transcript
-    assert "Here's your report" in reply and f"Location: {address}" in reply, "\n".join(talk.transcript)
-    return talk.text("yes")
-
-
-def filed_copies(stack: RunningStack, references: List[str]) -> Dict[str, List[dict]]:
-    found = httpx.get(f"{stack.effective_open311_url}/requests.json", params={"service_code": "POTHOLE"}, timeout=10)
-    found.raise_for_status()
-    return {ref: [r for r in found.json() if f"[ref {ref}]" in (r.get("description") or "")] for ref in references}
-
-
-@pytest.mark.e2e
-def test_ten_reports_made_while_the_back_office_was_down_all_arrive_exactly_once(offline_stack):
-    with pytest.raises(httpx.ConnectError):
-        httpx.get(f"{offline_stack.effective_open311_url}/services.json", timeout=5)
-    addresses = {f"{101 + n} Maple Avenue" for n in range(REPORTS)}
-    references: Dict[str, str] = {}
-    for address in sorted(addresses):
-        talk = Conversation(offline_stack.rasa_port)
-        reply = report_pothole(talk, address)
-        match = re.search(r"saved with reference (R-[A-Z0-9]+)", reply)
-        assert match and "isn't answering" in reply, talk.transcript
-        references[match.group(1)] = address
-    assert len(references) == REPORTS
-
-    back_office = open311_process(offline_stack.config)
-    offline_stack.processes.append(back_office)
-    back_office.start()
-    back_office.wait_ready(60)
-
-    deadline = time.monotonic() + 60
-    copies = filed_copies(offline_stack, list(references))
-    while time.monotonic() < deadline and not all(copies.values()):
-        time.sleep(0.5)
-        copies = filed_copies(offline_stack, list(references))
-    time.sleep(3)  # a few more worker rounds: still exactly once
-    copies = filed_copies(offline_stack, list(references))
-    assert {ref: len(found) for ref, found in copies.items()} == {ref: 1 for ref in references}
-    assert {ref: found[0]["address"] for ref, found in copies.items()} == references

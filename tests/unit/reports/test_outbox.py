@@ -13,11 +13,6 @@ from bot.reports.draft import ReportDraft
 from bot.reports.outbox import AWAITING_ID, FILED, PENDING
 from bot.storage import reset_database
 from bot.worker import deliver_due, outcome_text
-from tests.open311_support import (  # noqa: F401
-    open311_server,
-    open311_server_factory,
-    open311_token_server,
-)
 
 DRAFT = ReportDraft(
     service_code="WATER_LEAK",
@@ -53,7 +48,7 @@ async def test_a_report_being_filed_now_is_not_the_workers_until_the_claim_runs_
     assert item.reference in await outbox.due()
 
 
-async def test_a_report_waits_while_the_back_office_is_down_and_arrives_once(open311_server_factory):  # noqa: F811
+async def test_a_report_waits_while_the_back_office_is_down_and_arrives_once(open311_server_factory):
     server = open311_server_factory.start(name="open311-down")
     item = await outbox.enqueue(DRAFT, "resident-1")
     server.stop()
@@ -71,7 +66,7 @@ async def test_a_report_waits_while_the_back_office_is_down_and_arrives_once(ope
         assert stored.service_request_id in outcome_text(stored)
 
 
-async def test_a_crash_after_sending_does_not_file_twice(open311_server):  # noqa: F811
+async def test_a_crash_after_sending_does_not_file_twice(open311_server):
     item = await outbox.enqueue(DRAFT, "resident-2")
     async with open311_server.client() as client:
         # The process sent the report, then died before writing down the answer.
@@ -85,7 +80,7 @@ async def test_a_crash_after_sending_does_not_file_twice(open311_server):  # noq
         assert await copies_in_back_office(client, item.reference) == 1
 
 
-async def test_the_idempotency_key_protects_a_retry_after_a_lost_answer(open311_server):  # noqa: F811
+async def test_the_idempotency_key_protects_a_retry_after_a_lost_answer(open311_server):
     item = await outbox.enqueue(DRAFT, "resident-3")
     async with open311_server.client() as client:
         first = await client.create_request(DRAFT.service_code, idempotency_key=item.idempotency_key, **item.fields)
@@ -94,7 +89,7 @@ async def test_the_idempotency_key_protects_a_retry_after_a_lost_answer(open311_
         assert await copies_in_back_office(client, item.reference) == 1
 
 
-async def test_a_claimed_report_is_not_delivered_by_a_second_worker(open311_server):  # noqa: F811
+async def test_a_claimed_report_is_not_delivered_by_a_second_worker(open311_server):
     item = await outbox.enqueue(DRAFT, "resident-4")
     assert await outbox.claim(item.reference) is not None
     assert await outbox.claim(item.reference) is None
@@ -102,7 +97,7 @@ async def test_a_claimed_report_is_not_delivered_by_a_second_worker(open311_serv
         assert await deliver_due(client) == 0
 
 
-async def test_token_flow_polls_until_the_city_assigns_an_id(open311_token_server):  # noqa: F811
+async def test_token_flow_polls_until_the_city_assigns_an_id(open311_token_server):
     item = await outbox.enqueue(DRAFT, "resident-5")
     async with open311_token_server.client() as client:
         first = await outbox.attempt(await outbox.claim(item.reference), client)

@@ -13,7 +13,7 @@ from typing import Dict, List
 import pytest
 import yaml
 
-REPO_ROOT = Path(__file__).resolve().parent.parent
+REPO_ROOT = Path(__file__).resolve().parents[3]
 FAQ_FILE = REPO_ROOT / "data" / "nlu" / "faq.yml"
 CITY_FILE = REPO_ROOT.parent / "shared" / "city" / "riverton.yml"
 
