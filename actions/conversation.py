@@ -98,7 +98,7 @@ class ActionRequestHuman(Action):
 
 
 class ActionHandoffWaiting(Action):
-    """A message to a conversation paused for staff (run by bot/handoff/paused.py; see bot.handoff.waiting).
+    """A message to a conversation paused for staff (run by bot/rasa_ext/patches/handoff_waiting.py; see bot.handoff.waiting).
 
     If the database cannot be reached, an emergency still gets the 911 answer.
     """

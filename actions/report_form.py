@@ -33,7 +33,7 @@ from bot.reports.draft import ANONYMOUS, REPORT_SLOTS, ReportDraft
 from bot.reports.filing import submission_message, submit
 from bot.reports.questions import check_answer, next_attribute, question_for
 from bot.reports.status import describe_request
-from bot.reports.updates import subscribe
+from bot.reports.updates.store import subscribe
 
 logger = logging.getLogger(__name__)
 

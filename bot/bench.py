@@ -56,7 +56,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Callable, Dict, Iterator, List, Optional, Sequence, Tuple
 
-from bot.api_tokens import RASA_API_TOKEN
+from bot.rasa_ext.api_tokens import RASA_API_TOKEN
 from bot.procs import PROJECT_ROOT, ManagedProcess, free_port, stop_all, venv_bin
 from bot.stack import StackConfig, default_workers, stack_processes
 

@@ -6,6 +6,7 @@ jurisdiction's contacts from it, so a city changes one YAML file, not code.
 from __future__ import annotations
 
 import os
+import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
@@ -41,6 +42,25 @@ class CatalogService:
     attributes: List[CatalogAttribute]
 
 
+COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
+# Used when a city file has no `branding:` section (they pass WCAG AA on white).
+DEFAULT_COLOURS = {"brand": "#0b4f8a", "brand_dark": "#083a66", "brand_tint": "#e3edf7", "focus": "#b34700"}
+
+
+@dataclass(frozen=True)
+class Branding:
+    """How the city's pages look and name themselves, so a city rebrands in its city file."""
+
+    assistant: str  # what the assistant is called: "Riverton 311"
+    city: str  # the jurisdiction's name: "City of Riverton"
+    phone: str  # the short number residents dial: "311"
+    phone_311: str  # the number in full, with the one from outside the city
+    brand: str
+    brand_dark: str
+    brand_tint: str
+    focus: str
+
+
 @dataclass(frozen=True)
 class City:
     """A jurisdiction: who it is, how to reach it, and what it can be asked to fix."""
@@ -51,6 +71,7 @@ class City:
     info: Dict[str, Any]
     services: List[CatalogService]
     lifecycle: List[str]
+    branding: Branding
 
     def service(self, code: str) -> Optional[CatalogService]:
         """The service with this exact code, or None."""
@@ -65,6 +86,23 @@ def _text(value: Any) -> str:
     if isinstance(value, bool):
         return "yes" if value else "no"
     return str(value)
+
+
+def _branding(raw: Dict[str, Any], jurisdiction: Dict[str, Any]) -> Branding:
+    """The `branding:` section; colours are checked because they go into style sheets unescaped."""
+    section = raw.get("branding") or {}
+    colours = {**DEFAULT_COLOURS, **(section.get("colours") or {})}
+    for name, value in colours.items():
+        if name not in DEFAULT_COLOURS or not COLOUR.match(str(value)):
+            raise ValueError(f"branding colour {name}: {value!r} is not a known colour name with a #rrggbb value")
+    phone = str(section.get("phone", "311"))
+    return Branding(
+        assistant=str(section.get("assistant", f"{phone} assistant")),
+        city=str(jurisdiction.get("name", "")),
+        phone=phone,
+        phone_311=str(jurisdiction.get("phone_311", phone)),
+        **{name: str(value) for name, value in colours.items()},
+    )
 
 
 def _parse(raw: Dict[str, Any]) -> City:
@@ -98,6 +136,7 @@ def _parse(raw: Dict[str, Any]) -> City:
         info=dict(jurisdiction),
         services=services,
         lifecycle=[str(x) for x in raw.get("request_lifecycle", [])],
+        branding=_branding(raw, jurisdiction),
     )
 
 

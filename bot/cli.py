@@ -7,7 +7,7 @@ import signal
 import sys
 from typing import List, NoReturn, Optional
 
-from bot.api_tokens import RASA_API_TOKEN, TOKEN_FILES
+from bot.rasa_ext.api_tokens import RASA_API_TOKEN, TOKEN_FILES
 from bot.procs import ManagedProcess
 from bot.stack import StackConfig, stack_processes
 from bot.supervisor import Supervisor

@@ -11,7 +11,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
-from bot.api_tokens import ACTION_SERVER_TOKEN, RASA_API_TOKEN, local_secret
+from bot.rasa_ext.api_tokens import ACTION_SERVER_TOKEN, RASA_API_TOKEN, local_secret
 from bot.open311.models import DEV_API_KEY
 from bot.procs import PROJECT_ROOT, ManagedProcess, venv_bin
 
@@ -22,14 +22,14 @@ DEFAULT_OPEN311_PATH = "/open311/v2"
 # then loses action calls ("Cannot write to closing transport") and the resident
 # gets no answer. Longer than a load balancer's usual 60 s idle timeout.
 KEEP_ALIVE_SECONDS = "75"
-# Several Rasa processes share a lock store (see bot/locks.py): Redis when there is
+# Several Rasa processes share a lock store (see bot/rasa_ext/locks.py): Redis when there is
 # one (several machines), else PostgreSQL (DATABASE_URL), else a lock file (one machine).
-REDIS_LOCK_STORE = "bot.locks.AtomicRedisLockStore"
-DATABASE_LOCK_STORE = "bot.locks.DatabaseLockStore"
-FILE_LOCK_STORE = "bot.locks.FileLockStore"
-LOCK_FILE_NAME = "conversation-locks"  # in the var folder (bot.locks.LOCK_FILE_NAME: the same name)
-# Rasa's SQL tracker store, reading only what is new (see bot/tracker_store.py).
-TUNED_TRACKER_STORE = "bot.tracker_store.CachedSQLTrackerStore"
+REDIS_LOCK_STORE = "bot.rasa_ext.locks.AtomicRedisLockStore"
+DATABASE_LOCK_STORE = "bot.rasa_ext.locks.DatabaseLockStore"
+FILE_LOCK_STORE = "bot.rasa_ext.locks.FileLockStore"
+LOCK_FILE_NAME = "conversation-locks"  # in the var folder (bot.rasa_ext.locks.LOCK_FILE_NAME: the same name)
+# Rasa's SQL tracker store, reading only what is new (see bot/rasa_ext/tracker_store.py).
+TUNED_TRACKER_STORE = "bot.rasa_ext.tracker_store.CachedSQLTrackerStore"
 # Largest request body each server reads (Sanic answers 413 beyond): the Rasa
 # server takes messages and webhooks, the action server a few turns of a conversation.
 RASA_MAX_BODY_BYTES = str(1024 * 1024)
@@ -71,7 +71,7 @@ class StackConfig:
     rasa_workers: int = 1
     action_workers: int = 1
     extra_rasa_ports: List[int] = field(default_factory=list)
-    # Our tuned Rasa server, endpoints and threads (bot.rasa_server, endpoints.yml); False
+    # Our tuned Rasa server, endpoints and threads (bot.rasa_ext.server, endpoints.yml); False
     # runs stock `rasa run` with bench/endpoints_stock.yml (the benchmark's baseline).
     tuned: bool = True
 
@@ -220,14 +220,14 @@ def open311_process(config: StackConfig) -> ManagedProcess:
 def action_process(config: StackConfig) -> ManagedProcess:
     """The Rasa SDK action server running `actions/`, on the loopback interface unless ACTION_HOST says otherwise.
 
-    Ours (bot.action_server) also requires the shared token and answers
+    Ours (bot.rasa_ext.action_server) also requires the shared token and answers
     malformed calls 400; stock (the benchmark's baseline) is `rasa run actions`.
     """
     action_env = config.server_env(config.action_workers, ACTION_MAX_BODY_BYTES)
     return ManagedProcess(
         name="actions",
         argv=[
-            *([sys.executable, "-m", "bot.action_server"] if config.tuned else [venv_bin("rasa"), "run", "actions"]),
+            *([sys.executable, "-m", "bot.rasa_ext.action_server"] if config.tuned else [venv_bin("rasa"), "run", "actions"]),
             "--port", str(config.action_port), "--actions", "actions",
         ],
         ready_url=f"http://127.0.0.1:{config.action_port}/health",
@@ -245,7 +245,7 @@ def action_process(config: StackConfig) -> ManagedProcess:
 def rasa_process(config: StackConfig, port: Optional[int] = None, name: str = "rasa") -> ManagedProcess:
     """The Rasa server: NLU, dialogue, and the input channels; its HTTP API only with the token.
 
-    Our server takes the token from the environment (bot.rasa_server), out of
+    Our server takes the token from the environment (bot.rasa_ext.server), out of
     the process list; stock Rasa (the benchmark's baseline) only from its arguments.
     """
     port = port or config.rasa_port
@@ -253,7 +253,7 @@ def rasa_process(config: StackConfig, port: Optional[int] = None, name: str = "r
     return ManagedProcess(
         name=name,
         argv=[
-            *([sys.executable, "-m", "bot.rasa_server"] if config.tuned else [venv_bin("rasa")]), "run",
+            *([sys.executable, "-m", "bot.rasa_ext.server"] if config.tuned else [venv_bin("rasa")]), "run",
             "--enable-api",
             "--port", str(port),
             "--model", str(config.model_path),

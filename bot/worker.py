@@ -18,7 +18,9 @@ from bot.open311.client import Open311Client, client_from_env
 from bot.open311.models import Open311Error
 from bot.reports import outbox
 from bot.reports.outbox import FILED, OutboxItem
-from bot.reports.updates import poll_back_office, send_pending, subscribe
+from bot.reports.updates.notifier import send_pending
+from bot.reports.updates.poller import poll_back_office
+from bot.reports.updates.store import subscribe
 
 logger = logging.getLogger(__name__)
 

@@ -22,10 +22,10 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.api_tokens import RASA_API_TOKEN, presented_token, token_matches
+from bot.rasa_ext.api_tokens import RASA_API_TOKEN, presented_token, token_matches
 from bot.channels.identity import is_channel_sender_id
-from bot.channels.failures import failure_summary
 from bot.channels.limits import MAX_MESSAGE_CHARS, WEBHOOK_MAX_BODY_BYTES as MAX_BODY_BYTES, is_text, text_too_long
+from bot.failures import failure_summary
 
 logger = logging.getLogger(__name__)
 

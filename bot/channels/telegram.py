@@ -3,7 +3,8 @@
 Telegram posts every Update to `POST /webhooks/telegram/webhook` on the Rasa
 server, with the secret given at `set-webhook` time in a header. Each update
 becomes one user message of the chat's conversation (a pseudonymous id, see
-identity.py); the replies go back through one shared python-telegram-bot `Bot`.
+identity.py); the replies go back through one shared python-telegram-bot `ExtBot`,
+whose `AIORateLimiter` waits out Telegram's flood control (a 429) and retries.
 Everything is configured from the environment (see README, "Telegram"):
 without TELEGRAM_BOT_TOKEN the channel stays off and the server runs without it.
 
@@ -13,7 +14,6 @@ from __future__ import annotations
 
 import argparse
 import asyncio
-import functools
 import hashlib
 import hmac
 import json
@@ -22,11 +22,9 @@ import mimetypes
 import os
 import re
 import sys
-import warnings
 from collections import OrderedDict
 from dataclasses import dataclass, field
-from datetime import timedelta
-from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequence, Set, Text, Tuple, TypeVar
+from typing import Any, Awaitable, Callable, Dict, List, Mapping, Optional, Sequence, Set, Text, Tuple
 from urllib.parse import urlsplit
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
@@ -34,31 +32,36 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 from telegram import Bot, InlineKeyboardButton, InlineKeyboardMarkup, TelegramObject, Update
-from telegram.error import RetryAfter, TelegramError
+from telegram.constants import (
+    ChatType,
+    FileSizeLimit,
+    InlineKeyboardButtonLimit,
+    MessageLimit,
+    UpdateType,
+    WebhookLimit,
+)
+from telegram.error import TelegramError
+from telegram.ext import AIORateLimiter, ExtBot
 
-from bot.channels.failures import failure_summary
 from bot.channels.identity import mask, require_production_secret, sender_id_for
 from bot.channels.limits import MAX_MESSAGE_CHARS, BodyTooLarge, read_capped_body, text_too_long
 from bot.channels.media import media_error, media_signature_ok, signed_media_url, stream_remote
 from bot.channels.outbound import Buttons, register_sender
+from bot.failures import failure_summary
 from bot.storage import contact_for, first_delivery, remember_contact
 from bot.web.hsts import hsts_for_whole_app
 
 logger = logging.getLogger(__name__)
 
-T = TypeVar("T")
-
 CHANNEL = "telegram"
 DEFAULT_API_BASE_URL = "https://api.telegram.org/bot"
 SECRET_HEADER = "X-Telegram-Bot-Api-Secret-Token"
 # What setWebhook accepts as a secret token.
-SECRET_FORMAT = re.compile(r"[A-Za-z0-9_-]{1,256}")
+SECRET_FORMAT = re.compile(rf"[A-Za-z0-9_-]{{1,{WebhookLimit.MAX_SECRET_TOKEN_LENGTH}}}")
 # Only the updates the assistant answers; Telegram then sends nothing else.
-ALLOWED_UPDATES = ["message", "edited_message", "callback_query"]
-MAX_MESSAGE_LENGTH = 4096  # UTF-16 code units, Bot API sendMessage limit
-CALLBACK_DATA_LIMIT = 64  # bytes, Bot API InlineKeyboardButton limit
-MAX_FILE_BYTES = 20 * 1024 * 1024  # getFile serves files up to 20 MB
-MAX_FLOOD_WAIT_SECONDS = 10.0
+ALLOWED_UPDATES = [UpdateType.MESSAGE, UpdateType.EDITED_MESSAGE, UpdateType.CALLBACK_QUERY]
+# After a 429 ("retry after n seconds") PTB's limiter holds the Bot's calls that long and repeats this one once.
+FLOOD_RETRIES = 1
 
 # Commands Telegram clients offer, as the intents they stand for.
 COMMANDS = {"start": "/greet", "help": "/help", "cancel": "/cancel"}
@@ -151,7 +154,8 @@ def hide_token_in_logs(token: str) -> None:
     if token in _hidden_tokens:
         return
     _hidden_tokens.add(token)
-    for name in ("httpx", "telegram.Bot", __name__, "bot.channels.media"):
+    for name in ("httpx", "telegram.Bot", "telegram.ext.ExtBot", "telegram.ext.AIORateLimiter", __name__,
+                 "bot.channels.media"):
         logging.getLogger(name).addFilter(_HideToken(token))
 
 
@@ -162,7 +166,7 @@ def _utf16_length(text: str) -> int:
     return len(text.encode("utf-16-le")) // 2
 
 
-def split_text(text: str, limit: int = MAX_MESSAGE_LENGTH) -> List[str]:
+def split_text(text: str, limit: int = MessageLimit.MAX_TEXT_LENGTH) -> List[str]:
     """Cut a text Telegram would refuse as too long, at a paragraph, line or word break."""
     rest = (text or "").strip()
     chunks: List[str] = []
@@ -180,7 +184,7 @@ def split_text(text: str, limit: int = MAX_MESSAGE_LENGTH) -> List[str]:
 
 
 class ButtonPayloads:
-    """Button payloads as callback_data, which Telegram caps at 64 bytes.
+    """Button payloads as callback_data, which Telegram caps in bytes.
 
     A payload that fits is sent as it is (every payload of this bot does). A
     longer one goes out as a short key remembered here, in memory and bounded.
@@ -195,7 +199,8 @@ class ButtonPayloads:
         self._by_key: "OrderedDict[str, str]" = OrderedDict()
 
     def data_for(self, payload: str) -> str:
-        if len(payload.encode("utf-8")) <= CALLBACK_DATA_LIMIT and not payload.startswith(self.KEY_PREFIX):
+        fits = len(payload.encode("utf-8")) <= InlineKeyboardButtonLimit.MAX_CALLBACK_DATA
+        if fits and not payload.startswith(self.KEY_PREFIX):
             return payload
         key = self.KEY_PREFIX + hashlib.sha256(payload.encode("utf-8")).hexdigest()[:24]
         self._by_key[key] = payload
@@ -227,21 +232,13 @@ def _chat_id(address: str) -> Any:
     return int(address) if re.fullmatch(r"-?\d+", address) else address
 
 
-def _flood_wait_seconds(error: RetryAfter) -> float:
-    with warnings.catch_warnings():  # PTB warns while retry_after moves to timedelta
-        warnings.simplefilter("ignore")
-        wait = error.retry_after
-    seconds = wait.total_seconds() if isinstance(wait, timedelta) else float(wait)
-    return min(max(seconds, 0.0), MAX_FLOOD_WAIT_SECONDS)
+def flood_control() -> AIORateLimiter:
+    """PTB's limiter, for Telegram's 429s only.
 
-
-async def _with_flood_retry(call: Callable[[], Awaitable[T]]) -> T:
-    """Make a Bot API call; after a 429 ("retry after n seconds") wait once and repeat it."""
-    try:
-        return await call()
-    except RetryAfter as error:
-        await asyncio.sleep(_flood_wait_seconds(error))
-        return await call()
+    The pace stays where it was: a broadcast keeps to the alert limiter's rate
+    (ALERT_RATE_TELEGRAM), and each reply answers one resident's message.
+    """
+    return AIORateLimiter(overall_max_rate=0, group_max_rate=0, max_retries=FLOOD_RETRIES)
 
 
 class TelegramSender:
@@ -255,7 +252,12 @@ class TelegramSender:
     def __init__(self, settings: TelegramSettings) -> None:
         self.settings = settings
         hide_token_in_logs(settings.token)
-        self.bot = Bot(settings.token, base_url=settings.api_base_url, base_file_url=settings.file_base_url)
+        self.bot = ExtBot(
+            settings.token,
+            base_url=settings.api_base_url,
+            base_file_url=settings.file_base_url,
+            rate_limiter=flood_control(),
+        )
         self.buttons = ButtonPayloads()
         self._initialized = False
         self._lock = asyncio.Lock()
@@ -276,15 +278,11 @@ class TelegramSender:
         chunks = split_text(text) or ([CHOOSE_TEXT] if markup else [])
         for index, chunk in enumerate(chunks):
             last = index == len(chunks) - 1
-            await _with_flood_retry(
-                functools.partial(
-                    bot.send_message, chat_id=_chat_id(address), text=chunk, reply_markup=markup if last else None
-                )
-            )
+            await bot.send_message(chat_id=_chat_id(address), text=chunk, reply_markup=markup if last else None)
 
     async def send_photo(self, address: str, url: str) -> None:
         bot = await self.ready()
-        await _with_flood_retry(functools.partial(bot.send_photo, chat_id=_chat_id(address), photo=url))
+        await bot.send_photo(chat_id=_chat_id(address), photo=url)
 
     async def answer_callback(self, callback_id: str) -> None:
         """Stop the pressed button's spinner; a failure here costs nothing but the spinner."""
@@ -297,7 +295,7 @@ class TelegramSender:
     async def file_download_url(self, file_id: str) -> str:
         """Telegram's short-lived download URL of a file (it embeds the token: never hand it out)."""
         bot = await self.ready()
-        found = await _with_flood_retry(functools.partial(bot.get_file, file_id))
+        found = await bot.get_file(file_id)
         if not found.file_path:
             raise TelegramSetupError("Telegram gave no path for the file")
         return found.file_path
@@ -385,7 +383,7 @@ def _parse(data: Dict[str, Any], bot: Bot) -> Any:
 def _private_chat_id(message: Any) -> Optional[int]:
     """The chat of a message; None outside private chats (a 311 report is one resident's)."""
     chat_type = _get(message, "chat", "type")
-    if chat_type not in (None, "private"):
+    if chat_type not in (None, ChatType.PRIVATE):
         return None
     return _int(_get(message, "chat", "id"))
 
@@ -411,7 +409,7 @@ def _photo_file_id(message: Any) -> Optional[str]:
         return _text(_get(max(sizes, key=_photo_size_rank), "file_id"))
     document = _get(message, "document")
     if str(_get(document, "mime_type") or "").startswith("image/"):
-        if (_int(_get(document, "file_size")) or 0) <= MAX_FILE_BYTES:
+        if (_int(_get(document, "file_size")) or 0) <= FileSizeLimit.FILESIZE_DOWNLOAD:
             return _text(_get(document, "file_id"))
     return None
 

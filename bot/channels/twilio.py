@@ -25,7 +25,6 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.twiml.messaging_response import MessagingResponse
 
-from bot.channels.failures import failure_summary
 from bot.channels.identity import mask, require_production_secret, sender_id_for
 from bot.channels.limits import MAX_MESSAGE_CHARS, BodyTooLarge, read_capped_body, text_too_long
 from bot.channels.outbound import NotDeliverable, deliver, register_sender
@@ -35,6 +34,7 @@ from bot.channels.sms_keywords import OPTED_IN_TEXT, OPTED_OUT_TEXT, Keyword, ca
 from bot.channels.twilio_inbound import InboundMessage, MalformedWebhook, parse_form
 from bot.channels.twilio_rest import TwilioSender, TwilioSendError, TwilioSettings, sender_from_env
 from bot.channels.twilio_signature import SIGNATURE_HEADER, is_valid_signature, signed_url
+from bot.failures import failure_summary
 from bot.storage import contact_for, first_delivery, remember_contact, set_opted_out
 from bot.web.hsts import hsts_for_whole_app
 

@@ -29,12 +29,13 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sqlalchemy.engine import Connection
 
-from bot.channels.failures import failure_summary
 from bot.channels.identity import require_production_secret, sender_id_for
 from bot.channels.limits import MAX_MESSAGE_CHARS, BodyTooLarge, is_text, read_capped_body, text_too_long
 from bot.channels.outbound import Buttons, register_sender
+from bot.failures import failure_summary
 from bot.storage import database, metadata, remember_contact, utcnow
 from bot.web.hsts import hsts_for_whole_app
+from bot.web.render import render
 
 logger = logging.getLogger(__name__)
 
@@ -361,14 +362,18 @@ class WebChatInput(InputChannel):
 
         @web.route("/chat", methods=["GET"])
         async def page(_request: Request) -> HTTPResponse:
-            return await response.file(
-                STATIC_DIR / "chat.html",
-                mime_type="text/html; charset=utf-8",
+            return response.html(
+                render("chat/chat.html"),
                 headers={"Content-Security-Policy": PAGE_POLICY, "Cache-Control": "no-cache", **_NOSNIFF},
             )
 
         @web.route("/chat/static/<name>", methods=["GET"])
         async def asset(_request: Request, name: str) -> HTTPResponse:
+            if name == "brand.css":
+                return response.text(
+                    render("brand.css"), content_type="text/css; charset=utf-8",
+                    headers={"Cache-Control": "no-cache", **_NOSNIFF},
+                )
             if name not in ASSETS:
                 return response.json({"error": "not found"}, status=404)
             return await _static(name, ASSETS[name])

@@ -91,7 +91,7 @@ def staff_list(_: argparse.Namespace) -> int:
 
 
 def run_console(args: argparse.Namespace) -> int:
-    from bot.handoff.console import main
+    from bot.handoff.console.app import main
 
     argv = []
     if args.host:

@@ -5,7 +5,7 @@ The conversation itself lives in Rasa's tracker store: the console reads it
 with every user message, bot turn and staff reply in order. Pausing the tracker
 (`pause` event) keeps the bot out of the way while staff are in charge: Rasa
 still logs what the resident writes and predicts no action; only
-`action_handoff_waiting` runs (bot/handoff/paused.py, bot/handoff/waiting.py:
+`action_handoff_waiting` runs (bot/rasa_ext/patches/handoff_waiting.py, bot/handoff/waiting.py:
 emergencies, leaving the queue). Resuming adds `resume` and an `action_listen`,
 so the next message is handled as after any bot turn.
 

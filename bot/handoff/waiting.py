@@ -1,7 +1,7 @@
 """A resident whose conversation waits for city staff: what they are told, and what their messages do.
 
 While a handoff is open the bot is paused, but each message still goes through
-the NLU and `action_handoff_waiting` (run by `bot.handoff.paused`) asks
+the NLU and `action_handoff_waiting` (run by `bot.rasa_ext.patches.handoff_waiting`) asks
 `while_waiting` what it comes to:
 
 - an emergency gets the 911 answer at once and marks the handoff urgent (top of

@@ -42,7 +42,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.catalog import CatalogAttribute, CatalogService, City, load_city
-from bot.channels.failures import failure_summary
+from bot.failures import failure_summary
 from bot.open311.models import DEV_API_KEY, FORMATS, ErrorDetail, Format
 from bot.open311.parse import MEDIA_TYPES, encode, errors_payload, parse_datetime
 from bot.open311.store import STATUSES, Near, NewRequest, RequestQuery, RequestStore, StoredRequest, utc_w3

@@ -18,7 +18,7 @@ from bot.reports import outbox
 from bot.reports.draft import ReportDraft
 from bot.reports.outbox import AWAITING_ID, FILED, REJECTED, OutboxItem
 from bot.reports.status import format_day
-from bot.reports.updates import subscribe
+from bot.reports.updates.store import subscribe
 
 logger = logging.getLogger(__name__)
 

@@ -1,1 +1,1 @@
-"""The web chat page, its script and styles (served by bot.channels.webchat)."""
+"""What the web pages share: the Jinja2 templates (`render`), HSTS, and the web chat's static files."""

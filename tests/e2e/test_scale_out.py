@@ -67,7 +67,7 @@ def prepare_schema(database_url: str) -> None:
 
     from bot import storage
 
-    for module in ("bot.channels.sms_choices", "bot.channels.webchat", "bot.reports.updates",
+    for module in ("bot.channels.sms_choices", "bot.channels.webchat", "bot.reports.updates.store",
                    "bot.reports.outbox", "bot.alerts.store", "bot.handoff.store"):
         try:
             importlib.import_module(module)
@@ -309,7 +309,7 @@ def lock_left(config: StackConfig, sender: str) -> bool:
         import redis
 
         return bool(redis.Redis.from_url(config.lock_env()["LOCK_STORE_URL"]).keys(f"*{sender}*"))
-    from bot.locks import FileLockStore
+    from bot.rasa_ext.locks import FileLockStore
 
     assert config.lock_env()["LOCK_STORE_TYPE"] == FILE_LOCK_STORE
     return FileLockStore(path=config.lock_env()["LOCK_STORE_URL"]).get_lock(sender) is not None

@@ -9,8 +9,8 @@ import time
 
 import pytest
 
-from bot.channels.failures import failure_summary
 from bot.channels.twilio_inbound import FormParams, InboundMessage, twilio_media_url_ok
+from bot.failures import failure_summary
 from bot.open311.models import Open311ParseError
 from bot.open311.parse import decode
 

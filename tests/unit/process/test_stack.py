@@ -77,7 +77,8 @@ def test_workers_from_the_environment(tmp_path: Path, monkeypatch: pytest.Monkey
 
 
 def test_the_stack_and_the_file_lock_store_name_the_same_file():
-    from bot import locks, stack
+    from bot import stack
+    from bot.rasa_ext import locks
 
     assert stack.LOCK_FILE_NAME == locks.LOCK_FILE_NAME
 
@@ -113,7 +114,7 @@ def test_the_api_needs_the_token_and_no_origin_is_trusted(tmp_path: Path):
 
 def test_the_action_server_listens_on_loopback_unless_told(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
     actions = action_process(config(tmp_path))
-    assert actions.env["SANIC_HOST"] == "127.0.0.1" and "bot.action_server" in actions.argv
+    assert actions.env["SANIC_HOST"] == "127.0.0.1" and "bot.rasa_ext.action_server" in actions.argv
     assert actions.env["ACTION_SERVER_TOKEN"]
     monkeypatch.setenv("ACTION_HOST", "10.0.0.5")
     monkeypatch.setenv("ACTION_ENDPOINT_URL", "http://10.0.0.5:5055/webhook")

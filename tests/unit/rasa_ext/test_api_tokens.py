@@ -1,4 +1,4 @@
-"""Tokens shared by the assistant's processes, and how they are checked (bot/api_tokens.py)."""
+"""Tokens shared by the assistant's processes, and how they are checked (bot/rasa_ext/api_tokens.py)."""
 from __future__ import annotations
 
 from pathlib import Path
@@ -6,8 +6,8 @@ from types import SimpleNamespace
 
 import pytest
 
-from bot.api_tokens import local_secret, presented_token, token_matches
-from bot.rasa_server import with_api_token
+from bot.rasa_ext.api_tokens import local_secret, presented_token, token_matches
+from bot.rasa_ext.server import with_api_token
 
 
 def request(args=None, headers=None) -> SimpleNamespace:

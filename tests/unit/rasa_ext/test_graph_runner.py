@@ -1,4 +1,4 @@
-"""bot/graph_runner.py: Rasa's graphs give the same results run in order as through dask."""
+"""bot/rasa_ext/patches/graph_runner.py: Rasa's graphs give the same results run in order as through dask."""
 from __future__ import annotations
 
 import asyncio
@@ -12,7 +12,7 @@ from rasa.engine.runner.dask import DaskGraphRunner
 from rasa.shared.core.events import ActionExecuted, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot import graph_runner
+from bot.rasa_ext.patches import graph_runner, patched
 
 SENTENCES = ["hello", "I need to report a pothole", "yes", "12 Elm Street", "when is city hall open?",
              "status of request 1042", "talk to a person", "there's a gas smell", "cancel", "asdf qwerty"]
@@ -36,15 +36,14 @@ def predictions(agent: Any) -> List[Tuple[Any, ...]]:
     return asyncio.run(predict())
 
 
-def test_the_assistants_graphs_give_dasks_results(trained_model: Path, monkeypatch: pytest.MonkeyPatch):
+def test_the_assistants_graphs_give_dasks_results(trained_model: Path):
     from rasa.core.agent import Agent
 
     agent = Agent.load(str(trained_model))
     expected = predictions(agent)
-    monkeypatch.setattr(DaskGraphRunner, "run", DaskGraphRunner.run)
-    graph_runner.run_graphs_in_order()
-    assert predictions(agent) == expected
-    assert agent.processor.graph_runner.__dict__["_citybot_orders"]  # the new path ran
+    with patched(graph_runner.PATCH):
+        assert predictions(agent) == expected
+    assert graph_runner.ORDERS.get(agent.processor.graph_runner)  # the new path ran
 
 
 def schema(needs: dict) -> GraphSchema:

@@ -1,4 +1,4 @@
-"""The lock stores shared by several Rasa processes (bot.locks): on the real local Redis, in SQLite and
+"""The lock stores shared by several Rasa processes (bot.rasa_ext.locks): on the real local Redis, in SQLite and
 PostgreSQL, and as kernel locks on a file.
 
 Each store below has its own connections, as each Rasa process has: what one
@@ -22,7 +22,7 @@ import redis.asyncio
 
 from rasa.core.lock_store import LockError, LockStore
 
-from bot.locks import AtomicRedisLockStore, DatabaseLockStore, FileLockStore
+from bot.rasa_ext.locks import AtomicRedisLockStore, DatabaseLockStore, FileLockStore
 
 REDIS_URL = os.environ.get("SCALE_OUT_REDIS_URL", "redis://127.0.0.1:6379") + f"/{random.randint(1, 15)}"
 

@@ -1,4 +1,4 @@
-"""bot/nlu.py: the pipeline's own components."""
+"""bot/rasa_ext/nlu.py: the pipeline's own components."""
 from __future__ import annotations
 
 import asyncio
@@ -11,7 +11,7 @@ from rasa.engine.storage.local_model_storage import LocalModelStorage
 from rasa.engine.storage.resource import Resource
 from rasa.shared.nlu.training_data.message import Message
 
-from bot.nlu import AnswerAwareFallbackClassifier
+from bot.rasa_ext.nlu import AnswerAwareFallbackClassifier
 
 
 def parsed(intent: str, answer_confidence: Optional[float], intent_confidence: float = 0.98) -> Message:

@@ -1,20 +1,18 @@
-"""bot/nlu_batching.py: messages parsed together get exactly the parse each gets alone."""
+"""bot/rasa_ext/patches/parse_together.py, predict_together.py: messages parsed together get exactly the parse each gets alone."""
 from __future__ import annotations
 
 import asyncio
+import contextlib
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Callable, Dict, List
+from typing import Any, Callable, Dict, Iterator, List
 
 import pytest
 from rasa.core.channels.channel import UserMessage
-from rasa.core.processor import MessageProcessor
-from rasa.nlu.classifiers.diet_classifier import DIETClassifier
-from rasa.nlu.selectors.response_selector import ResponseSelector
 from rasa.shared.nlu.training_data.message import Message
 from rasa.utils.tensorflow.models import RasaModel
 
-from bot import nlu_batching
+from bot.rasa_ext.patches import parse_together, patched, predict_together
 from tests.support.sentences import SENTENCES
 
 # Both classifiers at work (city questions go to the ResponseSelector), fallbacks,
@@ -31,29 +29,23 @@ TEXTS = SENTENCES + [
 
 
 @pytest.fixture
-def batching(monkeypatch: pytest.MonkeyPatch) -> Callable[[], List[int]]:
-    """Applies nlu_batching for one test; gives the sizes of the NLU runs it made."""
-    for cls, name in [
-        (DIETClassifier, "process"),
-        (DIETClassifier, "_predict"),
-        (ResponseSelector, "process"),
-        (MessageProcessor, "parse_message"),
-    ]:
-        monkeypatch.setattr(cls, name, cls.__dict__[name])  # put back after the test
+def batching(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], List[int]]]:
+    """Applies both batching patches for one test, when asked; gives the sizes of the NLU runs it made."""
+    with contextlib.ExitStack() as stack:
 
-    def apply() -> List[int]:
-        nlu_batching.apply()
-        sizes: List[int] = []
-        parse_now = nlu_batching.ParseBatcher.parse_now
+        def apply() -> List[int]:
+            stack.enter_context(patched(predict_together.PATCH, parse_together.PATCH))
+            sizes: List[int] = []
+            parse_now = parse_together.ParseBatcher.parse_now
 
-        def recorded(self: nlu_batching.ParseBatcher, messages: List[Any], only: List[bool]) -> List[Dict[str, Any]]:
-            sizes.append(len(messages))
-            return parse_now(self, messages, only)
+            def recorded(self: parse_together.ParseBatcher, messages: List[Any], only: List[bool]) -> List[Dict[str, Any]]:
+                sizes.append(len(messages))
+                return parse_now(self, messages, only)
 
-        monkeypatch.setattr(nlu_batching.ParseBatcher, "parse_now", recorded)
-        return sizes
+            monkeypatch.setattr(parse_together.ParseBatcher, "parse_now", recorded)
+            return sizes
 
-    return apply
+        yield apply
 
 
 def test_messages_parsed_together_are_parsed_as_each_alone(
@@ -84,8 +76,8 @@ def test_messages_parsed_together_are_parsed_as_each_alone(
     assert got == expected
 
 
-def fake_processor(runs: List[List[str]]) -> Any:
-    """A processor whose NLU graph parses text to its upper case, and fails on 'boom'."""
+def fake_runner(runs: List[List[str]]) -> Any:
+    """A graph runner whose NLU graph parses text to its upper case, and fails on 'boom'."""
 
     def run(inputs: Dict[str, Any], targets: List[str]) -> Dict[str, Any]:
         texts = [message.text for message in inputs["__message__"]]
@@ -94,12 +86,12 @@ def fake_processor(runs: List[List[str]]) -> Any:
             raise ValueError("cannot parse boom")
         return {targets[0]: [Message(data={"text": text.upper()}) for text in texts]}
 
-    return SimpleNamespace(model_metadata=SimpleNamespace(nlu_target="nlu"), graph_runner=SimpleNamespace(run=run))
+    return SimpleNamespace(run=run)
 
 
 def test_a_message_that_fails_fails_alone():
     runs: List[List[str]] = []
-    batcher = nlu_batching.ParseBatcher(fake_processor(runs))
+    batcher = parse_together.ParseBatcher(fake_runner(runs), "nlu")
 
     async def parse_all() -> List[Any]:
         texts = ["one", "boom", "two"]
@@ -113,7 +105,7 @@ def test_a_message_that_fails_fails_alone():
 
 def test_a_lone_message_is_parsed_at_once_and_big_crowds_in_turns():
     runs: List[List[str]] = []
-    batcher = nlu_batching.ParseBatcher(fake_processor(runs), max_batch=4)
+    batcher = parse_together.ParseBatcher(fake_runner(runs), "nlu", max_batch=4)
 
     async def parse(texts: List[str]) -> List[str]:
         return [parsed["text"] for parsed in await asyncio.gather(*(batcher.parse(UserMessage(t)) for t in texts))]

@@ -22,7 +22,7 @@ from rasa.shared.core.events import (
 )
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot.policies import RecentRulePolicy
+from bot.rasa_ext.policies import RecentRulePolicy
 from tests.support.conversation_events import form_end, user
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -1,11 +1,11 @@
-"""The Rasa server's fixes (bot/rasa_server.py) keep Rasa's behaviour."""
+"""The Rasa server's patches (bot/rasa_ext/patches/) keep Rasa's behaviour."""
 from __future__ import annotations
 
 import dataclasses
 import random
 from pathlib import Path
 from types import SimpleNamespace
-from typing import Any, Dict, List
+from typing import Any, Dict, Iterator, List
 
 import pytest
 from rasa.core.actions.action import RemoteAction
@@ -30,7 +30,15 @@ from rasa.shared.core.events import (
 from rasa.shared.core.trackers import DialogueStateTracker, EventVerbosity
 from rasa.utils.endpoints import EndpointConfig
 
-from bot import rasa_server
+from bot.rasa_ext.patches import (
+    action_results,
+    applied_events,
+    endpoint_sessions,
+    patched,
+    recent_events,
+    response_variations,
+    tracker_copy,
+)
 from tests.support.conversation_events import form_end, user
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -90,14 +98,14 @@ def test_a_copy_is_the_tracker_rasas_replay_builds_at_every_event(domain: Domain
     for index in range(120):
         for event in turn(rng, index):
             tracker.update(event)
-            assert state(rasa_server.tracker_copy(tracker)) == state(tracker.travel_back_in_time(float("inf")))
+            assert state(tracker_copy.tracker_copy(tracker)) == state(tracker.travel_back_in_time(float("inf")))
 
 
 def test_a_copy_changes_without_changing_the_original(domain: Domain):
     events = [ActionExecuted("action_listen"), user("report_pothole"), ActiveLoop("service_request_form"),
               SlotSet("service_code", "POTHOLE")]
     tracker = DialogueStateTracker.from_events("resident", events, domain.slots, max_event_history=50)
-    duplicate = rasa_server.tracker_copy(tracker)
+    duplicate = tracker_copy.tracker_copy(tracker)
     duplicate.update(SlotSet("service_code", "GRAFFITI"))
     duplicate.interrupt_loop(True)
     duplicate.set_latest_action({"action_name": "utter_faq"})
@@ -141,27 +149,27 @@ def test_applied_events_are_rasas_own_after_every_event(domain: Domain):
             for event in events:
                 tracker.update(event)
                 if rng.random() < 0.6:  # some events are added before anyone asks
-                    assert rasa_server.applied_events(tracker) == RASA_APPLIED_EVENTS(tracker)
-        assert rasa_server.applied_events(tracker) == RASA_APPLIED_EVENTS(tracker)
+                    assert applied_events.applied_events(tracker) == RASA_APPLIED_EVENTS(tracker)
+        assert applied_events.applied_events(tracker) == RASA_APPLIED_EVENTS(tracker)
 
 
 def test_applied_events_follow_events_taken_away(domain: Domain):
     tracker = DialogueStateTracker.from_events("resident", conversation(5), domain.slots)
-    assert rasa_server.applied_events(tracker) == RASA_APPLIED_EVENTS(tracker)
+    assert applied_events.applied_events(tracker) == RASA_APPLIED_EVENTS(tracker)
     tracker.events.pop()
     tracker.events.pop()
-    assert rasa_server.applied_events(tracker) == RASA_APPLIED_EVENTS(tracker)
+    assert applied_events.applied_events(tracker) == RASA_APPLIED_EVENTS(tracker)
     tracker.events.pop()
     tracker.update(BotUttered("another answer"))
-    assert rasa_server.applied_events(tracker) == RASA_APPLIED_EVENTS(tracker)
-    copied = rasa_server.tracker_copy(tracker)
+    assert applied_events.applied_events(tracker) == RASA_APPLIED_EVENTS(tracker)
+    copied = tracker_copy.tracker_copy(tracker)
     copied.update(user("greet"))
-    assert rasa_server.applied_events(copied) == RASA_APPLIED_EVENTS(copied)
-    assert rasa_server.applied_events(tracker) == RASA_APPLIED_EVENTS(tracker) != RASA_APPLIED_EVENTS(copied)
+    assert applied_events.applied_events(copied) == RASA_APPLIED_EVENTS(copied)
+    assert applied_events.applied_events(tracker) == RASA_APPLIED_EVENTS(tracker) != RASA_APPLIED_EVENTS(copied)
     bounded = DialogueStateTracker.from_events("resident", conversation(5), domain.slots, max_event_history=12)
-    assert rasa_server.applied_events(bounded) == RASA_APPLIED_EVENTS(bounded)
+    assert applied_events.applied_events(bounded) == RASA_APPLIED_EVENTS(bounded)
     bounded.update(user("greet"))  # the oldest event falls out
-    assert rasa_server.applied_events(bounded) == RASA_APPLIED_EVENTS(bounded)
+    assert applied_events.applied_events(bounded) == RASA_APPLIED_EVENTS(bounded)
 
 
 def conversation(turns: int) -> List[Event]:
@@ -174,19 +182,19 @@ def conversation(turns: int) -> List[Event]:
 
 def test_recent_events_start_at_the_nth_latest_user_message(domain: Domain):
     tracker = DialogueStateTracker.from_events("resident", conversation(40), domain.slots)
-    recent = rasa_server.recent_events(tracker, 5)
+    recent = recent_events.recent_events(tracker, 5)
     assert recent == list(tracker.events)[-20:]
     assert recent[0] == user("faq", "question 35")
-    assert rasa_server.recent_events(tracker, 0) == list(tracker.events)
+    assert recent_events.recent_events(tracker, 0) == list(tracker.events)
     short = DialogueStateTracker.from_events("resident", conversation(3), domain.slots)
-    assert rasa_server.recent_events(short, 5) == list(short.events)
+    assert recent_events.recent_events(short, 5) == list(short.events)
 
 
 @pytest.fixture
-def trimmed_calls(monkeypatch: pytest.MonkeyPatch) -> None:
-    monkeypatch.setattr(RemoteAction, "_action_call_format", RemoteAction._action_call_format)
+def trimmed_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     monkeypatch.setenv("ACTION_TRACKER_USER_TURNS", "2")
-    rasa_server.send_recent_events_to_actions()
+    with patched(recent_events.PATCH):
+        yield
 
 
 def test_an_action_call_carries_the_latest_turns_and_the_whole_state(domain: Domain, trimmed_calls: None):
@@ -206,12 +214,9 @@ def test_an_action_call_carries_the_latest_turns_and_the_whole_state(domain: Dom
 
 
 @pytest.fixture
-def kept_sessions(monkeypatch: pytest.MonkeyPatch) -> None:
-    import rasa.core.run
-
-    monkeypatch.setattr(EndpointConfig, "session", EndpointConfig.session)
-    monkeypatch.setattr(rasa.core.run, "close_resources", rasa.core.run.close_resources)
-    rasa_server.keep_connections_to_endpoints()
+def kept_sessions() -> Iterator[None]:
+    with patched(endpoint_sessions.PATCH):
+        yield
 
 
 async def test_calls_to_an_endpoint_reuse_one_connection_until_the_server_stops(kept_sessions: None):
@@ -239,7 +244,7 @@ async def test_calls_to_an_endpoint_reuse_one_connection_until_the_server_stops(
         assert len(peers) == 3 and len(set(peers)) == 1  # one connection, kept alive
 
         await rasa.core.run.close_resources(no_agent, None)  # the Rasa server stops
-        assert rasa_server.OPEN_SESSIONS == []
+        assert endpoint_sessions.OPEN_SESSIONS == []
         assert (await endpoint.request(json={"n": 3}, method="post"))["seen"] == {"n": 3}  # a new session
         await rasa.core.run.close_resources(no_agent, None)
     finally:
@@ -282,7 +287,7 @@ def test_action_answers_are_validated_as_rasa_validates_them(answer: Any, valid:
     import jsonschema
 
     schema = RemoteAction.action_response_format_spec()
-    validator = rasa_server.ActionResultValidator(schema)
+    validator = action_results.ActionResultValidator(schema)
     assert validator.is_valid_quickly(answer) is valid
     try:
         jsonschema.validate(answer, schema)
@@ -294,7 +299,7 @@ def test_action_answers_are_validated_as_rasa_validates_them(answer: Any, valid:
         validator.validate(answer)
 
 
-def test_response_variations_are_picked_among_rasas_own(monkeypatch: pytest.MonkeyPatch):
+def test_response_variations_are_picked_among_rasas_own():
     from rasa.core.nlg.response import TemplatedNaturalLanguageGenerator
 
     responses = {
@@ -312,9 +317,7 @@ def test_response_variations_are_picked_among_rasas_own(monkeypatch: pytest.Monk
         return [{generator._random_response_for("utter_greet", *case)["text"] for _ in range(200)} for case in cases]
 
     rasas = picked()
-    monkeypatch.setattr(TemplatedNaturalLanguageGenerator, "_random_response_for",
-                        TemplatedNaturalLanguageGenerator._random_response_for)
-    rasa_server.choose_response_variations_with_random()
-    assert picked() == rasas
+    with patched(response_variations.PATCH):
+        assert picked() == rasas
+        assert generator._random_response_for("utter_unknown", "rest", {}) is None
     assert rasas[0] == {"Hi!", "Hello!", "Hey there."}  # every variation gets its turn
-    assert generator._random_response_for("utter_unknown", "rest", {}) is None

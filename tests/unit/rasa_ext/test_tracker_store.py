@@ -19,7 +19,7 @@ from sqlalchemy.engine import make_url
 
 from bot import storage
 from bot.bench import create_database, drop_database
-from bot.tracker_store import CachedSQLTrackerStore
+from bot.rasa_ext.tracker_store import CachedSQLTrackerStore
 
 ROOT = Path(__file__).resolve().parents[3]
 POSTGRES_URL = os.environ.get("SCALE_OUT_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")

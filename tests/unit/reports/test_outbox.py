@@ -138,7 +138,7 @@ async def test_following_a_request_twice_is_following_it_once():
     import sqlalchemy as sa
 
     from bot.open311.models import ServiceRequest
-    from bot.reports.updates import subscribe, subscriptions
+    from bot.reports.updates.store import subscribe, subscriptions
     from bot.storage import database
 
     request = ServiceRequest(service_request_id="1042", status="open", status_notes="received")

@@ -12,7 +12,9 @@ Rasa. A model whose domain lacks the action keeps Rasa's silence.
 """
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING, Any, Dict
+
+from bot.rasa_ext.patches.registry import Patch
 
 if TYPE_CHECKING:
     from rasa.core.processor import MessageProcessor
@@ -20,6 +22,7 @@ if TYPE_CHECKING:
 
 ACTION_HANDOFF_WAITING = "action_handoff_waiting"
 POLICY_NAME = "HandoffWaiting"
+TARGET = "rasa.core.processor.MessageProcessor._run_prediction_loop"
 
 
 def unanswered_while_paused(processor: "MessageProcessor", tracker: "DialogueStateTracker") -> bool:
@@ -50,7 +53,7 @@ async def answer_while_paused(processor: "MessageProcessor", output_channel: Any
         await processor._run_action(action, tracker, output_channel, processor.nlg, prediction)
 
 
-def answer_paused_conversations() -> None:
+def replacements() -> Dict[str, Any]:
     """MessageProcessor._run_prediction_loop answering a paused conversation's message with the action."""
     from rasa.core.processor import MessageProcessor
 
@@ -62,4 +65,16 @@ def answer_paused_conversations() -> None:
             return
         await run_prediction_loop(self, output_channel, tracker)
 
-    MessageProcessor._run_prediction_loop = _run_prediction_loop  # type: ignore[assignment]
+    return {TARGET: _run_prediction_loop}
+
+
+PATCH = Patch(
+    name="handoff_waiting",
+    targets=(TARGET,),
+    why=(
+        "Rasa 3.6 answers nothing to a message in a conversation paused for city staff.\n"
+        "Such a message runs `action_handoff_waiting` (the 911 answer, leaving the queue, an acknowledgement),\n"
+        "on purpose a change of Rasa's behaviour."
+    ),
+    replacements=replacements,
+)

@@ -21,7 +21,7 @@ endpoints.yml selects one by module path (bot/stack.py sets it: Redis when
 `REDIS_URL` is set, else the database with `DATABASE_URL`, else the file):
 
     lock_store:
-      type: bot.locks.AtomicRedisLockStore
+      type: bot.rasa_ext.locks.AtomicRedisLockStore
       url: redis://127.0.0.1:6379/0
 """
 from __future__ import annotations

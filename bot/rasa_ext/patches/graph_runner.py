@@ -1,16 +1,14 @@
-"""Rasa's prediction graphs run node after node, without dask's scheduler.
+"""Patch: Rasa's prediction graphs run node after node, without dask's scheduler.
 
 Every message runs Rasa's NLU graph once and its dialogue graph two or three
 times. `DaskGraphRunner` rebuilds the minimal graph for the targets and hands
-it to dask's synchronous scheduler each time: profiling the Rasa server under
-load put a tenth of its time in that bookkeeping, around nodes that simply run
-one after the other in one thread anyway.
+it to dask's synchronous scheduler each time: bookkeeping that profiling the
+Rasa server under load found around nodes that simply run one after the other
+in one thread anyway.
 
-`run_graphs_in_order` gives DaskGraphRunner a `run` that works out each
-target set's order once (a topological order of the nodes the targets need)
-and then calls the same nodes with the same inputs, in that order. Applied by
-bot/rasa_server.py before Rasa starts; tests/test_graph_runner.py checks the
-results against dask's.
+`run` works out each target set's order once (a topological order of the
+nodes the targets need) and then calls the same nodes with the same inputs, in
+that order. tests/unit/rasa_ext/test_graph_runner.py checks the results against dask's.
 """
 from __future__ import annotations
 
@@ -19,6 +17,12 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 from rasa.engine.exceptions import GraphRunError
 from rasa.engine.graph import GraphSchema
 from rasa.engine.runner.dask import DaskGraphRunner
+
+from bot.rasa_ext.patches.object_state import PerObject
+from bot.rasa_ext.patches.registry import Patch
+
+# Each runner's node orders, by target set.
+ORDERS: PerObject[Dict[Tuple[str, ...], List[str]]] = PerObject()
 
 
 def node_order(schema: GraphSchema, targets: Sequence[str]) -> List[str]:
@@ -48,7 +52,7 @@ def run(
 ) -> Dict[str, Any]:
     """DaskGraphRunner.run, the nodes called in a remembered order."""
     run_targets = list(targets if targets else self._graph_schema.target_names)
-    orders: Dict[Tuple[str, ...], List[str]] = self.__dict__.setdefault("_citybot_orders", {})
+    orders = ORDERS.setdefault(self, dict)
     key = tuple(run_targets)
     if key not in orders:
         orders[key] = node_order(self._graph_schema, run_targets)
@@ -68,6 +72,12 @@ def run(
     return dict(results[target] for target in run_targets)
 
 
-def run_graphs_in_order() -> None:
-    """DaskGraphRunner.run as `run`."""
-    DaskGraphRunner.run = run  # type: ignore[assignment]
+PATCH = Patch(
+    name="graph_runner",
+    targets=("rasa.engine.runner.dask.DaskGraphRunner.run",),
+    why=(
+        "Rasa hands each graph run to dask's scheduler, rebuilding the graph every time,\n"
+        "for nodes that run one after another anyway. Here each target set's node order is worked out once."
+    ),
+    replacements=lambda: {"rasa.engine.runner.dask.DaskGraphRunner.run": run},
+)

@@ -1,27 +1,19 @@
-"""Status updates: residents hear when a request they filed or follow changes.
+"""Who follows which request, and the status updates owed to them.
 
 A change is written down (one row per subscriber and change, unique) in the
-same transaction that moves the subscription's last-seen state forward, then
-sent; so a restart neither repeats a message nor forgets one.
+same transaction that moves the subscription's last-seen state forward; the
+notifier then sends it, so a restart neither repeats a message nor forgets one.
+The texts are given by the caller: this module stores them and says nothing.
 """
 from __future__ import annotations
 
-import logging
-from typing import Dict, Iterable, List, Optional
+from typing import Callable, Dict, Iterable, List, Optional, Sequence
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
+from sqlalchemy.engine import Connection, Row
 
-from bot.channels.outbound import NotDeliverable, deliver
-from bot.open311.client import Open311Client
-from bot.open311.models import Open311Error, ServiceRequest
-from bot.reports.status import describe_request
+from bot.open311.models import ServiceRequest
 from bot.storage import database, metadata, utcnow
-
-logger = logging.getLogger(__name__)
-
-BATCH = 50
-MAX_SEND_ATTEMPTS = 8
 
 subscriptions = sa.Table(
     "request_subscriptions",
@@ -78,12 +70,8 @@ async def subscribe(sender_id: str, request: ServiceRequest) -> None:
     await database().run(insert)
 
 
-def update_text(request: ServiceRequest) -> str:
-    return f"Update on your report: {describe_request(request)}"
-
-
-async def record_changes(requests: Iterable[ServiceRequest]) -> int:
-    """Write a notification for every subscriber of a request whose status or notes changed."""
+async def record_changes(requests: Iterable[ServiceRequest], text_for: Callable[[ServiceRequest], str]) -> int:
+    """Write a notification (its text from `text_for`) for every subscriber of a request that changed."""
     by_id: Dict[str, ServiceRequest] = {r.service_request_id: r for r in requests}
 
     def record(connection: Connection) -> int:
@@ -103,7 +91,7 @@ async def record_changes(requests: Iterable[ServiceRequest]) -> int:
                             sender_id=row.sender_id,
                             service_request_id=row.service_request_id,
                             change_key=key,
-                            text=update_text(request),
+                            text=text_for(request),
                             state="pending",
                             attempts=0,
                             created_at=utcnow(),
@@ -130,43 +118,22 @@ async def watched_request_ids() -> List[str]:
     return [row.service_request_id for row in rows]
 
 
-async def poll_back_office(client: Open311Client) -> int:
-    """Fetch every followed request (in batches) and record what changed."""
-    ids = await watched_request_ids()
-    created = 0
-    for start in range(0, len(ids), BATCH):
-        batch = ids[start:start + BATCH]
-        try:
-            found = await client.list_requests(service_request_ids=batch)
-        except Open311Error as error:
-            logger.info("status poll failed, will try again: %s", error)
-            return created
-        created += await record_changes(found)
-    return created
-
-
-async def send_pending(limit: int = 200) -> int:
-    """Send recorded updates; opted-out or unreachable residents are skipped, failures retried."""
-    rows = await database().run(
+async def pending_notifications(limit: int) -> Sequence[Row]:
+    """The oldest updates not yet sent (nor given up on)."""
+    return await database().run(
         lambda c: c.execute(
             sa.select(notifications).where(notifications.c.state == "pending").order_by(notifications.c.id).limit(limit)
         ).all()
     )
-    sent = 0
-    for row in rows:
-        values: Dict[str, object]
-        try:
-            await deliver(row.sender_id, row.text)
-            values = {"state": "sent", "sent_at": utcnow()}
-            sent += 1
-        except NotDeliverable as reason:
-            logger.info("status update %s not deliverable: %s", row.id, reason)
-            values = {"state": "skipped"}
-        except Exception as error:  # a channel API failure: try again on the next round
-            attempts = row.attempts + 1
-            logger.warning("status update %s failed (attempt %d): %s", row.id, attempts, error)
-            values = {"attempts": attempts, "state": "failed" if attempts >= MAX_SEND_ATTEMPTS else "pending"}
-        await database().run(
-            lambda c, v=values, i=row.id: c.execute(notifications.update().where(notifications.c.id == i).values(**v))
-        )
-    return sent
+
+
+async def settle_notification(notification_id: int, state: str, attempts: Optional[int] = None) -> None:
+    """Write down what became of one send: its state ("sent" stamps the time) and attempts so far."""
+    values: Dict[str, object] = {"state": state}
+    if state == "sent":
+        values["sent_at"] = utcnow()
+    if attempts is not None:
+        values["attempts"] = attempts
+    await database().run(
+        lambda c: c.execute(notifications.update().where(notifications.c.id == notification_id).values(**values))
+    )

@@ -11,9 +11,10 @@ stranger nothing. JWT callers (`--jwt-secret`) go on to Rasa's own check.
 from __future__ import annotations
 
 import functools
-from typing import Any
+from typing import Any, Dict
 
-from bot.api_tokens import token_matches
+from bot.rasa_ext.api_tokens import token_matches
+from bot.rasa_ext.patches.registry import Patch
 
 # What a city's proxy forwards; each route there checks its own caller (README "Security").
 PUBLIC_PATH_PREFIXES = ("/webhooks/", "/chat/", "/faq/")
@@ -24,7 +25,7 @@ def is_public_path(path: str) -> bool:
     return path in PUBLIC_PATHS or path.startswith(PUBLIC_PATH_PREFIXES)
 
 
-def require_api_token() -> None:
+def replacements() -> Dict[str, Any]:
     """rasa.server.create_app adding the middleware that refuses callers without the token."""
     import rasa.server
 
@@ -47,4 +48,15 @@ def require_api_token() -> None:
 
         return app
 
-    rasa.server.create_app = create_app_closed_outside_public_paths  # type: ignore[assignment]
+    return {"rasa.server.create_app": create_app_closed_outside_public_paths}
+
+
+PATCH = Patch(
+    name="api_auth",
+    targets=("rasa.server.create_app",),
+    why=(
+        "Rasa 3.6 opens its HTTP API to anyone when started without a token and compares tokens with `==`.\n"
+        "Every path but the channels' public ones now needs the token, compared in constant time."
+    ),
+    replacements=replacements,
+)

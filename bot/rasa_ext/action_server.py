@@ -1,6 +1,6 @@
 """The action server as citybot runs it: the Rasa SDK's, answering only the assistant's own Rasa server.
 
-Run as `python -m bot.action_server --port 5055 --actions actions`. The SDK
+Run as `python -m bot.rasa_ext.action_server --port 5055 --actions actions`. The SDK
 itself serves anyone (a hand-built tracker could file a forged report) and
 answers a malformed call 500 with the request body and a traceback. Here every
 call but `/health` needs the action server token (ACTION_SERVER_TOKEN, which
@@ -23,7 +23,7 @@ from sanic.exceptions import SanicException
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.api_tokens import ACTION_SERVER_TOKEN, presented_token, token_matches
+from bot.rasa_ext.api_tokens import ACTION_SERVER_TOKEN, presented_token, token_matches
 
 logger = logging.getLogger(__name__)
 
@@ -99,7 +99,7 @@ def create_app(actions_package: str, token: str) -> Sanic:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.action_server", description=__doc__)
+    parser = argparse.ArgumentParser(prog="python -m bot.rasa_ext.action_server", description=__doc__)
     parser.add_argument("--port", type=int, default=5055)
     parser.add_argument("--actions", default="actions", help="package holding the actions")
     args = parser.parse_args(argv)

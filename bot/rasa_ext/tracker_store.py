@@ -19,7 +19,7 @@ machinery cost several times the database work.
 endpoints.yml selects it by module path, with the same settings as `type: SQL`:
 
     tracker_store:
-      type: bot.tracker_store.CachedSQLTrackerStore
+      type: bot.rasa_ext.tracker_store.CachedSQLTrackerStore
       dialect: sqlite
       url: sqlite:///var/rasa.db
 """

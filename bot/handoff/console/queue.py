@@ -1,0 +1,83 @@
+"""The queue of conversations waiting for a person (live), picking one up, and the audit log."""
+from __future__ import annotations
+
+import asyncio
+from typing import Optional
+
+from sanic import Blueprint, response
+from sanic.request import Request
+from sanic.response import HTTPResponse
+
+from bot.handoff import pages, store
+from bot.handoff.console.web import COOKIE, Heartbeat, form_value, html, open_stream, see_other, service, staff_only
+from bot.handoff.store import StaffSession
+
+QUEUE_POLL_SECONDS = 1.0
+
+queue = Blueprint("console_queue")
+
+
+async def render_queue(request: Request, problem: Optional[str] = None, status: int = 200) -> HTTPResponse:
+    session: StaffSession = request.ctx.staff
+    return html(
+        pages.queue_page(
+            await store.open_handoffs(),
+            await store.recent_conversations(),
+            await store.recently_resolved(10),
+            await store.staff_on_duty(),
+            session.username,
+            session.csrf_token,
+            notice=request.args.get("done"),
+            problem=problem,
+        ),
+        status=status,
+    )
+
+
+async def queue_json() -> str:
+    return pages.queue_json(await store.open_handoffs(), await store.staff_on_duty())
+
+
+@queue.get("/console")
+@staff_only()
+async def queue_page(request: Request) -> HTTPResponse:
+    return await render_queue(request)
+
+
+@queue.get("/console/api/queue")
+@staff_only()
+async def queue_api(_request: Request) -> HTTPResponse:
+    return response.raw((await queue_json()).encode(), content_type="application/json",
+                        headers={"Cache-Control": "no-store"})
+
+
+@queue.get("/console/stream")
+@staff_only()
+async def queue_stream(request: Request) -> None:
+    """The queue, pushed whenever it changes (Server-Sent Events)."""
+    heartbeat = Heartbeat(await open_stream(request), request.cookies.get(COOKIE))
+    seen = None
+    while not request.app.ctx.stopping:
+        fingerprint = await store.queue_fingerprint()
+        if fingerprint != seen:
+            seen = fingerprint
+            await heartbeat.send(f"event: queue\ndata: {await queue_json()}\n\n")
+        if not await heartbeat.beat():
+            break
+        await asyncio.sleep(QUEUE_POLL_SECONDS)
+
+
+@queue.get("/console/audit")
+@staff_only()
+async def audit(request: Request) -> HTTPResponse:
+    session: StaffSession = request.ctx.staff
+    return html(pages.audit_page(await store.audit_entries(), session.username, session.csrf_token))
+
+
+@queue.post("/console/take-over")
+@staff_only(csrf=True)
+async def take_over(request: Request) -> HTTPResponse:
+    """A refusal (HandoffError) shows the queue again with why: see the app's error handler."""
+    session: StaffSession = request.ctx.staff
+    handoff = await service(request).take_over(form_value(request, "conversation") or "", session.username)
+    return see_other(f"/console/handoffs/{handoff.id}?done=taken")

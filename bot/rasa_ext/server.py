@@ -1,0 +1,40 @@
+"""The Rasa server as citybot runs it: `rasa` itself, with the patches of bot/rasa_ext/patches in place.
+
+Run as `python -m bot.rasa_ext.server run ...` with the arguments of `rasa run`.
+Profiling the server under load (py-spy, see README "Speed and scale") showed
+costs that come from how Rasa 3.6 does things, not from the work itself; each
+patch module says which and what replaces it. They are applied before Rasa
+starts, once.
+"""
+from __future__ import annotations
+
+import os
+import sys
+from typing import List, Optional
+
+from bot.rasa_ext.patches import apply_all
+
+
+def with_api_token(argv: List[str], token: Optional[str]) -> List[str]:
+    """`rasa run` arguments given the API token from the environment (kept out of the process list).
+
+    With the API enabled and no token at all, the server refuses to start: an
+    open API would hand every resident's conversation to anyone.
+    """
+    if "--enable-api" not in argv or "--auth-token" in argv or "--jwt-secret" in argv:
+        return argv
+    if not token:
+        raise SystemExit("RASA_API_TOKEN is not set: refusing to serve the Rasa HTTP API without a token.")
+    return [*argv, "--auth-token", token]
+
+
+def main() -> None:
+    apply_all()
+    from rasa.__main__ import main as rasa_main
+
+    sys.argv = with_api_token(["rasa", *sys.argv[1:]], os.environ.get("RASA_API_TOKEN"))
+    rasa_main()
+
+
+if __name__ == "__main__":
+    main()
