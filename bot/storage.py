@@ -18,7 +18,7 @@ from typing import Any, Callable, Optional, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from bot.procs import PROJECT_ROOT
+from bot.process.procs import PROJECT_ROOT
 
 T = TypeVar("T")
 

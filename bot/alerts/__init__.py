@@ -2,8 +2,9 @@
 
 - `bot.alerts.store`: subscriptions, alerts and their delivery rows (one per
   alert and subscriber, unique), fan-out and progress counts.
-- `bot.alerts.broadcast`: the durable delivery job (`run_delivery`): claimed
-  rows, per-channel rate limits, retries with backoff, resumable after a crash.
+- `bot.alerts.delivery`: the durable delivery job (`run_delivery`): lease,
+  claimed rows, group commit, a lane per channel with its rate limit, retries
+  with backoff, resumable after a crash; the worker's `alert_loop`.
 - `bot.alerts.limiter`: the per-channel rate limiters (ALERT_RATE_<CHANNEL>).
 - `bot.alerts.keywords`: SMS keywords ("ALERTS ON", "ALERTS OFF WATER").
 - `bot.alerts.faq_page`: read-only FAQ answer pages alerts can link to.
@@ -11,33 +12,15 @@
 
 What a staff console calls (all async; the results have `as_dict()` for JSON):
 
-- `preview_alert(topic, zone)` -> Preview: recipients per channel, and how many STOPped.
-- `create_alert(topic, zone, severity, text, created_by)` -> Alert: written with its
-  deliveries; the worker's `alert_loop` delivers it within seconds.
-- `run_delivery(alert_id, progress)` (or `send_alert(...)`) to deliver it in the
+- `store.preview_alert(topic, zone)` -> Preview: recipients per channel, and how many STOPped.
+- `store.create_alert(topic, zone, severity, text, created_by)` -> Alert: written with its
+  deliveries; the worker's `delivery.loop.alert_loop` delivers it within seconds.
+- `delivery.job.run_delivery(alert_id, progress)` (or `send_alert(...)`) to deliver it in the
   console's own process instead (after `bot.channels.outbound.load_senders_from_env()`).
-- `alert_status(alert_id)` -> AlertStatus: sent, failed, skipped, unconfirmed, pending, per channel.
-- `list_alerts()`, `cancel_alert(alert_id)`, `resend_unconfirmed(alert_id)`.
-- `subscribe`, `unsubscribe`, `subscriptions_of` for a conversation (sender id).
+- `store.alert_status(alert_id)` -> AlertStatus: sent, failed, skipped, unconfirmed, pending, per channel.
+- `store.list_alerts()`, `store.cancel_alert(alert_id)`, `store.resend_unconfirmed(alert_id)`.
+- `store.subscribe`, `store.unsubscribe`, `store.subscriptions_of` for a conversation (sender id).
+
+The package itself exports nothing: importing `bot.alerts.store` (the actions
+do) loads neither the delivery job nor any channel.
 """
-from __future__ import annotations
-
-from bot.alerts.broadcast import AlertBusy, alert_loop, run_delivery, send_alert  # noqa: F401
-
-from bot.alerts.store import (  # noqa: F401 - the package's API
-    ALL,
-    SEVERITIES,
-    TOPICS,
-    ZONES,
-    AlertError,
-    alert_status,
-    cancel_alert,
-    create_alert,
-    get_alert,
-    list_alerts,
-    preview_alert,
-    resend_unconfirmed,
-    subscribe,
-    subscriptions_of,
-    unsubscribe,
-)

@@ -20,6 +20,8 @@ import sys
 import time
 from typing import Any, Dict, List, Optional, Sequence, TextIO
 
+from tqdm import tqdm
+
 from bot.alerts import store
 from bot.alerts.store import AlertError, AlertStatus
 from bot.alerts.words import ALL, SEVERITIES, TOPICS, ZONES
@@ -35,22 +37,21 @@ def say(message: str, stream: Optional[TextIO] = None) -> None:
 # --- progress -----------------------------------------------------------------------
 
 
+def _counts(status: AlertStatus) -> str:
+    text = f"sent {status.sent}  failed {status.failed}  skipped {status.skipped}  pending {status.pending}"
+    return text + (f"  unconfirmed {status.unconfirmed}" if status.unconfirmed else "")
+
+
 def progress_line(status: AlertStatus, width: int = 30) -> str:
     """`[#########.....]  62%  6200/10000  sent 6180  failed 3  skipped 17  pending 3800`."""
     total = status.total
     share = status.finished / total if total else 1.0
     filled = int(round(share * width))
-    line = (
-        f"[{'#' * filled}{'.' * (width - filled)}] {share:4.0%}  {status.finished}/{total}  "
-        f"sent {status.sent}  failed {status.failed}  skipped {status.skipped}  pending {status.pending}"
-    )
-    if status.unconfirmed:
-        line += f"  unconfirmed {status.unconfirmed}"
-    return line
+    return f"[{'#' * filled}{'.' * (width - filled)}] {share:4.0%}  {status.finished}/{total}  {_counts(status)}"
 
 
 class ProgressBar:
-    """Redraws one line on a terminal; elsewhere (logs, pipes) prints a line every few seconds."""
+    """On a terminal, tqdm's bar redrawn in place; elsewhere (logs, pipes) a progress line every few seconds."""
 
     def __init__(self, stream: Optional[TextIO] = None, every: float = 5.0) -> None:
         self.stream = stream or sys.stdout
@@ -58,22 +59,31 @@ class ProgressBar:
         self.every = every
         self._last = 0.0
         self._last_line = ""
+        self._bar: Optional[tqdm] = None
 
     def __call__(self, status: AlertStatus) -> None:
-        line = progress_line(status)
         if self.tty:
-            self.stream.write("\r" + line.ljust(len(self._last_line)))
-            self.stream.flush()
-        elif line != self._last_line and (time.monotonic() - self._last >= self.every or status.done):
+            self._draw(status)
+            return
+        line = progress_line(status)
+        if line != self._last_line and (time.monotonic() - self._last >= self.every or status.done):
             self.stream.write(line + "\n")
             self.stream.flush()
             self._last = time.monotonic()
         self._last_line = line
 
+    def _draw(self, status: AlertStatus) -> None:
+        if self._bar is None:
+            self._bar = tqdm(total=status.total, initial=status.finished, file=self.stream, unit="msg",
+                             mininterval=0, dynamic_ncols=True)  # the rate counts this job's messages
+        self._bar.total = status.total
+        self._bar.n = status.finished
+        self._bar.set_postfix_str(_counts(status), refresh=False)
+        self._bar.refresh()
+
     def close(self) -> None:
-        if self.tty and self._last_line:
-            self.stream.write("\n")
-            self.stream.flush()
+        if self._bar is not None:
+            self._bar.close()
 
 
 def describe_status(status: AlertStatus) -> List[str]:
@@ -180,7 +190,8 @@ async def _deliver(alert_id: int, args: argparse.Namespace) -> int:
 
 async def _deliver_or_follow(alert_id: int, bar: Optional[ProgressBar], takeover: bool) -> AlertStatus:
     """Deliver the alert here; while another job holds it, follow that job, and carry on if it dies."""
-    from bot.alerts.broadcast import AlertBusy, run_delivery
+    from bot.alerts.delivery.job import run_delivery
+    from bot.alerts.delivery.lease import AlertBusy
 
     told = False
     stop = _stop_on_first_interrupt()
@@ -358,12 +369,22 @@ def build_parser() -> argparse.ArgumentParser:
     return parser
 
 
+async def _run(args: argparse.Namespace) -> int:
+    """Run a command, then close the channels' connections it may have opened."""
+    from bot.channels.outbound import close_senders
+
+    try:
+        return await args.handler(args)
+    finally:
+        await close_senders()
+
+
 def main(argv: Optional[Sequence[str]] = None) -> int:
     logging.basicConfig(level=os.environ.get("LOG_LEVEL", "WARNING"),
                         format="%(asctime)s %(levelname)s %(name)s %(message)s")
     args = build_parser().parse_args(argv)
     try:
-        return int(asyncio.run(args.handler(args)))
+        return int(asyncio.run(_run(args)))
     except (AlertError, ValueError) as error:
         say(f"citybot alerts: {error}", sys.stderr)
         return 2

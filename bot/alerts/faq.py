@@ -15,7 +15,7 @@ from typing import Dict, Optional
 
 import yaml
 
-from bot.procs import PROJECT_ROOT
+from bot.process.procs import PROJECT_ROOT
 
 PREFIX = "utter_faq/"
 TOPIC = re.compile(r"^[a-z0-9_]{1,64}$")

@@ -15,6 +15,7 @@ from typing import List, Optional
 
 from bot.alerts import store
 from bot.alerts.words import ALL, TOPIC_WORDS, ZONE_WORDS, city_name, describe, topics_in, zones_in
+from bot.channels.hooks import register_keyword_handler
 
 ALERT_WORDS = frozenset({"ALERT", "ALERTS"})
 ON_WORDS = frozenset({"ON", "START", "YES", "SUBSCRIBE", "JOIN", "SIGNUP"})
@@ -106,10 +107,15 @@ async def handle_alert_keyword(sender_id: str, text: str) -> Optional[str]:
     """For the SMS/WhatsApp channel: carry out an alert keyword and return the reply text,
     or None when the message is not an alert keyword (then it goes to the assistant).
 
-    Call it after the carrier keywords (STOP/START/HELP) and the opted-out check,
-    before the message is handed to Rasa.
+    The channel calls it through bot.channels.hooks, after the carrier keywords
+    (STOP/START/HELP) and the opted-out check, before the message is handed to Rasa.
     """
     command = parse_alert_keyword(text)
     if command is None:
         return None
     return await apply_command(sender_id, command)
+
+
+def register_channel_hooks() -> None:
+    """Let the SMS/WhatsApp channel hand alert keywords here (when the Rasa server starts)."""
+    register_keyword_handler(handle_alert_keyword)

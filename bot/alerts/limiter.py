@@ -7,20 +7,21 @@ toll-free number, a short code or a Messaging Service pool),
 `ALERT_RATE_WHATSAPP` (default 20) and `ALERT_RATE_WEBCHAT` (default 100).
 Another channel reads `ALERT_RATE_<NAME>` (default 1). `0` means no limit.
 
-A limiter spaces messages evenly: each one leaves at least 1/rate seconds after
-the one before (a token bucket holding `burst` tokens, one by default). It
-counts from when a message really left, so an event loop that was busy for a
-moment does not send the messages it owes in a burst afterwards. Limiters are
-per process and shared by every alert the process delivers.
+The limiters are aiolimiter's leaky buckets holding one message, so messages
+leave evenly spaced, at least 1/rate seconds apart, and an event loop that was
+busy for a moment does not send the messages it owes in a burst afterwards.
+Limiters are per process (and event loop) and shared by every alert the
+process delivers.
 """
 from __future__ import annotations
 
 import asyncio
 import math
 import os
-import time
 from dataclasses import dataclass
-from typing import Awaitable, Callable, Dict, Mapping, Optional
+from typing import Dict, Mapping, Optional, Protocol
+
+from aiolimiter import AsyncLimiter
 
 DEFAULT_RATES: Dict[str, float] = {"telegram": 30.0, "sms": 1.0, "whatsapp": 20.0, "webchat": 100.0}
 FALLBACK_RATE = 1.0
@@ -40,63 +41,25 @@ def rate_for(channel: str, env: Mapping[str, str] = os.environ) -> float:
     return rate
 
 
-class RateLimiter:
-    """An async token bucket: `await acquire()` before each message.
+class Limiter(Protocol):
+    """What a sender awaits before each message (aiolimiter's AsyncLimiter, or no limit)."""
 
-    Callers are served one at a time, in order. A caller's slot is computed
-    from the moment the previous caller actually went (GCRA on real departure
-    times), so late wake-ups never add up to a burst.
-    """
+    async def acquire(self, amount: float = 1) -> None:
+        ...
 
-    def __init__(
-        self,
-        rate: float,
-        burst: int = 1,
-        clock: Callable[[], float] = time.monotonic,
-        sleep: Callable[[float], Awaitable[None]] = asyncio.sleep,
-    ) -> None:
-        self.rate = float(rate)
-        self.burst = max(1, int(burst))
-        self.clock = clock
-        self.sleep = sleep
-        self._next_free = -math.inf  # theoretical departure time of the next message
-        self._lock: Optional[asyncio.Lock] = None
-        self._lock_loop: Optional[asyncio.AbstractEventLoop] = None
 
-    @property
-    def unlimited(self) -> bool:
-        return self.rate <= 0 or math.isinf(self.rate)
+class NoLimit:
+    """A channel whose rate is 0: nothing to wait for."""
 
-    @property
-    def interval(self) -> float:
-        return 0.0 if self.unlimited else 1.0 / self.rate
+    async def acquire(self, amount: float = 1) -> None:
+        return None
 
-    def wait_needed(self) -> float:
-        """How long the next caller must wait from now (0: it may go)."""
-        if self.unlimited:
-            return 0.0
-        return max(0.0, self._next_free - (self.burst - 1) * self.interval - self.clock())
 
-    def take(self) -> None:
-        """Record a departure now."""
-        if not self.unlimited:
-            self._next_free = max(self._next_free, self.clock()) + self.interval
-
-    def _serial(self) -> asyncio.Lock:
-        loop = asyncio.get_running_loop()
-        if self._lock is None or self._lock_loop is not loop:  # one lock per event loop
-            self._lock, self._lock_loop = asyncio.Lock(), loop
-        return self._lock
-
-    async def acquire(self) -> None:
-        if self.unlimited:
-            return
-        async with self._serial():
-            wait = self.wait_needed()
-            while wait > 0:
-                await self.sleep(wait)
-                wait = self.wait_needed()
-            self.take()
+def new_limiter(rate: float) -> Limiter:
+    """A limiter letting one message through every 1/rate seconds (no limit for 0)."""
+    if rate <= 0 or math.isinf(rate):
+        return NoLimit()
+    return AsyncLimiter(1, 1.0 / rate)
 
 
 @dataclass
@@ -109,29 +72,26 @@ class ChannelLimit:
     """
 
     rate: float
-    claim: RateLimiter
-    send: RateLimiter
+    claim: Limiter
+    send: Limiter
+    loop: Optional[asyncio.AbstractEventLoop] = None  # an AsyncLimiter serves one event loop
 
     @property
     def unlimited(self) -> bool:
-        return self.claim.unlimited
+        return isinstance(self.claim, NoLimit)
 
 
 _limits: Dict[str, ChannelLimit] = {}
 
 
 def limit_for(channel: str, rate: Optional[float] = None) -> ChannelLimit:
-    """The process's limit for a channel (from the environment the first time)."""
+    """The process's limit for a channel (from the environment the first time); call it on the event loop."""
     wanted = rate_for(channel) if rate is None else float(rate)
+    loop = asyncio.get_running_loop()
     limit = _limits.get(channel)
-    if limit is None or limit.rate != wanted:
-        limit = _limits[channel] = ChannelLimit(wanted, RateLimiter(wanted), RateLimiter(wanted))
+    if limit is None or limit.rate != wanted or limit.loop is not loop:
+        limit = _limits[channel] = ChannelLimit(wanted, new_limiter(wanted), new_limiter(wanted), loop)
     return limit
-
-
-def limiter_for(channel: str, rate: Optional[float] = None) -> RateLimiter:
-    """The limiter that paces a channel's claims (see ChannelLimit)."""
-    return limit_for(channel, rate).claim
 
 
 def reset_limiters() -> None:

@@ -8,7 +8,9 @@ from __future__ import annotations
 
 import importlib
 import logging
-from typing import Dict, Iterable, List, Optional, Protocol
+from typing import Dict, Iterable, List, Optional, Protocol, runtime_checkable
+
+from sqlalchemy.engine import Connection
 
 from bot.storage import contact_for
 
@@ -23,6 +25,20 @@ class OutboundSender(Protocol):
     channel: str
 
     async def send(self, address: str, text: str, buttons: Buttons = None) -> None:
+        ...
+
+
+@runtime_checkable
+class TransactionalSender(Protocol):
+    """A channel whose messages are rows of this database (the web chat).
+
+    `write_in` writes them in the caller's transaction, so a broadcast can mark
+    them sent in the same commit: exactly once, whatever happens.
+    """
+
+    channel: str
+
+    def write_in(self, connection: Connection, sender_ids: List[str], text: str) -> None:
         ...
 
 
@@ -53,6 +69,14 @@ def load_senders_from_env() -> List[str]:
         if sender is not None:
             register_sender(sender)
     return sorted(_senders)
+
+
+async def close_senders() -> None:
+    """Close the registered senders' connections (at shutdown; senders without any are skipped)."""
+    for sender in {id(sender): sender for sender in _senders.values()}.values():
+        close = getattr(sender, "aclose", None)
+        if close is not None:
+            await close()
 
 
 def sender_for(channel: str) -> Optional[OutboundSender]:

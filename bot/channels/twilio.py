@@ -25,10 +25,10 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from twilio.twiml.messaging_response import MessagingResponse
 
+from bot.channels.hooks import handle_keyword
 from bot.channels.identity import mask, require_production_secret, sender_id_for
 from bot.channels.limits import MAX_MESSAGE_CHARS, BodyTooLarge, read_capped_body, text_too_long
 from bot.channels.outbound import NotDeliverable, deliver, register_sender
-from bot.alerts.keywords import handle_alert_keyword
 from bot.channels.sms_choices import resolve_reply
 from bot.channels.sms_keywords import OPTED_IN_TEXT, OPTED_OUT_TEXT, Keyword, carrier_keyword, help_text
 from bot.channels.twilio_inbound import InboundMessage, MalformedWebhook, parse_form
@@ -97,8 +97,9 @@ class TwilioInput(InputChannel):
         self.settings = settings
         self.output = TwilioOutput()
         self._turns: Set["asyncio.Task[None]"] = set()
-        if settings.enabled:
-            register_sender(TwilioSender(settings))  # for "sms" and "whatsapp"
+        self.sender = TwilioSender(settings) if settings.enabled else None
+        if self.sender is not None:
+            register_sender(self.sender)  # for "sms" and "whatsapp"
             logger.info("Twilio SMS/WhatsApp channel on: POST /webhooks/twilio/webhook")
         else:
             logger.info("Twilio SMS/WhatsApp channel off: %s not set", ", ".join(settings.missing))
@@ -109,6 +110,11 @@ class TwilioInput(InputChannel):
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
         webhook = Blueprint("citybot_twilio", __name__)
         hsts_for_whole_app(webhook)
+
+        @webhook.listener("after_server_stop")
+        async def close_connections(_app: Any, _loop: Any) -> None:
+            if self.sender is not None:
+                await self.sender.aclose()
 
         @webhook.route("/", methods=["GET"])
         async def health(_: Request) -> HTTPResponse:
@@ -187,8 +193,8 @@ class TwilioInput(InputChannel):
                 await self._keyword(keyword, channel, sender_id)
             elif opted_out:
                 logger.info("conversation %s opted out: message not answered (START opts back in)", sender_id)
-            elif message.text and (alert_reply := await handle_alert_keyword(sender_id, message.text)) is not None:
-                await self.output.send_text_message(sender_id, alert_reply)  # ALERTS ON / ALERTS OFF ...
+            elif message.text and (hook_reply := await handle_keyword(sender_id, message.text)) is not None:
+                await self.output.send_text_message(sender_id, hook_reply)  # e.g. ALERTS ON / ALERTS OFF
             elif message.text:
                 text = await resolve_reply(sender_id, message.text)
                 await on_new_message(

@@ -2,21 +2,28 @@
 
 Every message the assistant sends over Twilio goes through here: replies in a
 conversation and messages the city sends first (status updates, staff replies,
-alerts). The Messages API is called with httpx on the event loop, never the
-twilio library's blocking client, and a 429, a 5xx or a network error is
-retried with backoff, since a lost status update is worse than a late one.
+alerts). Messages are created with the twilio library's async client
+(`messages.create_async` over AsyncTwilioHttpClient), one per sender and
+event loop so its connections are reused, and a 429, a 5xx or a network error
+is retried with backoff, since a lost status update is worse than a late one.
 """
 from __future__ import annotations
 
 import asyncio
+import json
 import logging
 import os
 import random
 import re
 from dataclasses import dataclass
-from typing import Dict, List, Optional
+from http import HTTPStatus
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-import httpx
+import aiohttp
+from twilio.base.exceptions import TwilioRestException
+from twilio.http.async_http_client import AsyncTwilioHttpClient
+from twilio.http.response import Response
+from twilio.rest import Client
 
 from bot.channels.identity import mask, require_production_secret, sender_id_for
 from bot.channels.outbound import Buttons, NotDeliverable
@@ -86,10 +93,6 @@ class TwilioSettings:
             return {"From": f"whatsapp:{self.from_number}" if channel == "whatsapp" else self.from_number}
         raise NotDeliverable(f"no Twilio sender configured for {channel}")
 
-    @property
-    def messages_url(self) -> str:
-        return f"{self.api_base_url}/2010-04-01/Accounts/{self.account_sid}/Messages.json"
-
 
 _PHONE = re.compile(r"\+?\d[\d ()-]{6,}\d")
 
@@ -102,63 +105,122 @@ def redact(text: str) -> str:
 class TwilioSendError(Exception):
     """Twilio did not accept a message (after retries when the failure was temporary)."""
 
-    def __init__(self, status: Optional[int], code: Optional[int], message: str) -> None:
+    def __init__(self, status: Optional[int], code: Optional[int], message: str,
+                 retry_after: Optional[str] = None) -> None:
         super().__init__(f"Twilio error {code or '-'} (HTTP {status or '-'}): {redact(message)}")
         self.status = status
         self.code = code
+        self.retry_after_header = retry_after  # Twilio's Retry-After, as sent
 
     @classmethod
-    def from_response(cls, response: httpx.Response) -> "TwilioSendError":
+    def from_response(cls, response: Response) -> "TwilioSendError":
         try:
-            payload = response.json()
+            payload = json.loads(response.text)
         except ValueError:
             payload = {}
         payload = payload if isinstance(payload, dict) else {}
         code = payload.get("code")
-        return cls(response.status_code, code if isinstance(code, int) else None, str(payload.get("message") or response.reason_phrase))
+        retry_after = (response.headers or {}).get("Retry-After")
+        return cls(response.status_code, code if isinstance(code, int) else None,
+                   str(payload.get("message") or _reason(response.status_code)),
+                   retry_after if isinstance(retry_after, str) else None)
+
+
+def _reason(status: int) -> str:
+    try:
+        return HTTPStatus(status).phrase
+    except ValueError:
+        return ""
 
 
 def _is_temporary(status: int) -> bool:
     return status == 429 or status >= 500
 
 
+class TwilioHttpClient(AsyncTwilioHttpClient):
+    """The twilio library's aiohttp client, made to fail like the API and to honour our timeout.
+
+    A non-2xx answer raises TwilioSendError with Twilio's code and Retry-After
+    (the library's own exception keeps neither). When TWILIO_API_BASE_URL names
+    another origin than api.twilio.com (a proxy, the tests' fake), requests go
+    there instead.
+    """
+
+    def __init__(self, api_base_url: str = DEFAULT_API_BASE_URL, timeout: float = 10.0) -> None:
+        super().__init__(timeout=timeout)
+        self.api_base_url = api_base_url.rstrip("/")
+
+    async def request(self, method: str, url: str, params: Optional[Dict[str, object]] = None,
+                      data: Optional[Dict[str, object]] = None, headers: Optional[Dict[str, str]] = None,
+                      auth: Optional[Tuple[str, str]] = None, timeout: Optional[float] = None,
+                      allow_redirects: bool = False) -> Response:
+        if self.api_base_url != DEFAULT_API_BASE_URL and url.startswith(DEFAULT_API_BASE_URL):
+            url = self.api_base_url + url[len(DEFAULT_API_BASE_URL):]
+        answer = await super().request(method, url, params, data, headers, auth,
+                                       self.timeout if timeout is None else timeout, allow_redirects)
+        if answer.status_code >= 300:
+            raise TwilioSendError.from_response(answer)
+        return answer
+
+
+_FIELDS: Mapping[str, str] = {"To": "to", "Body": "body", "From": "from_", "MessagingServiceSid": "messaging_service_sid"}
+
+
 class TwilioMessages:
-    """POST /2010-04-01/Accounts/{sid}/Messages.json with retries on temporary failures."""
+    """Creates messages (POST .../Messages.json) with retries on temporary failures.
+
+    One twilio Client per event loop, kept for every message after it (its
+    aiohttp session pools the connections); `aclose()` closes it at shutdown.
+    """
 
     def __init__(self, settings: TwilioSettings, attempts: int = 4, backoff: float = 0.5, timeout: float = 10.0) -> None:
         self.settings = settings
         self.attempts = attempts
         self.backoff = backoff
         self.timeout = timeout
+        self._client: Optional[Client] = None
+        self._loop: Optional[asyncio.AbstractEventLoop] = None
 
-    def client(self) -> httpx.AsyncClient:
-        """A client for one batch of messages (basic auth SID:token)."""
-        return httpx.AsyncClient(auth=(self.settings.account_sid, self.settings.auth_token), timeout=self.timeout)
+    def client(self) -> Client:
+        """The twilio Client for the running event loop (made on first use)."""
+        loop = asyncio.get_running_loop()
+        if self._client is None or self._loop is not loop:
+            http_client = TwilioHttpClient(self.settings.api_base_url, self.timeout)
+            self._client = Client(self.settings.account_sid, self.settings.auth_token, http_client=http_client)
+            self._loop = loop
+        return self._client
 
-    def _delay(self, attempt: int, response: Optional[httpx.Response]) -> float:
+    async def aclose(self) -> None:
+        client, self._client, self._loop = self._client, None, None
+        if client is not None:
+            await client.http_client.close()
+
+    def _delay(self, attempt: int, failure: TwilioSendError) -> float:
         """Exponential backoff with jitter, or the server's Retry-After (capped)."""
-        retry_after = response.headers.get("Retry-After") if response is not None else None
+        retry_after = failure.retry_after_header
         if retry_after and retry_after.isdigit():
             return min(float(retry_after), 30.0)
         return self.backoff * (2 ** (attempt - 1)) * (1 + random.random() / 2)
 
-    async def create(self, client: httpx.AsyncClient, form: Dict[str, str]) -> Dict[str, object]:
-        """Create one message; its Twilio resource as JSON."""
+    async def create(self, form: Dict[str, str]) -> Any:
+        """Create one message (form fields named as Twilio's API names them); its MessageInstance."""
+        fields = {_FIELDS[name]: value for name, value in form.items()}
         failure = TwilioSendError(None, None, "not attempted")
         for attempt in range(1, self.attempts + 1):
-            response: Optional[httpx.Response] = None
             try:
-                response = await client.post(self.settings.messages_url, data=form)
-            except httpx.TransportError as error:
+                return await self.client().messages.create_async(**fields)
+            except TwilioSendError as error:
+                failure = error
+                if error.status is not None and not _is_temporary(error.status):
+                    raise
+            except TwilioRestException as error:  # the library's own checks of an answer
+                failure = TwilioSendError(error.status, None, str(error.msg))
+                if not _is_temporary(error.status):
+                    raise failure from error
+            except (aiohttp.ClientError, asyncio.TimeoutError) as error:
                 failure = TwilioSendError(None, None, f"{type(error).__name__}: {error}")
-            else:
-                if response.status_code < 300:
-                    return response.json()
-                failure = TwilioSendError.from_response(response)
-                if not _is_temporary(response.status_code):
-                    raise failure
             if attempt < self.attempts:
-                delay = self._delay(attempt, response)
+                delay = self._delay(attempt, failure)
                 logger.warning("Twilio send attempt %d failed (%s); retrying in %.1fs", attempt, failure, delay)
                 await asyncio.sleep(delay)
         raise failure
@@ -192,16 +254,19 @@ class TwilioSender:
         if buttons:
             await remember_choices(sender_id, payloads_of(buttons))
         bodies = split_body(with_choices(text, buttons))
-        async with self.messages.client() as client:
-            for body in bodies:
-                try:
-                    await self.messages.create(client, {"To": address, "Body": body, **origin})
-                except TwilioSendError as error:
-                    if error.code == UNSUBSCRIBED_RECIPIENT:
-                        await set_opted_out(sender_id, True)
-                        raise NotDeliverable(f"conversation {sender_id} opted out at the carrier") from error
-                    raise
+        for body in bodies:
+            try:
+                await self.messages.create({"To": address, "Body": body, **origin})
+            except TwilioSendError as error:
+                if error.code == UNSUBSCRIBED_RECIPIENT:
+                    await set_opted_out(sender_id, True)
+                    raise NotDeliverable(f"conversation {sender_id} opted out at the carrier") from error
+                raise
         logger.info("sent %d %s message(s) to %s", len(bodies), channel, mask(address))
+
+    async def aclose(self) -> None:
+        """Close the HTTP connections (at shutdown)."""
+        await self.messages.aclose()
 
 
 def sender_from_env() -> Optional[TwilioSender]:

@@ -167,6 +167,21 @@ class WebChatSender:
         payload = clean_payload({"text": text, "buttons": buttons})
         await append_message(sender_id_for(CHANNEL, address), role, payload)
 
+    def write_in(self, connection: Connection, sender_ids: List[str], text: str) -> None:
+        """Bot messages to many conversations in the caller's transaction (alerts: with their "sent" mark)."""
+        url = str(connection.engine.url)
+        if url not in _tables_made:  # the database may predate the web chat's table
+            webchat_messages.create(connection, checkfirst=True)
+            _tables_made.add(url)
+        payload, now = json.dumps(clean_payload({"text": text})), utcnow()
+        connection.execute(
+            webchat_messages.insert(),
+            [{"sender_id": sender_id, "role": BOT, "payload": payload, "created_at": now} for sender_id in sender_ids],
+        )
+
+
+_tables_made: Set[str] = set()  # databases where write_in made sure the table exists
+
 
 def sender_from_env() -> WebChatSender:
     """The web chat needs no credentials: it is always reachable."""

@@ -14,7 +14,6 @@ from __future__ import annotations
 
 import asyncio
 import json
-import math
 import sqlite3
 import threading
 import uuid
@@ -23,12 +22,13 @@ from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar, Union
 
+from bot.open311.geo import haversine_m
+
 T = TypeVar("T")
 AttributeValue = Union[str, List[str]]
 
 FIRST_ID = 1001
 STATUSES = ("open", "closed")
-EARTH_RADIUS_M = 6_371_008.8
 
 _SCHEMA = """
 CREATE TABLE IF NOT EXISTS requests (
@@ -74,14 +74,6 @@ def utc_w3(moment: datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
-
-
-def haversine_m(lat1: float, long1: float, lat2: float, long2: float) -> float:
-    """Great-circle distance in meters."""
-    phi1, phi2 = math.radians(lat1), math.radians(lat2)
-    d_phi, d_lambda = phi2 - phi1, math.radians(long2 - long1)
-    a = math.sin(d_phi / 2) ** 2 + math.cos(phi1) * math.cos(phi2) * math.sin(d_lambda / 2) ** 2
-    return 2 * EARTH_RADIUS_M * math.asin(min(1.0, math.sqrt(a)))
 
 
 def _sql_distance(lat1: Any, long1: Any, lat2: Any, long2: Any) -> Optional[float]:

@@ -17,7 +17,7 @@ on one machine (`citybot run`'s workers on SQLite) use `FileLockStore`
 instead: one kernel lock per conversation on a file, one system call to take
 it and one to release it.
 
-endpoints.yml selects one by module path (bot/stack.py sets it: Redis when
+endpoints.yml selects one by module path (bot/process/stack.py sets it: Redis when
 `REDIS_URL` is set, else the database with `DATABASE_URL`, else the file):
 
     lock_store:

@@ -14,6 +14,7 @@ from datetime import datetime, timedelta, timezone
 from typing import List, Optional
 
 from bot.open311.client import Open311Client
+from bot.open311.geo import haversine_m
 from bot.open311.models import Open311Error, Open311Rejected, ServiceRequest
 from bot.reports.answers import normalise
 
@@ -27,18 +28,9 @@ def radius_m() -> float:
     return float(os.environ.get("DUPLICATE_RADIUS_METERS", 50))
 
 
-def distance_m(lat1: float, long1: float, lat2: float, long2: float) -> float:
-    """Great-circle distance in meters."""
-    earth = 6_371_000.0
-    p1, p2 = math.radians(lat1), math.radians(lat2)
-    dp, dl = p2 - p1, math.radians(long2 - long1)
-    a = math.sin(dp / 2) ** 2 + math.cos(p1) * math.cos(p2) * math.sin(dl / 2) ** 2
-    return 2 * earth * math.asin(math.sqrt(a))
-
-
 def _same_place(request: ServiceRequest, lat: Optional[float], long: Optional[float], address: Optional[str]) -> bool:
     if lat is not None and long is not None and request.has_location:
-        return distance_m(lat, long, request.lat, request.long) <= radius_m()  # type: ignore[arg-type]
+        return haversine_m(lat, long, request.lat, request.long) <= radius_m()  # type: ignore[arg-type]
     return bool(address and request.address and normalise(address) == normalise(request.address))
 
 
@@ -69,5 +61,5 @@ async def find_duplicate(
         return None
     matches = [r for r in candidates if r.is_open and r.service_code in (None, service_code) and _same_place(r, lat, long, address)]
     if lat is not None and long is not None:
-        matches.sort(key=lambda r: distance_m(lat, long, r.lat, r.long) if r.has_location else math.inf)  # type: ignore[arg-type]
+        matches.sort(key=lambda r: haversine_m(lat, long, r.lat, r.long) if r.has_location else math.inf)  # type: ignore[arg-type]
     return matches[0] if matches else None

@@ -10,8 +10,9 @@ import httpx
 import pytest
 
 from bot.open311.models import DEV_API_KEY
-from bot.procs import free_port
-from bot.stack import DEFAULT_OPEN311_PATH, StackConfig, open311_process, stack_processes
+from bot.process.procs import free_port
+from bot.process.stack import DEFAULT_OPEN311_PATH, StackConfig
+from bot.process.stack_processes import open311_process, stack_processes
 from tests.support.conversation import Conversation
 from tests.support.stack import RunningStack, running
 

@@ -18,7 +18,7 @@ import yaml
 
 from bot.handoff import store
 from bot.handoff.waiting import MIN_CONVERSATION, RESIDENT
-from bot.procs import PROJECT_ROOT
+from bot.process.procs import PROJECT_ROOT
 from bot.storage import Database, utcnow
 from tests.support.conversation import Conversation
 from tests.support.handoff import audit_of, handoff_of

@@ -14,8 +14,9 @@ from typing import Dict, Iterator, List
 import httpx
 import pytest
 
-from bot.procs import ManagedProcess, free_port, stop_all
-from bot.stack import StackConfig, console_process, rasa_process, worker_process
+from bot.process.procs import ManagedProcess, free_port, stop_all
+from bot.process.stack import StackConfig
+from bot.process.stack_processes import console_process, rasa_process, worker_process
 from bot.web.hsts import HSTS_HEADER, HSTS_VALUE
 from tests.support.production import DEV_KEY, PUBLIC_HTTPS
 from tests.support.stack import RASA_API_TOKEN

@@ -31,10 +31,11 @@ from urllib.parse import urlsplit
 import httpx
 import pytest
 
-from bot.bench import create_database, drop_database
+from bench.databases import create_database, drop_database
 from bot.catalog import load_city
-from bot.procs import free_port, stop_all
-from bot.stack import FILE_LOCK_STORE, StackConfig, stack_processes
+from bot.process.procs import free_port, stop_all
+from bot.process.stack import FILE_LOCK_STORE, StackConfig
+from bot.process.stack_processes import stack_processes
 from tests.support.stack import RASA_API_TOKEN
 
 pytestmark = pytest.mark.e2e

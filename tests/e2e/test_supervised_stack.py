@@ -17,8 +17,9 @@ from typing import Iterator, Tuple
 import httpx
 import pytest
 
-from bot.procs import ManagedProcess, free_port, group_members
-from bot.stack import StackConfig, action_process, open311_process, rasa_process
+from bot.process.procs import ManagedProcess, free_port, group_members
+from bot.process.stack import StackConfig
+from bot.process.stack_processes import action_process, open311_process, rasa_process
 from tests.support.stack import RASA_API_TOKEN
 from tests.support.supervisor import Running, eventually, listeners, server_pid, supervised
 

@@ -15,10 +15,11 @@ import httpx
 import pytest
 
 from bot.channels.identity import mask
-from bot.procs import PROJECT_ROOT, ManagedProcess, free_port
-from bot.stack import StackConfig, rasa_process
-from tests.support.stack import TELEGRAM_SECRET, TELEGRAM_TOKEN
+from bot.process.procs import PROJECT_ROOT, ManagedProcess, free_port
+from bot.process.stack import StackConfig
+from bot.process.stack_processes import rasa_process
 from tests.support.reports import request_number, stored
+from tests.support.stack import TELEGRAM_SECRET, TELEGRAM_TOKEN
 from tests.support.telegram import SECRET_HEADER, TelegramChat, keyboard, update_ids
 
 pytestmark = pytest.mark.e2e

@@ -222,8 +222,16 @@ def test_stop_silences_everything_until_start(phone, test_sender):
     assert phone.send_unanswered("START")  # Twilio confirms this one too
     assert not asyncio.run(contact_for(phone.sender_id)).opted_out
     assert "311 assistant" in phone.send("hello")
-    asyncio.run(deliver(phone.sender_id, "Your request 1042 was closed: fixed."))
+    asyncio.run(deliver_then_close(test_sender, phone.sender_id, "Your request 1042 was closed: fixed."))
     assert phone.read() == "Your request 1042 was closed: fixed."
+
+
+async def deliver_then_close(sender: TwilioSender, sender_id: str, text: str) -> None:
+    """deliver() on its own event loop, closing the sender's connections before the loop ends."""
+    try:
+        await deliver(sender_id, text)
+    finally:
+        await sender.aclose()
 
 
 def test_cancel_opts_out_on_sms_but_cancels_the_report_on_whatsapp(phone, whatsapp, stack_database):

@@ -18,7 +18,7 @@ from typing import Any, Coroutine, Dict, Iterator, List, Optional, TypeVar
 
 import pytest
 
-from bot.procs import PROJECT_ROOT
+from bot.process.procs import PROJECT_ROOT
 
 CHROMIUM = Path("/usr/bin/chromium")
 CHROMIUM_ARGS = [

@@ -7,7 +7,7 @@ from typing import Any, Dict, List, Optional
 import httpx
 import pytest
 
-from bot.stack import StackConfig
+from bot.process.stack import StackConfig
 from tests.support.stack import RASA_API_TOKEN
 
 

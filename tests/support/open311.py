@@ -13,7 +13,7 @@ import httpx
 import pytest
 
 from bot.open311.client import Open311Client
-from bot.procs import ManagedProcess, free_port
+from bot.process.procs import ManagedProcess, free_port
 
 EVAL_DIR = Path(__file__).resolve().parents[2].parent / "shared" / "eval" / "open311"
 TEST_API_KEY = "test-open311-key"

@@ -10,8 +10,9 @@ from typing import Any, Iterator, List
 
 import pytest
 
-from bot.procs import PROJECT_ROOT, ManagedProcess, free_port, stop_all, venv_bin
-from bot.stack import StackConfig, stack_processes
+from bot.process.procs import PROJECT_ROOT, ManagedProcess, free_port, stop_all, venv_bin
+from bot.process.stack import StackConfig
+from bot.process.stack_processes import stack_processes
 from tests.support.fake_cloud import FakeCloud, start_fake_cloud
 
 MODEL_DIR = PROJECT_ROOT / "models"

@@ -8,7 +8,7 @@ from typing import Any, Dict, List
 
 import httpx
 
-from bot.procs import PROJECT_ROOT, venv_bin
+from bot.process.procs import PROJECT_ROOT, venv_bin
 
 PASSWORD = "river-city-staff-2024"
 

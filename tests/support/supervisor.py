@@ -10,8 +10,8 @@ import urllib.request
 from pathlib import Path
 from typing import Callable, Iterator, List, Set
 
-from bot.procs import ManagedProcess
-from bot.supervisor import RestartPolicy, Supervisor
+from bot.process.procs import ManagedProcess
+from bot.process.supervisor import RestartPolicy, Supervisor
 
 FAST = RestartPolicy(first_delay=0.2, max_delay=1.0, max_restarts=3, window=600.0, ready_timeout=60.0,
                      poll_interval=0.2)

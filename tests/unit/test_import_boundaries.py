@@ -39,12 +39,6 @@ def test_every_actions_module_is_checked():
     assert {"actions.report_form", "actions.status", "actions.alerts"} <= set(action_modules())
 
 
-# bot/alerts/__init__.py re-exports the delivery job, which imports bot.channels.outbound;
-# importing bot.alerts.store runs it. Drop the mark once the package stops re-exporting the job.
-THROUGH_THE_ALERTS_PACKAGE = pytest.mark.xfail(strict=True, reason="bot.alerts re-exports the delivery job")
-
-
-@pytest.mark.parametrize("module", [pytest.param(m, marks=THROUGH_THE_ALERTS_PACKAGE) if m == "actions.alerts" else m
-                                    for m in action_modules()])
+@pytest.mark.parametrize("module", action_modules())
 def test_an_actions_module_imports_no_channel(module: str):
     assert modules_loaded_by(module, "bot.channels") == []

@@ -17,7 +17,7 @@ from actions.report_form import (
 )
 from actions.status import ActionCheckStatus, ValidateStatusForm
 from bot.open311.client import reset_client_from_env
-from bot.procs import PROJECT_ROOT
+from bot.process.procs import PROJECT_ROOT
 from bot.reports.directory import reset_directory
 from bot.reports.outbox import get as outbox_item
 from bot.storage import reset_database

@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import asyncio
 import json
+import time
 from dataclasses import dataclass, field
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
@@ -15,9 +16,12 @@ import pytest
 import sqlalchemy as sa
 
 from bot.alerts import store
-from bot.alerts.broadcast import AlertBusy, DeliveryJob, DeliverySettings, is_permanent, run_delivery
+from bot.alerts.delivery.failures import is_permanent
+from bot.alerts.delivery.job import DeliveryJob, run_delivery
+from bot.alerts.delivery.lease import AlertBusy
+from bot.alerts.delivery.settings import DeliverySettings
 from bot.alerts.keywords import handle_alert_keyword, parse_alert_keyword
-from bot.alerts.limiter import RateLimiter, rate_for
+from bot.alerts.limiter import limit_for, new_limiter, rate_for
 from bot.alerts.store import (
     ALL,
     FAILED,
@@ -256,70 +260,49 @@ async def test_keywords_subscribe_narrow_report_and_stop():
 # --- the rate limiter -----------------------------------------------------------------------
 
 
-class FakeClock:
-    def __init__(self) -> None:
-        self.now = 1000.0
-        self.slept: List[float] = []
-
-    def __call__(self) -> float:
-        return self.now
-
-    async def sleep(self, seconds: float) -> None:
-        self.slept.append(seconds)
-        self.now += seconds
+async def departures(limiter: Any, count: int, busy: float = 0.0) -> List[float]:
+    """When each of `count` messages got through, one after the other (`busy`: the loop blocks after each)."""
+    loop = asyncio.get_running_loop()
+    times = []
+    for _ in range(count):
+        await limiter.acquire()
+        times.append(loop.time())
+        if busy:
+            time.sleep(busy)  # a busy event loop wakes the next sender late
+    return times
 
 
 async def test_the_limiter_spaces_messages_at_its_rate():
-    clock = FakeClock()
-    limiter = RateLimiter(20, clock=clock, sleep=clock.sleep)
-    times = []
-    for _ in range(41):
-        await limiter.acquire()
-        times.append(clock.now)
-    assert times[-1] - times[0] == pytest.approx(2.0)
-    assert all(b - a == pytest.approx(0.05) for a, b in zip(times, times[1:]))
+    times = await departures(new_limiter(100), 41)
+    assert 0.4 - 1e-6 <= times[-1] - times[0] < 1.0
+    assert all(b - a >= 0.01 - 1e-6 for a, b in zip(times, times[1:]))
 
 
-async def test_a_burst_then_the_rate_and_a_refill_after_a_pause():
-    clock = FakeClock()
-    limiter = RateLimiter(10, burst=3, clock=clock, sleep=clock.sleep)
-    departures = []
-    for _ in range(5):  # five messages asked for at the same instant
-        await limiter.acquire()
-        departures.append(clock.now - 1000.0)
-    assert departures == pytest.approx([0, 0, 0, 0.1, 0.2])
-    clock.now += 10  # idle: the bucket is full again
-    start = clock.now
-    for _ in range(3):
-        await limiter.acquire()
-    assert clock.now == start
-    unlimited = RateLimiter(0)
-    assert unlimited.unlimited and unlimited.wait_needed() == 0
+async def test_after_a_pause_the_next_message_goes_at_once_and_zero_is_no_limit():
+    limiter = new_limiter(10)
+    await departures(limiter, 2)
+    await asyncio.sleep(0.15)  # idle: the bucket has drained
+    loop = asyncio.get_running_loop()
+    start = loop.time()
+    await limiter.acquire()
+    assert loop.time() - start < 0.05
+    unlimited = limit_for("testchannel", 0)
+    assert unlimited.unlimited
+    times = await departures(unlimited.send, 100)
+    assert times[-1] - times[0] < 0.05
 
 
 async def test_a_late_wake_up_does_not_turn_into_a_burst():
-    clock = FakeClock()
-
-    async def oversleep(seconds: float) -> None:  # a busy event loop wakes the sender 0.3 s late
-        clock.now += seconds + 0.3
-
-    limiter = RateLimiter(20, clock=clock, sleep=oversleep)
-    departures = []
-    for _ in range(10):
-        await limiter.acquire()
-        departures.append(clock.now)
-    assert all(b - a >= 0.05 - 1e-9 for a, b in zip(departures, departures[1:]))
+    times = await departures(new_limiter(50), 10, busy=0.03)
+    assert all(b - a >= 0.02 - 1e-6 for a, b in zip(times, times[1:]))
 
 
 async def test_concurrent_senders_share_one_limiter_in_real_time():
-    limiter = RateLimiter(50)
-    loop = asyncio.get_running_loop()
+    limiter = new_limiter(50)
     stamps: List[float] = []
 
     async def sender() -> None:
-        for _ in range(5):
-            await limiter.acquire()
-            stamps.append(loop.time())
+        stamps.extend(await departures(limiter, 5))
 
     await asyncio.gather(*(sender() for _ in range(4)))
     stamps.sort()
@@ -470,7 +453,7 @@ async def test_one_job_at_a_time_per_alert_and_a_dead_jobs_lease_runs_out():
     add_residents(crowd(3, "telegram", "tg"))
     alert = await store.create_alert(ALL, ALL, "info", "Test.", "ops")
     dead = DeliveryJob(alert.id, senders={}, settings=DeliverySettings(lease_seconds=1))
-    await store.run(dead._take_lease)  # a job that took the alert, then its process died
+    await store.run(dead.lease.take)  # a job that took the alert, then its process died
     telegram = RecordingSender("telegram")
     with pytest.raises(AlertBusy):
         await run_delivery(alert.id, senders={"telegram": telegram}, settings=FAST)
@@ -480,7 +463,7 @@ async def test_one_job_at_a_time_per_alert_and_a_dead_jobs_lease_runs_out():
     assert status.sent == 3
 
     other = await store.create_alert(ALL, ALL, "info", "Again.", "ops")
-    await store.run(DeliveryJob(other.id, senders={}, settings=DeliverySettings(lease_seconds=60))._take_lease)
+    await store.run(DeliveryJob(other.id, senders={}, settings=DeliverySettings(lease_seconds=60)).lease.take)
     taken = await run_delivery(other.id, senders={"telegram": telegram}, settings=FAST, takeover=True)
     assert taken.sent == 3
 
@@ -491,7 +474,7 @@ async def test_a_channel_not_configured_here_waits_and_is_delivered_later():
     sms = RecordingSender("sms")
     status = await run_delivery(alert.id, senders={"sms": sms}, settings=FAST)
     assert (status.sent, status.pending) == (2, 2) and status.alert.state == store.DELIVERING
-    from bot.alerts.broadcast import unfinished_alerts
+    from bot.alerts.delivery.loop import unfinished_alerts
 
     assert await unfinished_alerts() == [alert.id]
     telegram = RecordingSender("telegram")
@@ -637,7 +620,7 @@ async def test_a_gentle_stop_finishes_what_is_on_its_way_and_leaves_the_rest_pen
 
 
 async def test_the_workers_loop_delivers_alerts_written_elsewhere_and_stops_gently():
-    from bot.alerts.broadcast import alert_loop
+    from bot.alerts.delivery.loop import alert_loop
 
     add_residents(crowd(5, "telegram", "tg") + crowd(5, "sms", "sms"))
     telegram, sms = RecordingSender("telegram"), RecordingSender("sms", delay=0.01)

@@ -25,7 +25,7 @@ from bot.alerts.words import (
     topics_in,
     zones_in,
 )
-from bot.procs import PROJECT_ROOT
+from bot.process.procs import PROJECT_ROOT
 from bot.storage import reset_database
 from tests.support.residents import Resident, add_residents
 

@@ -21,11 +21,12 @@ import pytest
 import sqlalchemy as sa
 
 from bot.alerts import store
-from bot.alerts.broadcast import AlertBusy, run_delivery
+from bot.alerts.delivery.job import run_delivery
+from bot.alerts.delivery.lease import AlertBusy
 from bot.alerts.limiter import reset_limiters
 from bot.alerts.store import ALL, PENDING, SENDING, SENT, deliveries
 from bot.channels.identity import sender_id_for
-from bot.procs import PROJECT_ROOT
+from bot.process.procs import PROJECT_ROOT
 from bot.storage import database, reset_database, set_opted_out, utcnow
 from tests.support.fake_cloud import FakeCloud, RecordedRequest, start_fake_cloud
 from tests.support.residents import Resident, add_residents
@@ -265,6 +266,7 @@ async def test_each_channel_holds_its_configured_rate(channel_env, cloud, monkey
         status = await run_delivery(alert.id, senders=senders)
     finally:
         await senders["telegram"].bot.shutdown()
+        await senders["sms"].aclose()
     assert status.sent == 52
     calls = cloud.calls()
     telegram_times = sorted(r.at for r in calls if r.api_method == "sendMessage" and marker in telegram_text(r))

@@ -10,8 +10,9 @@ from typing import Dict, List
 
 import pytest
 
-from bot.procs import PROJECT_ROOT
-from bot.stack import StackConfig, stack_processes
+from bot.process.procs import PROJECT_ROOT
+from bot.process.stack import StackConfig
+from bot.process.stack_processes import stack_processes
 
 UNITS = PROJECT_ROOT / "deploy" / "systemd"
 COMMON = UNITS / "citybot-.service.d" / "10-common.conf"

@@ -22,8 +22,9 @@ import pytest
 import sqlalchemy as sa
 
 from bot.handoff import pages, passwords, store, throttle
-from bot.procs import ManagedProcess, free_port
-from bot.stack import StackConfig, console_process
+from bot.process.procs import ManagedProcess, free_port
+from bot.process.stack import StackConfig
+from bot.process.stack_processes import console_process
 from bot.storage import Database
 from tests.support.staff import PASSWORD, Staff, make_staff
 

@@ -19,7 +19,7 @@ from actions.conversation import ActionHandleMisunderstanding, ActionHandoffWait
 from bot.handoff import store
 from bot.handoff.service import report_details, transcript
 from bot.handoff.waiting import duration_text, expected_wait, opening_message
-from bot.procs import PROJECT_ROOT, venv_bin
+from bot.process.procs import PROJECT_ROOT, venv_bin
 from bot.storage import Database, database, remember_contact, reset_database, utcnow
 
 PASSWORD = "correct horse battery"

@@ -13,6 +13,7 @@ import pytest
 
 from bot.catalog import CatalogAttribute, CatalogService, load_city
 from bot.open311.client import Open311Client
+from bot.open311.geo import haversine_m
 from bot.open311.models import ErrorDetail, Open311Rejected
 from bot.open311.parse import (
     MEDIA_TYPES,
@@ -24,7 +25,7 @@ from bot.open311.parse import (
     parse_token_lookups,
 )
 from bot.open311.server import ApiError, build_query, parse_fields, validate_new_request
-from bot.open311.store import Near, NewRequest, RequestQuery, RequestStore, haversine_m
+from bot.open311.store import Near, NewRequest, RequestQuery, RequestStore
 from tests.support.open311 import Open311ServerFactory, RunningServer
 
 CITY = load_city()

@@ -4,14 +4,16 @@ from __future__ import annotations
 import os
 import signal
 import subprocess
+import sys
 import time
 from pathlib import Path
 
 import pytest
 
-from bot.cli import chosen_processes
-from bot.procs import free_port, venv_bin
-from bot.stack import StackConfig, open311_process, stack_processes
+from bot.process.cli import chosen_processes, main
+from bot.process.procs import free_port, venv_bin
+from bot.process.stack import StackConfig
+from bot.process.stack_processes import open311_process, stack_processes
 from tests.support.supervisor import answers
 
 
@@ -65,3 +67,28 @@ def test_serve_becomes_the_stacks_process_itself(tmp_path: Path):
 def test_serve_refuses_an_unknown_process():
     result = subprocess.run([venv_bin("citybot"), "serve", "nlu"], capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and "unknown process nlu" in result.stderr
+
+
+def test_open311_takes_the_servers_options_as_the_readme_shows(tmp_path: Path):
+    """`citybot open311 --port 8311 --db var/open311.db` (README) serves on that port from that file."""
+    port = free_port()
+    db = tmp_path / "open311.db"
+    served = subprocess.Popen(
+        [sys.executable, "-m", "bot.process.cli", "open311", "--port", str(port), "--db", str(db)],
+        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 30
+        while not answers(f"http://127.0.0.1:{port}/open311/v2/services.json"):
+            assert served.poll() is None and time.monotonic() < deadline
+            time.sleep(0.2)
+        assert db.exists()
+    finally:
+        os.killpg(served.pid, signal.SIGTERM)
+        served.wait(15)
+
+
+def test_options_a_command_does_not_take_are_still_refused(capsys: pytest.CaptureFixture):
+    with pytest.raises(SystemExit) as exit_info:
+        main(["run", "--port", "8311"])
+    assert exit_info.value.code == 2 and "unrecognized arguments: --port 8311" in capsys.readouterr().err

@@ -1,4 +1,4 @@
-"""Which lock store and how many worker processes each setup gets (bot/stack.py)."""
+"""Which lock store and how many worker processes each setup gets (bot/process/stack.py)."""
 from __future__ import annotations
 
 import os
@@ -6,14 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from bot.stack import (
-    FILE_LOCK_STORE,
-    REDIS_LOCK_STORE,
-    StackConfig,
-    action_process,
-    rasa_process,
-    stack_processes,
-)
+from bot.process.stack import FILE_LOCK_STORE, REDIS_LOCK_STORE, StackConfig
+from bot.process.stack_processes import action_process, rasa_process, stack_processes
 
 
 @pytest.fixture(autouse=True)
@@ -77,7 +71,7 @@ def test_workers_from_the_environment(tmp_path: Path, monkeypatch: pytest.Monkey
 
 
 def test_the_stack_and_the_file_lock_store_name_the_same_file():
-    from bot import stack
+    from bot.process import stack
     from bot.rasa_ext import locks
 
     assert stack.LOCK_FILE_NAME == locks.LOCK_FILE_NAME

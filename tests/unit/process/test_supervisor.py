@@ -1,6 +1,6 @@
 """`citybot run` keeps the assistant up: real servers are killed and must come back, alone.
 
-The servers are the stack's own (bot.stack): the reference Open311 server and
+The servers are the stack's own (bot.process.stack_processes): the reference Open311 server and
 the action server with two Sanic workers. The Rasa server is left out (it
 loads for a minute); the supervision does not depend on which server it is.
 """
@@ -16,9 +16,10 @@ from typing import List
 
 import pytest
 
-from bot.procs import PROJECT_ROOT, ManagedProcess, free_port, group_members, port_free
-from bot.stack import StackConfig, action_process, open311_process
-from bot.supervisor import RestartPolicy, Supervisor
+from bot.process.procs import PROJECT_ROOT, ManagedProcess, free_port, group_members, port_free
+from bot.process.stack import StackConfig
+from bot.process.stack_processes import action_process, open311_process
+from bot.process.supervisor import RestartPolicy, Supervisor
 from tests.support.supervisor import FAST, Running, answers, eventually, listeners, server_pid, supervised
 
 # What the SDK's action server reads (rasa_sdk.constants.ENV_SANIC_WORKERS).
@@ -93,7 +94,7 @@ def test_nothing_survives_citybot_run_killed_with_sigkill(tmp_path: Path):
     }
     output = tmp_path / "citybot-run.out"
     with output.open("wb") as out:
-        run = subprocess.Popen([sys.executable, "-m", "bot.cli", "run"], cwd=PROJECT_ROOT, env=env,
+        run = subprocess.Popen([sys.executable, "-m", "bot.process.cli", "run"], cwd=PROJECT_ROOT, env=env,
                                stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
     groups: List[int] = []
     try:

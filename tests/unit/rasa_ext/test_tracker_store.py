@@ -18,7 +18,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 from sqlalchemy.engine import make_url
 
 from bot import storage
-from bot.bench import create_database, drop_database
+from bench.databases import create_database, drop_database
 from bot.rasa_ext.tracker_store import CachedSQLTrackerStore
 
 ROOT = Path(__file__).resolve().parents[3]

@@ -21,10 +21,10 @@ import yaml
 from bot.catalog import City, load_city
 from bot.open311.client import Open311Client
 from bot.open311.models import Open311Unavailable, Service, ServiceAttribute, ServiceDefinition
-from bot.procs import ManagedProcess, free_port
+from bot.process.procs import ManagedProcess, free_port
+from bot.process.stack import DEFAULT_OPEN311_PATH
 from bot.reports import offline_catalog
 from bot.reports.directory import ServiceDirectory
-from bot.stack import DEFAULT_OPEN311_PATH
 from bot.storage import reset_database
 
 RIVERTON = Path(__file__).resolve().parents[3] / "bot" / "city" / "riverton.yml"

@@ -12,7 +12,7 @@ from bot.reports import outbox
 from bot.reports.draft import ReportDraft
 from bot.reports.outbox import AWAITING_ID, FILED, PENDING
 from bot.storage import reset_database
-from bot.worker import deliver_due, outcome_text
+from bot.process.worker import deliver_due, outcome_text
 
 DRAFT = ReportDraft(
     service_code="WATER_LEAK",

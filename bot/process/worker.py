@@ -12,8 +12,8 @@ import os
 import signal
 from typing import Optional
 
-from bot.alerts import alert_loop
-from bot.channels.outbound import NotDeliverable, deliver, load_senders_from_env
+from bot.alerts.delivery.loop import alert_loop
+from bot.channels.outbound import NotDeliverable, close_senders, deliver, load_senders_from_env
 from bot.open311.client import Open311Client, client_from_env
 from bot.open311.models import Open311Error
 from bot.reports import outbox
@@ -103,6 +103,7 @@ async def run(stop: asyncio.Event, outbox_every: float, status_every: float) -> 
         except asyncio.TimeoutError:
             pass
     await alerts
+    await close_senders()
     await client.aclose()
 
 

@@ -1,8 +1,8 @@
 """Run one command so that its whole process group dies with the supervisor that started it.
 
 `citybot run` starts each process as
-`python -m bot.process_guard WATCH_FD PARENT_PID -- ARGV...` in a new process
-group (bot.procs.ManagedProcess.start). The guard runs ARGV in that same group
+`python -m bot.process.guard WATCH_FD PARENT_PID -- ARGV...` in a new process
+group (bot.process.procs.ManagedProcess.start). The guard runs ARGV in that same group
 and waits. As soon as the supervisor is gone it takes the group down (SIGTERM,
 then SIGKILL after a grace period). It learns that the supervisor is gone in
 three ways, any one being enough, so a supervisor killed by SIGKILL leaves
@@ -30,7 +30,7 @@ import sys
 import time
 from typing import List, NoReturn, Optional
 
-from bot.procs import group_members
+from bot.process.procs import group_members
 
 PR_SET_PDEATHSIG = 1  # <linux/prctl.h>
 GRACE_SECONDS = 10.0  # for the group to stop on SIGTERM before SIGKILL
@@ -103,7 +103,7 @@ def exit_like(returncode: int) -> NoReturn:
 
 def main(argv: List[str]) -> NoReturn:
     if len(argv) < 4 or argv[2] != "--":
-        raise SystemExit("usage: python -m bot.process_guard WATCH_FD PARENT_PID -- COMMAND...")
+        raise SystemExit("usage: python -m bot.process.guard WATCH_FD PARENT_PID -- COMMAND...")
     Guard(int(argv[0]), int(argv[1])).run(argv[3:])
 
 

@@ -19,7 +19,7 @@ from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 from urllib.parse import urlparse
 
-PROJECT_ROOT = Path(__file__).resolve().parent.parent
+PROJECT_ROOT = Path(__file__).resolve().parents[2]
 SETTLE_SECONDS = 1.0  # a process without a readiness URL is ready once it has run this long
 
 
@@ -116,13 +116,13 @@ class ManagedProcess:
         """Launch the process in its own process group, output to its log file.
 
         With `watch_fd` (the read end of a pipe whose write end only a supervisor
-        holds) it runs under bot.process_guard, which takes the whole group down
+        holds) it runs under bot.process.guard, which takes the whole group down
         when the supervisor goes away, however it goes.
         """
         self.log_path.parent.mkdir(parents=True, exist_ok=True)
         argv = list(self.argv)
         if watch_fd is not None:
-            argv = [sys.executable, "-m", "bot.process_guard", str(watch_fd), str(os.getpid()), "--", *argv]
+            argv = [sys.executable, "-m", "bot.process.guard", str(watch_fd), str(os.getpid()), "--", *argv]
         log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
         self.popen = subprocess.Popen(
             argv,

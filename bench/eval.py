@@ -23,7 +23,7 @@ from typing import Any, Dict, List, Optional, Sequence, Tuple
 
 import yaml
 
-from bot.procs import PROJECT_ROOT
+from bot.process.procs import PROJECT_ROOT
 
 SHARED_EVAL = PROJECT_ROOT.parent / "shared" / "eval"
 HOLDOUT = PROJECT_ROOT / "tests" / "data" / "nlu_holdout.yml"
@@ -182,7 +182,7 @@ def summary_lines(results: Dict[str, Any]) -> List[str]:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    parser = argparse.ArgumentParser(prog="python -m bot.eval", description=__doc__.splitlines()[0])
+    parser = argparse.ArgumentParser(prog="python -m bench.eval", description=__doc__.splitlines()[0])
     parser.add_argument("--model", default=str(PROJECT_ROOT / "models" / "citybot.tar.gz"))
     parser.add_argument("--out", default=str(REPORT))
     args = parser.parse_args(argv)

@@ -9,7 +9,7 @@ to be free, starts it and waits until it answers again, while it goes on
 watching the others. After `max_restarts` restarts within `window` seconds it
 gives up, stops everything and `run` answers 1.
 
-Every child runs under bot.process_guard holding the read end of a pipe only
+Every child runs under bot.process.guard holding the read end of a pipe only
 the supervisor can write to: if the supervisor itself is killed, even by
 SIGKILL, each guard takes its group down, and nothing is left holding a port.
 """
@@ -23,7 +23,7 @@ from dataclasses import dataclass, field
 from enum import Enum
 from typing import Callable, Deque, List, Optional
 
-from bot.procs import ManagedProcess, port_free, stop_all
+from bot.process.procs import ManagedProcess, port_free, stop_all
 
 Say = Callable[[str], None]
 

@@ -7,10 +7,11 @@ import signal
 import sys
 from typing import List, NoReturn, Optional
 
+from bot.process.procs import ManagedProcess
+from bot.process.stack import StackConfig
+from bot.process.stack_processes import stack_processes
+from bot.process.supervisor import Supervisor
 from bot.rasa_ext.api_tokens import RASA_API_TOKEN, TOKEN_FILES
-from bot.procs import ManagedProcess
-from bot.stack import StackConfig, stack_processes
-from bot.supervisor import Supervisor
 
 
 def say(message: str) -> None:
@@ -34,7 +35,7 @@ def chosen_processes(processes: List[ManagedProcess], wanted: Optional[str]) -> 
 
 
 def run_stack(_: argparse.Namespace) -> int:
-    """Start every process, wait until each answers, then keep them running until Ctrl-C (bot/supervisor.py)."""
+    """Start every process, wait until each answers, then keep them running until Ctrl-C (bot/process/supervisor.py)."""
     config = StackConfig.from_env()
     config.var_dir.mkdir(parents=True, exist_ok=True)
     supervisor = Supervisor(chosen_processes(stack_processes(config), os.environ.get("CITYBOT_PROCESSES")), say=say)
@@ -69,7 +70,7 @@ def serve_open311(args: argparse.Namespace) -> int:
 
 def run_worker(_: argparse.Namespace) -> int:
     """Deliver the report outbox and send status updates (also started by `citybot run`)."""
-    from bot.worker import main as worker_main
+    from bot.process.worker import main as worker_main
 
     return worker_main()
 
@@ -128,17 +129,17 @@ def build_parser() -> argparse.ArgumentParser:
     status.set_defaults(handler=set_request_status)
     telegram = commands.add_parser("telegram", help="Telegram setup: set-webhook")
     telegram.add_argument("rest", nargs=argparse.REMAINDER, help="set-webhook [--public-url URL]")
-    telegram.set_defaults(handler=telegram_command)
+    telegram.set_defaults(handler=telegram_command, passes_options_on=True)
     alerts = commands.add_parser(
         "alerts", help="crisis alerts: preview, send, status, resume, cancel, subscribe-test",
         description="citybot alerts {preview,send,status,resume,cancel,subscribe-test} ...; "
         "`citybot alerts SUBCOMMAND -h` lists a subcommand's options.",
     )
     alerts.add_argument("rest", nargs=argparse.REMAINDER, help="a subcommand and its options")
-    alerts.set_defaults(handler=alerts_command)
+    alerts.set_defaults(handler=alerts_command, passes_options_on=True)
     open311 = commands.add_parser("open311", help="run the reference Open311 server alone")
     open311.add_argument("rest", nargs=argparse.REMAINDER, help="options for the server (--port, --db)")
-    open311.set_defaults(handler=serve_open311)
+    open311.set_defaults(handler=serve_open311, passes_options_on=True)
     from bot.handoff.cli import add_commands as add_handoff_commands  # `citybot console`, `citybot staff ...`
 
     add_handoff_commands(commands)
@@ -146,7 +147,15 @@ def build_parser() -> argparse.ArgumentParser:
 
 
 def main(argv: Optional[List[str]] = None) -> int:
-    args = build_parser().parse_args(argv)
+    argv = sys.argv[1:] if argv is None else list(argv)
+    parser = build_parser()
+    args, extra = parser.parse_known_args(argv)
+    if getattr(args, "passes_options_on", False):
+        # argparse's REMAINDER misses options that come first (`citybot open311 --port 8311`):
+        # the command gets everything after its name, as typed.
+        args.rest = argv[argv.index(args.command) + 1:]
+    elif extra:
+        parser.error(f"unrecognized arguments: {' '.join(extra)}")
     return int(args.handler(args))
 
 

@@ -1,0 +1,1 @@
+"""Running the assistant: the processes it is made of, starting them, keeping them up (`citybot`)."""
