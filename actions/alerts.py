@@ -19,7 +19,7 @@ from actions.common import latest_text
 from bot.alerts import store
 from bot.alerts.words import ALL, city_name, normalize_topic, normalize_zone, topics_in, zones_in
 from bot.catalog import load_city
-from bot.storage import contact_for
+from bot.db.contacts import contact_for
 
 logger = logging.getLogger(__name__)
 

@@ -79,9 +79,9 @@ class ActionRequestHuman(Action):
     async def run(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> List[EventType]:
+        from bot.db.contacts import contact_for
         from bot.handoff.store import ASKED, MISUNDERSTOOD, open_handoff
         from bot.handoff.waiting import opening_message
-        from bot.storage import contact_for
 
         reason = MISUNDERSTOOD if previous_user_intent(tracker) in MISUNDERSTOOD_INTENTS else ASKED
         try:

@@ -25,7 +25,7 @@ from tqdm import tqdm
 from bot.alerts import store
 from bot.alerts.store import AlertError, AlertStatus
 from bot.alerts.words import ALL, SEVERITIES, TOPICS, ZONES
-from bot.storage import utcnow
+from bot.db.engine import utcnow
 
 CHANNELS = ("telegram", "sms", "whatsapp", "webchat")
 
@@ -299,7 +299,7 @@ async def cancel(args: argparse.Namespace) -> int:
 async def subscribe_test(args: argparse.Namespace) -> int:
     """Subscribe a staff member's own phone, chat or web chat session, to try an alert on themselves."""
     from bot.channels.identity import sender_id_for
-    from bot.storage import remember_contact
+    from bot.db.contacts import remember_contact
 
     address = args.address.strip()
     if args.channel == "whatsapp" and not address.startswith("whatsapp:"):

@@ -24,7 +24,10 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from bot.alerts.words import ALL, SEVERITIES, TOPICS, ZONES, collapse, describe
-from bot.storage import contacts, database, metadata, utcnow
+from bot.db.engine import database, utcnow
+from bot.db.schema import alert_deliveries as deliveries
+from bot.db.schema import alert_subscriptions as subscriptions
+from bot.db.schema import alerts, contacts
 
 logger = logging.getLogger(__name__)
 
@@ -51,73 +54,10 @@ DELIVERING = "sending"  # a delivery job has started (and may have been interrup
 DONE = "done"  # no delivery left pending
 CANCELLED = "cancelled"
 
-subscriptions = sa.Table(
-    "alert_subscriptions",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("sender_id", sa.String(128), nullable=False, index=True),
-    sa.Column("topic", sa.String(16), nullable=False),
-    sa.Column("zone", sa.String(16), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.UniqueConstraint("sender_id", "topic", "zone", name="uq_alert_subscriptions"),
-)
-
-alerts = sa.Table(
-    "alerts",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("topic", sa.String(16), nullable=False),
-    sa.Column("zone", sa.String(16), nullable=False),
-    sa.Column("severity", sa.String(16), nullable=False),
-    sa.Column("text", sa.Text, nullable=False),
-    sa.Column("created_by", sa.String(128)),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("state", sa.String(16), nullable=False, index=True),
-    sa.Column("lease_owner", sa.String(64)),
-    sa.Column("lease_until", sa.DateTime(timezone=True)),
-    sa.Column("started_at", sa.DateTime(timezone=True)),
-    sa.Column("finished_at", sa.DateTime(timezone=True)),
-)
-
-deliveries = sa.Table(
-    "alert_deliveries",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("alert_id", sa.Integer, sa.ForeignKey("alerts.id"), nullable=False),
-    sa.Column("sender_id", sa.String(128), nullable=False),
-    sa.Column("channel", sa.String(32), nullable=False),
-    sa.Column("state", sa.String(16), nullable=False),
-    sa.Column("attempts", sa.Integer, nullable=False, default=0),
-    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("claimed_by", sa.String(64)),
-    sa.Column("claimed_until", sa.DateTime(timezone=True)),
-    sa.Column("sent_at", sa.DateTime(timezone=True)),
-    sa.Column("last_error", sa.Text),
-    sa.UniqueConstraint("alert_id", "sender_id", name="uq_alert_deliveries"),
-    sa.Index("ix_alert_deliveries_progress", "alert_id", "channel", "state", "id"),
-)
-
-TABLES = (subscriptions, alerts, deliveries)
-_ready: Set[str] = set()
-
-
-def ensure_tables(connection: Connection) -> None:
-    """Create the tables if the database was opened before this module was imported."""
-    url = str(connection.engine.url)
-    if url not in _ready:
-        for table in TABLES:
-            table.create(connection, checkfirst=True)
-        _ready.add(url)
-
 
 async def run(work: Any) -> Any:
-    """`database().run(work)` with this module's tables present."""
-
-    def with_tables(connection: Connection) -> Any:
-        ensure_tables(connection)
-        return work(connection)
-
-    return await database().run(with_tables)
+    """Run `work(connection)` in one transaction of the assistant's database, off the event loop."""
+    return await database().run(work)
 
 
 def aware(moment: Optional[datetime]) -> Optional[datetime]:

@@ -12,7 +12,7 @@ from typing import Dict, Iterable, List, Optional, Protocol, runtime_checkable
 
 from sqlalchemy.engine import Connection
 
-from bot.storage import contact_for
+from bot.db.contacts import contact_for
 
 logger = logging.getLogger(__name__)
 

@@ -9,41 +9,23 @@ loses nothing.
 from __future__ import annotations
 
 import json
-from typing import List, Sequence, Set
+from typing import List, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from bot.channels.sms_format import pick_choice
-from bot.storage import database, metadata, utcnow
-
-choices = sa.Table(
-    "sms_choices",
-    metadata,
-    sa.Column("sender_id", sa.String(128), primary_key=True),
-    sa.Column("payloads", sa.Text, nullable=False),  # JSON list of button payloads
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-)
-
-_ready: Set[str] = set()
-
-
-def _ensure_table(connection: Connection) -> None:
-    """Create the table if the database was opened before this module was imported."""
-    url = str(connection.engine.url)
-    if url not in _ready:
-        choices.create(connection, checkfirst=True)
-        _ready.add(url)
+from bot.db.engine import database, utcnow
+from bot.db.schema import sms_choices
 
 
 async def remember_choices(sender_id: str, payloads: Sequence[str]) -> None:
     """Keep the payloads of the buttons just sent to a conversation."""
 
     def replace(connection: Connection) -> None:
-        _ensure_table(connection)
-        connection.execute(choices.delete().where(choices.c.sender_id == sender_id))
+        connection.execute(sms_choices.delete().where(sms_choices.c.sender_id == sender_id))
         connection.execute(
-            choices.insert().values(sender_id=sender_id, payloads=json.dumps(list(payloads)), updated_at=utcnow())
+            sms_choices.insert().values(sender_id=sender_id, payloads=json.dumps(list(payloads)), updated_at=utcnow())
         )
 
     await database().run(replace)
@@ -53,11 +35,10 @@ async def take_choices(sender_id: str) -> List[str]:
     """The payloads last offered to a conversation, forgotten as they are read."""
 
     def pop(connection: Connection) -> List[str]:
-        _ensure_table(connection)
-        row = connection.execute(sa.select(choices.c.payloads).where(choices.c.sender_id == sender_id)).first()
+        row = connection.execute(sa.select(sms_choices.c.payloads).where(sms_choices.c.sender_id == sender_id)).first()
         if row is None:
             return []
-        connection.execute(choices.delete().where(choices.c.sender_id == sender_id))
+        connection.execute(sms_choices.delete().where(sms_choices.c.sender_id == sender_id))
         return [str(p) for p in json.loads(row.payloads)]
 
     return await database().run(pop)

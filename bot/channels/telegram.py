@@ -47,8 +47,8 @@ from bot.channels.identity import mask, require_production_secret, sender_id_for
 from bot.channels.limits import MAX_MESSAGE_CHARS, BodyTooLarge, read_capped_body, text_too_long
 from bot.channels.media import media_error, media_signature_ok, signed_media_url, stream_remote
 from bot.channels.outbound import Buttons, register_sender
+from bot.db.contacts import contact_for, first_delivery, remember_contact
 from bot.failures import failure_summary
-from bot.storage import contact_for, first_delivery, remember_contact
 from bot.web.hsts import hsts_for_whole_app
 
 logger = logging.getLogger(__name__)

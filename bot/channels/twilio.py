@@ -34,8 +34,8 @@ from bot.channels.sms_keywords import OPTED_IN_TEXT, OPTED_OUT_TEXT, Keyword, ca
 from bot.channels.twilio_inbound import InboundMessage, MalformedWebhook, parse_form
 from bot.channels.twilio_rest import TwilioSender, TwilioSendError, TwilioSettings, sender_from_env
 from bot.channels.twilio_signature import SIGNATURE_HEADER, is_valid_signature, signed_url
+from bot.db.contacts import contact_for, first_delivery, remember_contact, set_opted_out
 from bot.failures import failure_summary
-from bot.storage import contact_for, first_delivery, remember_contact, set_opted_out
 from bot.web.hsts import hsts_for_whole_app
 
 logger = logging.getLogger(__name__)

@@ -30,7 +30,7 @@ from bot.channels.outbound import Buttons, NotDeliverable
 from bot.channels.sms_choices import remember_choices
 from bot.channels.sms_format import payloads_of, split_body, with_choices
 from bot.channels.twilio_inbound import DEFAULT_API_BASE_URL, channel_of
-from bot.storage import contact_for, set_opted_out
+from bot.db.contacts import contact_for, set_opted_out
 
 logger = logging.getLogger(__name__)
 

@@ -32,8 +32,10 @@ from sqlalchemy.engine import Connection
 from bot.channels.identity import require_production_secret, sender_id_for
 from bot.channels.limits import MAX_MESSAGE_CHARS, BodyTooLarge, is_text, read_capped_body, text_too_long
 from bot.channels.outbound import Buttons, register_sender
+from bot.db.contacts import remember_contact
+from bot.db.engine import database, utcnow
+from bot.db.schema import webchat_messages
 from bot.failures import failure_summary
-from bot.storage import database, metadata, remember_contact, utcnow
 from bot.web.hsts import hsts_for_whole_app
 from bot.web.render import render
 
@@ -67,18 +69,6 @@ _SESSION = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f
 # A message id as the database keeps it: a signed 64-bit integer, written in ASCII digits.
 _MESSAGE_ID = re.compile(r"^[0-9]{1,19}$")
 MAX_MESSAGE_ID = 2**63 - 1
-
-webchat_messages = sa.Table(
-    "webchat_messages",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("sender_id", sa.String(128), nullable=False),
-    sa.Column("role", sa.String(8), nullable=False),  # user, bot or staff
-    sa.Column("payload", sa.Text, nullable=False),  # JSON: text, buttons, image, attachment, custom
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Index("ix_webchat_messages_sender_id_id", "sender_id", "id"),
-)
-
 
 # --- the transcript -----------------------------------------------------------
 
@@ -169,18 +159,11 @@ class WebChatSender:
 
     def write_in(self, connection: Connection, sender_ids: List[str], text: str) -> None:
         """Bot messages to many conversations in the caller's transaction (alerts: with their "sent" mark)."""
-        url = str(connection.engine.url)
-        if url not in _tables_made:  # the database may predate the web chat's table
-            webchat_messages.create(connection, checkfirst=True)
-            _tables_made.add(url)
         payload, now = json.dumps(clean_payload({"text": text})), utcnow()
         connection.execute(
             webchat_messages.insert(),
             [{"sender_id": sender_id, "role": BOT, "payload": payload, "created_at": now} for sender_id in sender_ids],
         )
-
-
-_tables_made: Set[str] = set()  # databases where write_in made sure the table exists
 
 
 def sender_from_env() -> WebChatSender:

@@ -25,10 +25,10 @@ import httpx
 
 from bot.catalog import load_city
 from bot.channels.outbound import NotDeliverable, deliver, sender_for
+from bot.db.contacts import contact_for
 from bot.handoff import store
 from bot.handoff.store import CLAIMED, STAFF, Handoff
 from bot.reports.draft import REPORT_SLOTS, ReportDraft
-from bot.storage import contact_for
 
 logger = logging.getLogger(__name__)
 

@@ -26,8 +26,9 @@ from typing import Any, Dict, List, Optional
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from bot.db.engine import database, utcnow
+from bot.db.schema import audit_log, contacts, handoff_notes, handoffs, staff_sessions, staff_users
 from bot.handoff import passwords
-from bot.storage import database, metadata, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -81,101 +82,6 @@ def on_duty_window() -> timedelta:
     except ValueError:
         seconds = 90
     return timedelta(seconds=seconds)
-
-
-handoffs = sa.Table(
-    "handoffs",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("sender_id", sa.String(128), nullable=False),
-    sa.Column("channel", sa.String(32), nullable=False),
-    sa.Column("reason", sa.String(32), nullable=False),
-    sa.Column("state", sa.String(16), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("claimed_by", sa.String(64)),
-    sa.Column("claimed_at", sa.DateTime(timezone=True)),
-    sa.Column("resolved_by", sa.String(64)),
-    sa.Column("resolved_at", sa.DateTime(timezone=True)),
-    sa.Column("handed_back", sa.Boolean),
-    # Added later: a database from before them gets them from `add_missing_columns`.
-    sa.Column("urgent_at", sa.DateTime(timezone=True)),  # an emergency message came while it was open
-    sa.Column("noted_at", sa.DateTime(timezone=True)),  # the resident was told their messages wait for staff
-    sa.Index("ix_handoffs_state", "state"),
-    # One open handoff per conversation.
-    sa.Index(
-        "uq_handoffs_open_sender",
-        "sender_id",
-        unique=True,
-        sqlite_where=sa.text("state != 'resolved'"),
-        postgresql_where=sa.text("state != 'resolved'"),
-    ),
-)
-
-
-
-@sa.event.listens_for(metadata, "after_create")
-def add_missing_columns(_metadata: sa.MetaData, connection: Connection, tables: List[sa.Table], **_: Any) -> None:
-    """Bring a `handoffs` table made by an earlier version up to date (after every `create_all`).
-
-    Columns are only ever added, nullable, so this is the whole migration. Two
-    processes adding the same column at once: the slower one fails with
-    "duplicate column", which `bot.storage.create_tables` retries.
-    """
-    if handoffs in tables:
-        return
-    present = {column["name"] for column in sa.inspect(connection).get_columns(handoffs.name)}
-    for column in handoffs.columns:
-        if column.name not in present:
-            kind = column.type.compile(dialect=connection.dialect)
-            connection.execute(sa.text(f"ALTER TABLE {handoffs.name} ADD COLUMN {column.name} {kind}"))
-            logger.info("handoffs: column %s added", column.name)
-
-
-handoff_notes = sa.Table(
-    "handoff_notes",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("handoff_id", sa.Integer, sa.ForeignKey("handoffs.id"), nullable=False, index=True),
-    sa.Column("author", sa.String(64), nullable=False),
-    sa.Column("text", sa.Text, nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-)
-
-staff_users = sa.Table(
-    "staff_users",
-    metadata,
-    sa.Column("username", sa.String(64), primary_key=True),
-    sa.Column("password_hash", sa.String(256), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("disabled", sa.Boolean, nullable=False, default=False),
-    sa.Column("failed_logins", sa.Integer, nullable=False, default=0),
-    sa.Column("locked_until", sa.DateTime(timezone=True)),
-)
-
-staff_sessions = sa.Table(
-    "staff_sessions",
-    metadata,
-    # sha256 of the cookie's token: a copy of the database does not log anyone in.
-    sa.Column("token_hash", sa.String(64), primary_key=True),
-    sa.Column("username", sa.String(64), sa.ForeignKey("staff_users.username"), nullable=False, index=True),
-    sa.Column("csrf_token", sa.String(64), nullable=False),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
-)
-
-audit_log = sa.Table(
-    "audit_log",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("actor", sa.String(64), nullable=False),
-    sa.Column("action", sa.String(32), nullable=False),
-    sa.Column("handoff_id", sa.Integer, index=True),
-    # Never message text or contact details: a service code, a reference, an outcome.
-    sa.Column("detail", sa.String(256)),
-)
 
 
 def aware(value: Optional[datetime]) -> Optional[datetime]:
@@ -793,7 +699,6 @@ async def purge_expired_sessions() -> int:
 
 async def recent_conversations(limit: int = 30) -> List[Dict[str, Any]]:
     """Conversations residents had lately on a channel that can be reached, without an open handoff."""
-    from bot.storage import contacts
 
     def work(connection: Connection) -> List[Dict[str, Any]]:
         busy = sa.select(handoffs.c.sender_id).where(handoffs.c.state.in_(OPEN_STATES))

@@ -1,7 +1,7 @@
 """Reference Open311 GeoReport v2 server, for a city that has no Open311 back office.
 
-Seeded from the city file (`bot.catalog`), stores reports in SQLite
-(`bot.open311.store`), speaks JSON and XML through the one codec in
+Seeded from the city file (`bot.catalog`), stores reports in a SQLite file or
+PostgreSQL (`bot.open311.store`), speaks JSON and XML through the one codec in
 `bot.open311.parse`. Every failure answers in the spec's error format; bad input
 is a 4xx, never a 500.
 
@@ -582,13 +582,13 @@ def api_keys_from_env() -> List[str]:
 
 
 def create_app(
-    db_path: str,
+    database: str,
     city: Optional[City] = None,
     api_keys: Optional[List[str]] = None,
     *,
     token_mode: bool = False,
 ) -> Sanic:
-    """The server for `city` (default: the configured city file) storing into `db_path`.
+    """The server for `city` (default: the configured city file) storing into `database` (a path or URL).
 
     `token_mode` makes POST answer with a token instead of the id, like back
     offices that assign ids later; GET tokens/{token} then gives the id.
@@ -608,7 +608,7 @@ def create_app(
     app.ctx.api_keys = list(api_keys_from_env() if api_keys is None else api_keys)
     app.ctx.token_mode = token_mode
     app.ctx.changeset = utc_w3(datetime.now(timezone.utc))
-    app.ctx.store = RequestStore(db_path)
+    app.ctx.store = RequestStore(database)
 
     async def open_store(app: Sanic, _loop: Any) -> None:
         await app.ctx.store.open()
@@ -637,7 +637,7 @@ def main(argv: Optional[Sequence[str]] = None) -> None:
     parser = argparse.ArgumentParser(prog="python -m bot.open311", description=__doc__.splitlines()[0])
     parser.add_argument("--host", default="127.0.0.1")
     parser.add_argument("--port", type=int, default=8311)
-    parser.add_argument("--db", default="var/open311.db", help="SQLite file (created if missing)")
+    parser.add_argument("--db", default="var/open311.db", help="SQLite file (created if missing) or database URL")
     parser.add_argument("--city", default=None, help="city YAML file (default: CITY_FILE or Riverton)")
     parser.add_argument("--token-mode", action="store_true", help="POST answers a token, not the id")
     args = parser.parse_args(argv)

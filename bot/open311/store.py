@@ -1,72 +1,36 @@
-"""SQLite storage for the reference server's service requests.
+"""The reference server's service requests, on SQLAlchemy Core: a SQLite file, or PostgreSQL by URL.
 
 A city without an Open311 back office still needs reports to survive a
-restart, so they live in one SQLite file. sqlite3 calls run in a worker
-thread (`asyncio.to_thread`) behind one lock, so the server's event loop never
-blocks on disk and the single connection is never used by two threads at once.
-Times are stored as UTC w3 strings of fixed width, so string order is time order.
+restart. Calls run in a worker thread (`asyncio.to_thread`), so the server's
+event loop never blocks on the database; opening the store brings its schema
+(`bot.open311.schema`) to the newest of its own migrations.
 
 A report may carry an idempotency key (unique across the table): filing it again
 under the same key returns the first report instead of storing a second one.
-Databases made before that column existed get it added when opened.
 """
 from __future__ import annotations
 
 import asyncio
 import json
-import sqlite3
-import threading
+import math
 import uuid
 from dataclasses import dataclass, field, fields
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Callable, Dict, List, Optional, Sequence, Tuple, TypeVar, Union
 
-from bot.open311.geo import haversine_m
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from bot.db.engine import create_engine
+from bot.db.migrate import OPEN311, ensure_head
+from bot.open311.geo import EARTH_RADIUS_M, haversine_m
+from bot.open311.schema import requests
 
 T = TypeVar("T")
 AttributeValue = Union[str, List[str]]
 
-FIRST_ID = 1001
 STATUSES = ("open", "closed")
-
-_SCHEMA = """
-CREATE TABLE IF NOT EXISTS requests (
-    id INTEGER PRIMARY KEY AUTOINCREMENT,
-    token TEXT NOT NULL UNIQUE,
-    service_code TEXT NOT NULL,
-    service_name TEXT NOT NULL,
-    agency_responsible TEXT,
-    service_notice TEXT,
-    status TEXT NOT NULL,
-    status_notes TEXT,
-    description TEXT,
-    requested_datetime TEXT NOT NULL,
-    updated_datetime TEXT NOT NULL,
-    expected_datetime TEXT,
-    address TEXT,
-    address_id TEXT,
-    zipcode TEXT,
-    lat REAL,
-    long REAL,
-    media_url TEXT,
-    attributes TEXT NOT NULL DEFAULT '{}',
-    email TEXT,
-    first_name TEXT,
-    last_name TEXT,
-    phone TEXT,
-    device_id TEXT,
-    account_id TEXT,
-    idempotency_key TEXT
-);
-CREATE INDEX IF NOT EXISTS requests_requested ON requests (requested_datetime);
-CREATE INDEX IF NOT EXISTS requests_service ON requests (service_code);
-"""
-# Run after _migrate: a database from before idempotency keys lacks the column until then.
-# NULLs never collide in a UNIQUE index, so reports filed without a key are unaffected.
-_IDEMPOTENCY_INDEX = (
-    "CREATE UNIQUE INDEX IF NOT EXISTS requests_idempotency_key ON requests (idempotency_key)"
-)
 
 
 def utc_w3(moment: datetime) -> str:
@@ -74,12 +38,6 @@ def utc_w3(moment: datetime) -> str:
     if moment.tzinfo is None:
         moment = moment.replace(tzinfo=timezone.utc)
     return moment.astimezone(timezone.utc).isoformat(timespec="seconds")
-
-
-def _sql_distance(lat1: Any, long1: Any, lat2: Any, long2: Any) -> Optional[float]:
-    if None in (lat1, long1, lat2, long2):
-        return None
-    return haversine_m(float(lat1), float(long1), float(lat2), float(long2))
 
 
 @dataclass(frozen=True)
@@ -191,30 +149,46 @@ def _int_id(request_id: str) -> Optional[int]:
     return int(text) if text.isdigit() and len(text) < 19 else None
 
 
-def _migrate(connection: sqlite3.Connection) -> None:
-    """Bring a database made by an older version up to the current schema."""
-    columns = {row["name"] for row in connection.execute("PRAGMA table_info(requests)")}
-    if "idempotency_key" not in columns:
-        try:
-            connection.execute("ALTER TABLE requests ADD COLUMN idempotency_key TEXT")
-        except sqlite3.OperationalError as error:  # another process added it first
-            if "duplicate column" not in str(error).lower():
-                raise
-    connection.execute(_IDEMPOTENCY_INDEX)
+
+def _bounding_box(near: Near) -> List[Any]:
+    """SQL conditions no point within `near` fails (the exact distance is checked in Python)."""
+    spread = math.degrees(near.radius_m / EARTH_RADIUS_M)
+    conditions: List[Any] = [requests.c.lat.between(near.lat - spread, near.lat + spread)]
+    widest = abs(near.lat) + spread
+    if widest < 89:
+        long_spread = spread / math.cos(math.radians(widest))
+        if -180 <= near.long - long_spread and near.long + long_spread <= 180:  # no wrap around the antimeridian
+            conditions.append(requests.c.long.between(near.long - long_spread, near.long + long_spread))
+    return conditions
 
 
-def _row_to_request(row: sqlite3.Row) -> StoredRequest:
-    values = {f.name: row[f.name] for f in fields(StoredRequest) if f.name not in ("service_request_id", "attributes")}
-    return StoredRequest(service_request_id=str(row["id"]), attributes=json.loads(row["attributes"]), **values)
+def _is_near(row: Any, near: Near) -> bool:
+    if row.lat is None or row.long is None:
+        return False
+    return haversine_m(near.lat, near.long, float(row.lat), float(row.long)) <= near.radius_m
+
+
+def _row_to_request(row: Any) -> StoredRequest:
+    values = {f.name: row._mapping[f.name] for f in fields(StoredRequest)
+              if f.name not in ("service_request_id", "attributes")}
+    return StoredRequest(service_request_id=str(row.id), attributes=json.loads(row.attributes), **values)
+
+
+def _url(location: Union[str, Path]) -> str:
+    """A database URL as given, or a SQLite file path (its folders created)."""
+    if isinstance(location, str) and "://" in location:
+        return location
+    path = Path(location).resolve()
+    path.parent.mkdir(parents=True, exist_ok=True)
+    return f"sqlite:///{path}"
 
 
 class RequestStore:
-    """Async access to the requests table; use `async with RequestStore(path) as store`."""
+    """Async access to the requests table; use `async with RequestStore(path_or_url) as store`."""
 
-    def __init__(self, path: Union[str, Path]) -> None:
-        self.path = Path(path)
-        self._connection: Optional[sqlite3.Connection] = None
-        self._lock = threading.Lock()
+    def __init__(self, location: Union[str, Path]) -> None:
+        self.location = location
+        self._engine: Optional[Engine] = None
 
     async def __aenter__(self) -> "RequestStore":
         await self.open()
@@ -224,40 +198,31 @@ class RequestStore:
         await self.close()
 
     async def open(self) -> None:
-        """Create the parent directory, the file and the schema if missing."""
-        if self._connection is None:
-            self._connection = await asyncio.to_thread(self._connect)
+        """Connect, creating a SQLite file's folders, and migrate the schema."""
+        if self._engine is None:
+            self._engine = await asyncio.to_thread(self._connect)
 
     async def close(self) -> None:
-        if self._connection is not None:
-            connection, self._connection = self._connection, None
-            await asyncio.to_thread(self._with_lock, lambda: connection.close())
+        if self._engine is not None:
+            engine, self._engine = self._engine, None
+            await asyncio.to_thread(engine.dispose)
 
-    def _connect(self) -> sqlite3.Connection:
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        connection = sqlite3.connect(str(self.path), check_same_thread=False, isolation_level=None)
-        connection.row_factory = sqlite3.Row
-        connection.create_function("distance_m", 4, _sql_distance, deterministic=True)
-        connection.execute("PRAGMA journal_mode=WAL")
-        connection.execute("PRAGMA synchronous=NORMAL")
-        connection.executescript(_SCHEMA)
-        _migrate(connection)
-        connection.execute(
-            "INSERT INTO sqlite_sequence (name, seq) SELECT 'requests', ? "
-            "WHERE NOT EXISTS (SELECT 1 FROM sqlite_sequence WHERE name = 'requests')",
-            (FIRST_ID - 1,),
-        )
-        return connection
+    def _connect(self) -> Engine:
+        engine = create_engine(_url(self.location))
+        ensure_head(engine, OPEN311)
+        return engine
 
-    def _with_lock(self, work: Callable[[], T]) -> T:
-        with self._lock:
-            return work()
-
-    async def _run(self, work: Callable[[sqlite3.Connection], T]) -> T:
-        connection = self._connection
-        if connection is None:
+    async def _run(self, work: Callable[[Connection], T]) -> T:
+        """Run `work(connection)` in one transaction, off the event loop."""
+        engine = self._engine
+        if engine is None:
             raise RuntimeError("RequestStore is not open")
-        return await asyncio.to_thread(self._with_lock, lambda: work(connection))
+
+        def in_transaction() -> T:
+            with engine.begin() as connection:
+                return work(connection)
+
+        return await asyncio.to_thread(in_transaction)
 
     async def create(
         self, new: NewRequest, *, now: Optional[datetime] = None, idempotency_key: Optional[str] = None
@@ -307,71 +272,82 @@ class RequestStore:
             "account_id": new.account_id,
             "idempotency_key": idempotency_key,
         }
-        columns = ", ".join(record)
-        placeholders = ", ".join(f":{name}" for name in record)
 
-        def insert(connection: sqlite3.Connection) -> Tuple[StoredRequest, bool]:
-            try:
-                cursor = connection.execute(f"INSERT INTO requests ({columns}) VALUES ({placeholders})", record)
-            except sqlite3.IntegrityError:
-                if idempotency_key is None:
-                    raise
-                row = connection.execute(
-                    "SELECT * FROM requests WHERE idempotency_key = ?", (idempotency_key,)
-                ).fetchone()
-                if row is None:  # some other constraint failed
-                    raise
-                return _row_to_request(row), False
-            row = connection.execute("SELECT * FROM requests WHERE id = ?", (cursor.lastrowid,)).fetchone()
-            return _row_to_request(row), True
+        def first_filed(connection: Connection) -> Optional[StoredRequest]:
+            row = connection.execute(sa.select(requests).where(requests.c.idempotency_key == idempotency_key)).first()
+            return _row_to_request(row) if row else None
 
-        return await self._run(insert)
+        def insert(connection: Connection) -> Tuple[StoredRequest, bool]:
+            if idempotency_key is not None:
+                if connection.dialect.name == "postgresql":
+                    # A failed insert would use up an id of the sequence: writers of one key take turns.
+                    connection.execute(sa.select(sa.func.pg_advisory_xact_lock(sa.func.hashtext(idempotency_key))))
+                earlier = first_filed(connection)
+                if earlier is not None:
+                    return earlier, False
+            (number,) = connection.execute(requests.insert().values(**record)).inserted_primary_key
+            return _row_to_request(connection.execute(sa.select(requests).where(requests.c.id == number)).one()), True
+
+        try:
+            return await self._run(insert)
+        except sa.exc.IntegrityError:
+            # A failed statement ends a PostgreSQL transaction: look the key up in a new one.
+            earlier = await self._run(first_filed) if idempotency_key is not None else None
+            if earlier is None:  # some other constraint failed
+                raise
+            return earlier, False
 
     async def get(self, request_id: str) -> Optional[StoredRequest]:
         """The request with this id, or None."""
         number = _int_id(request_id)
         if number is None:
             return None
-        row = await self._run(lambda c: c.execute("SELECT * FROM requests WHERE id = ?", (number,)).fetchone())
-        return _row_to_request(row) if row else None
+        return await self._first(requests.c.id == number)
 
     async def get_by_token(self, token: str) -> Optional[StoredRequest]:
         """The request POST answered with this token, or None."""
-        row = await self._run(lambda c: c.execute("SELECT * FROM requests WHERE token = ?", (token,)).fetchone())
+        return await self._first(requests.c.token == token)
+
+    async def _first(self, condition: Any) -> Optional[StoredRequest]:
+        row = await self._run(lambda c: c.execute(sa.select(requests).where(condition)).first())
         return _row_to_request(row) if row else None
 
     async def search(self, query: RequestQuery) -> List[StoredRequest]:
         """Requests matching every filter of `query`, newest first, at most `query.limit`."""
-        clauses: List[str] = []
-        params: List[Any] = []
-
-        def any_of(column: str, values: Sequence[Any]) -> None:
-            clauses.append(f"{column} IN ({', '.join('?' for _ in values)})")
-            params.extend(values)
-
+        conditions: List[Any] = []
         if query.ids:
             numbers = [n for n in (_int_id(i) for i in query.ids) if n is not None]
             if not numbers:
                 return []
-            any_of("id", numbers)
+            conditions.append(requests.c.id.in_(numbers))
         if query.service_codes:
-            any_of("service_code", list(query.service_codes))
+            conditions.append(requests.c.service_code.in_(list(query.service_codes)))
         if query.statuses:
-            any_of("status", list(query.statuses))
+            conditions.append(requests.c.status.in_(list(query.statuses)))
         if query.start is not None:
-            clauses.append("requested_datetime >= ?")
-            params.append(utc_w3(query.start))
+            conditions.append(requests.c.requested_datetime >= utc_w3(query.start))
         if query.end is not None:
-            clauses.append("requested_datetime <= ?")
-            params.append(utc_w3(query.end))
-        if query.near is not None:
-            clauses.append("distance_m(lat, long, ?, ?) <= ?")
-            params.extend([query.near.lat, query.near.long, query.near.radius_m])
-        where = f"WHERE {' AND '.join(clauses)}" if clauses else ""
-        sql = f"SELECT * FROM requests {where} ORDER BY requested_datetime DESC, id DESC LIMIT ?"
-        params.append(max(0, query.limit))
-        rows = await self._run(lambda c: c.execute(sql, params).fetchall())
-        return [_row_to_request(row) for row in rows]
+            conditions.append(requests.c.requested_datetime <= utc_w3(query.end))
+        near = query.near
+        if near is not None:
+            conditions.extend(_bounding_box(near))
+        statement = (
+            sa.select(requests).where(*conditions).order_by(requests.c.requested_datetime.desc(), requests.c.id.desc())
+        )
+        limit = max(0, query.limit)
+        if near is None:
+            statement = statement.limit(limit)
+
+        def matching(connection: Connection) -> List[StoredRequest]:
+            found: List[StoredRequest] = []
+            for row in connection.execute(statement):  # newest first, until `limit` are near enough
+                if len(found) >= limit:
+                    break
+                if near is None or _is_near(row, near):
+                    found.append(_row_to_request(row))
+            return found
+
+        return await self._run(matching)
 
     async def update_status(
         self,
@@ -388,15 +364,17 @@ class RequestStore:
         number = _int_id(request_id)
         if number is None:
             return None
-        updated = utc_w3(now or datetime.now(timezone.utc))
+        values: Dict[str, Any] = {
+            "status": status,
+            "status_notes": status_notes,
+            "updated_datetime": utc_w3(now or datetime.now(timezone.utc)),
+        }
+        if agency_responsible is not None:
+            values["agency_responsible"] = agency_responsible
 
-        def update(connection: sqlite3.Connection) -> Optional[sqlite3.Row]:
-            connection.execute(
-                "UPDATE requests SET status = ?, status_notes = ?, updated_datetime = ?, "
-                "agency_responsible = COALESCE(?, agency_responsible) WHERE id = ?",
-                (status, status_notes, updated, agency_responsible, number),
-            )
-            return connection.execute("SELECT * FROM requests WHERE id = ?", (number,)).fetchone()
+        def update(connection: Connection) -> Optional[Any]:
+            connection.execute(requests.update().where(requests.c.id == number).values(**values))
+            return connection.execute(sa.select(requests).where(requests.c.id == number)).first()
 
         row = await self._run(update)
         return _row_to_request(row) if row else None

@@ -9,7 +9,7 @@ from typing import List, NoReturn, Optional
 
 from bot.process.procs import ManagedProcess
 from bot.process.stack import StackConfig
-from bot.process.stack_processes import stack_processes
+from bot.process.stack_processes import migrate_database, stack_processes
 from bot.process.supervisor import Supervisor
 from bot.rasa_ext.api_tokens import RASA_API_TOKEN, TOKEN_FILES
 
@@ -37,7 +37,7 @@ def chosen_processes(processes: List[ManagedProcess], wanted: Optional[str]) -> 
 def run_stack(_: argparse.Namespace) -> int:
     """Start every process, wait until each answers, then keep them running until Ctrl-C (bot/process/supervisor.py)."""
     config = StackConfig.from_env()
-    config.var_dir.mkdir(parents=True, exist_ok=True)
+    migrate_database(config)
     supervisor = Supervisor(chosen_processes(stack_processes(config), os.environ.get("CITYBOT_PROCESSES")), say=say)
     for signum in (signal.SIGINT, signal.SIGTERM):
         signal.signal(signum, lambda _signum, _frame: supervisor.request_stop())

@@ -9,6 +9,8 @@ import os
 import sys
 from typing import List, Optional
 
+from bot.db.engine import sqlite_url
+from bot.db.migrate import upgrade
 from bot.process.procs import ManagedProcess, venv_bin
 from bot.process.stack import (
     ACTION_MAX_BODY_BYTES,
@@ -108,6 +110,12 @@ def console_process(config: StackConfig) -> ManagedProcess:
         log_path=config.var_dir / "logs" / "console.log",
         env=env,
     )
+
+
+def migrate_database(config: StackConfig) -> None:
+    """Bring the assistant's database to the newest schema once, before its processes start."""
+    config.var_dir.mkdir(parents=True, exist_ok=True)
+    upgrade(config.database_url or sqlite_url(config.var_dir))
 
 
 def stack_processes(config: StackConfig) -> List[ManagedProcess]:

@@ -40,12 +40,12 @@ from typing import Any, AsyncIterator, Callable, Dict, Optional, Tuple, TypeVar
 
 import redis
 import redis.asyncio
-import sqlalchemy as sa
 from rasa.core.lock import TicketLock
 from rasa.core.lock_store import LOCK_LIFETIME, LockError, LockStore
 from rasa.utils.endpoints import EndpointConfig
 
-from bot import storage
+from bot.db.engine import Database, database, placeholder, raw_transaction, var_dir
+from bot.db.schema import conversation_locks
 
 logger = logging.getLogger(__name__)
 
@@ -155,14 +155,6 @@ class AtomicRedisLockStore(AtomicLockStore):
         return _parse(await self.async_red.get(self._key(conversation_id)))
 
 
-conversation_locks = sa.Table(
-    "conversation_locks",
-    storage.metadata,
-    sa.Column("conversation_id", sa.String(255), primary_key=True),
-    sa.Column("data", sa.Text, nullable=False),  # TicketLock.dumps(), "" while being created
-)
-
-
 class DatabaseLockStore(AtomicLockStore):
     """Ticket locks in the assistant's database (SQLite or PostgreSQL), for several Rasa processes.
 
@@ -173,11 +165,11 @@ class DatabaseLockStore(AtomicLockStore):
 
     def __init__(self, endpoint_config: Optional[EndpointConfig] = None, url: Optional[str] = None) -> None:
         url = url or (endpoint_config.url if endpoint_config else None)
-        self.database = storage.Database(url) if url else storage.database()
+        self.database = Database(url) if url else database()
         dialect = self.database.engine.dialect
         if dialect.name not in ("sqlite", "postgresql"):
             raise ValueError(f"DatabaseLockStore works on SQLite or PostgreSQL, not {dialect.name}")
-        mark = storage.placeholder(self.database.engine)
+        mark = placeholder(self.database.engine)
         table = conversation_locks.name
         self._sql = {
             # Writing first makes SQLite take its write lock at once, so two processes
@@ -193,7 +185,7 @@ class DatabaseLockStore(AtomicLockStore):
         super().__init__()
 
     def _transaction(self, work: Callable[[Any], Result]) -> Result:
-        return storage.raw_transaction(self.database.engine, work)
+        return raw_transaction(self.database.engine, work)
 
     def _taken(self, cursor: Any, conversation_id: str) -> Optional[TicketLock]:
         """Take the conversation's row for writing (creating it if need be), then read it."""
@@ -279,7 +271,7 @@ class FileLockStore(LockStore):
     """
 
     def __init__(self, endpoint_config: Optional[EndpointConfig] = None, path: Optional[str] = None) -> None:
-        path = path or (endpoint_config.url if endpoint_config else None) or storage.var_dir() / LOCK_FILE_NAME
+        path = path or (endpoint_config.url if endpoint_config else None) or var_dir() / LOCK_FILE_NAME
         self.path = os.path.abspath(path)
         super().__init__()
 

@@ -39,7 +39,7 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 
-from bot import storage
+from bot.db import engine as db_engine
 
 logger = logging.getLogger(__name__)
 
@@ -69,7 +69,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             # Rasa opens a new SQLite connection per query and fsyncs every commit;
             # pooled connections in WAL mode (as the assistant's other databases).
             self.engine.dispose()
-            self.engine = storage.create_engine(self.engine.url.render_as_string(hide_password=False))
+            self.engine = db_engine.create_engine(self.engine.url.render_as_string(hide_password=False))
             self.sessionmaker = sa.orm.sessionmaker(bind=self.engine)
         self.cache_size = int(cache_size or os.environ.get("TRACKER_CACHE_SIZE") or DEFAULT_CACHE_SIZE)
         # Whether other Rasa processes write to this database too (`citybot run` says
@@ -138,7 +138,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
                 cursor.execute(self._sql.rows_after, (sender_id, last_id))
                 return [tuple(row) for row in cursor.fetchall()]
 
-            return storage.raw_transaction(self.engine, read)
+            return db_engine.raw_transaction(self.engine, read)
         with self.session_scope() as session:
             query = (
                 session.query(self.SQLEvent.id, self.SQLEvent.type_name, self.SQLEvent.data)
@@ -199,7 +199,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
                 cursor.execute(self._sql.last_id, (sender_id,))
                 return int(cursor.fetchone()[0] or 0)
 
-            return storage.raw_transaction(self.engine, insert)
+            return db_engine.raw_transaction(self.engine, insert)
         rows = [dict(zip(EVENT_COLUMNS, row)) for row in rows]
         table = self.SQLEvent.__table__
         with self.session_scope() as session:
@@ -243,7 +243,7 @@ def plain_sql(engine: sa.engine.Engine, table: str) -> Optional[PlainSQL]:
     dialect = engine.dialect.name
     if dialect not in ("sqlite", "postgresql"):
         return None
-    mark = storage.placeholder(engine)
+    mark = db_engine.placeholder(engine)
     columns = ", ".join(EVENT_COLUMNS)
     values = ", ".join([mark] * len(EVENT_COLUMNS))
     return PlainSQL(

@@ -1,7 +1,7 @@
 """The service catalog to draft reports from while the back office is unreachable.
 
 Every list of services and every service definition the back office answers is
-kept in the database (`bot.storage.open311_catalog`), per endpoint, so that
+kept in the database (`bot.db.schema.open311_catalog`), per endpoint, so that
 after a restart or a long outage the form still asks the city's questions. A
 fresh install that never reached its back office uses the city file's catalog
 (CITY_FILE), rendered by the reference server's own payload functions and
@@ -19,10 +19,11 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from bot.catalog import CatalogService, City, load_city
+from bot.db.engine import database, utcnow
+from bot.db.schema import open311_catalog
 from bot.open311.models import Service, ServiceAttribute, ServiceDefinition
 from bot.open311.parse import parse_service_definition, parse_services
 from bot.open311.server import definition_payload, service_payload
-from bot.storage import database, open311_catalog, utcnow
 
 logger = logging.getLogger(__name__)
 

@@ -22,10 +22,11 @@ from typing import Any, Dict, List, Optional
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
+from bot.db.engine import database, utcnow
+from bot.db.schema import report_outbox
 from bot.open311.client import Open311Client
 from bot.open311.models import Open311Error, Open311Rejected
 from bot.reports.draft import ReportDraft
-from bot.storage import database, metadata, utcnow
 
 logger = logging.getLogger(__name__)
 
@@ -36,29 +37,6 @@ REJECTED = "rejected"  # the back office refused it: retrying would not help
 
 _REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 CLAIM_SECONDS = 60
-
-outbox = sa.Table(
-    "report_outbox",
-    metadata,
-    sa.Column("reference", sa.String(16), primary_key=True),
-    sa.Column("idempotency_key", sa.String(64), nullable=False, unique=True),
-    sa.Column("sender_id", sa.String(128)),
-    sa.Column("service_code", sa.String(128), nullable=False),
-    sa.Column("service_name", sa.String(256)),
-    sa.Column("fields", sa.Text, nullable=False),
-    sa.Column("state", sa.String(16), nullable=False, index=True),
-    sa.Column("attempts", sa.Integer, nullable=False, default=0),
-    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("claimed_until", sa.DateTime(timezone=True)),
-    sa.Column("last_error", sa.Text),
-    sa.Column("token", sa.String(256)),
-    sa.Column("service_request_id", sa.String(128)),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("filed_at", sa.DateTime(timezone=True)),
-    # Whether the resident has been told the outcome (the city's id or a refusal).
-    sa.Column("resident_told", sa.Boolean, nullable=False, default=False),
-)
-
 
 @dataclass(frozen=True)
 class OutboxItem:
@@ -138,7 +116,7 @@ async def enqueue(draft: ReportDraft, sender_id: Optional[str], claim_for: Optio
             resident_told=False,
         )
         try:
-            await database().run(lambda c: c.execute(outbox.insert().values(**values)))
+            await database().run(lambda c: c.execute(report_outbox.insert().values(**values)))
         except sa.exc.IntegrityError:
             continue  # the rare reference collision: draw another
         return await get(reference)  # type: ignore[return-value]
@@ -148,7 +126,7 @@ async def enqueue(draft: ReportDraft, sender_id: Optional[str], claim_for: Optio
 async def get(reference: str) -> Optional[OutboxItem]:
     """The stored report with this reference (case-insensitive), or None."""
     row = await database().run(
-        lambda c: c.execute(sa.select(outbox).where(outbox.c.reference == reference.upper())).first()
+        lambda c: c.execute(sa.select(report_outbox).where(report_outbox.c.reference == reference.upper())).first()
     )
     return OutboxItem.from_row(row) if row else None
 
@@ -159,10 +137,10 @@ async def claim(reference: str, seconds: float = CLAIM_SECONDS) -> Optional[Outb
 
     def take(connection: Connection) -> bool:
         result = connection.execute(
-            outbox.update()
-            .where(outbox.c.reference == reference)
-            .where(outbox.c.state.in_([PENDING, AWAITING_ID]))
-            .where(sa.or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < now))
+            report_outbox.update()
+            .where(report_outbox.c.reference == reference)
+            .where(report_outbox.c.state.in_([PENDING, AWAITING_ID]))
+            .where(sa.or_(report_outbox.c.claimed_until.is_(None), report_outbox.c.claimed_until < now))
             .values(claimed_until=now + timedelta(seconds=seconds))
         )
         return result.rowcount == 1
@@ -175,11 +153,11 @@ async def due(limit: int = 50) -> List[str]:
     now = utcnow()
     rows = await database().run(
         lambda c: c.execute(
-            sa.select(outbox.c.reference)
-            .where(outbox.c.state.in_([PENDING, AWAITING_ID]))
-            .where(outbox.c.next_attempt_at <= now)
-            .where(sa.or_(outbox.c.claimed_until.is_(None), outbox.c.claimed_until < now))
-            .order_by(outbox.c.next_attempt_at)
+            sa.select(report_outbox.c.reference)
+            .where(report_outbox.c.state.in_([PENDING, AWAITING_ID]))
+            .where(report_outbox.c.next_attempt_at <= now)
+            .where(sa.or_(report_outbox.c.claimed_until.is_(None), report_outbox.c.claimed_until < now))
+            .order_by(report_outbox.c.next_attempt_at)
             .limit(limit)
         ).all()
     )
@@ -188,14 +166,18 @@ async def due(limit: int = 50) -> List[str]:
 
 async def _save(reference: str, **values: Any) -> OutboxItem:
     values["claimed_until"] = None
-    await database().run(lambda c: c.execute(outbox.update().where(outbox.c.reference == reference).values(**values)))
+    await database().run(
+        lambda c: c.execute(report_outbox.update().where(report_outbox.c.reference == reference).values(**values))
+    )
     return await get(reference)  # type: ignore[return-value]
 
 
 async def _count_attempt(reference: str) -> None:
     await database().run(
         lambda c: c.execute(
-            outbox.update().where(outbox.c.reference == reference).values(attempts=outbox.c.attempts + 1)
+            report_outbox.update()
+            .where(report_outbox.c.reference == reference)
+            .values(attempts=report_outbox.c.attempts + 1)
         )
     )
 
@@ -256,7 +238,9 @@ async def attempt(item: OutboxItem, client: Open311Client) -> OutboxItem:
 async def mark_told(reference: str) -> None:
     """The resident has been told the outcome; the worker will not tell them again."""
     await database().run(
-        lambda c: c.execute(outbox.update().where(outbox.c.reference == reference).values(resident_told=True))
+        lambda c: c.execute(
+            report_outbox.update().where(report_outbox.c.reference == reference).values(resident_told=True)
+        )
     )
 
 
@@ -264,9 +248,9 @@ async def untold_outcomes(limit: int = 50) -> List[OutboxItem]:
     """Filed or refused reports whose resident has not been told yet."""
     rows = await database().run(
         lambda c: c.execute(
-            sa.select(outbox)
-            .where(outbox.c.state.in_([FILED, REJECTED]))
-            .where(outbox.c.resident_told.is_(False))
+            sa.select(report_outbox)
+            .where(report_outbox.c.state.in_([FILED, REJECTED]))
+            .where(report_outbox.c.resident_told.is_(False))
             .limit(limit)
         ).all()
     )

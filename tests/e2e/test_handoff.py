@@ -23,15 +23,16 @@ from playwright.sync_api import Page, expect
 from twilio.request_validator import RequestValidator
 
 from bot.channels.identity import sender_id_for
+from bot.db.engine import utcnow
+from bot.db.schema import audit_log, staff_sessions
 from bot.handoff import store
 from bot.handoff.service import CLOSED_TEXT, HANDED_BACK_TEXT, JOINED_TEXT, STAFF_PREFIX
-from bot.storage import utcnow
 from tests.support.browser import describe, screenshot, serious_violations
 from tests.support.conversation import Conversation
 from tests.support.fake_cloud import FakeCloud
 from tests.support.handoff import audit_of, handoff_of
-from tests.support.staff import PASSWORD, Staff, make_staff
 from tests.support.stack import TELEGRAM_SECRET, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_NUMBER
+from tests.support.staff import PASSWORD, Staff, make_staff
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("assistant_secret_key")]
 
@@ -108,7 +109,7 @@ def test_a_wrong_password_is_refused_and_audited(stack, console_url, db):
     assert unknown.status_code == 401 and "Wrong username or password" in unknown.text  # the same answer
     with db.engine.connect() as connection:
         failed = connection.execute(
-            sa.select(store.audit_log).where(store.audit_log.c.actor == name, store.audit_log.c.action == "login_failed")
+            sa.select(audit_log).where(audit_log.c.actor == name, audit_log.c.action == "login_failed")
         ).all()
     assert len(failed) == 1
     assert staff.login().status_code == 303
@@ -149,8 +150,8 @@ def test_sessions_expire_and_signing_out_ends_them(stack, console_url, db):
     assert staff.login().status_code == 303
     with db.engine.begin() as connection:
         connection.execute(
-            store.staff_sessions.update()
-            .where(store.staff_sessions.c.username == name)
+            staff_sessions.update()
+            .where(staff_sessions.c.username == name)
             .values(expires_at=utcnow() - timedelta(minutes=1))
         )
     expired = staff.get("/console")
@@ -159,8 +160,8 @@ def test_sessions_expire_and_signing_out_ends_them(stack, console_url, db):
     assert staff.login().status_code == 303
     with db.engine.begin() as connection:  # idle for longer than CONSOLE_SESSION_IDLE_MINUTES
         connection.execute(
-            store.staff_sessions.update()
-            .where(store.staff_sessions.c.username == name)
+            staff_sessions.update()
+            .where(staff_sessions.c.username == name)
             .values(last_seen_at=utcnow() - timedelta(minutes=31))
         )
     assert staff.get("/console").status_code == 303
@@ -171,7 +172,7 @@ def test_sessions_expire_and_signing_out_ends_them(stack, console_url, db):
     assert staff.get("/console").status_code == 303
     with db.engine.connect() as connection:
         actions = connection.execute(
-            sa.select(store.audit_log.c.action).where(store.audit_log.c.actor == name)
+            sa.select(audit_log.c.action).where(audit_log.c.actor == name)
         ).scalars().all()
     assert actions.count("login") == 3 and "logout" in actions
 
@@ -316,8 +317,8 @@ def test_staff_correct_and_file_the_report_the_bot_collected(stack, ana, db):
     assert entry[0] == ana.username
     with db.engine.connect() as connection:
         detail = connection.execute(
-            sa.select(store.audit_log.c.detail).where(store.audit_log.c.action == "file",
-                                                      store.audit_log.c.handoff_id == handoff.id)
+            sa.select(audit_log.c.detail).where(audit_log.c.action == "file",
+                                                      audit_log.c.handoff_id == handoff.id)
         ).scalar_one()
     assert detail.startswith("POTHOLE R-") and street not in detail
     ana.post(f"/console/handoffs/{handoff.id}/resolve", hand_back="1")

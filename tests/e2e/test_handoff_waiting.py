@@ -16,10 +16,11 @@ from typing import Any, Dict, List
 import pytest
 import yaml
 
+from bot.db.engine import Database, utcnow
+from bot.db.schema import staff_sessions
 from bot.handoff import store
 from bot.handoff.waiting import MIN_CONVERSATION, RESIDENT
 from bot.process.procs import PROJECT_ROOT
-from bot.storage import Database, utcnow
 from tests.support.conversation import Conversation
 from tests.support.handoff import audit_of, handoff_of
 from tests.support.staff import Staff, make_staff
@@ -65,7 +66,7 @@ def waiting_for_staff(stack, db: Database) -> Conversation:
 def off_duty_except(db: Database, *present: Staff) -> None:
     """Every console not seen for five minutes (off duty), then the given staff open theirs (on duty)."""
     with db.engine.begin() as connection:
-        connection.execute(store.staff_sessions.update().values(last_seen_at=utcnow() - timedelta(minutes=5)))
+        connection.execute(staff_sessions.update().values(last_seen_at=utcnow() - timedelta(minutes=5)))
     for staff in present:
         assert staff.get("/console").status_code == 200
 

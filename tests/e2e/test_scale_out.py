@@ -35,7 +35,7 @@ from bench.databases import create_database, drop_database
 from bot.catalog import load_city
 from bot.process.procs import free_port, stop_all
 from bot.process.stack import FILE_LOCK_STORE, StackConfig
-from bot.process.stack_processes import stack_processes
+from bot.process.stack_processes import migrate_database, stack_processes
 from tests.support.stack import RASA_API_TOKEN
 
 pytestmark = pytest.mark.e2e
@@ -56,27 +56,6 @@ REPORTS = {
 }
 
 
-def prepare_schema(database_url: str) -> None:
-    """Create the assistant's own tables once, before several processes start on the database.
-
-    Each process creates missing tables when it starts; two doing so at the same
-    moment on an empty PostgreSQL database can collide (a duplicate type error
-    that stops one of them). A deployment creates them once the same way, by
-    starting one process first.
-    """
-    import importlib
-
-    from bot import storage
-
-    for module in ("bot.channels.sms_choices", "bot.channels.webchat", "bot.reports.updates.store",
-                   "bot.reports.outbox", "bot.alerts.store", "bot.handoff.store"):
-        try:
-            importlib.import_module(module)
-        except ImportError:
-            pass
-    storage.Database(database_url).dispose()
-
-
 @pytest.fixture(scope="module", params=["postgresql-redis", "sqlite"])
 def scaled(request: pytest.FixtureRequest, trained_model: Path) -> Iterator[StackConfig]:
     """The whole assistant with two Rasa servers, on PostgreSQL and Redis or on SQLite files."""
@@ -94,7 +73,6 @@ def scaled(request: pytest.FixtureRequest, trained_model: Path) -> Iterator[Stac
     except Exception as error:  # noqa: BLE001
         drop_database(POSTGRES_URL, database_url)
         pytest.fail(f"the scale-out test needs Redis at {REDIS_URL}: {error}")
-    prepare_schema(database_url)
     parts = urlsplit(REDIS_URL)
     redis_url = f"{parts.scheme}://{parts.netloc}/{random.randint(1, 15)}"  # a Redis database of this run's own
     try:
@@ -124,6 +102,7 @@ def two_servers(
     )
     assert config.shares_locks and len(config.rasa_ports()) == 2
     assert config.scales_out == bool(database_url)
+    migrate_database(config)  # as `citybot run` does
     processes = stack_processes(config)
     try:
         for process in processes:  # start everything at once: the two Rasa servers load in parallel

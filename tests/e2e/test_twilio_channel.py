@@ -21,7 +21,8 @@ from bot.channels.identity import mask
 from bot.channels.outbound import NotDeliverable, deliver
 from bot.channels.sms_format import MAX_BODY, body_length, with_choices
 from bot.channels.twilio_rest import TwilioSender, TwilioSettings
-from bot.storage import contact_for, reset_database
+from bot.db.contacts import contact_for
+from bot.db.engine import reset_database
 from tests.support.reports import request_number
 from tests.support.stack import RASA_API_TOKEN, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_NUMBER
 from tests.support.twilio import EXAMPLES, USED_NUMBERS, WEBHOOK, Phone

@@ -22,7 +22,7 @@ from playwright.sync_api import Page, expect
 from bot.channels.identity import sender_id_for
 from bot.channels.outbound import deliver, register_sender
 from bot.channels.webchat import MAX_MESSAGE_CHARS, WebChatSender, sender_from_env
-from bot.storage import reset_database
+from bot.db.engine import reset_database
 from tests.support.browser import PHONE, describe, run_async, screenshot, serious_violations
 from tests.support.stack import RASA_API_TOKEN
 

@@ -6,8 +6,8 @@ from typing import Any, Iterator, List, Optional
 import pytest
 import sqlalchemy as sa
 
-from bot.handoff import store
-from bot.storage import Database
+from bot.db.engine import Database
+from bot.db.schema import audit_log, handoffs
 
 
 @pytest.fixture(scope="module")
@@ -35,13 +35,13 @@ def handoff_of(db: Database, sender_id: str) -> Optional[Any]:
     """The conversation's latest handoff row."""
     with db.engine.connect() as connection:
         return connection.execute(
-            sa.select(store.handoffs).where(store.handoffs.c.sender_id == sender_id).order_by(store.handoffs.c.id.desc())
+            sa.select(handoffs).where(handoffs.c.sender_id == sender_id).order_by(handoffs.c.id.desc())
         ).first()
 
 
 def audit_of(db: Database, handoff_id: int) -> List[tuple]:
     with db.engine.connect() as connection:
         rows = connection.execute(
-            sa.select(store.audit_log).where(store.audit_log.c.handoff_id == handoff_id).order_by(store.audit_log.c.id)
+            sa.select(audit_log).where(audit_log.c.handoff_id == handoff_id).order_by(audit_log.c.id)
         ).all()
     return [(r.actor, r.action) for r in rows]

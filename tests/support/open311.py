@@ -7,7 +7,7 @@ from __future__ import annotations
 import sys
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import AsyncIterator, Iterator, List, Optional, Sequence
+from typing import AsyncIterator, Iterator, List, Optional, Sequence, Union
 
 import httpx
 import pytest
@@ -26,7 +26,7 @@ class RunningServer:
 
     process: ManagedProcess
     port: int
-    db_path: Path
+    db_path: Union[Path, str]  # a SQLite file or a database URL
     api_key: str
     token_mode: bool
 
@@ -55,7 +55,7 @@ class Open311ServerFactory:
 
     def start(
         self,
-        db_path: Optional[Path] = None,
+        db_path: Optional[Union[Path, str]] = None,
         *,
         token_mode: bool = False,
         api_keys: Sequence[str] = (TEST_API_KEY,),

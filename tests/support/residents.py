@@ -6,9 +6,10 @@ from typing import Iterable, Sequence, Tuple
 
 import sqlalchemy as sa
 
-from bot.alerts import store
-from bot.alerts.store import ALL, subscriptions
-from bot.storage import contacts, database, utcnow
+from bot.alerts.store import ALL
+from bot.db.engine import database, utcnow
+from bot.db.schema import alert_subscriptions as subscriptions
+from bot.db.schema import contacts
 
 
 @dataclass
@@ -29,7 +30,6 @@ def add_residents(residents: Iterable[Resident]) -> None:
     now = utcnow()
 
     def insert(connection: sa.engine.Connection) -> None:
-        store.ensure_tables(connection)
         contact_rows = [
             dict(sender_id=r.sender_id, channel=r.channel, address=r.address, opted_out=r.opted_out, updated_at=now)
             for r in residents if r.has_contact

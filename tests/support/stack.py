@@ -12,7 +12,7 @@ import pytest
 
 from bot.process.procs import PROJECT_ROOT, ManagedProcess, free_port, stop_all, venv_bin
 from bot.process.stack import StackConfig
-from bot.process.stack_processes import stack_processes
+from bot.process.stack_processes import migrate_database, stack_processes
 from tests.support.fake_cloud import FakeCloud, start_fake_cloud
 
 MODEL_DIR = PROJECT_ROOT / "models"
@@ -120,6 +120,7 @@ class RunningStack:
 @contextlib.contextmanager
 def running(config: StackConfig) -> Iterator[RunningStack]:
     """Every process of `config`'s stack started one after the other, and stopped afterwards."""
+    migrate_database(config)
     processes = stack_processes(config)
     try:
         for process in processes:

@@ -14,9 +14,12 @@ import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from bot.alerts import store
-from bot.alerts.store import PENDING, SENDING, SENT, SKIPPED, UNCONFIRMED, Alert, deliveries, matches, subscriptions
+from bot.alerts.store import PENDING, SENDING, SENT, SKIPPED, UNCONFIRMED, Alert, matches
 from bot.channels.outbound import TransactionalSender
-from bot.storage import contacts, utcnow
+from bot.db.engine import utcnow
+from bot.db.schema import alert_deliveries as deliveries
+from bot.db.schema import alert_subscriptions as subscriptions
+from bot.db.schema import contacts
 
 
 @dataclass(frozen=True)

@@ -24,7 +24,7 @@ from bot.alerts.delivery.lease import Lease
 from bot.alerts.delivery.settings import DeliverySettings, new_job_id
 from bot.alerts.store import CANCELLED, FAILED, PENDING, SENT, SKIPPED, AlertStatus, alert_message
 from bot.channels.outbound import NotDeliverable, OutboundSender
-from bot.storage import database, utcnow
+from bot.db.engine import database, utcnow
 
 logger = logging.getLogger(__name__)
 

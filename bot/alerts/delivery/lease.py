@@ -24,10 +24,10 @@ from bot.alerts.store import (
     UNCONFIRMED,
     Alert,
     AlertError,
-    alerts,
-    deliveries,
 )
-from bot.storage import utcnow
+from bot.db.engine import utcnow
+from bot.db.schema import alert_deliveries as deliveries
+from bot.db.schema import alerts
 
 logger = logging.getLogger(__name__)
 

@@ -10,8 +10,9 @@ import sqlalchemy as sa
 from bot.alerts import store
 from bot.alerts.delivery.job import run_delivery
 from bot.alerts.delivery.lease import AlertBusy
-from bot.alerts.store import DELIVERING, QUEUED, AlertStatus, alerts
-from bot.storage import utcnow
+from bot.alerts.store import DELIVERING, QUEUED, AlertStatus
+from bot.db.engine import utcnow
+from bot.db.schema import alerts
 
 logger = logging.getLogger(__name__)
 

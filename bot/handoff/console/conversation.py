@@ -124,7 +124,7 @@ def stream_cursor(request: Request) -> Tuple[int, int]:
 async def render_conversation(
     request: Request, handoff_id: int, problem: Optional[str] = None, status: int = 200
 ) -> HTTPResponse:
-    from bot.storage import contact_for
+    from bot.db.contacts import contact_for
 
     session: StaffSession = request.ctx.staff
     handoff = await store.get_handoff(handoff_id)

@@ -12,33 +12,10 @@ from typing import Callable, Dict, Iterable, List, Optional, Sequence
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
+from bot.db.engine import database, utcnow
+from bot.db.schema import report_subscriptions as subscriptions
+from bot.db.schema import status_notifications as notifications
 from bot.open311.models import ServiceRequest
-from bot.storage import database, metadata, utcnow
-
-subscriptions = sa.Table(
-    "request_subscriptions",
-    metadata,
-    sa.Column("sender_id", sa.String(128), primary_key=True),
-    sa.Column("service_request_id", sa.String(128), primary_key=True),
-    sa.Column("last_status", sa.String(64)),
-    sa.Column("last_notes", sa.Text),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-)
-
-notifications = sa.Table(
-    "status_notifications",
-    metadata,
-    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
-    sa.Column("sender_id", sa.String(128), nullable=False),
-    sa.Column("service_request_id", sa.String(128), nullable=False),
-    sa.Column("change_key", sa.String(512), nullable=False),
-    sa.Column("text", sa.Text, nullable=False),
-    sa.Column("state", sa.String(16), nullable=False, index=True),  # pending | sent | skipped | failed
-    sa.Column("attempts", sa.Integer, nullable=False, default=0),
-    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
-    sa.Column("sent_at", sa.DateTime(timezone=True)),
-    sa.UniqueConstraint("sender_id", "service_request_id", "change_key"),
-)
 
 
 def _change_key(status: Optional[str], notes: Optional[str]) -> str:

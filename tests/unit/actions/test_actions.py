@@ -16,11 +16,11 @@ from actions.report_form import (
     ValidateServiceRequestForm,
 )
 from actions.status import ActionCheckStatus, ValidateStatusForm
+from bot.db.engine import reset_database
 from bot.open311.client import reset_client_from_env
 from bot.process.procs import PROJECT_ROOT
 from bot.reports.directory import reset_directory
 from bot.reports.outbox import get as outbox_item
-from bot.storage import reset_database
 
 DOMAIN: Dict[str, Any] = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
 FORM = "service_request_form"

@@ -33,11 +33,12 @@ from bot.alerts.store import (
     AlertError,
     after_unsubscribe,
     alert_message,
-    deliveries,
 )
 from bot.alerts.words import normalize_topic, normalize_zone, topics_in, zones_in
 from bot.channels.outbound import NotDeliverable
-from bot.storage import database, reset_database, set_opted_out, utcnow
+from bot.db.contacts import set_opted_out
+from bot.db.engine import database, reset_database, utcnow
+from bot.db.schema import alert_deliveries as deliveries
 from tests.support.residents import Resident, add_residents
 
 FAST = DeliverySettings(max_attempts=3, retry_base_seconds=0.01, retry_max_seconds=0.05, lease_seconds=5,
@@ -341,7 +342,7 @@ async def test_every_subscriber_gets_the_alert_once_on_their_channel():
     assert sorted(a for a, _ in sms.sent) == sorted(f"sms{i}" for i in range(30))
     assert "sms-stop" not in [a for a, _ in sms.sent]
     assert all(text == alert_message(alert) for _, text in telegram.sent + sms.sent)
-    from bot.channels.webchat import webchat_messages
+    from bot.db.schema import webchat_messages
 
     with database().engine.begin() as connection:
         web = connection.execute(sa.select(webchat_messages)).all()

@@ -25,8 +25,8 @@ from bot.alerts.words import (
     topics_in,
     zones_in,
 )
+from bot.db.engine import reset_database
 from bot.process.procs import PROJECT_ROOT
-from bot.storage import reset_database
 from tests.support.residents import Resident, add_residents
 
 ALERTS_YML = PROJECT_ROOT / "data" / "nlu" / "alerts.yml"

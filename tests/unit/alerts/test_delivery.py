@@ -24,10 +24,12 @@ from bot.alerts import store
 from bot.alerts.delivery.job import run_delivery
 from bot.alerts.delivery.lease import AlertBusy
 from bot.alerts.limiter import reset_limiters
-from bot.alerts.store import ALL, PENDING, SENDING, SENT, deliveries
+from bot.alerts.store import ALL, PENDING, SENDING, SENT
 from bot.channels.identity import sender_id_for
+from bot.db.contacts import set_opted_out
+from bot.db.engine import database, reset_database, utcnow
+from bot.db.schema import alert_deliveries as deliveries
 from bot.process.procs import PROJECT_ROOT
-from bot.storage import database, reset_database, set_opted_out, utcnow
 from tests.support.fake_cloud import FakeCloud, RecordedRequest, start_fake_cloud
 from tests.support.residents import Resident, add_residents
 from tests.support.stack import TELEGRAM_TOKEN, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_NUMBER
@@ -107,7 +109,7 @@ def received(cloud: FakeCloud, marker: str) -> Tuple[Counter, Counter]:
 
 
 def webchat_received(marker: str) -> Counter:
-    from bot.channels.webchat import webchat_messages
+    from bot.db.schema import webchat_messages
 
     with database().engine.begin() as connection:
         rows = connection.execute(

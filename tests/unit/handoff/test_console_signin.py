@@ -21,11 +21,12 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
+from bot.db.engine import Database
+from bot.db.schema import audit_log
 from bot.handoff import pages, passwords, store, throttle
 from bot.process.procs import ManagedProcess, free_port
 from bot.process.stack import StackConfig
 from bot.process.stack_processes import console_process
-from bot.storage import Database
 from tests.support.staff import PASSWORD, Staff, make_staff
 
 ATTEMPTS = 10
@@ -145,9 +146,9 @@ class Console:
     def audit(self, actor: str) -> List[Tuple[str, str]]:
         with self.db.engine.connect() as connection:
             rows = connection.execute(
-                sa.select(store.audit_log.c.action, store.audit_log.c.detail)
-                .where(store.audit_log.c.actor == actor)
-                .order_by(store.audit_log.c.id)
+                sa.select(audit_log.c.action, audit_log.c.detail)
+                .where(audit_log.c.actor == actor)
+                .order_by(audit_log.c.id)
             ).all()
         return [(r.action, r.detail) for r in rows]
 
@@ -289,7 +290,7 @@ def test_a_password_typed_as_the_username_is_not_audited_or_logged(console):
     answer = console.staff(typed, next_client()).login("something")
     assert answer.status_code == 401 and "Wrong username or password." in answer.text
     with console.db.engine.connect() as connection:
-        details = connection.execute(sa.select(store.audit_log.c.actor, store.audit_log.c.detail)).all()
+        details = connection.execute(sa.select(audit_log.c.actor, audit_log.c.detail)).all()
     assert not [row for row in details if typed in (row.actor or "") + (row.detail or "")]
     assert ("login_failed", None) in console.audit("(unknown)")
     assert typed not in console.log()

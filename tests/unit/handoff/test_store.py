@@ -16,11 +16,13 @@ from rasa_sdk import Tracker
 from rasa_sdk.executor import CollectingDispatcher
 
 from actions.conversation import ActionHandleMisunderstanding, ActionHandoffWaiting, ActionRequestHuman
+from bot.db.contacts import remember_contact
+from bot.db.engine import Database, database, reset_database, utcnow
+from bot.db.schema import audit_log, handoffs, staff_sessions, staff_users
 from bot.handoff import store
 from bot.handoff.service import report_details, transcript
 from bot.handoff.waiting import duration_text, expected_wait, opening_message
 from bot.process.procs import PROJECT_ROOT, venv_bin
-from bot.storage import Database, database, remember_contact, reset_database, utcnow
 
 PASSWORD = "correct horse battery"
 
@@ -49,7 +51,7 @@ async def signed_in(username: str, password: str) -> Optional[str]:
 
 async def test_passwords_are_stored_as_argon2id_hashes_and_checked():
     await store.add_staff("Dana", PASSWORD)
-    (row,) = rows(store.staff_users)
+    (row,) = rows(staff_users)
     assert row.username == "dana"
     assert row.password_hash.startswith("$argon2id$") and PASSWORD not in row.password_hash
     assert await signed_in("dana", PASSWORD) == "dana"
@@ -76,7 +78,7 @@ async def test_five_wrong_passwords_lock_the_account_for_a_while():
         assert await signed_in("dana", "wrong password!") is None
     assert await signed_in("dana", PASSWORD) is None  # locked, even with the right password
     with database().engine.begin() as connection:
-        connection.execute(store.staff_users.update().values(locked_until=utcnow() - timedelta(seconds=1)))
+        connection.execute(staff_users.update().values(locked_until=utcnow() - timedelta(seconds=1)))
     assert await signed_in("dana", PASSWORD) == "dana"
 
 
@@ -105,7 +107,7 @@ async def test_a_new_password_ends_every_session():
 async def test_sessions_store_only_a_hash_and_expire(monkeypatch):
     await store.add_staff("dana", PASSWORD)
     token, session = await store.start_session("dana")
-    (row,) = rows(store.staff_sessions)
+    (row,) = rows(staff_sessions)
     assert row.token_hash != token and token not in row.token_hash
     assert (await store.session_for(token)).username == "dana"
     assert await store.session_for("not-a-token") is None
@@ -113,14 +115,14 @@ async def test_sessions_store_only_a_hash_and_expire(monkeypatch):
 
     # idle for longer than CONSOLE_SESSION_IDLE_MINUTES
     with database().engine.begin() as connection:
-        connection.execute(store.staff_sessions.update().values(last_seen_at=utcnow() - timedelta(minutes=31)))
+        connection.execute(staff_sessions.update().values(last_seen_at=utcnow() - timedelta(minutes=31)))
     assert await store.session_for(token) is None
-    assert rows(store.staff_sessions) == []  # and forgotten
+    assert rows(staff_sessions) == []  # and forgotten
 
     # past its lifetime, however active
     token, _ = await store.start_session("dana")
     with database().engine.begin() as connection:
-        connection.execute(store.staff_sessions.update().values(expires_at=utcnow() - timedelta(seconds=1)))
+        connection.execute(staff_sessions.update().values(expires_at=utcnow() - timedelta(seconds=1)))
     assert await store.session_for(token) is None
 
     monkeypatch.setenv("CONSOLE_SESSION_HOURS", "2")
@@ -185,15 +187,15 @@ async def test_the_resident_is_told_the_wait_or_city_hall_hours():
     # the pickup is learnt from the claims made; dana is busy with the first one
     with database().engine.begin() as connection:
         connection.execute(
-            store.handoffs.update()
-            .where(store.handoffs.c.id == handoff.id)
+            handoffs.update()
+            .where(handoffs.c.id == handoff.id)
             .values(state=store.CLAIMED, claimed_by="dana", claimed_at=handoff.created_at + timedelta(minutes=12))
         )
     assert "You're next, and with 1 staff member on duty the wait should be about 22 minutes." in await opening_message(second)
 
     # a console not seen for a while is not on duty
     with database().engine.begin() as connection:
-        connection.execute(store.staff_sessions.update().values(last_seen_at=utcnow() - timedelta(minutes=5)))
+        connection.execute(staff_sessions.update().values(last_seen_at=utcnow() - timedelta(minutes=5)))
     assert await store.staff_on_duty() == []
 
 
@@ -221,7 +223,7 @@ async def test_eighteen_ahead_is_never_about_a_minute():
         await opening_message(last))
 
     with database().engine.begin() as connection:  # nobody on duty: said so, with the place in the queue
-        connection.execute(store.staff_sessions.update().values(last_seen_at=utcnow() - timedelta(minutes=5)))
+        connection.execute(staff_sessions.update().values(last_seen_at=utcnow() - timedelta(minutes=5)))
     nobody = await opening_message(last)
     assert "Nobody from city staff is online right now: City Hall is open Monday to Friday" in nobody
     assert "(18 people ahead of you)" in nobody and "wait should be" not in nobody
@@ -270,7 +272,7 @@ def test_a_handoffs_table_from_before_urgent_flags_gets_the_new_columns(fresh_da
         columns = {c["name"] for c in sa.inspect(migrated.engine).get_columns("handoffs")}
         assert {"urgent_at", "noted_at"} <= columns
         with migrated.engine.connect() as connection:
-            (row,) = connection.execute(sa.select(store.handoffs)).all()
+            (row,) = connection.execute(sa.select(handoffs)).all()
         assert store.Handoff.from_row(row).urgent is False
         Database(url).dispose()  # a second start finds nothing to add
     finally:
@@ -414,5 +416,5 @@ def test_staff_accounts_are_made_from_the_command_line(fresh_database):
     assert citybot("staff", "disable", "ana").returncode == 0
     listed = citybot("staff", "list")
     assert "ana\tdisabled" in listed.stdout
-    actions = [(r.actor, r.action, r.detail) for r in rows(store.audit_log)]
+    actions = [(r.actor, r.action, r.detail) for r in rows(audit_log)]
     assert ("(cli)", "staff_add", "ana") in actions and ("(cli)", "staff_disable", "ana") in actions

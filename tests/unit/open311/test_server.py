@@ -2,15 +2,17 @@
 from __future__ import annotations
 
 import asyncio
+import os
 import sqlite3
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
-from typing import Dict, List, Optional
+from typing import Dict, Iterator, List, Optional, Union
 from urllib.parse import urlencode
 
 import httpx
 import pytest
 
+from bench.databases import create_database, drop_database
 from bot.catalog import CatalogAttribute, CatalogService, load_city
 from bot.open311.client import Open311Client
 from bot.open311.geo import haversine_m
@@ -29,6 +31,7 @@ from bot.open311.store import Near, NewRequest, RequestQuery, RequestStore
 from tests.support.open311 import Open311ServerFactory, RunningServer
 
 CITY = load_city()
+POSTGRES_URL = os.environ.get("SCALE_OUT_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 POTHOLE_SIZE = CITY.service("POTHOLE").attributes[0].values[1]  # "medium (up to a car tire)"
 
 
@@ -51,6 +54,19 @@ def pothole_form(api_key: str, **extra: str) -> Dict[str, str]:
 
 async def post_form(http: httpx.AsyncClient, form: Dict[str, str], fmt: str = "json") -> httpx.Response:
     return await http.post(f"requests.{fmt}", data=form)
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def store_location(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Union[Path, str]]:
+    """Where a store keeps its requests: a SQLite file (its folders not made yet), or a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield tmp_path / "not" / "yet" / "there" / "open311.db"
+        return
+    url = create_database(POSTGRES_URL, "citybot_test_open311")
+    try:
+        yield url
+    finally:
+        drop_database(POSTGRES_URL, url)
 
 
 # --- discovery, services, definitions -------------------------------------------------------
@@ -502,8 +518,9 @@ async def test_ids_are_not_handed_out_without_token_mode(open311_client: Open311
     assert receipt.service_request_id and receipt.token is None
 
 
-async def test_requests_survive_a_restart(open311_server_factory: Open311ServerFactory, tmp_path: Path) -> None:
-    db_path = tmp_path / "not" / "yet" / "there" / "open311.db"  # parent folders get created
+async def test_requests_survive_a_restart(open311_server_factory: Open311ServerFactory,
+                                          store_location: Union[Path, str]) -> None:
+    db_path = store_location  # a file's parent folders get created
     first = open311_server_factory.start(db_path, name="restart")
     async with first.client() as client:
         request_id = await _create(client, "SIDEWALK", 41.8, -87.6, hazard="cracked")
@@ -517,8 +534,9 @@ async def test_requests_survive_a_restart(open311_server_factory: Open311ServerF
         assert await _create(client, "SIDEWALK", 41.8, -87.6, hazard="sunken") == "1002"
 
 
-async def test_default_window_is_90_days(open311_server_factory: Open311ServerFactory, tmp_path: Path) -> None:
-    db_path = tmp_path / "history.db"
+async def test_default_window_is_90_days(open311_server_factory: Open311ServerFactory,
+                                         store_location: Union[Path, str]) -> None:
+    db_path = store_location
     now = datetime.now(timezone.utc)
     async with RequestStore(db_path) as store:
         old = await store.create(NewRequest("POTHOLE", "Pothole"), now=now - timedelta(days=120))
@@ -549,9 +567,9 @@ async def test_contact_details_never_reach_the_log(open311_http: httpx.AsyncClie
 # --- store and validation, in process ----------------------------------------------------------------
 
 
-async def test_store_queries_and_updates(tmp_path: Path) -> None:
+async def test_store_queries_and_updates(store_location: Union[Path, str]) -> None:
     start = datetime(2024, 5, 1, 12, tzinfo=timezone.utc)
-    async with RequestStore(tmp_path / "store.db") as store:
+    async with RequestStore(store_location) as store:
         made = [await store.create(NewRequest("POTHOLE", "Pothole", lat=41.0 + i * 0.01, long=-87.0,
                                               expected_after=timedelta(days=5)), now=start + timedelta(minutes=i))
                 for i in range(5)]
@@ -691,9 +709,9 @@ async def test_new_database_has_the_idempotency_column(tmp_path: Path) -> None:
     assert "idempotency_key" in columns and ["idempotency_key"] in indexed.values()
 
 
-async def test_store_idempotency_across_connections(tmp_path: Path) -> None:
-    """Two stores on one file (two processes, in effect): the UNIQUE index keeps one row per key."""
-    db_path = tmp_path / "shared.db"
+async def test_store_idempotency_across_connections(store_location: Union[Path, str]) -> None:
+    """Two stores on one database (two processes, in effect): the UNIQUE index keeps one row per key."""
+    db_path = store_location
     async with RequestStore(db_path) as one, RequestStore(db_path) as two:
         made = await one.create(NewRequest("POTHOLE", "Pothole", description="first"), idempotency_key="k")
         raced, created = await two.create_once(NewRequest("POTHOLE", "Pothole", description="second"), "k")

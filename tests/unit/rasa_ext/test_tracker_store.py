@@ -14,10 +14,9 @@ from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
-
 from sqlalchemy.engine import make_url
 
-from bot import storage
+from bot.db import engine as db_engine
 from bench.databases import create_database, drop_database
 from bot.rasa_ext.tracker_store import CachedSQLTrackerStore
 
@@ -167,13 +166,13 @@ async def test_the_database_is_used_off_the_event_loop(domain: Domain, db: Dict[
         return session_scope()
 
     monkeypatch.setattr(tracker_store, "session_scope", recorded_session_scope)
-    raw_transaction = storage.raw_transaction
+    raw_transaction = db_engine.raw_transaction
 
     def recorded_raw_transaction(*args: Any) -> Any:
         threads.add(threading.get_ident())
         return raw_transaction(*args)
 
-    monkeypatch.setattr(storage, "raw_transaction", recorded_raw_transaction)
+    monkeypatch.setattr(db_engine, "raw_transaction", recorded_raw_transaction)
     tracker = await tracker_store.get_or_create_tracker("resident")
     for event in exchange("one"):
         tracker.update(event)

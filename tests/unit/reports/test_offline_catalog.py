@@ -19,13 +19,14 @@ import sqlalchemy as sa
 import yaml
 
 from bot.catalog import City, load_city
+from bot.db.engine import reset_database
 from bot.open311.client import Open311Client
 from bot.open311.models import Open311Unavailable, Service, ServiceAttribute, ServiceDefinition
 from bot.process.procs import ManagedProcess, free_port
 from bot.process.stack import DEFAULT_OPEN311_PATH
 from bot.reports import offline_catalog
 from bot.reports.directory import ServiceDirectory
-from bot.storage import reset_database
+from bot.db.engine import reset_database
 
 RIVERTON = Path(__file__).resolve().parents[3] / "bot" / "city" / "riverton.yml"
 POSTGRES_URL = os.environ.get("SCALE_OUT_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")

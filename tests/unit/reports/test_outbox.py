@@ -7,11 +7,12 @@ from typing import AsyncIterator
 
 import pytest
 
+from bot.db.engine import reset_database
 from bot.open311.client import Open311Client
 from bot.reports import outbox
 from bot.reports.draft import ReportDraft
 from bot.reports.outbox import AWAITING_ID, FILED, PENDING
-from bot.storage import reset_database
+from bot.db.engine import reset_database
 from bot.process.worker import deliver_due, outcome_text
 
 DRAFT = ReportDraft(
@@ -137,9 +138,10 @@ async def test_following_a_request_twice_is_following_it_once():
 
     import sqlalchemy as sa
 
+    from bot.db.engine import database
+    from bot.db.schema import report_subscriptions
     from bot.open311.models import ServiceRequest
-    from bot.reports.updates.store import subscribe, subscriptions
-    from bot.storage import database
+    from bot.reports.updates.store import subscribe
 
     request = ServiceRequest(service_request_id="1042", status="open", status_notes="received")
     await subscribe("resident-1", request)
@@ -147,6 +149,7 @@ async def test_following_a_request_twice_is_following_it_once():
     await asyncio.gather(*(subscribe("resident-2", request) for _ in range(5)))
 
     def rows(connection):
-        return connection.execute(sa.select(subscriptions.c.sender_id).order_by(subscriptions.c.sender_id)).all()
+        column = report_subscriptions.c.sender_id
+        return connection.execute(sa.select(column).order_by(column)).all()
 
     assert [row.sender_id for row in await database().run(rows)] == ["resident-1", "resident-2"]

@@ -1,0 +1,1 @@
+"""The assistant's own database: engine (`engine`), tables (`schema`), Alembic migrations (`migrate`)."""

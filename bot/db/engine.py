@@ -1,0 +1,138 @@
+"""The assistant's database: SQLite by default, PostgreSQL with DATABASE_URL.
+
+SQLAlchemy Core keeps one schema for both databases (`bot.db.schema`); calls
+run in a worker thread so the event loop never blocks. Opening a `Database`
+brings its schema to the newest migration first (`bot.db.migrate`).
+"""
+from __future__ import annotations
+
+import asyncio
+import os
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Optional, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from bot.process.procs import PROJECT_ROOT
+
+T = TypeVar("T")
+
+
+def utcnow() -> datetime:
+    return datetime.now(timezone.utc)
+
+
+def var_dir() -> Path:
+    """Where the assistant keeps its files (CITYBOT_VAR_DIR, else var/), created if need be."""
+    path = Path(os.environ.get("CITYBOT_VAR_DIR") or PROJECT_ROOT / "var")
+    path.mkdir(parents=True, exist_ok=True)
+    return path
+
+
+def sqlite_url(folder: Path) -> str:
+    """The assistant's SQLite file in `folder`."""
+    return f"sqlite:///{folder / 'citybot.db'}"
+
+
+def default_database_url() -> str:
+    """DATABASE_URL, else a SQLite file in the var folder."""
+    return os.environ.get("DATABASE_URL") or sqlite_url(var_dir())
+
+
+def create_engine(url: str) -> Engine:
+    """An engine for the assistant's databases; SQLite files in WAL mode, shared by several processes."""
+    if url.startswith("sqlite"):
+        # Pooled connections (SQLAlchemy 1.4 would open one per query on a file).
+        engine = sa.create_engine(
+            url,
+            connect_args={"check_same_thread": False, "timeout": 30},
+            poolclass=sa.pool.QueuePool,
+            pool_size=5,
+            max_overflow=10,
+        )
+
+        @sa.event.listens_for(engine, "connect")
+        def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
+            # WAL lets the Rasa server, the action server and workers share the file.
+            cursor = dbapi_connection.cursor()
+            cursor.execute("PRAGMA journal_mode=WAL")
+            # In WAL mode, NORMAL loses nothing when a process crashes (only a power
+            # cut can lose the last commits) and spares an fsync on every commit.
+            cursor.execute("PRAGMA synchronous=NORMAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            cursor.close()
+
+        return engine
+    return sa.create_engine(url, pool_pre_ping=True)
+
+
+def raw_transaction(engine: Engine, work: Callable[[Any], T]) -> T:
+    """Run `work(cursor)` in one transaction on a pooled DB-API connection, in plain SQL.
+
+    For statements run several times a message, where SQLAlchemy's statement
+    machinery costs more than the database work itself.
+    """
+    connection = engine.raw_connection()
+    try:
+        cursor = connection.cursor()
+        result = work(cursor)
+        connection.commit()
+        return result
+    except BaseException:
+        connection.rollback()
+        raise
+    finally:
+        connection.close()  # back to the pool
+
+
+def placeholder(engine: Engine) -> str:
+    """The DB-API parameter mark of the engine's driver ("?" for SQLite, "%s" for psycopg2)."""
+    return "?" if engine.dialect.paramstyle == "qmark" else "%s"
+
+
+class Database:
+    """One database, migrated to the newest schema when opened."""
+
+    def __init__(self, url: Optional[str] = None) -> None:
+        self.url = url or default_database_url()
+        self.engine = create_engine(self.url)
+        from bot.db.migrate import ensure_head  # here: the migrations open databases with this module
+
+        ensure_head(self.engine)
+
+    @property
+    def is_sqlite(self) -> bool:
+        return self.url.startswith("sqlite")
+
+    async def run(self, work: Callable[[Connection], T]) -> T:
+        """Run `work(connection)` in one transaction, off the event loop."""
+
+        def in_transaction() -> T:
+            with self.engine.begin() as connection:
+                return work(connection)
+
+        return await asyncio.to_thread(in_transaction)
+
+    def dispose(self) -> None:
+        self.engine.dispose()
+
+
+_database: Optional[Database] = None
+
+
+def database() -> Database:
+    """The process-wide database for the configured URL."""
+    global _database
+    if _database is None:
+        _database = Database()
+    return _database
+
+
+def reset_database() -> None:
+    """Forget the process-wide database (tests point it elsewhere)."""
+    global _database
+    if _database is not None:
+        _database.dispose()
+    _database = None

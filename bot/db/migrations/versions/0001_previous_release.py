@@ -1,0 +1,253 @@
+"""The previous release's schema, as its code created it (`metadata.create_all` on first use).
+
+Databases of that release have no version table: every table it may have made
+is created here only if missing, and a `handoffs` table from before `urgent_at`
+and `noted_at` gets them (what that release's `add_missing_columns` did).
+
+Revision ID: 0001
+Revises:
+Create Date: 2026-12-04
+"""
+import sqlalchemy as sa
+from alembic import op
+
+revision = "0001"
+down_revision = None
+branch_labels = None
+depends_on = None
+
+metadata = sa.MetaData()
+
+sa.Table(
+    "contacts",
+    metadata,
+    sa.Column("sender_id", sa.String(128), primary_key=True),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("address", sa.String(256), nullable=False),
+    sa.Column("opted_out", sa.Boolean, nullable=False, default=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+sa.Table(
+    "processed_deliveries",
+    metadata,
+    sa.Column("channel", sa.String(32), primary_key=True),
+    sa.Column("delivery_id", sa.String(128), primary_key=True),
+    sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+sa.Table(
+    "sms_choices",
+    metadata,
+    sa.Column("sender_id", sa.String(128), primary_key=True),
+    sa.Column("payloads", sa.Text, nullable=False),  # JSON list of button payloads
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+sa.Table(
+    "webchat_messages",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("sender_id", sa.String(128), nullable=False),
+    sa.Column("role", sa.String(8), nullable=False),  # user, bot or staff
+    sa.Column("payload", sa.Text, nullable=False),  # JSON: text, buttons, image, attachment, custom
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_webchat_messages_sender_id_id", "sender_id", "id"),
+)
+
+sa.Table(
+    "conversation_locks",
+    metadata,
+    sa.Column("conversation_id", sa.String(255), primary_key=True),
+    sa.Column("data", sa.Text, nullable=False),  # TicketLock.dumps(), "" while being created
+)
+
+open311_catalog = sa.Table(
+    "open311_catalog",
+    metadata,
+    sa.Column("endpoint", sa.String(512), primary_key=True),
+    sa.Column("resource", sa.String(160), primary_key=True),
+    sa.Column("body", sa.Text, nullable=False),
+    sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+sa.Table(
+    "report_outbox",
+    metadata,
+    sa.Column("reference", sa.String(16), primary_key=True),
+    sa.Column("idempotency_key", sa.String(64), nullable=False, unique=True),
+    sa.Column("sender_id", sa.String(128)),
+    sa.Column("service_code", sa.String(128), nullable=False),
+    sa.Column("service_name", sa.String(256)),
+    sa.Column("fields", sa.Text, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False, index=True),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("claimed_until", sa.DateTime(timezone=True)),
+    sa.Column("last_error", sa.Text),
+    sa.Column("token", sa.String(256)),
+    sa.Column("service_request_id", sa.String(128)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("filed_at", sa.DateTime(timezone=True)),
+    # Whether the resident has been told the outcome (the city's id or a refusal).
+    sa.Column("resident_told", sa.Boolean, nullable=False, default=False),
+)
+
+sa.Table(
+    "request_subscriptions",
+    metadata,
+    sa.Column("sender_id", sa.String(128), primary_key=True),
+    sa.Column("service_request_id", sa.String(128), primary_key=True),
+    sa.Column("last_status", sa.String(64)),
+    sa.Column("last_notes", sa.Text),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+sa.Table(
+    "status_notifications",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("sender_id", sa.String(128), nullable=False),
+    sa.Column("service_request_id", sa.String(128), nullable=False),
+    sa.Column("change_key", sa.String(512), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("state", sa.String(16), nullable=False, index=True),  # pending | sent | skipped | failed
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("sent_at", sa.DateTime(timezone=True)),
+    sa.UniqueConstraint("sender_id", "service_request_id", "change_key"),
+)
+
+sa.Table(
+    "alert_subscriptions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("sender_id", sa.String(128), nullable=False, index=True),
+    sa.Column("topic", sa.String(16), nullable=False),
+    sa.Column("zone", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("sender_id", "topic", "zone", name="uq_alert_subscriptions"),
+)
+
+sa.Table(
+    "alerts",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("topic", sa.String(16), nullable=False),
+    sa.Column("zone", sa.String(16), nullable=False),
+    sa.Column("severity", sa.String(16), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("created_by", sa.String(128)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False, index=True),
+    sa.Column("lease_owner", sa.String(64)),
+    sa.Column("lease_until", sa.DateTime(timezone=True)),
+    sa.Column("started_at", sa.DateTime(timezone=True)),
+    sa.Column("finished_at", sa.DateTime(timezone=True)),
+)
+
+sa.Table(
+    "alert_deliveries",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("alert_id", sa.Integer, sa.ForeignKey("alerts.id"), nullable=False),
+    sa.Column("sender_id", sa.String(128), nullable=False),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("claimed_by", sa.String(64)),
+    sa.Column("claimed_until", sa.DateTime(timezone=True)),
+    sa.Column("sent_at", sa.DateTime(timezone=True)),
+    sa.Column("last_error", sa.Text),
+    sa.UniqueConstraint("alert_id", "sender_id", name="uq_alert_deliveries"),
+    sa.Index("ix_alert_deliveries_progress", "alert_id", "channel", "state", "id"),
+)
+
+sa.Table(
+    "handoffs",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("sender_id", sa.String(128), nullable=False),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("reason", sa.String(32), nullable=False),
+    sa.Column("state", sa.String(16), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("claimed_by", sa.String(64)),
+    sa.Column("claimed_at", sa.DateTime(timezone=True)),
+    sa.Column("resolved_by", sa.String(64)),
+    sa.Column("resolved_at", sa.DateTime(timezone=True)),
+    sa.Column("handed_back", sa.Boolean),
+    sa.Column("urgent_at", sa.DateTime(timezone=True)),  # an emergency message came while it was open
+    sa.Column("noted_at", sa.DateTime(timezone=True)),  # the resident was told their messages wait for staff
+    sa.Index("ix_handoffs_state", "state"),
+    # One open handoff per conversation.
+    sa.Index(
+        "uq_handoffs_open_sender",
+        "sender_id",
+        unique=True,
+        sqlite_where=sa.text("state != 'resolved'"),
+        postgresql_where=sa.text("state != 'resolved'"),
+    ),
+)
+
+sa.Table(
+    "handoff_notes",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("handoff_id", sa.Integer, sa.ForeignKey("handoffs.id"), nullable=False, index=True),
+    sa.Column("author", sa.String(64), nullable=False),
+    sa.Column("text", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+sa.Table(
+    "staff_users",
+    metadata,
+    sa.Column("username", sa.String(64), primary_key=True),
+    sa.Column("password_hash", sa.String(256), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("disabled", sa.Boolean, nullable=False, default=False),
+    sa.Column("failed_logins", sa.Integer, nullable=False, default=0),
+    sa.Column("locked_until", sa.DateTime(timezone=True)),
+)
+
+sa.Table(
+    "staff_sessions",
+    metadata,
+    # sha256 of the cookie's token: a copy of the database does not log anyone in.
+    sa.Column("token_hash", sa.String(64), primary_key=True),
+    sa.Column("username", sa.String(64), sa.ForeignKey("staff_users.username"), nullable=False, index=True),
+    sa.Column("csrf_token", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("last_seen_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("expires_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+sa.Table(
+    "audit_log",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("actor", sa.String(64), nullable=False),
+    sa.Column("action", sa.String(32), nullable=False),
+    sa.Column("handoff_id", sa.Integer, index=True),
+    # Never message text or contact details: a service code, a reference, an outcome.
+    sa.Column("detail", sa.String(256)),
+)
+
+LATE_HANDOFF_COLUMNS = ("urgent_at", "noted_at")
+
+
+def upgrade() -> None:
+    bind = op.get_bind()
+    metadata.create_all(bind, checkfirst=True)
+    present = {column["name"] for column in sa.inspect(bind).get_columns("handoffs")}
+    for name in LATE_HANDOFF_COLUMNS:
+        if name not in present:
+            op.add_column("handoffs", sa.Column(name, sa.DateTime(timezone=True)))
+
+
+def downgrade() -> None:
+    metadata.drop_all(op.get_bind())

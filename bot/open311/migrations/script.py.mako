@@ -1,0 +1,1 @@
+../../db/migrations/script.py.mako
