@@ -1,6 +1,6 @@
 """`make eval`: measure the NLU on data it was not trained on.
 
-- the held-out set we wrote and keep out of training (tests/nlu_holdout.yml):
+- the held-out set we wrote and keep out of training (tests/data/nlu_holdout.yml):
   intent accuracy and macro-F1, FAQ topics counted as separate labels;
 - CLINC150's out-of-scope test sentences: the share wrongly taken as a service
   request or a city FAQ;
@@ -26,8 +26,8 @@ import yaml
 from bot.process.procs import PROJECT_ROOT
 
 SHARED_EVAL = PROJECT_ROOT.parent / "shared" / "eval"
-HOLDOUT = PROJECT_ROOT / "tests" / "nlu_holdout.yml"
-LABELS = PROJECT_ROOT / "tests" / "eval_labels.yml"
+HOLDOUT = PROJECT_ROOT / "tests" / "data" / "nlu_holdout.yml"
+LABELS = PROJECT_ROOT / "tests" / "data" / "eval_labels.yml"
 REPORT = PROJECT_ROOT / "reports" / "eval.json"
 
 REQUEST_INTENT_PREFIX = "report_"

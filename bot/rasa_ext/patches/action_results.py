@@ -4,7 +4,7 @@ Every answer of the action server was checked with `jsonschema.validate`, which
 first validates the schema itself against the JSON Schema meta-schema, on
 every call: much of the server's time during a report. Here the schema is checked once,
 and each event only against its own type's part of it (`ActionResultValidator`);
-answers are still validated, with the same errors (tests/test_rasa_server.py).
+answers are still validated, with the same errors (tests/unit/rasa_ext/test_rasa_server.py).
 """
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 Rasa works out the events that still apply (without those a rewind or a form
 took back) from the first event of the conversation, several times a turn.
 Here each tracker's result is remembered (outside the tracker) and only the
-events added since are applied (the same list: tests/test_rasa_server.py).
+events added since are applied (the same list: tests/unit/rasa_ext/test_rasa_server.py).
 """
 from __future__ import annotations
 

@@ -3,7 +3,7 @@
 The count-vector featurizers build each count matrix through sklearn's
 `transform` (a CSR matrix, its indices sorted, converted to COO), four times a
 message, each with its checks. Here the same COO matrix is built directly from
-the vectorizer's own analyzer and vocabulary (tests/test_nlu_speed.py compares
+the vectorizer's own analyzer and vocabulary (tests/unit/rasa_ext/test_nlu_speed.py compares
 them to the index).
 """
 from __future__ import annotations

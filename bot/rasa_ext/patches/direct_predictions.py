@@ -4,7 +4,7 @@ Each prediction called the compiled TensorFlow function through its Python
 front door, which re-checks and re-casts the inputs against the signature on
 every call: most of a prediction's time. The function has one signature
 (every dimension that varies is `None`), so its single concrete function is
-called directly with the batch's tensors (tests/test_nlu_speed.py checks the
+called directly with the batch's tensors (tests/unit/rasa_ext/test_nlu_speed.py checks the
 predictions are Rasa's own).
 """
 from __future__ import annotations

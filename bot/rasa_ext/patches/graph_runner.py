@@ -8,7 +8,7 @@ in one thread anyway.
 
 `run` works out each target set's order once (a topological order of the
 nodes the targets need) and then calls the same nodes with the same inputs, in
-that order. tests/test_graph_runner.py checks the results against dask's.
+that order. tests/unit/rasa_ext/test_graph_runner.py checks the results against dask's.
 """
 from __future__ import annotations
 

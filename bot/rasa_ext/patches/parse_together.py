@@ -9,7 +9,7 @@ list of messages). A message alone is parsed at once: with one resident
 nothing waits. The classifiers then predict such a batch in one network call
 (bot/rasa_ext/patches/predict_together.py).
 
-Each message's result is Rasa's own (tests/test_nlu_batching.py compares them
+Each message's result is Rasa's own (tests/unit/rasa_ext/test_nlu_batching.py compares them
 with one-by-one parsing).
 """
 from __future__ import annotations

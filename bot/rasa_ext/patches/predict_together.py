@@ -5,7 +5,7 @@ per message even when given several: under load, most of the intent
 classifier's time was the cost of a network call rather than of the message.
 `process` predicts all the messages of a run in one call (one batch) first;
 each message's outputs are picked out of it and `_predict` returns them, used
-exactly as Rasa uses a single message's (tests/test_nlu_batching.py).
+exactly as Rasa uses a single message's (tests/unit/rasa_ext/test_nlu_batching.py).
 """
 from __future__ import annotations
 

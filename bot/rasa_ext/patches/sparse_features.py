@@ -3,7 +3,7 @@
 Rasa 3.6 joins the sparse features of two featurizers with `scipy.sparse.hstack`,
 which goes through scipy's general block-matrix builder (`bmat`), checking and
 converting every block, for every message. Here two COO matrices are joined
-directly into the same matrix (tests/test_nlu_speed.py compares them).
+directly into the same matrix (tests/unit/rasa_ext/test_nlu_speed.py compares them).
 """
 from __future__ import annotations
 

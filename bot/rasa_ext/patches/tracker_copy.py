@@ -3,7 +3,7 @@
 Before every action, Rasa copies the conversation's tracker by replaying every
 event of the conversation into a new one: a turn cost more the longer the
 conversation. Here the copy takes the tracker's current state directly (the
-same state the replay reaches: tests/test_rasa_server.py checks it).
+same state the replay reaches: tests/unit/rasa_ext/test_rasa_server.py checks it).
 """
 from __future__ import annotations
 

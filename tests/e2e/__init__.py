@@ -1,0 +1,1 @@
+"""Tests against the whole assistant started for real (marked e2e)."""

@@ -1,0 +1,46 @@
+"""Residents subscribed to crisis alerts, written straight into the database."""
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Iterable, Sequence, Tuple
+
+import sqlalchemy as sa
+
+from bot.alerts.store import ALL
+from bot.db.engine import database, utcnow
+from bot.db.schema import alert_subscriptions as subscriptions
+from bot.db.schema import contacts
+
+
+@dataclass
+class Resident:
+    """A resident as the alert tables know them: a contact and what they subscribed to."""
+
+    sender_id: str
+    channel: str
+    address: str
+    pairs: Sequence[Tuple[str, str]] = ((ALL, ALL),)
+    opted_out: bool = False
+    has_contact: bool = True
+
+
+def add_residents(residents: Iterable[Resident]) -> None:
+    """Contacts and subscriptions for many residents in one transaction (as if they had subscribed)."""
+    residents = list(residents)
+    now = utcnow()
+
+    def insert(connection: sa.engine.Connection) -> None:
+        contact_rows = [
+            dict(sender_id=r.sender_id, channel=r.channel, address=r.address, opted_out=r.opted_out, updated_at=now)
+            for r in residents if r.has_contact
+        ]
+        subscription_rows = [
+            dict(sender_id=r.sender_id, topic=t, zone=z, created_at=now) for r in residents for t, z in r.pairs
+        ]
+        if contact_rows:
+            connection.execute(contacts.insert(), contact_rows)
+        if subscription_rows:
+            connection.execute(subscriptions.insert(), subscription_rows)
+
+    with database().engine.begin() as connection:
+        insert(connection)

@@ -1,0 +1,200 @@
+"""CachedSQLTrackerStore: what Rasa's SQL tracker store stores and reads, without re-reading it all.
+
+Two stores on one database stand for two Rasa processes.
+"""
+from __future__ import annotations
+
+import os
+import threading
+from pathlib import Path
+from typing import Any, Dict, Iterator, List
+
+import pytest
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SessionStarted, SlotSet, UserUttered
+from rasa.shared.core.trackers import DialogueStateTracker
+from sqlalchemy.engine import make_url
+
+from bench.databases import create_database, drop_database
+from bot.db import engine as db_engine
+from bot.rasa_ext.tracker_store import CachedSQLTrackerStore
+
+ROOT = Path(__file__).resolve().parents[3]
+POSTGRES_URL = os.environ.get("SCALE_OUT_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@pytest.fixture(scope="module")
+def domain() -> Domain:
+    return Domain.load(str(ROOT / "domain.yml"))
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Dict[str, Any]]:
+    """Where the stores keep their events: a SQLite file, or a fresh database on the local PostgreSQL."""
+    if request.param == "sqlite":
+        yield {"dialect": "sqlite", "db": str(tmp_path / "rasa.db")}
+        return
+    url = create_database(POSTGRES_URL, "citybot_test_tracker")
+    try:
+        parts = make_url(url)
+        yield {"dialect": "postgresql", "host": parts.host, "port": parts.port, "username": parts.username,
+               "password": parts.password, "db": parts.database}
+    finally:
+        drop_database(POSTGRES_URL, url)
+
+
+def store(domain: Domain, db: Dict[str, Any], kind: type = CachedSQLTrackerStore) -> SQLTrackerStore:
+    return kind(domain=domain, **db)
+
+
+def exchange(text: str) -> List[Event]:
+    return [
+        UserUttered(text, intent={"name": "faq", "confidence": 1.0}),
+        ActionExecuted("utter_faq"),
+        BotUttered(f"answer to {text}"),
+        ActionExecuted("action_listen"),
+    ]
+
+
+def texts(tracker: DialogueStateTracker) -> List[str]:
+    return [event.text for event in tracker.events if isinstance(event, UserUttered)]
+
+
+async def test_a_conversation_goes_on_across_two_processes(domain: Domain, db: Dict[str, Any]):
+    first, second = store(domain, db), store(domain, db)
+    tracker = await first.get_or_create_tracker("resident")
+    for event in exchange("one"):
+        tracker.update(event)
+    await first.save(tracker)
+
+    again = await first.retrieve("resident")  # read once, then held in memory
+    assert await first.retrieve("resident") is again
+    for event in exchange("two"):
+        again.update(event)
+    await first.save(again)
+
+    elsewhere = await second.retrieve("resident")  # the other process reads it all once
+    assert texts(elsewhere) == ["one", "two"]
+    for event in exchange("three"):
+        elsewhere.update(event)
+    elsewhere.update(SlotSet("service_code", "POTHOLE"))
+    await second.save(elsewhere)
+
+    back = await first.retrieve("resident")  # and the first reads only what the second added
+    assert back is again
+    assert texts(back) == ["one", "two", "three"]
+    assert back.get_slot("service_code") == "POTHOLE"
+    assert [e.as_dict() for e in back.events] == [e.as_dict() for e in elsewhere.events]
+
+    stock = await store(domain, db, SQLTrackerStore).retrieve("resident")  # Rasa's own store agrees
+    assert [e.as_dict() for e in stock.events] == [e.as_dict() for e in back.events]
+
+
+async def started(tracker_store: SQLTrackerStore, text: str) -> DialogueStateTracker:
+    """A conversation with one exchange stored, read back (and so held in memory)."""
+    tracker = await tracker_store.get_or_create_tracker("resident")
+    for event in exchange(text):
+        tracker.update(event)
+    await tracker_store.save(tracker)
+    return await tracker_store.retrieve("resident")
+
+
+async def test_a_turn_that_was_never_saved_is_not_kept(domain: Domain, db: Dict[str, Any]):
+    tracker_store = store(domain, db)
+    tracker = await started(tracker_store, "saved")
+    assert await tracker_store.retrieve("resident") is tracker
+    for event in exchange("lost in a crash"):
+        tracker.update(event)  # the turn fails before it is saved
+
+    again = await tracker_store.retrieve("resident")
+    assert texts(again) == ["saved"]
+    assert again is not tracker
+
+
+async def test_a_new_session_reads_like_rasas_store(domain: Domain, db: Dict[str, Any]):
+    tracker_store = store(domain, db)
+    tracker = await started(tracker_store, "yesterday")
+    for event in [ActionExecuted("action_session_start"), SessionStarted(), ActionExecuted("action_listen")]:
+        tracker.update(event)
+    for event in exchange("today"):
+        tracker.update(event)
+    await tracker_store.save(tracker)
+
+    ours = await tracker_store.retrieve("resident")
+    stock = await store(domain, db, SQLTrackerStore).retrieve("resident")
+    assert texts(ours) == texts(stock) == ["today"]
+    assert [e.as_dict() for e in ours.events] == [e.as_dict() for e in stock.events]
+
+
+async def test_an_unknown_conversation_is_none(domain: Domain, db: Dict[str, Any]):
+    assert await store(domain, db).retrieve("nobody") is None
+
+
+async def test_a_new_conversation_is_held_from_its_first_save(domain: Domain, db: Dict[str, Any]):
+    tracker_store = store(domain, db)
+    tracker = await tracker_store.get_or_create_tracker("resident")  # stored at once, as Rasa does
+    assert await tracker_store.retrieve("resident") is tracker
+    for event in exchange("first"):
+        tracker.update(event)
+    await tracker_store.save(tracker)
+
+    stock = await store(domain, db, SQLTrackerStore).retrieve("resident")
+    assert [e.as_dict() for e in stock.events] == [e.as_dict() for e in tracker.events]
+    assert (await tracker_store.retrieve("resident")) is tracker
+
+
+async def test_a_tracker_it_did_not_hand_out_is_stored_as_rasa_does(domain: Domain, db: Dict[str, Any]):
+    await started(store(domain, db), "before")
+    replaced = DialogueStateTracker.from_events("resident", exchange("before") + exchange("after"), domain.slots)
+    tracker_store = store(domain, db)
+    await tracker_store.save(replaced)  # the database held the first exchange: Rasa adds what is past it
+
+    ours = await tracker_store.retrieve("resident")
+    stock = await store(domain, db, SQLTrackerStore).retrieve("resident")
+    assert ours is not replaced
+    assert [e.as_dict() for e in ours.events] == [e.as_dict() for e in stock.events]
+
+
+async def test_the_database_is_used_off_the_event_loop(domain: Domain, db: Dict[str, Any], monkeypatch: pytest.MonkeyPatch):
+    tracker_store = store(domain, db)
+    threads = set()
+    session_scope = tracker_store.session_scope
+
+    def recorded_session_scope():
+        threads.add(threading.get_ident())
+        return session_scope()
+
+    monkeypatch.setattr(tracker_store, "session_scope", recorded_session_scope)
+    raw_transaction = db_engine.raw_transaction
+
+    def recorded_raw_transaction(*args: Any) -> Any:
+        threads.add(threading.get_ident())
+        return raw_transaction(*args)
+
+    monkeypatch.setattr(db_engine, "raw_transaction", recorded_raw_transaction)
+    tracker = await tracker_store.get_or_create_tracker("resident")
+    for event in exchange("one"):
+        tracker.update(event)
+    await tracker_store.save(tracker)
+    await tracker_store.retrieve("resident")
+    await store(domain, db).retrieve("resident")
+    assert threads and threading.get_ident() not in threads
+
+
+async def test_a_store_alone_on_its_database_reads_a_held_conversation_from_memory(
+    domain: Domain, db: Dict[str, Any], monkeypatch: pytest.MonkeyPatch
+):
+    alone = CachedSQLTrackerStore(domain=domain, shared=False, **db)
+    tracker = await started(alone, "one")
+
+    def no_reads(*args: object) -> None:
+        raise AssertionError("read the database for a conversation it holds")
+
+    monkeypatch.setattr(alone, "_rows_after", no_reads)
+    assert await alone.retrieve("resident") is tracker
+    for event in exchange("two"):
+        tracker.update(event)
+    await alone.save(tracker)
+    stock = await store(domain, db, SQLTrackerStore).retrieve("resident")
+    assert texts(stock) == ["one", "two"]
