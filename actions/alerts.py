@@ -5,6 +5,7 @@ the channel they are talking on. Topic and zone come from the `alert_topic` and
 `zone` entities, else from the words of the message (bot.alerts.words), so the
 actions work whether or not an entity extractor is configured.
 """
+
 from __future__ import annotations
 
 import logging
@@ -92,12 +93,11 @@ class ActionUnsubscribeAlerts(Action):
             text = "You weren't getting emergency alerts, so there's nothing to stop."
         elif not change.after:
             text = (
-                "Emergency alerts are off: you won't get any more. "
-                'Say "send me emergency alerts" to get them again.'
+                'Emergency alerts are off: you won\'t get any more. Say "send me emergency alerts" to get them again.'
             )
         elif not change.changed:
-            text = f"That didn't change anything: you get {change.describe()}. Say \"stop alerts\" to stop them all."
+            text = f'That didn\'t change anything: you get {change.describe()}. Say "stop alerts" to stop them all.'
         else:
-            text = f"Done. You still get {change.describe()}. Say \"stop alerts\" to stop them all."
+            text = f'Done. You still get {change.describe()}. Say "stop alerts" to stop them all.'
         dispatcher.utter_message(text=text)
         return []

@@ -1,4 +1,5 @@
 """Turns outside any form: misunderstandings, asking for a person, and waiting for one."""
+
 from __future__ import annotations
 
 import logging
@@ -46,9 +47,7 @@ class ActionHandleMisunderstanding(Action):
     def name(self) -> Text:
         return "action_handle_misunderstanding"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         if previous_user_intent(tracker) in MISUNDERSTOOD_INTENTS:
             dispatcher.utter_message(
                 text=f"Sorry, I'm still not able to help with that. {person_path()}",
@@ -76,9 +75,7 @@ class ActionRequestHuman(Action):
     def name(self) -> Text:
         return "action_request_human"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         from bot.db.contacts import contact_for
         from bot.handoff.store import ASKED, MISUNDERSTOOD, open_handoff
         from bot.handoff.waiting import opening_message
@@ -106,9 +103,7 @@ class ActionHandoffWaiting(Action):
     def name(self) -> Text:
         return "action_handoff_waiting"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         from bot.handoff.waiting import EMERGENCY_INTENT, response, while_waiting
 
         intent = (tracker.latest_message.get("intent") or {}).get("name")

@@ -3,6 +3,7 @@
 The questions come from the back office's service definition at run time, so the
 same form serves any city's catalog.
 """
+
 from __future__ import annotations
 
 import functools
@@ -78,7 +79,7 @@ def service_code_for_intent(intent: Optional[str]) -> Optional[str]:
     """`report_pothole` -> `POTHOLE`; None for the generic `report_problem`."""
     if not intent or not intent.startswith(REPORT_INTENT_PREFIX) or intent == "report_problem":
         return None
-    return intent[len(REPORT_INTENT_PREFIX):].upper()
+    return intent[len(REPORT_INTENT_PREFIX) :].upper()
 
 
 async def current_definition(tracker: Tracker) -> Optional[ServiceDefinition]:
@@ -121,9 +122,7 @@ class ValidateServiceRequestForm(FormValidationAction):
     def name(self) -> Text:
         return "validate_service_request_form"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         preset = self._start_clean(tracker) + await self._channel_details(tracker)
         try:
             return preset + await super().run(dispatcher, tracker, domain)
@@ -293,9 +292,7 @@ class ValidateServiceRequestForm(FormValidationAction):
         text = str(value or "").strip()
         if looks_like_location(text):
             return {"location": text[:200], **await duplicate_check(tracker, address=text[:200])}
-        dispatcher.utter_message(
-            text="I need a street address, an intersection or a landmark to send the crew to."
-        )
+        dispatcher.utter_message(text="I need a street address, an intersection or a landmark to send the crew to.")
         return {"location": None}
 
     @ignores_cleared
@@ -365,11 +362,11 @@ class ActionAskServiceCode(Action):
     def name(self) -> Text:
         return "action_ask_service_code"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         services = await directory().services()
-        buttons = [{"title": s.service_name or s.service_code, "payload": s.service_name or s.service_code} for s in services]
+        buttons = [
+            {"title": s.service_name or s.service_code, "payload": s.service_name or s.service_code} for s in services
+        ]
         dispatcher.utter_message(text="What kind of problem would you like to report?", buttons=buttons)
         return []
 
@@ -380,9 +377,7 @@ class ActionAskAttributeValue(Action):
     def name(self) -> Text:
         return "action_ask_attribute_value"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         definition = await current_definition(tracker)
         attribute = next_attribute(definition, tracker.get_slot("attributes") or {}) if definition else None
         if attribute is not None:
@@ -397,9 +392,7 @@ class ActionAskDuplicateChoice(Action):
     def name(self) -> Text:
         return "action_ask_duplicate_choice"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         request = await client_from_env().get_request(tracker.get_slot("duplicate_of"))
         if request is None:
             return [SlotSet("duplicate_of", ""), SlotSet("duplicate_choice", FILE_ANYWAY)]
@@ -421,9 +414,7 @@ class ActionAskConfirm(Action):
     def name(self) -> Text:
         return "action_ask_confirm"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         definition = await current_definition(tracker)
         if definition is None:
             return []
@@ -451,9 +442,7 @@ class ActionSubmitReport(Action):
     def name(self) -> Text:
         return "action_submit_report"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         reset = [SlotSet(slot, None) for slot in REPORT_SLOTS]
         if tracker.get_slot("duplicate_choice") == FOLLOW and tracker.get_slot("duplicate_of"):
             request = await client_from_env().get_request(tracker.get_slot("duplicate_of"))
@@ -478,7 +467,5 @@ class ActionResetReport(Action):
     def name(self) -> Text:
         return "action_reset_report"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         return [SlotSet(slot, None) for slot in REPORT_SLOTS] + [SlotSet("awaiting_change", None)]

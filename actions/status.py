@@ -1,4 +1,5 @@
 """Status lookups: "what's happening with my request 1042?"."""
+
 from __future__ import annotations
 
 import logging
@@ -65,9 +66,7 @@ class ActionCheckStatus(Action):
     def name(self) -> Text:
         return "action_check_status"
 
-    async def run(
-        self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
-    ) -> List[EventType]:
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         request_id = tracker.get_slot("request_id")
         if not request_id:
             return []

@@ -1,4 +1,5 @@
 """The latency and throughput chart of the report (reports/bench.png)."""
+
 from __future__ import annotations
 
 from pathlib import Path
@@ -18,8 +19,9 @@ def chart(results: Dict[str, Any], sides: Sequence[str], levels: Sequence[int], 
         xs = [level for level in levels if side.get(str(level), {}).get("p50_ms") is not None]
         colour = colours.get(name)
         for key, style in (("p50_ms", "-"), ("p95_ms", "--"), ("p99_ms", ":")):
-            latency.plot(xs, [side[str(x)][key] for x in xs], style, marker="o", color=colour,
-                         label=f"{name} {key[:-3]}")
+            latency.plot(
+                xs, [side[str(x)][key] for x in xs], style, marker="o", color=colour, label=f"{name} {key[:-3]}"
+            )
         throughput.plot(xs, [side[str(x)]["msgs_per_s"] for x in xs], "-", marker="o", color=colour, label=name)
     latency.set_xscale("log")
     latency.set_yscale("log")

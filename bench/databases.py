@@ -1,4 +1,5 @@
 """A fresh PostgreSQL database per side for the scale-out setup, dropped afterwards."""
+
 from __future__ import annotations
 
 import uuid

@@ -10,6 +10,7 @@
 
 Prints a summary and writes reports/eval.json.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -134,7 +135,7 @@ async def evaluate(model_path: Path) -> Dict[str, Any]:
         texts = [rows[request_id]["description"] for request_id in expected]
         chosen = await parser.labels(texts)
         services = [
-            lab[len(REQUEST_INTENT_PREFIX):].upper() if lab.startswith(REQUEST_INTENT_PREFIX) else None
+            lab[len(REQUEST_INTENT_PREFIX) :].upper() if lab.startswith(REQUEST_INTENT_PREFIX) else None
             for lab in chosen
         ]
         details = [
@@ -153,7 +154,11 @@ async def evaluate(model_path: Path) -> Dict[str, Any]:
         civic_pred = await parser.labels([t for t, _ in pairs])
         civic_gold = [g for _, g in pairs]
         civic_acc, civic_macro = accuracy_and_macro_f1(civic_gold, [p.split("/")[0] for p in civic_pred])
-        results["civic_nlu"] = {"examples": len(pairs), "accuracy": round(civic_acc, 4), "macro_f1": round(civic_macro, 4)}
+        results["civic_nlu"] = {
+            "examples": len(pairs),
+            "accuracy": round(civic_acc, 4),
+            "macro_f1": round(civic_macro, 4),
+        }
     return results
 
 
@@ -177,7 +182,9 @@ def summary_lines(results: Dict[str, Any]) -> List[str]:
         )
     civic = results.get("civic_nlu")
     if civic:
-        lines.append(f"civic assistant phrases ({civic['examples']}): accuracy {civic['accuracy']:.1%}, macro-F1 {civic['macro_f1']:.3f}")
+        lines.append(
+            f"civic assistant phrases ({civic['examples']}): accuracy {civic['accuracy']:.1%}, macro-F1 {civic['macro_f1']:.3f}"
+        )
     return lines
 
 

@@ -1,4 +1,5 @@
 """The two kinds of load: many residents at once for a while, and one long conversation per side."""
+
 from __future__ import annotations
 
 import asyncio
@@ -13,9 +14,7 @@ from bench.sides import Side
 from bench.stats import Stats
 
 
-async def run_load(
-    side: Side, concurrency: int, seconds: float, max_messages: int, seed: int
-) -> Tuple[Stats, float]:
+async def run_load(side: Side, concurrency: int, seconds: float, max_messages: int, seed: int) -> Tuple[Stats, float]:
     """`concurrency` residents talking at once for `seconds` (at most `max_messages` messages)."""
     stats = Stats()
     workload = Workload(side, seed)
@@ -66,7 +65,7 @@ async def run_long(sides: Sequence[Side], turns: int, seconds: float) -> Dict[st
                 per_turn[side.name].append(stats[side.name].latencies_ms[-1])
 
     def window(values: List[float], start: int) -> Optional[float]:
-        chosen = values[start:start + len(LONG_CYCLE)]
+        chosen = values[start : start + len(LONG_CYCLE)]
         return round(statistics.median(chosen), 1) if len(chosen) == len(LONG_CYCLE) else None
 
     results: Dict[str, Dict[str, Any]] = {}

@@ -1,4 +1,5 @@
 """Peak resident memory of the Rasa server processes, Sanic workers included, read from /proc."""
+
 from __future__ import annotations
 
 import os

@@ -4,6 +4,7 @@ A change to the configuration, the domain, the data or the Rasa version
 trains again; the training is timed on a cache of its own, so the time is
 that of a whole training.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -82,12 +83,18 @@ def ensure_model(side: str, config: Path, given: Optional[Path] = None, may_trai
     with open(log_path, "wb") as log:
         subprocess.run(
             [
-                venv_bin("rasa"), "train",
-                "--config", str(config),
-                "--domain", str(DOMAIN),
-                "--data", str(DATA),
-                "--out", str(out),
-                "--fixed-model-name", side,
+                venv_bin("rasa"),
+                "train",
+                "--config",
+                str(config),
+                "--domain",
+                str(DOMAIN),
+                "--data",
+                str(DATA),
+                "--out",
+                str(out),
+                "--fixed-model-name",
+                side,
             ],
             cwd=PROJECT_ROOT,
             env=env,

@@ -1,4 +1,5 @@
 """What the benchmark reads (the two configurations, domain and data) and where it writes."""
+
 from __future__ import annotations
 
 from bot.process.procs import PROJECT_ROOT

@@ -1,4 +1,5 @@
 """Progress lines the benchmark prints while it runs."""
+
 from __future__ import annotations
 
 

@@ -1,4 +1,5 @@
 """The report's figures beside the timings: each model's `make eval` quality, ours-over-stock ratios, the summary."""
+
 from __future__ import annotations
 
 import asyncio

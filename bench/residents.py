@@ -1,4 +1,5 @@
 """Simulated residents: their conversations over the REST channel, each message waiting for its answer."""
+
 from __future__ import annotations
 
 import json
@@ -179,6 +180,4 @@ class Workload:
         talk.expect("311" in reply or "555" in reply, "the city's contacts", reply)
 
     def pick(self, rng: random.Random) -> Callable:
-        return rng.choices(
-            [self.report, self.questions, self.status, self.out_of_scope], weights=[40, 25, 20, 15]
-        )[0]
+        return rng.choices([self.report, self.questions, self.status, self.out_of_scope], weights=[40, 25, 20, 15])[0]

@@ -1,4 +1,5 @@
 """What the simulated residents say, conversation by conversation."""
+
 from __future__ import annotations
 
 from typing import Dict, Tuple
@@ -13,7 +14,10 @@ REPORTS_SCRIPTS: Dict[str, Tuple[str, Dict[str, str]]] = {
     "GRAFFITI": ("I want to report graffiti", {"surface": "bridge or overpass", "offensive": "no"}),
     "NOISE": ("I want to make a noise complaint", {"source": "construction", "happening_now": "yes"}),
     "ILLEGAL_DUMPING": ("someone dumped an old mattress in the alley", {"material": "furniture or mattress"}),
-    "ABANDONED_VEHICLE": ("there's an abandoned car on my street", {"plate": "ABC 1234", "days_parked": "about two weeks"}),
+    "ABANDONED_VEHICLE": (
+        "there's an abandoned car on my street",
+        {"plate": "ABC 1234", "days_parked": "about two weeks"},
+    ),
     "FALLEN_TREE": ("a big tree branch fell down", {"blocking": "sidewalk"}),
     "WATER_LEAK": ("water is leaking from the street", {"source": "fire hydrant"}),
 }

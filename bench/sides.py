@@ -1,4 +1,5 @@
 """One side (ours or stock) of the comparison: its stack started, timed to a first answer, stopped."""
+
 from __future__ import annotations
 
 import contextlib

@@ -33,6 +33,7 @@ misunderstood address, an empty answer), after which that conversation stops.
 Every request goes to 127.0.0.1; every loop is bounded in time and count.
 This is a measurement, not a test: nothing in `make test` asserts a timing.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -72,10 +73,17 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument("--stock-model", type=Path, help="use this model for stock instead of the cached one")
     parser.add_argument("--no-train", action="store_true", help="fail instead of training a missing model")
     parser.add_argument("--no-eval", action="store_true", help="skip `make eval`'s measurements of each side's model")
-    parser.add_argument("--scale-out", action="store_true",
-                        help="PostgreSQL (DATABASE_URL) + Redis (REDIS_URL), several worker processes")
-    parser.add_argument("--rasa-processes", type=int, default=1,
-                        help="scale-out: separate Rasa server processes; a conversation's messages rotate over them")
+    parser.add_argument(
+        "--scale-out",
+        action="store_true",
+        help="PostgreSQL (DATABASE_URL) + Redis (REDIS_URL), several worker processes",
+    )
+    parser.add_argument(
+        "--rasa-processes",
+        type=int,
+        default=1,
+        help="scale-out: separate Rasa server processes; a conversation's messages rotate over them",
+    )
     parser.add_argument("--out", type=Path, help="JSON report (default reports/bench.json)")
     parser.add_argument("--chart", type=Path, help="PNG chart (default reports/bench.png)")
     parser.add_argument("--seed", type=int, default=311)
@@ -95,7 +103,9 @@ def main(argv: Optional[List[str]] = None) -> int:
     os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
     configs = {"ours": (CONFIG_OURS, args.ours_model), "stock": (CONFIG_STOCK, args.stock_model)}
-    sides = [Side(name, ensure_model(name, configs[name][0], configs[name][1], not args.no_train)) for name in sides_wanted]
+    sides = [
+        Side(name, ensure_model(name, configs[name][0], configs[name][1], not args.no_train)) for name in sides_wanted
+    ]
     results: Dict[str, Any] = {name: {} for name in sides_wanted}
     results["long"] = {}
     started = time.monotonic()
@@ -115,8 +125,13 @@ def main(argv: Optional[List[str]] = None) -> int:
                 for side in order:
                     say(f"{side.name}: {level} concurrent conversation(s), round {round_index + 1}/{rounds}")
                     stats, elapsed = asyncio.run(
-                        run_load(side, level, args.seconds / rounds, args.max_messages // rounds,
-                                 seed=args.seed + level * 10 + round_index)
+                        run_load(
+                            side,
+                            level,
+                            args.seconds / rounds,
+                            args.max_messages // rounds,
+                            seed=args.seed + level * 10 + round_index,
+                        )
                     )
                     merge(totals[side.name][0], stats)
                     totals[side.name][1][0] += elapsed
@@ -162,15 +177,18 @@ def main(argv: Optional[List[str]] = None) -> int:
         "load_average_at_end": os.getloadavg(),
         "bench_seconds": round(time.monotonic() - started, 1),
         "fingerprints": {side.name: side.model.fingerprint[:16] for side in sides},
-        "current_data_fingerprints": {
-            name: training_fingerprint(configs[name][0])[:16] for name in sides_wanted
-        },
+        "current_data_fingerprints": {name: training_fingerprint(configs[name][0])[:16] for name in sides_wanted},
     }
     out.parent.mkdir(parents=True, exist_ok=True)
     out.write_text(json.dumps(results, indent=2) + "\n")
     present = [name for name in sides_wanted if any(str(level) in results[name] for level in levels)]
-    chart(results, present, levels, chart_path,
-          f"Riverton 311: ours vs stock Rasa 3.6 config ({results['meta']['setup']} setup, {os.cpu_count()} cores)")
+    chart(
+        results,
+        present,
+        levels,
+        chart_path,
+        f"Riverton 311: ours vs stock Rasa 3.6 config ({results['meta']['setup']} setup, {os.cpu_count()} cores)",
+    )
     print_summary(results, present, levels)
     say(f"wrote {out.relative_to(PROJECT_ROOT) if out.is_relative_to(PROJECT_ROOT) else out} and {chart_path.name}")
     return 0

@@ -1,4 +1,5 @@
 """Counting what a load level did, and its latency percentiles and throughput."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -3,6 +3,7 @@
 The reference Open311 server is seeded from it and the assistant quotes the
 jurisdiction's contacts from it, so a city changes one YAML file, not code.
 """
+
 from __future__ import annotations
 
 import re

@@ -5,6 +5,7 @@ resident's text (a parse error quoting the input, an f-string in a raise).
 The log gets the exception's type and where it happened, which is what
 finding the bug needs; nothing else.
 """
+
 from __future__ import annotations
 
 import os
@@ -25,5 +26,5 @@ def _short(path: str) -> str:
     for marker in ("site-packages" + os.sep, os.sep + "bot" + os.sep, os.sep + "actions" + os.sep):
         index = path.rfind(marker)
         if index >= 0:
-            return path[index + (len(marker) if marker.startswith("site") else 1):]
+            return path[index + (len(marker) if marker.startswith("site") else 1) :]
     return os.path.basename(path)

@@ -11,6 +11,7 @@ and the README list the same variables (tests/test_settings.py checks). Values
 with checks of their own (Open311 timeout, alert rates, console limits) stay
 text here and are checked where they are used, so the error names its context.
 """
+
 from __future__ import annotations
 
 import functools
@@ -25,16 +26,23 @@ PROJECT_ROOT = Path(__file__).resolve().parent.parent
 DOTENV_FILE = PROJECT_ROOT / ".env"
 
 
-def setting(variable: str, default: Any, parse: Callable[[str], Any] = str, *, keep_empty: bool = False,
-            internal: bool = False) -> Any:
+def setting(
+    variable: str, default: Any, parse: Callable[[str], Any] = str, *, keep_empty: bool = False, internal: bool = False
+) -> Any:
     """A field read from `variable` (unset or empty: `default`).
 
     keep_empty: an empty value is a value (not the default). internal: set by
     `citybot run` for the processes it starts, not by the city (not in .env.example).
     """
-    return field(default=default, metadata={
-        "variable": variable, "parse": parse, "keep_empty": keep_empty, "internal": internal,
-    })
+    return field(
+        default=default,
+        metadata={
+            "variable": variable,
+            "parse": parse,
+            "keep_empty": keep_empty,
+            "internal": internal,
+        },
+    )
 
 
 def _stripped(raw: str) -> str:
@@ -51,10 +59,14 @@ class Settings:
 
     # --- the city's back office (Open311 GeoReport v2)
     open311_url: Optional[str] = setting("OPEN311_URL", None)  # unset: start and use the reference server
-    open311_api_key: Optional[str] = setting("OPEN311_API_KEY", None)  # unset: the development key, reference server only
+    open311_api_key: Optional[str] = setting(
+        "OPEN311_API_KEY", None
+    )  # unset: the development key, reference server only
     open311_jurisdiction_id: Optional[str] = setting("OPEN311_JURISDICTION_ID", None)  # sent with every call
     open311_timeout: str = setting("OPEN311_TIMEOUT", "10")  # seconds before a call gives up (checked by the client)
-    open311_api_keys: Optional[str] = setting("OPEN311_API_KEYS", None, keep_empty=True)  # reference server: accepted keys, comma-separated
+    open311_api_keys: Optional[str] = setting(
+        "OPEN311_API_KEYS", None, keep_empty=True
+    )  # reference server: accepted keys, comma-separated
     city_file: Optional[Path] = setting("CITY_FILE", None, Path)  # unset: bot/city/riverton.yml
 
     # --- storage
@@ -68,10 +80,16 @@ class Settings:
     action_port: int = setting("ACTION_PORT", 5055, int)
     open311_port: int = setting("OPEN311_PORT", 8311, int)
     rasa_api_token: Optional[str] = setting("RASA_API_TOKEN", None)  # unset: made once into var/rasa-api-token
-    action_server_token: Optional[str] = setting("ACTION_SERVER_TOKEN", None, _stripped)  # unset: var/action-server-token
+    action_server_token: Optional[str] = setting(
+        "ACTION_SERVER_TOKEN", None, _stripped
+    )  # unset: var/action-server-token
     action_host: str = setting("ACTION_HOST", "127.0.0.1")  # where the action server listens
-    action_endpoint_url: Optional[str] = setting("ACTION_ENDPOINT_URL", None)  # unset: http://127.0.0.1:ACTION_PORT/webhook
-    sanic_host: str = setting("SANIC_HOST", "127.0.0.1", internal=True)  # the action server's interface (from ACTION_HOST)
+    action_endpoint_url: Optional[str] = setting(
+        "ACTION_ENDPOINT_URL", None
+    )  # unset: http://127.0.0.1:ACTION_PORT/webhook
+    sanic_host: str = setting(
+        "SANIC_HOST", "127.0.0.1", internal=True
+    )  # the action server's interface (from ACTION_HOST)
     rasa_workers: Optional[int] = setting("RASA_WORKERS", None, int)  # unset: 2 (1 on one core); scale-out: the cores
     action_workers: Optional[int] = setting("ACTION_WORKERS", None, int)  # unset: 1; scale-out: the cores
     rasa_processes: int = setting("RASA_PROCESSES", 1, int)  # Rasa servers on RASA_PORT, +1, +2...
@@ -121,7 +139,9 @@ class Settings:
     console_signin_attempts: Optional[str] = setting("CONSOLE_SIGNIN_ATTEMPTS", None)  # unset: 10 per window
     console_signin_window_seconds: Optional[str] = setting("CONSOLE_SIGNIN_WINDOW_SECONDS", None)  # unset: 300
     console_lockout_minutes: Optional[str] = setting("CONSOLE_LOCKOUT_MINUTES", None)  # unset: 5
-    console_trusted_proxies: Optional[str] = setting("CONSOLE_TRUSTED_PROXIES", None)  # X-Forwarded-For believed from these
+    console_trusted_proxies: Optional[str] = setting(
+        "CONSOLE_TRUSTED_PROXIES", None
+    )  # X-Forwarded-For believed from these
     console_hash_threads: Optional[str] = setting("CONSOLE_HASH_THREADS", None)  # unset: half the cores, 1-4
 
     # --- crisis alerts (checked by bot.alerts)

@@ -1,4 +1,5 @@
 """Settings for every test, and the shared fixtures (tests/support) registered once."""
+
 import os
 
 os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")

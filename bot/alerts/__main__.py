@@ -1,4 +1,5 @@
 """`python -m bot.alerts ...` is `citybot alerts ...`."""
+
 import sys
 
 from bot.alerts.cli import main

@@ -8,6 +8,7 @@
     citybot alerts cancel ALERT_ID
     citybot alerts subscribe-test --channel sms --address +15551230000 [--topic water] [--zone north] [--remove]
 """
+
 from __future__ import annotations
 
 import argparse
@@ -74,8 +75,14 @@ class ProgressBar:
 
     def _draw(self, status: AlertStatus) -> None:
         if self._bar is None:
-            self._bar = tqdm(total=status.total, initial=status.finished, file=self.stream, unit="msg",
-                             mininterval=0, dynamic_ncols=True)  # the rate counts this job's messages
+            self._bar = tqdm(
+                total=status.total,
+                initial=status.finished,
+                file=self.stream,
+                unit="msg",
+                mininterval=0,
+                dynamic_ncols=True,
+            )  # the rate counts this job's messages
         self._bar.total = status.total
         self._bar.n = status.finished
         self._bar.set_postfix_str(_counts(status), refresh=False)
@@ -183,8 +190,10 @@ async def _deliver(alert_id: int, args: argparse.Namespace) -> int:
     for line in describe_status(status):
         say(line)
     if status.pending:
-        say("Some deliveries are still pending (a channel is not configured here, or the job was stopped); "
-            f"`citybot alerts resume {alert_id}` or the worker carries on.")
+        say(
+            "Some deliveries are still pending (a channel is not configured here, or the job was stopped); "
+            f"`citybot alerts resume {alert_id}` or the worker carries on."
+        )
     return 0 if status.failed == 0 and status.pending == 0 else 1
 
 
@@ -199,8 +208,10 @@ async def _deliver_or_follow(alert_id: int, bar: Optional[ProgressBar], takeover
         try:
             status = await run_delivery(alert_id, bar, takeover=takeover, stop=stop)
             if stop.is_set():
-                say("\nStopped after the messages on their way; the rest waits for "
-                    f"`citybot alerts resume {alert_id}` or the worker.")
+                say(
+                    "\nStopped after the messages on their way; the rest waits for "
+                    f"`citybot alerts resume {alert_id}` or the worker."
+                )
             return status
         except AlertBusy as busy:
             if not told:
@@ -247,8 +258,10 @@ async def send(args: argparse.Namespace) -> int:
         say(f"  {line}")
     missing = [c for c in result.by_channel if c not in configured]
     if missing:
-        say(f"Warning: {', '.join(missing)} not configured in this process; those messages wait for the worker "
-            "or a `resume` where they are configured.")
+        say(
+            f"Warning: {', '.join(missing)} not configured in this process; those messages wait for the worker "
+            "or a `resume` where they are configured."
+        )
     if not _confirm(f"Send to {result.total} resident(s)?", args.yes):
         return 1
     alert = await store.create_alert(topic, zone, severity, text, args.by or settings().user)
@@ -277,8 +290,10 @@ async def status(args: argparse.Namespace) -> int:
             say("No alerts yet.")
         for alert in found:
             counts = await store.alert_status(alert.id)
-            say(f"{alert.id:>5}  {alert.created_at:%Y-%m-%d %H:%M}  {alert.state:<9} {alert.severity:<9} "
-                f"{alert.topic}/{alert.zone}  sent {counts.sent}/{counts.total}  {alert.text[:50]}")
+            say(
+                f"{alert.id:>5}  {alert.created_at:%Y-%m-%d %H:%M}  {alert.state:<9} {alert.severity:<9} "
+                f"{alert.topic}/{alert.zone}  sent {counts.sent}/{counts.total}  {alert.text[:50]}"
+            )
         return 0
     result = await store.alert_status(args.alert_id)
     if args.json:
@@ -344,8 +359,11 @@ def build_parser() -> argparse.ArgumentParser:
     p = commands.add_parser("resume", help="carry on delivering an alert (after a crash or a stop)")
     p.add_argument("alert_id", type=int)
     p.add_argument("--takeover", action="store_true", help="take the alert from a job that still holds it")
-    p.add_argument("--resend-unconfirmed", action="store_true",
-                   help="also send again the messages that were on their way at a crash (may duplicate)")
+    p.add_argument(
+        "--resend-unconfirmed",
+        action="store_true",
+        help="also send again the messages that were on their way at a crash (may duplicate)",
+    )
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.set_defaults(handler=resume)
 
@@ -380,8 +398,9 @@ async def _run(args: argparse.Namespace) -> int:
 
 
 def main(argv: Optional[Sequence[str]] = None) -> int:
-    logging.basicConfig(level=settings().log_level or "WARNING",
-                        format="%(asctime)s %(levelname)s %(name)s %(message)s")
+    logging.basicConfig(
+        level=settings().log_level or "WARNING", format="%(asctime)s %(levelname)s %(name)s %(message)s"
+    )
     args = build_parser().parse_args(argv)
     try:
         return int(asyncio.run(_run(args)))

@@ -5,6 +5,7 @@ data/nlu/faq.yml or domain.yml), so the page says what the chat says. The link i
 `{PUBLIC_URL}/faq/<topic>`, served by bot.alerts.faq_page when that channel is
 listed in credentials.yml.
 """
+
 from __future__ import annotations
 
 import re
@@ -42,7 +43,7 @@ def faq_answers(root: Path = PROJECT_ROOT) -> Dict[str, str]:
                 continue
             first = variants[0]
             if isinstance(first, dict) and isinstance(first.get("text"), str):
-                answers.setdefault(str(name)[len(PREFIX):], first["text"])
+                answers.setdefault(str(name)[len(PREFIX) :], first["text"])
     return answers
 
 

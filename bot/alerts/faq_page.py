@@ -4,6 +4,7 @@ Served by the Rasa server when credentials.yml lists `bot.alerts.faq_page.FaqPag
 (it takes no settings and receives no messages). A resident who opens the link
 from an SMS or a chat reads the same answer the assistant gives in a chat.
 """
+
 from __future__ import annotations
 
 from typing import Any, Awaitable, Callable, Dict, Optional, Text

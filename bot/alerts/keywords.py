@@ -7,6 +7,7 @@ flooding on my street?") is left to the assistant. A bare STOP is never one:
 it is the carrier's opt-out (bot.channels.sms_keywords), handled before this
 and stronger than any subscription.
 """
+
 from __future__ import annotations
 
 import re
@@ -20,8 +21,29 @@ from bot.channels.hooks import register_keyword_handler
 ALERT_WORDS = frozenset({"ALERT", "ALERTS"})
 ON_WORDS = frozenset({"ON", "START", "YES", "SUBSCRIBE", "JOIN", "SIGNUP"})
 OFF_WORDS = frozenset({"OFF", "STOP", "NO", "UNSUBSCRIBE", "LEAVE", "END", "CANCEL", "QUIT"})
-FILLER_WORDS = frozenset({"PLEASE", "ME", "MY", "FOR", "THE", "IN", "ZONE", "AREA", "SIDE", "ONLY", "AND",
-                          "TOPICS", "TOPIC", "EMERGENCY", "CITY", "TO", "OF", "SIGN", "UP"})
+FILLER_WORDS = frozenset(
+    {
+        "PLEASE",
+        "ME",
+        "MY",
+        "FOR",
+        "THE",
+        "IN",
+        "ZONE",
+        "AREA",
+        "SIDE",
+        "ONLY",
+        "AND",
+        "TOPICS",
+        "TOPIC",
+        "EMERGENCY",
+        "CITY",
+        "TO",
+        "OF",
+        "SIGN",
+        "UP",
+    }
+)
 
 # The words of every topic and zone phrase ("BOIL", "WATER", "NORTH", "SIDE"...).
 PHRASE_WORDS = frozenset(

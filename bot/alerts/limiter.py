@@ -13,6 +13,7 @@ busy for a moment does not send the messages it owes in a burst afterwards.
 Limiters are per process (and event loop) and shared by every alert the
 process delivers.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -46,8 +47,7 @@ def rate_for(channel: str, env: Optional[Mapping[str, str]] = None) -> float:
 class Limiter(Protocol):
     """What a sender awaits before each message (aiolimiter's AsyncLimiter, or no limit)."""
 
-    async def acquire(self, amount: float = 1) -> None:
-        ...
+    async def acquire(self, amount: float = 1) -> None: ...
 
 
 class NoLimit:

@@ -6,6 +6,7 @@ as soon as one character is outside the GSM alphabet (an emoji, curly quotes).
 Telegram and WhatsApp count messages: one unless the text is longer than the
 channel takes in one message.
 """
+
 from __future__ import annotations
 
 import math

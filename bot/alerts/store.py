@@ -13,6 +13,7 @@
   and it is not sent again unless staff ask (`resend_unconfirmed`), so nobody
   gets an alert twice.
 """
+
 from __future__ import annotations
 
 import logging
@@ -32,9 +33,26 @@ from bot.db.schema import alerts, contacts
 logger = logging.getLogger(__name__)
 
 __all__ = [
-    "ALL", "TOPICS", "ZONES", "SEVERITIES", "AlertError", "Alert", "AlertStatus", "Preview", "SubscriptionChange",
-    "subscribe", "unsubscribe", "subscriptions_of", "preview_alert", "create_alert", "get_alert", "list_alerts",
-    "alert_status", "cancel_alert", "resend_unconfirmed", "alert_message",
+    "ALL",
+    "TOPICS",
+    "ZONES",
+    "SEVERITIES",
+    "AlertError",
+    "Alert",
+    "AlertStatus",
+    "Preview",
+    "SubscriptionChange",
+    "subscribe",
+    "unsubscribe",
+    "subscriptions_of",
+    "preview_alert",
+    "create_alert",
+    "get_alert",
+    "list_alerts",
+    "alert_status",
+    "cancel_alert",
+    "resend_unconfirmed",
+    "alert_message",
 ]
 
 MAX_TEXT = 1200  # characters: a few SMS segments at most
@@ -314,10 +332,18 @@ class Alert:
     @classmethod
     def from_row(cls, row: Any) -> "Alert":
         return cls(
-            id=row.id, topic=row.topic, zone=row.zone, severity=row.severity, text=row.text,
-            created_by=row.created_by, created_at=aware(row.created_at), state=row.state,
-            started_at=aware(row.started_at), finished_at=aware(row.finished_at),
-            lease_owner=row.lease_owner, lease_until=aware(row.lease_until),
+            id=row.id,
+            topic=row.topic,
+            zone=row.zone,
+            severity=row.severity,
+            text=row.text,
+            created_by=row.created_by,
+            created_at=aware(row.created_at),
+            state=row.state,
+            started_at=aware(row.started_at),
+            finished_at=aware(row.finished_at),
+            lease_owner=row.lease_owner,
+            lease_until=aware(row.lease_until),
         )
 
     def as_dict(self) -> Dict[str, Any]:
@@ -346,8 +372,13 @@ async def create_alert(topic: str, zone: str, severity: str, text: str, created_
         now = utcnow()
         alert_id = connection.execute(
             alerts.insert().values(
-                topic=topic, zone=zone, severity=severity, text=text, created_by=created_by,
-                created_at=now, state=QUEUED,
+                topic=topic,
+                zone=zone,
+                severity=severity,
+                text=text,
+                created_by=created_by,
+                created_at=now,
+                state=QUEUED,
             )
         ).inserted_primary_key[0]
         recipients = (
@@ -433,8 +464,13 @@ class AlertStatus:
     def as_dict(self) -> Dict[str, Any]:
         return {
             "alert": self.alert.as_dict(),
-            "total": self.total, "sent": self.sent, "failed": self.failed, "skipped": self.skipped,
-            "unconfirmed": self.unconfirmed, "pending": self.pending, "done": self.done,
+            "total": self.total,
+            "sent": self.sent,
+            "failed": self.failed,
+            "skipped": self.skipped,
+            "unconfirmed": self.unconfirmed,
+            "pending": self.pending,
+            "done": self.done,
             "by_channel": self.by_channel,
         }
 
@@ -471,9 +507,7 @@ async def cancel_alert(alert_id: int) -> AlertStatus:
             .where(deliveries.c.state == PENDING)
             .values(state=SKIPPED, last_error="cancelled by staff")
         )
-        connection.execute(
-            alerts.update().where(alerts.c.id == alert_id).values(state=CANCELLED, finished_at=utcnow())
-        )
+        connection.execute(alerts.update().where(alerts.c.id == alert_id).values(state=CANCELLED, finished_at=utcnow()))
         return status_in(connection, alert_id)
 
     return await run(cancel)

@@ -5,6 +5,7 @@ spellings: "storm", "boil water", "road closures", "eastside". They are read
 here into the stored values: topic weather|water|roads|all, zone
 north|east|south|west|all ("all" meaning any).
 """
+
 from __future__ import annotations
 
 import re
@@ -18,19 +19,71 @@ SEVERITIES: Tuple[str, ...] = ("info", "advisory", "warning", "emergency")
 # Phrases (lower case, as words) for each topic; longer phrases win over shorter ones.
 TOPIC_WORDS: Dict[str, Tuple[str, ...]] = {
     "weather": (
-        "weather", "storm", "storms", "severe weather", "heat", "heat wave", "heatwave", "hot weather",
-        "extreme heat", "cold", "cold snap", "freeze", "freezing", "snow", "snowstorm", "blizzard", "ice",
-        "ice storm", "tornado", "tornadoes", "wind", "high wind", "thunderstorm", "thunderstorms", "hurricane",
-        "flood", "floods", "flooding", "flash flood", "winter weather",
+        "weather",
+        "storm",
+        "storms",
+        "severe weather",
+        "heat",
+        "heat wave",
+        "heatwave",
+        "hot weather",
+        "extreme heat",
+        "cold",
+        "cold snap",
+        "freeze",
+        "freezing",
+        "snow",
+        "snowstorm",
+        "blizzard",
+        "ice",
+        "ice storm",
+        "tornado",
+        "tornadoes",
+        "wind",
+        "high wind",
+        "thunderstorm",
+        "thunderstorms",
+        "hurricane",
+        "flood",
+        "floods",
+        "flooding",
+        "flash flood",
+        "winter weather",
     ),
     "water": (
-        "water", "boil water", "boil-water", "boil water notice", "boil notice", "drinking water", "tap water",
-        "water main", "water mains", "water quality", "water outage", "water service", "water shutoff",
+        "water",
+        "boil water",
+        "boil-water",
+        "boil water notice",
+        "boil notice",
+        "drinking water",
+        "tap water",
+        "water main",
+        "water mains",
+        "water quality",
+        "water outage",
+        "water service",
+        "water shutoff",
     ),
     "roads": (
-        "road", "roads", "road closure", "road closures", "closures", "closed roads", "street closure",
-        "street closures", "streets", "traffic", "detour", "detours", "road conditions", "road work", "roadwork",
-        "bridge closure", "plowing", "snow plowing",
+        "road",
+        "roads",
+        "road closure",
+        "road closures",
+        "closures",
+        "closed roads",
+        "street closure",
+        "street closures",
+        "streets",
+        "traffic",
+        "detour",
+        "detours",
+        "road conditions",
+        "road work",
+        "roadwork",
+        "bridge closure",
+        "plowing",
+        "snow plowing",
     ),
     ALL: ("everything", "all topics", "every topic", "all kinds", "all types", "all alerts"),
 }
@@ -40,8 +93,18 @@ ZONE_WORDS: Dict[str, Tuple[str, ...]] = {
     "east": ("east", "eastside", "east side", "eastern", "east zone", "east end", "east riverton"),
     "south": ("south", "southside", "south side", "southern", "south zone", "south end", "south riverton"),
     "west": ("west", "westside", "west side", "western", "west zone", "west end", "west riverton"),
-    ALL: ("citywide", "city-wide", "city wide", "whole city", "entire city", "all zones", "every zone",
-          "all neighborhoods", "everywhere", "all areas"),
+    ALL: (
+        "citywide",
+        "city-wide",
+        "city wide",
+        "whole city",
+        "entire city",
+        "all zones",
+        "every zone",
+        "all neighborhoods",
+        "everywhere",
+        "all areas",
+    ),
 }
 
 _TOPIC_LOOKUP = {phrase: topic for topic, phrases in TOPIC_WORDS.items() for phrase in phrases}
@@ -86,7 +149,7 @@ def _find(text: str, lookup: Dict[str, str]) -> List[str]:
         while start >= 0:
             found.append((start, lookup[phrase]))
             # Blank the match so a shorter phrase inside it is not counted again.
-            words = words[:start] + " " * (len(needle) - 1) + words[start + len(needle) - 1:]
+            words = words[:start] + " " * (len(needle) - 1) + words[start + len(needle) - 1 :]
             start = words.find(needle)
     values: List[str] = []
     for _, value in sorted(found):

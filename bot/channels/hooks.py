@@ -5,6 +5,7 @@ alerts: "ALERTS ON WATER", "ALERTS OFF"); the first handler that answers
 takes the message, and its answer is sent back on the same channel. The
 parts register their handlers when the process starts.
 """
+
 from __future__ import annotations
 
 from typing import Awaitable, Callable, List, Optional

@@ -4,6 +4,7 @@ Rasa logs and stores conversations by sender id. Each channel turns its
 resident's address (a phone number, a Telegram chat id) into a keyed hash; the
 address itself is kept only in the contacts table, for replies sent later.
 """
+
 from __future__ import annotations
 
 import hashlib

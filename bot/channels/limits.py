@@ -5,6 +5,7 @@ a chat webhook needs far less. Routes that use `read_capped_body` are declared
 with `stream=True`, so Sanic has not read the body yet: a declared length over
 the cap is refused at once, a chunked body as soon as it passes the cap.
 """
+
 from __future__ import annotations
 
 from sanic.exceptions import PayloadTooLarge

@@ -6,6 +6,7 @@ token, Twilio's needs the account's credentials. Instead a report carries
 checks the signature (so only links the assistant issued work) and relays the
 file from the channel's cloud with `stream_remote`. Any channel can use this.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -59,7 +60,9 @@ def signed_media_url(channel: str, ref: str) -> Optional[str]:
     return f"{public_url}/webhooks/{channel}/media/{ref}?sig={media_signature(channel, ref)}"
 
 
-def url_on_hosts(url: str, hosts: Collection[str], domains: Collection[str] = (), http_hosts: Collection[str] = ()) -> bool:
+def url_on_hosts(
+    url: str, hosts: Collection[str], domains: Collection[str] = (), http_hosts: Collection[str] = ()
+) -> bool:
     """Whether a media URL a channel sent points at that channel's own cloud.
 
     https to one of `hosts` or a subdomain of `domains` (".twiliocdn.com");

@@ -4,6 +4,7 @@ Each channel registers a sender that can reach a resident outside a webhook
 reply. Callers name the conversation (sender id); the contacts table says which
 channel and address that is, and whether the resident opted out.
 """
+
 from __future__ import annotations
 
 import importlib
@@ -24,8 +25,7 @@ class OutboundSender(Protocol):
 
     channel: str
 
-    async def send(self, address: str, text: str, buttons: Buttons = None) -> None:
-        ...
+    async def send(self, address: str, text: str, buttons: Buttons = None) -> None: ...
 
 
 @runtime_checkable
@@ -38,8 +38,7 @@ class TransactionalSender(Protocol):
 
     channel: str
 
-    def write_in(self, connection: Connection, sender_ids: List[str], text: str) -> None:
-        ...
+    def write_in(self, connection: Connection, sender_ids: List[str], text: str) -> None: ...
 
 
 _senders: Dict[str, OutboundSender] = {}

@@ -8,6 +8,7 @@ conversation of a messaging channel, and a body that is not
 `{"sender": "...", "message": "...", "metadata"?: {...}}` is refused before
 the NLU sees it. The web chat and the messaging channels stay the public ways in.
 """
+
 from __future__ import annotations
 
 import json

@@ -6,6 +6,7 @@ which uses them up: a later "3" (three days, say) is then taken literally. They
 live in the assistant's database, so a restart between question and answer
 loses nothing.
 """
+
 from __future__ import annotations
 
 import json

@@ -6,6 +6,7 @@ Twilio refuses a body over 1,600 characters (error 21617), on SMS and WhatsApp
 alike, so a longer reply is cut where a reader expects a break: between
 paragraphs, then lines, then sentences, then words.
 """
+
 from __future__ import annotations
 
 import re

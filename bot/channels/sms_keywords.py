@@ -12,6 +12,7 @@ bare CANCEL as opt-out whatever the assistant does, so it is honoured as one
 keywords, so there a bare "cancel" goes to the assistant and only the
 unambiguous words opt out; nobody else confirms on WhatsApp, so the assistant does.
 """
+
 from __future__ import annotations
 
 import enum

@@ -10,6 +10,7 @@ without TELEGRAM_BOT_TOKEN the channel stays off and the server runs without it.
 
 `python -m bot.channels.telegram set-webhook` registers the webhook.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -101,10 +102,14 @@ class TelegramSettings:
     @classmethod
     def from_env(cls) -> "TelegramSettings":
         config = settings()
-        return cls.from_credentials({
-            "token": config.telegram_bot_token, "secret_token": config.telegram_secret_token,
-            "api_base_url": config.telegram_api_base_url, "file_base_url": config.telegram_file_base_url,
-        })
+        return cls.from_credentials(
+            {
+                "token": config.telegram_bot_token,
+                "secret_token": config.telegram_secret_token,
+                "api_base_url": config.telegram_api_base_url,
+                "file_base_url": config.telegram_file_base_url,
+            }
+        )
 
     @classmethod
     def from_credentials(cls, credentials: Mapping[str, Any]) -> "TelegramSettings":
@@ -163,8 +168,14 @@ def hide_token_in_logs(token: str) -> None:
     if token in _hidden_tokens:
         return
     _hidden_tokens.add(token)
-    for name in ("httpx", "telegram.Bot", "telegram.ext.ExtBot", "telegram.ext.AIORateLimiter", __name__,
-                 "bot.channels.media"):
+    for name in (
+        "httpx",
+        "telegram.Bot",
+        "telegram.ext.ExtBot",
+        "telegram.ext.AIORateLimiter",
+        __name__,
+        "bot.channels.media",
+    ):
         logging.getLogger(name).addFilter(_HideToken(token))
 
 
@@ -698,7 +709,9 @@ async def set_webhook(public_url: str) -> None:
 def main(argv: Optional[Sequence[str]] = None) -> int:
     parser = argparse.ArgumentParser(prog="python -m bot.channels.telegram", description="Telegram channel set-up")
     commands = parser.add_subparsers(dest="command", required=True)
-    hook = commands.add_parser("set-webhook", help="register the webhook (PUBLIC_URL, TELEGRAM_BOT_TOKEN, TELEGRAM_SECRET_TOKEN)")
+    hook = commands.add_parser(
+        "set-webhook", help="register the webhook (PUBLIC_URL, TELEGRAM_BOT_TOKEN, TELEGRAM_SECRET_TOKEN)"
+    )
     hook.add_argument("--public-url", default=settings().public_url, help="default: $PUBLIC_URL")
     args = parser.parse_args(argv)
     if not args.public_url:

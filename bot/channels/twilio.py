@@ -13,6 +13,7 @@ messages, and Twilio's 15-second webhook timeout never cuts a slow turn short.
 The webhook waits for the turn up to REPLY_BUDGET seconds (so replies usually
 leave before it answers) and then answers with empty TwiML either way.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -43,7 +44,9 @@ logger = logging.getLogger(__name__)
 __all__ = ["TwilioInput", "TwilioOutput", "sender_from_env"]
 
 REPLY_BUDGET = 10.0  # seconds; Twilio gives up on a webhook after 15
-OFF_MESSAGE = "The Twilio channel is off: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER (see README)."
+OFF_MESSAGE = (
+    "The Twilio channel is off: set TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN and TWILIO_FROM_NUMBER (see README)."
+)
 
 OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 
@@ -207,7 +210,7 @@ class TwilioInput(InputChannel):
                         metadata=message.metadata or None,
                     )
                 )
-        except Exception as error:  # noqa: BLE001 - a background turn has nobody else to report to
+        except Exception as error:
             logger.error("failed to handle a Twilio message for conversation %s: %s", sender_id, failure_summary(error))
 
     async def _keyword(self, keyword: Keyword, channel: str, sender_id: str) -> None:

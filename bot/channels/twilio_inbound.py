@@ -4,6 +4,7 @@ Twilio posts one form per incoming SMS, MMS or WhatsApp message. The form is
 parsed here by hand rather than with Sanic's `request.form`, which drops empty
 values ("ToZip="): Twilio signs those too, so dropping them breaks the signature.
 """
+
 from __future__ import annotations
 
 import re
@@ -62,7 +63,7 @@ def parse_form(body: bytes, content_type: Optional[str]) -> FormParams:
 
 
 def channel_of(address: str) -> Optional[str]:
-    """"whatsapp" or "sms" for a Twilio address, so replies go back the same way;
+    """ "whatsapp" or "sms" for a Twilio address, so replies go back the same way;
     None for other Twilio channels ("messenger:...", "rcs:..."), not served here."""
     if address.startswith(WHATSAPP_PREFIX):
         return "whatsapp"

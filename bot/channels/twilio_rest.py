@@ -7,6 +7,7 @@ alerts). Messages are created with the twilio library's async client
 event loop so its connections are reused, and a 429, a 5xx or a network error
 is retried with backoff, since a lost status update is worse than a late one.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -53,20 +54,33 @@ class TwilioSettings:
     @classmethod
     def from_env(cls) -> "TwilioSettings":
         config = settings()
-        return cls.from_credentials({
-            "account_sid": config.twilio_account_sid, "auth_token": config.twilio_auth_token,
-            "from_number": config.twilio_from_number, "whatsapp_from": config.twilio_whatsapp_from,
-            "messaging_service_sid": config.twilio_messaging_service_sid, "public_url": config.public_url,
-            "api_base_url": config.twilio_api_base_url,
-        })
+        return cls.from_credentials(
+            {
+                "account_sid": config.twilio_account_sid,
+                "auth_token": config.twilio_auth_token,
+                "from_number": config.twilio_from_number,
+                "whatsapp_from": config.twilio_whatsapp_from,
+                "messaging_service_sid": config.twilio_messaging_service_sid,
+                "public_url": config.public_url,
+                "api_base_url": config.twilio_api_base_url,
+            }
+        )
 
     @classmethod
     def from_credentials(cls, credentials: Mapping[str, Any]) -> "TwilioSettings":
         """From the channel's credentials.yml section (account_sid, auth_token, from_number...)."""
-        env = {key: str(credentials.get(key) or "").strip() for key in (
-            "account_sid", "auth_token", "from_number", "whatsapp_from", "messaging_service_sid", "public_url",
-            "api_base_url",
-        )}
+        env = {
+            key: str(credentials.get(key) or "").strip()
+            for key in (
+                "account_sid",
+                "auth_token",
+                "from_number",
+                "whatsapp_from",
+                "messaging_service_sid",
+                "public_url",
+                "api_base_url",
+            )
+        }
         return cls(
             account_sid=env["account_sid"],
             auth_token=env["auth_token"],
@@ -80,7 +94,11 @@ class TwilioSettings:
     @property
     def missing(self) -> List[str]:
         """The variables still needed before the channel can run."""
-        needed = [name for name, value in (("TWILIO_ACCOUNT_SID", self.account_sid), ("TWILIO_AUTH_TOKEN", self.auth_token)) if not value]
+        needed = [
+            name
+            for name, value in (("TWILIO_ACCOUNT_SID", self.account_sid), ("TWILIO_AUTH_TOKEN", self.auth_token))
+            if not value
+        ]
         if not (self.from_number or self.whatsapp_from or self.messaging_service_sid):
             needed.append("TWILIO_FROM_NUMBER (or TWILIO_WHATSAPP_FROM / TWILIO_MESSAGING_SERVICE_SID)")
         return needed
@@ -116,8 +134,9 @@ def redact(text: str) -> str:
 class TwilioSendError(Exception):
     """Twilio did not accept a message (after retries when the failure was temporary)."""
 
-    def __init__(self, status: Optional[int], code: Optional[int], message: str,
-                 retry_after: Optional[str] = None) -> None:
+    def __init__(
+        self, status: Optional[int], code: Optional[int], message: str, retry_after: Optional[str] = None
+    ) -> None:
         super().__init__(f"Twilio error {code or '-'} (HTTP {status or '-'}): {redact(message)}")
         self.status = status
         self.code = code
@@ -132,9 +151,12 @@ class TwilioSendError(Exception):
         payload = payload if isinstance(payload, dict) else {}
         code = payload.get("code")
         retry_after = (response.headers or {}).get("Retry-After")
-        return cls(response.status_code, code if isinstance(code, int) else None,
-                   str(payload.get("message") or _reason(response.status_code)),
-                   retry_after if isinstance(retry_after, str) else None)
+        return cls(
+            response.status_code,
+            code if isinstance(code, int) else None,
+            str(payload.get("message") or _reason(response.status_code)),
+            retry_after if isinstance(retry_after, str) else None,
+        )
 
 
 def _reason(status: int) -> str:
@@ -161,20 +183,33 @@ class TwilioHttpClient(AsyncTwilioHttpClient):
         super().__init__(timeout=timeout)
         self.api_base_url = api_base_url.rstrip("/")
 
-    async def request(self, method: str, url: str, params: Optional[Dict[str, object]] = None,
-                      data: Optional[Dict[str, object]] = None, headers: Optional[Dict[str, str]] = None,
-                      auth: Optional[Tuple[str, str]] = None, timeout: Optional[float] = None,
-                      allow_redirects: bool = False) -> Response:
+    async def request(
+        self,
+        method: str,
+        url: str,
+        params: Optional[Dict[str, object]] = None,
+        data: Optional[Dict[str, object]] = None,
+        headers: Optional[Dict[str, str]] = None,
+        auth: Optional[Tuple[str, str]] = None,
+        timeout: Optional[float] = None,
+        allow_redirects: bool = False,
+    ) -> Response:
         if self.api_base_url != DEFAULT_API_BASE_URL and url.startswith(DEFAULT_API_BASE_URL):
-            url = self.api_base_url + url[len(DEFAULT_API_BASE_URL):]
-        answer = await super().request(method, url, params, data, headers, auth,
-                                       self.timeout if timeout is None else timeout, allow_redirects)
+            url = self.api_base_url + url[len(DEFAULT_API_BASE_URL) :]
+        answer = await super().request(
+            method, url, params, data, headers, auth, self.timeout if timeout is None else timeout, allow_redirects
+        )
         if answer.status_code >= 300:
             raise TwilioSendError.from_response(answer)
         return answer
 
 
-_FIELDS: Mapping[str, str] = {"To": "to", "Body": "body", "From": "from_", "MessagingServiceSid": "messaging_service_sid"}
+_FIELDS: Mapping[str, str] = {
+    "To": "to",
+    "Body": "body",
+    "From": "from_",
+    "MessagingServiceSid": "messaging_service_sid",
+}
 
 
 class TwilioMessages:
@@ -184,7 +219,9 @@ class TwilioMessages:
     aiohttp session pools the connections); `aclose()` closes it at shutdown.
     """
 
-    def __init__(self, settings: TwilioSettings, attempts: int = 4, backoff: float = 0.5, timeout: float = 10.0) -> None:
+    def __init__(
+        self, settings: TwilioSettings, attempts: int = 4, backoff: float = 0.5, timeout: float = 10.0
+    ) -> None:
         self.settings = settings
         self.attempts = attempts
         self.backoff = backoff

@@ -9,6 +9,7 @@ The comparison itself is the twilio library's RequestValidator, which also
 tries the URL with and without an explicit port (Twilio is inconsistent there)
 and checks `bodySHA256` for JSON bodies.
 """
+
 from __future__ import annotations
 
 from typing import Any, Optional

@@ -10,6 +10,7 @@ page receives over Server-Sent Events (`events`).
 The session id is a random UUID made by the browser and kept in its storage; it
 is the resident's address on this channel, like a phone number for SMS.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -119,9 +120,7 @@ async def messages_after(
     sender_id: str, after: int = 0, roles: Optional[Iterable[str]] = None, limit: int = HISTORY_LIMIT
 ) -> List[Dict[str, Any]]:
     """A conversation's messages with an id above `after`, oldest first (the last `limit`)."""
-    query = sa.select(webchat_messages).where(
-        webchat_messages.c.sender_id == sender_id, webchat_messages.c.id > after
-    )
+    query = sa.select(webchat_messages).where(webchat_messages.c.sender_id == sender_id, webchat_messages.c.id > after)
     if roles is not None:
         query = query.where(webchat_messages.c.role.in_(list(roles)))
     query = query.order_by(webchat_messages.c.id.desc()).limit(limit)
@@ -369,7 +368,8 @@ class WebChatInput(InputChannel):
         async def asset(_request: Request, name: str) -> HTTPResponse:
             if name == "brand.css":
                 return response.text(
-                    render("brand.css"), content_type="text/css; charset=utf-8",
+                    render("brand.css"),
+                    content_type="text/css; charset=utf-8",
                     headers={"Cache-Control": "no-cache", **_NOSNIFF},
                 )
             if name not in ASSETS:
@@ -409,7 +409,6 @@ class WebChatInput(InputChannel):
             return None
 
         return web
-
 
 
 async def _static(name: str, mime_type: str) -> HTTPResponse:

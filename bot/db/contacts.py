@@ -1,4 +1,5 @@
 """How to reach each conversation's resident, and which webhook deliveries were already handled."""
+
 from __future__ import annotations
 
 from typing import Optional
@@ -17,9 +18,7 @@ async def first_delivery(channel: str, delivery_id: str) -> bool:
         try:
             with connection.begin_nested():
                 connection.execute(
-                    processed_deliveries.insert().values(
-                        channel=channel, delivery_id=delivery_id, received_at=utcnow()
-                    )
+                    processed_deliveries.insert().values(channel=channel, delivery_id=delivery_id, received_at=utcnow())
                 )
             return True
         except sa.exc.IntegrityError:

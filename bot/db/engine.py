@@ -4,6 +4,7 @@ SQLAlchemy Core keeps one schema for both databases (`bot.db.schema`); calls
 run in a worker thread so the event loop never blocks. Opening a `Database`
 brings its schema to the newest migration first (`bot.db.migrate`).
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -9,6 +9,7 @@ database uses the same machinery with its own scripts (`OPEN311`).
 `python -m bot.db.migrate revision -m "what changed"` writes a new revision from
 the difference between `bot.db.schema` and the newest migration.
 """
+
 from __future__ import annotations
 
 import argparse

@@ -3,6 +3,7 @@
 Changing a table here takes a migration in `bot/db/migrations/versions/`
 (`python -m bot.db.migrate revision -m "..."` writes one from the difference).
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa

@@ -1,12 +1,13 @@
 """`citybot console` and `citybot staff ...`: the staff console and its accounts.
 
-    citybot console [--host 127.0.0.1] [--port 8080]
-    citybot staff add dana             # asks for the password twice (or reads one line from stdin)
-    citybot staff passwd dana          # a new password; dana's sessions end
-    citybot staff disable dana         # no more sign-ins; dana's sessions end
-    citybot staff enable dana
-    citybot staff list
+citybot console [--host 127.0.0.1] [--port 8080]
+citybot staff add dana             # asks for the password twice (or reads one line from stdin)
+citybot staff passwd dana          # a new password; dana's sessions end
+citybot staff disable dana         # no more sign-ins; dana's sessions end
+citybot staff enable dana
+citybot staff list
 """
+
 from __future__ import annotations
 
 import argparse
@@ -72,8 +73,9 @@ def staff_disable(args: argparse.Namespace, disabled: bool = True) -> int:
     from bot.handoff import store
 
     try:
-        _audited(store.set_disabled(args.username, disabled), "staff_disable" if disabled else "staff_enable",
-                 args.username)
+        _audited(
+            store.set_disabled(args.username, disabled), "staff_disable" if disabled else "staff_enable", args.username
+        )
     except store.AccountError as error:
         print(f"citybot staff: {error}", file=sys.stderr)
         return 1

@@ -6,6 +6,7 @@ escape every value. Pages work without JavaScript (forms post and redirect);
 `static/console.js` adds the live updates (Server-Sent Events) and sends replies
 and notes without a reload.
 """
+
 from __future__ import annotations
 
 import json
@@ -132,12 +133,28 @@ HELPERS = {
 }
 
 
-def page(template: str, title: str, page_name: str, staff: Optional[str] = None, csrf: str = "",
-         notice: Optional[str] = None, problem: Optional[str] = None, **values: Any) -> str:
+def page(
+    template: str,
+    title: str,
+    page_name: str,
+    staff: Optional[str] = None,
+    csrf: str = "",
+    notice: Optional[str] = None,
+    problem: Optional[str] = None,
+    **values: Any,
+) -> str:
     """A console page: the layout's values, the notice's text and the helpers, then the page's own values."""
     return render(
-        f"console/{template}", title=title, page=page_name, staff=staff, csrf=csrf, zone=city_zone().key,
-        notice=NOTICES.get(notice or ""), problem=problem, **HELPERS, **values,
+        f"console/{template}",
+        title=title,
+        page=page_name,
+        staff=staff,
+        csrf=csrf,
+        zone=city_zone().key,
+        notice=NOTICES.get(notice or ""),
+        problem=problem,
+        **HELPERS,
+        **values,
     )
 
 
@@ -154,10 +171,23 @@ def sign_in_problem(kind: str, seconds: float = 0.0) -> str:
     return SIGN_IN_PROBLEMS[kind].format(minutes=minutes(seconds))
 
 
-def login_page(token: str, problem: Optional[str] = None, username: str = "", next_url: str = "/console",
-               notice: Optional[str] = None) -> str:
-    return page("login.html", "Sign in", "login", notice=notice, problem=problem,
-                token=token, username=username, next_url=next_url)
+def login_page(
+    token: str,
+    problem: Optional[str] = None,
+    username: str = "",
+    next_url: str = "/console",
+    notice: Optional[str] = None,
+) -> str:
+    return page(
+        "login.html",
+        "Sign in",
+        "login",
+        notice=notice,
+        problem=problem,
+        token=token,
+        username=username,
+        next_url=next_url,
+    )
 
 
 # --- the queue ----------------------------------------------------------------------------
@@ -173,8 +203,19 @@ def queue_page(
     notice: Optional[str] = None,
     problem: Optional[str] = None,
 ) -> str:
-    return page("queue.html", "Queue", "queue", staff, csrf, notice, problem,
-                items=items, recent=recent, resolved=resolved, on_duty=on_duty)
+    return page(
+        "queue.html",
+        "Queue",
+        "queue",
+        staff,
+        csrf,
+        notice,
+        problem,
+        items=items,
+        recent=recent,
+        resolved=resolved,
+        on_duty=on_duty,
+    )
 
 
 # --- one conversation ----------------------------------------------------------------------
@@ -219,15 +260,17 @@ def attribute_fields(definition: Any, answers: Mapping[str, Any]) -> List[Attrib
             multiple = attribute.datatype == "multivaluelist"
             chosen = set(current if isinstance(current, list) else [current]) if current not in (None, "") else set()
             options = [(key, name, key in chosen) for key, name in attribute.values]
-        fields.append(AttributeField(
-            id=f"attr-{attribute.code}",
-            code=attribute.code,
-            label=(attribute.description or attribute.code) + ("" if attribute.required else " (optional)"),
-            required=bool(attribute.required),
-            value="" if current is None or options is not None else str(current),
-            options=options,
-            multiple=multiple,
-        ))
+        fields.append(
+            AttributeField(
+                id=f"attr-{attribute.code}",
+                code=attribute.code,
+                label=(attribute.description or attribute.code) + ("" if attribute.required else " (optional)"),
+                required=bool(attribute.required),
+                value="" if current is None or options is not None else str(current),
+                options=options,
+                multiple=multiple,
+            )
+        )
     return fields
 
 
@@ -274,9 +317,22 @@ def conversation_page(
     reachable: bool = True,
 ) -> str:
     return page(
-        "conversation.html", f"Conversation #{handoff.id}", "conversation", staff, csrf, notice, problem,
-        handoff=handoff, turns=turns, notes=notes, details=details, cursor=cursor, filing=filing,
-        paused=paused, reachable=reachable, status=status_of(handoff, staff),
+        "conversation.html",
+        f"Conversation #{handoff.id}",
+        "conversation",
+        staff,
+        csrf,
+        notice,
+        problem,
+        handoff=handoff,
+        turns=turns,
+        notes=notes,
+        details=details,
+        cursor=cursor,
+        filing=filing,
+        paused=paused,
+        reachable=reachable,
+        status=status_of(handoff, staff),
         mine=handoff.state == CLAIMED and handoff.claimed_by == staff,
     )
 

@@ -7,6 +7,7 @@ queue, so every hash and verify runs in a small thread pool of its own
 (CONSOLE_HASH_THREADS, default half the cores, at least 1, at most 4): a flood
 of sign-ins queues up there instead of starting a thread (and 64 MiB) each.
 """
+
 from __future__ import annotations
 
 import asyncio

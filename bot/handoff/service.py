@@ -12,6 +12,7 @@ so the next message is handled as after any bot turn.
 Staff replies reach the resident through the channel's outbound sender
 (`bot.channels.outbound`), the same way status updates do.
 """
+
 from __future__ import annotations
 
 import inspect
@@ -145,7 +146,9 @@ def transcript(tracker: Mapping[str, Any], after: int = -1) -> List[Turn]:
             text = event.get("text") or ""
             if not text and isinstance(data.get("custom"), dict):
                 text = str(data["custom"].get("text") or "")
-            buttons = [str(b.get("title") or b.get("payload") or "") for b in data.get("buttons") or [] if isinstance(b, dict)]
+            buttons = [
+                str(b.get("title") or b.get("payload") or "") for b in data.get("buttons") or [] if isinstance(b, dict)
+            ]
             if metadata.get("staff"):
                 turns.append(Turn(index, "staff", text, at, staff=str(metadata["staff"])))
             elif text or buttons:
@@ -233,8 +236,11 @@ class HandoffService:
         if not await store.claim(handoff_id, username):
             current = await store.get_handoff(handoff_id)
             holder = f" by {current.claimed_by}" if current and current.claimed_by else ""
-            raise HandoffError(f"this conversation was already claimed{holder}" if current and current.state == CLAIMED
-                               else "this conversation is no longer waiting")
+            raise HandoffError(
+                f"this conversation was already claimed{holder}"
+                if current and current.state == CLAIMED
+                else "this conversation is no longer waiting"
+            )
         await store.audit(username, "claim", handoff_id)
         handoff = await store.get_handoff(handoff_id)
         assert handoff is not None
@@ -373,8 +379,11 @@ class HandoffService:
         )
         problem = await self._say(handoff, message, staff=username)
         await store.audit(
-            username, "file", handoff_id,
-            f"{code} {item.reference} {item.state}" + (f" #{item.service_request_id}" if item.service_request_id else ""),
+            username,
+            "file",
+            handoff_id,
+            f"{code} {item.reference} {item.state}"
+            + (f" #{item.service_request_id}" if item.service_request_id else ""),
         )
         await store.touch_handoff(handoff_id)
         return {

@@ -11,6 +11,7 @@ can never hold the same conversation.
 Nothing here logs message text, addresses or passwords: log lines name
 handoffs by number and staff by username.
 """
+
 from __future__ import annotations
 
 import hashlib
@@ -180,7 +181,9 @@ async def open_handoff(sender_id: str, channel: str, reason: str, claimed_by: Op
         if existing is not None:
             return Handoff.from_row(existing), False
         now = utcnow()
-        values = dict(sender_id=sender_id, channel=channel, reason=reason, state=WAITING, created_at=now, updated_at=now)
+        values = dict(
+            sender_id=sender_id, channel=channel, reason=reason, state=WAITING, created_at=now, updated_at=now
+        )
         if claimed_by:
             values.update(state=CLAIMED, claimed_by=claimed_by, claimed_at=now)
         try:
@@ -234,9 +237,11 @@ async def recently_resolved(limit: int = 20) -> List[Handoff]:
 async def _update_waiting(handoff_id: int, **values: Any) -> bool:
     """Change a handoff only while it waits; False when it no longer does (someone else was quicker)."""
     result = await database().run(
-        lambda c: c.execute(
-            handoffs.update().where(handoffs.c.id == handoff_id, handoffs.c.state == WAITING).values(**values)
-        ).rowcount
+        lambda c: (
+            c.execute(
+                handoffs.update().where(handoffs.c.id == handoff_id, handoffs.c.state == WAITING).values(**values)
+            ).rowcount
+        )
     )
     return result == 1
 
@@ -250,11 +255,13 @@ async def claim(handoff_id: int, username: str) -> bool:
 async def unclaim(handoff_id: int, username: str) -> bool:
     """Put a claimed handoff back in the queue (only its holder can)."""
     result = await database().run(
-        lambda c: c.execute(
-            handoffs.update()
-            .where(handoffs.c.id == handoff_id, handoffs.c.state == CLAIMED, handoffs.c.claimed_by == username)
-            .values(state=WAITING, claimed_by=None, claimed_at=None, updated_at=utcnow())
-        ).rowcount
+        lambda c: (
+            c.execute(
+                handoffs.update()
+                .where(handoffs.c.id == handoff_id, handoffs.c.state == CLAIMED, handoffs.c.claimed_by == username)
+                .values(state=WAITING, claimed_by=None, claimed_at=None, updated_at=utcnow())
+            ).rowcount
+        )
     )
     return result == 1
 
@@ -263,17 +270,19 @@ async def resolve(handoff_id: int, username: str, handed_back: bool) -> bool:
     """Close a handoff held by `username` (or still waiting); False otherwise."""
     now = utcnow()
     result = await database().run(
-        lambda c: c.execute(
-            handoffs.update()
-            .where(
-                handoffs.c.id == handoff_id,
-                sa.or_(
-                    handoffs.c.state == WAITING,
-                    sa.and_(handoffs.c.state == CLAIMED, handoffs.c.claimed_by == username),
-                ),
-            )
-            .values(state=RESOLVED, resolved_by=username, resolved_at=now, handed_back=handed_back, updated_at=now)
-        ).rowcount
+        lambda c: (
+            c.execute(
+                handoffs.update()
+                .where(
+                    handoffs.c.id == handoff_id,
+                    sa.or_(
+                        handoffs.c.state == WAITING,
+                        sa.and_(handoffs.c.state == CLAIMED, handoffs.c.claimed_by == username),
+                    ),
+                )
+                .values(state=RESOLVED, resolved_by=username, resolved_at=now, handed_back=handed_back, updated_at=now)
+            ).rowcount
+        )
     )
     return result == 1
 
@@ -289,9 +298,11 @@ async def queue_position(handoff_id: int) -> int:
     """1 for the handoff staff will reach first (see QUEUE_ORDER); 0 when it is not waiting."""
 
     def work(connection: Connection) -> int:
-        waiting = connection.execute(
-            sa.select(handoffs.c.id).where(handoffs.c.state == WAITING).order_by(*QUEUE_ORDER)
-        ).scalars().all()
+        waiting = (
+            connection.execute(sa.select(handoffs.c.id).where(handoffs.c.state == WAITING).order_by(*QUEUE_ORDER))
+            .scalars()
+            .all()
+        )
         return waiting.index(handoff_id) + 1 if handoff_id in waiting else 0
 
     return await database().run(work)
@@ -301,11 +312,13 @@ async def mark_urgent(handoff_id: int) -> bool:
     """Flag an open handoff urgent (it moves to the top of the queue); False when it already was, or is closed."""
     now = utcnow()
     result = await database().run(
-        lambda c: c.execute(
-            handoffs.update()
-            .where(handoffs.c.id == handoff_id, handoffs.c.state.in_(OPEN_STATES), handoffs.c.urgent_at.is_(None))
-            .values(urgent_at=now, updated_at=now)
-        ).rowcount
+        lambda c: (
+            c.execute(
+                handoffs.update()
+                .where(handoffs.c.id == handoff_id, handoffs.c.state.in_(OPEN_STATES), handoffs.c.urgent_at.is_(None))
+                .values(urgent_at=now, updated_at=now)
+            ).rowcount
+        )
     )
     return result == 1
 
@@ -313,11 +326,13 @@ async def mark_urgent(handoff_id: int) -> bool:
 async def note_first_message(handoff_id: int) -> bool:
     """True exactly once per waiting handoff: the first message the resident sends while waiting."""
     result = await database().run(
-        lambda c: c.execute(
-            handoffs.update()
-            .where(handoffs.c.id == handoff_id, handoffs.c.state == WAITING, handoffs.c.noted_at.is_(None))
-            .values(noted_at=utcnow())
-        ).rowcount
+        lambda c: (
+            c.execute(
+                handoffs.update()
+                .where(handoffs.c.id == handoff_id, handoffs.c.state == WAITING, handoffs.c.noted_at.is_(None))
+                .values(noted_at=utcnow())
+            ).rowcount
+        )
     )
     return result == 1
 
@@ -399,9 +414,7 @@ async def queue_fingerprint() -> str:
             )
         ).one()
     )
-    resolved = await database().run(
-        lambda c: c.execute(sa.select(sa.func.max(handoffs.c.resolved_at))).scalar_one()
-    )
+    resolved = await database().run(lambda c: c.execute(sa.select(sa.func.max(handoffs.c.resolved_at))).scalar_one())
     return f"{row[0]}|{row[1]}|{row[2]}|{resolved}"
 
 
@@ -640,7 +653,12 @@ async def start_session(username: str) -> tuple:
     await database().run(
         lambda c: c.execute(
             staff_sessions.insert().values(
-                token_hash=digest, username=username, csrf_token=csrf, created_at=now, last_seen_at=now, expires_at=expires
+                token_hash=digest,
+                username=username,
+                csrf_token=csrf,
+                created_at=now,
+                last_seen_at=now,
+                expires_at=expires,
             )
         )
     )
@@ -680,17 +698,21 @@ async def session_for(token: Optional[str], touch: bool = True) -> Optional[Staf
 
 
 async def end_session(token_digest: str) -> None:
-    await database().run(lambda c: c.execute(staff_sessions.delete().where(staff_sessions.c.token_hash == token_digest)))
+    await database().run(
+        lambda c: c.execute(staff_sessions.delete().where(staff_sessions.c.token_hash == token_digest))
+    )
 
 
 async def purge_expired_sessions() -> int:
     now = utcnow()
     return await database().run(
-        lambda c: c.execute(
-            staff_sessions.delete().where(
-                sa.or_(staff_sessions.c.expires_at <= now, staff_sessions.c.last_seen_at < now - session_idle())
-            )
-        ).rowcount
+        lambda c: (
+            c.execute(
+                staff_sessions.delete().where(
+                    sa.or_(staff_sessions.c.expires_at <= now, staff_sessions.c.last_seen_at < now - session_idle())
+                )
+            ).rowcount
+        )
     )
 
 
@@ -709,7 +731,12 @@ async def recent_conversations(limit: int = 30) -> List[Dict[str, Any]]:
             .limit(limit)
         ).all()
         return [
-            {"sender_id": r.sender_id, "channel": r.channel, "updated_at": aware(r.updated_at), "opted_out": r.opted_out}
+            {
+                "sender_id": r.sender_id,
+                "channel": r.channel,
+                "updated_at": aware(r.updated_at),
+                "opted_out": r.opted_out,
+            }
             for r in rows
         ]
 

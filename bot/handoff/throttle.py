@@ -11,6 +11,7 @@ one Sanic worker) sees every attempt; a restart forgets them. The client is the
 TCP peer; X-Forwarded-For is believed only from the proxies listed in
 CONSOLE_TRUSTED_PROXIES (addresses or networks, comma-separated; default none).
 """
+
 from __future__ import annotations
 
 import ipaddress
@@ -31,8 +32,9 @@ MAX_CLIENTS = 10_000  # clients remembered at once (memory stays bounded under a
 class SlidingWindow:
     """At most `limit` events per key in any `window` seconds."""
 
-    def __init__(self, limit: int, window: float, max_keys: int = MAX_CLIENTS,
-                 clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self, limit: int, window: float, max_keys: int = MAX_CLIENTS, clock: Callable[[], float] = time.monotonic
+    ) -> None:
         self.limit = max(1, limit)
         self.window = max(0.001, window)
         self.max_keys = max(1, max_keys)

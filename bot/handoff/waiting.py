@@ -17,6 +17,7 @@ and how long staff usually take, or City Hall's hours when nobody is on duty.
 Resident-facing fixed replies are domain responses; the wait sentences, which
 depend on numbers, are the templates below.
 """
+
 from __future__ import annotations
 
 import logging
@@ -49,8 +50,7 @@ CALL_INSTEAD = "If you'd rather call, it's {phone}. For emergencies, call 911."
 NOBODY_ON_DUTY = "Nobody from city staff is online right now{hours}."
 NOBODY_JOINING = "Of course. " + NOBODY_ON_DUTY
 QUEUED_FOR_LATER = (
-    "Your conversation is in their queue{ahead} and a person will reply right here when they're back. "
-    + KEPT_FOR_STAFF
+    "Your conversation is in their queue{ahead} and a person will reply right here when they're back. " + KEPT_FOR_STAFF
 )
 CALL_OR_VISIT = "You can also call {phone}{visit}. For emergencies, call 911."
 
@@ -100,8 +100,11 @@ async def queue_message(handoff: Handoff, joining: bool) -> str:
     on_duty = await store.staff_on_duty()
     if on_duty:
         wait = expected_wait(
-            position, len(on_duty), await store.claimed_by_any(on_duty),
-            await store.typical_wait(), await store.typical_handling(),
+            position,
+            len(on_duty),
+            await store.claimed_by_any(on_duty),
+            await store.typical_wait(),
+            await store.typical_handling(),
         )
         staff = plural(len(on_duty), "staff member", "staff members")
         if ahead_count:
@@ -117,11 +120,13 @@ async def queue_message(handoff: Handoff, joining: bool) -> str:
         hours = f": City Hall is open {hall['hours']}" + (f" (closed {hall['closed']})" if hall.get("closed") else "")
     visit = f", or visit City Hall at {hall['address']}" if hall.get("address") else ""
     ahead = f" ({plural(ahead_count, 'person', 'people')} ahead of you)" if ahead_count else ""
-    return " ".join((
-        (NOBODY_JOINING if joining else NOBODY_ON_DUTY).format(hours=hours),
-        QUEUED_FOR_LATER.format(ahead=ahead),
-        CALL_OR_VISIT.format(phone=phone, visit=visit),
-    ))
+    return " ".join(
+        (
+            (NOBODY_JOINING if joining else NOBODY_ON_DUTY).format(hours=hours),
+            QUEUED_FOR_LATER.format(ahead=ahead),
+            CALL_OR_VISIT.format(phone=phone, visit=visit),
+        )
+    )
 
 
 async def opening_message(handoff: Handoff) -> str:

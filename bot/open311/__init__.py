@@ -3,6 +3,7 @@
 Import the client side from here; the server (`bot.open311.server`) pulls in
 Sanic and is only needed by `python -m bot.open311`.
 """
+
 from bot.open311.client import Open311Client, client_from_env, reset_client_from_env
 from bot.open311.models import (
     Open311Error,

@@ -12,6 +12,7 @@ ignore the header.
 
 Contact details sent with a report are never logged.
 """
+
 from __future__ import annotations
 
 import logging
@@ -243,9 +244,7 @@ class Open311Client:
     def _resource(self, path: str) -> str:
         return f"{path}.{self.format}"
 
-    async def _get(
-        self, path: str, parse: Callable[[Body, Format], T], params: Optional[Dict[str, Any]] = None
-    ) -> T:
+    async def _get(self, path: str, parse: Callable[[Body, Format], T], params: Optional[Dict[str, Any]] = None) -> T:
         resource = self._resource(path)
         body, fmt = await self._call("GET", resource, params=params)  # type: ignore[misc]
         return self._parse(parse, body, fmt, f"GET {resource}")

@@ -3,6 +3,7 @@
 One function for the server's radius search and the assistant's "already
 reported close by?" check, so both agree on what "within 50 m" is.
 """
+
 from __future__ import annotations
 
 import math

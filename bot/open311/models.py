@@ -5,6 +5,7 @@ ids are always strings (cities use numbers, hex and "14-01100669" alike), fields
 a city left out are None, datetimes stay the strings the city sent (see
 `parse.parse_datetime` to compare them).
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

@@ -6,6 +6,7 @@ namespaces, 0/0 for "no location"), so decoding first turns JSON or XML into
 the same plain tree and one set of field readers builds the models from it.
 Writing: the reference server renders JSON and XML from the same payloads.
 """
+
 from __future__ import annotations
 
 import json
@@ -284,9 +285,7 @@ def _receipt(record: Dict[str, Any]) -> RequestReceipt:
 
 
 def _token_lookup(record: Dict[str, Any]) -> TokenLookup:
-    return TokenLookup(
-        token=_text(record.get("token")), service_request_id=_text(record.get("service_request_id"))
-    )
+    return TokenLookup(token=_text(record.get("token")), service_request_id=_text(record.get("service_request_id")))
 
 
 def parse_services(body: Body, fmt: Format) -> List[Service]:
@@ -303,9 +302,7 @@ def parse_service_definition(body: Body, fmt: Format) -> ServiceDefinition:
         raise Open311ParseError(f"expected a service definition object, got {type(tree).__name__}")
     attributes = [_attribute(record) for record in _records(tree.get("attributes"), "attribute")]
     attributes.sort(key=lambda a: (a.order is None, a.order or 0))
-    return ServiceDefinition(
-        service_code=_required(tree, "service_code", "service definition"), attributes=attributes
-    )
+    return ServiceDefinition(service_code=_required(tree, "service_code", "service definition"), attributes=attributes)
 
 
 def parse_receipts(body: Body, fmt: Format) -> List[RequestReceipt]:
@@ -361,9 +358,7 @@ def parse_datetime(value: Optional[str], default_tz: tzinfo = timezone.utc) -> O
     else:
         tz = default_tz
     try:
-        return datetime(
-            int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0), micro, tz
-        )
+        return datetime(int(year), int(month), int(day), int(hour or 0), int(minute or 0), int(second or 0), micro, tz)
     except ValueError:
         return None
 

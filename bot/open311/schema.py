@@ -3,6 +3,7 @@
 Times are UTC w3 strings of fixed width (`store.utc_w3`), so string order is time
 order. Changing the table takes a migration in `bot/open311/migrations/versions/`.
 """
+
 from __future__ import annotations
 
 import sqlalchemy as sa

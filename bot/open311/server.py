@@ -19,6 +19,7 @@ says. Keys are scoped per api_key; they are stored as
 `<first 16 hex of sha256(api_key)>:<key>` under a UNIQUE index, which also
 settles concurrent POSTs with one key.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -68,8 +69,16 @@ DATATYPE_DESCRIPTIONS = {
 FIELD_LIMITS = {"description": 4000, "media_url": 2000, "address_string": 500, "status_notes": 1000}
 TEXT_LIMIT = 200
 OPTIONAL_TEXT_FIELDS = (
-    "address_string", "address_id", "description", "media_url", "email",
-    "first_name", "last_name", "phone", "device_id", "account_id",
+    "address_string",
+    "address_id",
+    "description",
+    "media_url",
+    "email",
+    "first_name",
+    "last_name",
+    "phone",
+    "device_id",
+    "account_id",
 )
 _CONTROL_CHARS = re.compile(r"[\x00-\x08\x0b\x0c\x0e-\x1f\x7f\ufffe\uffff]")
 _ATTRIBUTE_FIELD = re.compile(r"^attribute\[([^\[\]]+)\](\[\])?$")

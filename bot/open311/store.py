@@ -8,6 +8,7 @@ event loop never blocks on the database; opening the store brings its schema
 A report may carry an idempotency key (unique across the table): filing it again
 under the same key returns the first report instead of storing a second one.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -149,7 +150,6 @@ def _int_id(request_id: str) -> Optional[int]:
     return int(text) if text.isdigit() and len(text) < 19 else None
 
 
-
 def _bounding_box(near: Near) -> List[Any]:
     """SQL conditions no point within `near` fails (the exact distance is checked in Python)."""
     spread = math.degrees(near.radius_m / EARTH_RADIUS_M)
@@ -169,8 +169,11 @@ def _is_near(row: Any, near: Near) -> bool:
 
 
 def _row_to_request(row: Any) -> StoredRequest:
-    values = {f.name: row._mapping[f.name] for f in fields(StoredRequest)
-              if f.name not in ("service_request_id", "attributes")}
+    values = {
+        f.name: row._mapping[f.name]
+        for f in fields(StoredRequest)
+        if f.name not in ("service_request_id", "attributes")
+    }
     return StoredRequest(service_request_id=str(row.id), attributes=json.loads(row.attributes), **values)
 
 

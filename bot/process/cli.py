@@ -1,4 +1,5 @@
 """`citybot`: run the assistant and look after it from a terminal."""
+
 from __future__ import annotations
 
 import argparse
@@ -113,9 +114,7 @@ def alerts_command(args: argparse.Namespace) -> int:
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="citybot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
-    commands.add_parser("run", help="start every process and restart any that dies").set_defaults(
-        handler=run_stack
-    )
+    commands.add_parser("run", help="start every process and restart any that dies").set_defaults(handler=run_stack)
     serve = commands.add_parser(
         "serve", help="run one process of the stack in the foreground, as `run` starts it (systemd units)"
     )
@@ -133,7 +132,8 @@ def build_parser() -> argparse.ArgumentParser:
     telegram.add_argument("rest", nargs=argparse.REMAINDER, help="set-webhook [--public-url URL]")
     telegram.set_defaults(handler=telegram_command, passes_options_on=True)
     alerts = commands.add_parser(
-        "alerts", help="crisis alerts: preview, send, status, resume, cancel, subscribe-test",
+        "alerts",
+        help="crisis alerts: preview, send, status, resume, cancel, subscribe-test",
         description="citybot alerts {preview,send,status,resume,cancel,subscribe-test} ...; "
         "`citybot alerts SUBCOMMAND -h` lists a subcommand's options.",
     )
@@ -155,7 +155,7 @@ def main(argv: Optional[List[str]] = None) -> int:
     if getattr(args, "passes_options_on", False):
         # argparse's REMAINDER misses options that come first (`citybot open311 --port 8311`):
         # the command gets everything after its name, as typed.
-        args.rest = argv[argv.index(args.command) + 1:]
+        args.rest = argv[argv.index(args.command) + 1 :]
     elif extra:
         parser.error(f"unrecognized arguments: {' '.join(extra)}")
     return int(args.handler(args))

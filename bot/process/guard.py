@@ -20,6 +20,7 @@ the supervisor stops what is left of the group. To stop a guarded process,
 signal its group (`kill -TERM -PGID`, as ManagedProcess.stop does): the guard
 passes no signal on, so the command gets each stop once.
 """
+
 from __future__ import annotations
 
 import os

@@ -3,6 +3,7 @@
 `citybot run` and the end-to-end tests both use this, so what the tests start is
 exactly what a city runs.
 """
+
 from __future__ import annotations
 
 import os
@@ -34,7 +35,7 @@ def group_members(pgid: int) -> List[int]:
             stat = (entry / "stat").read_text()
         except OSError:  # gone meanwhile
             continue
-        fields = stat[stat.rindex(")") + 2:].split()  # after "pid (comm) ": state, ppid, pgrp, ...
+        fields = stat[stat.rindex(")") + 2 :].split()  # after "pid (comm) ": state, ppid, pgrp, ...
         if int(fields[2]) == pgid and fields[0] not in ("Z", "X"):
             members.append(int(entry.name))
     return members
@@ -124,7 +125,7 @@ class ManagedProcess:
         argv = list(self.argv)
         if watch_fd is not None:
             argv = [sys.executable, "-m", "bot.process.guard", str(watch_fd), str(os.getpid()), "--", *argv]
-        log = open(self.log_path, "ab")  # noqa: SIM115 - closed with the process
+        log = open(self.log_path, "ab")
         self.popen = subprocess.Popen(
             argv,
             cwd=str(self.cwd),

@@ -3,6 +3,7 @@
 Read from the environment a city sets (StackConfig.from_env) or built by the
 tests and the benchmark; bot/process/stack_processes.py turns it into processes.
 """
+
 from __future__ import annotations
 
 import os
@@ -189,8 +190,7 @@ class StackConfig:
         """Environment every process gets: where the back office and actions are."""
         env = {
             "OPEN311_URL": self.effective_open311_url,
-            "ACTION_ENDPOINT_URL": settings().action_endpoint_url
-            or f"http://127.0.0.1:{self.action_port}/webhook",
+            "ACTION_ENDPOINT_URL": settings().action_endpoint_url or f"http://127.0.0.1:{self.action_port}/webhook",
             # The Rasa HTTP API and the action server answer only callers holding these.
             RASA_API_TOKEN: self.secret(RASA_API_TOKEN),
             ACTION_SERVER_TOKEN: self.secret(ACTION_SERVER_TOKEN),

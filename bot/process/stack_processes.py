@@ -3,6 +3,7 @@
 One definition serves `citybot run` (what a city starts) and the end-to-end
 tests (what is checked), so the two cannot drift apart.
 """
+
 from __future__ import annotations
 
 import sys
@@ -29,10 +30,15 @@ def open311_process(config: StackConfig) -> ManagedProcess:
     return ManagedProcess(
         name="open311",
         argv=[
-            sys.executable, "-m", "bot.open311",
-            "--host", "127.0.0.1",
-            "--port", str(config.open311_port),
-            "--db", str(config.var_dir / "open311.db"),
+            sys.executable,
+            "-m",
+            "bot.open311",
+            "--host",
+            "127.0.0.1",
+            "--port",
+            str(config.open311_port),
+            "--db",
+            str(config.var_dir / "open311.db"),
         ],
         ready_url=f"http://127.0.0.1:{config.open311_port}{DEFAULT_OPEN311_PATH}/services.json",
         log_path=config.var_dir / "logs" / "open311.log",
@@ -50,8 +56,15 @@ def action_process(config: StackConfig) -> ManagedProcess:
     return ManagedProcess(
         name="actions",
         argv=[
-            *([sys.executable, "-m", "bot.rasa_ext.action_server"] if config.tuned else [venv_bin("rasa"), "run", "actions"]),
-            "--port", str(config.action_port), "--actions", "actions",
+            *(
+                [sys.executable, "-m", "bot.rasa_ext.action_server"]
+                if config.tuned
+                else [venv_bin("rasa"), "run", "actions"]
+            ),
+            "--port",
+            str(config.action_port),
+            "--actions",
+            "actions",
         ],
         ready_url=f"http://127.0.0.1:{config.action_port}/health",
         log_path=config.var_dir / "logs" / "actions.log",
@@ -76,12 +89,17 @@ def rasa_process(config: StackConfig, port: Optional[int] = None, name: str = "r
     return ManagedProcess(
         name=name,
         argv=[
-            *([sys.executable, "-m", "bot.rasa_ext.server"] if config.tuned else [venv_bin("rasa")]), "run",
+            *([sys.executable, "-m", "bot.rasa_ext.server"] if config.tuned else [venv_bin("rasa")]),
+            "run",
             "--enable-api",
-            "--port", str(port),
-            "--model", str(config.model_path),
-            "--endpoints", STACK_ENDPOINTS if config.tuned else "bench/endpoints_stock.yml",
-            "--credentials", STACK_CREDENTIALS,
+            "--port",
+            str(port),
+            "--model",
+            str(config.model_path),
+            "--endpoints",
+            STACK_ENDPOINTS if config.tuned else "bench/endpoints_stock.yml",
+            "--credentials",
+            STACK_CREDENTIALS,
             *([] if config.tuned else ["--auth-token", token]),
         ],
         ready_url=f"http://127.0.0.1:{port}/status?token={token}",

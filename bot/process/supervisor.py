@@ -13,6 +13,7 @@ Every child runs under bot.process.guard holding the read end of a pipe only
 the supervisor can write to: if the supervisor itself is killed, even by
 SIGKILL, each guard takes its group down, and nothing is left holding a port.
 """
+
 from __future__ import annotations
 
 import collections
@@ -79,8 +80,13 @@ class Supervisor:
     `run` blocks; `request_stop` (from a signal handler or another thread) ends it.
     """
 
-    def __init__(self, processes: List[ManagedProcess], policy: RestartPolicy = RestartPolicy(),
-                 say: Say = print, clock: Callable[[], float] = time.monotonic) -> None:
+    def __init__(
+        self,
+        processes: List[ManagedProcess],
+        policy: RestartPolicy = RestartPolicy(),
+        say: Say = print,
+        clock: Callable[[], float] = time.monotonic,
+    ) -> None:
         self.watched = [Watched(process) for process in processes]
         self.policy = policy
         self.say = say
@@ -167,8 +173,10 @@ class Supervisor:
     def restart(self, watched: Watched) -> None:
         process = watched.process
         if process.port is not None and not wait_port_free(process.port, self.policy.port_timeout):
-            raise GaveUp(f"{process.name}: port {process.port} still in use {self.policy.port_timeout:.0f}s "
-                         "after the process stopped")
+            raise GaveUp(
+                f"{process.name}: port {process.port} still in use {self.policy.port_timeout:.0f}s "
+                "after the process stopped"
+            )
         process.start(watch_fd=self.watch_read)
         watched.state, watched.due = State.STARTING, self.clock() + self.policy.ready_timeout
 

@@ -4,6 +4,7 @@ Runs beside the Rasa server and the action server. Everything it does is stored
 first and safe to repeat, so it can be killed and restarted at any moment, and
 several workers may run at once (each report is claimed before an attempt).
 """
+
 from __future__ import annotations
 
 import asyncio

@@ -8,6 +8,7 @@ Rasa sends from endpoints.yml), a call that is not a well-formed action call
 gets 400 before any action runs, and an action's failure answers 500 without
 echoing anything; the log names only the error's type.
 """
+
 from __future__ import annotations
 
 import argparse

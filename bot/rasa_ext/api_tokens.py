@@ -7,6 +7,7 @@ Callers present a token as `?token=` (how Rasa's own API and its endpoint
 configuration send one) or as `Authorization: Bearer`; either is compared in
 constant time.
 """
+
 from __future__ import annotations
 
 import hmac

@@ -24,6 +24,7 @@ endpoints.yml selects one by module path (bot/process/stack.py sets it: Redis wh
       type: bot.rasa_ext.locks.AtomicRedisLockStore
       url: redis://127.0.0.1:6379/0
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -175,9 +176,9 @@ class DatabaseLockStore(AtomicLockStore):
             # Writing first makes SQLite take its write lock at once, so two processes
             # never both read and then both try to upgrade; PostgreSQL locks the row.
             "take": f"INSERT INTO {table} (conversation_id, data) VALUES ({mark}, '') "
-                    f"ON CONFLICT (conversation_id) DO NOTHING",
+            f"ON CONFLICT (conversation_id) DO NOTHING",
             "read_taken": f"SELECT data FROM {table} WHERE conversation_id = {mark}"
-                          + (" FOR UPDATE" if dialect.name == "postgresql" else ""),
+            + (" FOR UPDATE" if dialect.name == "postgresql" else ""),
             "read": f"SELECT data FROM {table} WHERE conversation_id = {mark}",
             "update": f"UPDATE {table} SET data = {mark} WHERE conversation_id = {mark}",
             "delete": f"DELETE FROM {table} WHERE conversation_id = {mark}",

@@ -1,4 +1,5 @@
 """NLU components of the assistant's pipeline (config.yml)."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List
@@ -60,6 +61,8 @@ class AnswerAwareFallbackClassifier(FallbackClassifier):
         retrieval_intent = self.component_config["retrieval_intent"]
         if (message.get(INTENT) or {}).get(INTENT_NAME_KEY) != retrieval_intent:
             return False
-        response = ((message.get(RESPONSE_SELECTOR_PROPERTY_NAME) or {}).get(retrieval_intent) or {}).get("response") or {}
+        response = ((message.get(RESPONSE_SELECTOR_PROPERTY_NAME) or {}).get(retrieval_intent) or {}).get(
+            "response"
+        ) or {}
         confidence = response.get(PREDICTED_CONFIDENCE_KEY)
         return confidence is not None and confidence < self.component_config["answer_threshold"]

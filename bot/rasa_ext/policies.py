@@ -16,6 +16,7 @@ through the same few states again and again) and remembered.
 
 Predictions are exactly RulePolicy's; training is RulePolicy's own.
 """
+
 from __future__ import annotations
 
 from collections import OrderedDict, deque
@@ -108,7 +109,7 @@ class RecentRulePolicy(RulePolicy):
             # New to this process, or the events changed (a rewind): replay from the start.
             replay = Replay(tracker.init_copy())
         keep = self.states_needed()
-        for event in applied[replay.consumed:]:
+        for event in applied[replay.consumed :]:
             if isinstance(event, ActionExecuted):
                 replay.states.append(domain._clean_state(domain.get_active_state(replay.tracker)))
                 if len(replay.states) > keep:

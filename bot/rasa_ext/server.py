@@ -6,6 +6,7 @@ costs that come from how Rasa 3.6 does things, not from the work itself; each
 patch module says which and what replaces it. They are applied before Rasa
 starts, once.
 """
+
 from __future__ import annotations
 
 import sys

@@ -23,6 +23,7 @@ endpoints.yml selects it by module path, with the same settings as `type: SQL`:
       dialect: sqlite
       url: sqlite:///var/rasa.db
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -114,7 +115,9 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         rows = await asyncio.to_thread(self._session_rows, sender_id)
         if not rows or not self.domain:
             return None
-        tracker = DialogueStateTracker.from_dict(sender_id, [json.loads(data) for _, _, data in rows], self.domain.slots)
+        tracker = DialogueStateTracker.from_dict(
+            sender_id, [json.loads(data) for _, _, data in rows], self.domain.slots
+        )
         self._remember(CachedTracker(tracker, stored=len(tracker.events), last_id=rows[-1][0]))
         return tracker
 
@@ -165,7 +168,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
                 # A conversation new to the database: it holds exactly these events now.
                 self._remember(CachedTracker(tracker, stored=len(events), last_id=last_id))
         else:
-            events = list(tracker.events)[cached.stored:]
+            events = list(tracker.events)[cached.stored :]
             if not events:
                 return
             if self.event_broker is not None:

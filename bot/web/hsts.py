@@ -5,6 +5,7 @@ plain http again (a café Wi-Fi stripping TLS). Whether it is served over https
 is what PUBLIC_URL says: TLS ends at the city's proxy, so the request itself
 arrives as plain http.
 """
+
 from __future__ import annotations
 
 from typing import Any, Optional

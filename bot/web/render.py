@@ -5,6 +5,7 @@ typed is shown as text, never run as markup; StrictUndefined turns a missing val
 into an error instead of a blank. The city's name, numbers and colours come from
 the city file (`branding:`), so a city rebrands without touching code.
 """
+
 from __future__ import annotations
 
 from functools import lru_cache

@@ -1,4 +1,5 @@
 """SMS keywords for crisis alerts, through the real Twilio webhook."""
+
 import pytest
 
 from tests.support.twilio import Phone

@@ -1,4 +1,5 @@
 """Reports made while the back office is down reach it once, through a whole assistant whose back office starts late."""
+
 from __future__ import annotations
 
 import dataclasses

@@ -4,6 +4,7 @@ The Rasa server, the action server and the reference Open311 server run as the
 processes `citybot run` starts; each report is checked in the back office's own
 database afterwards.
 """
+
 from __future__ import annotations
 
 import re
@@ -24,14 +25,38 @@ CITY = load_city()
 # For every service: how a resident opens, and an answer (in their own words)
 # for each of the service's questions, keyed by attribute code.
 SCENARIOS: Dict[str, tuple] = {
-    "POTHOLE": ("I need to report a pothole", {"size": "it's a big one", "lane": "bike lane"}, "large (bigger than a car tire)"),
+    "POTHOLE": (
+        "I need to report a pothole",
+        {"size": "it's a big one", "lane": "bike lane"},
+        "large (bigger than a car tire)",
+    ),
     "SIDEWALK": ("the sidewalk in front of my house is broken", {"hazard": "raised or lifted"}, "raised or lifted"),
-    "MISSED_TRASH": ("my garbage wasn't picked up today", {"bin_type": "recycling", "set_out_on_time": "yes"}, "recycling"),
-    "STREETLIGHT": ("the street light on my block is out", {"problem": "flickering", "pole_number": "skip"}, "flickering"),
-    "GRAFFITI": ("I want to report graffiti", {"surface": "bridge or overpass", "offensive": "no"}, "bridge or overpass"),
+    "MISSED_TRASH": (
+        "my garbage wasn't picked up today",
+        {"bin_type": "recycling", "set_out_on_time": "yes"},
+        "recycling",
+    ),
+    "STREETLIGHT": (
+        "the street light on my block is out",
+        {"problem": "flickering", "pole_number": "skip"},
+        "flickering",
+    ),
+    "GRAFFITI": (
+        "I want to report graffiti",
+        {"surface": "bridge or overpass", "offensive": "no"},
+        "bridge or overpass",
+    ),
     "NOISE": ("I want to make a noise complaint", {"source": "construction", "happening_now": "yes"}, "construction"),
-    "ILLEGAL_DUMPING": ("someone dumped an old mattress in the alley", {"material": "furniture or mattress"}, "furniture or mattress"),
-    "ABANDONED_VEHICLE": ("there's an abandoned car on my street", {"plate": "ABC 1234", "days_parked": "about two weeks"}, None),
+    "ILLEGAL_DUMPING": (
+        "someone dumped an old mattress in the alley",
+        {"material": "furniture or mattress"},
+        "furniture or mattress",
+    ),
+    "ABANDONED_VEHICLE": (
+        "there's an abandoned car on my street",
+        {"plate": "ABC 1234", "days_parked": "about two weeks"},
+        None,
+    ),
     "FALLEN_TREE": ("a big tree branch fell down", {"blocking": "sidewalk"}, "sidewalk"),
     "WATER_LEAK": ("water is leaking from the street", {"source": "fire hydrant"}, "fire hydrant"),
 }

@@ -9,6 +9,7 @@ Twilio's signature) so that they reach the parsing behind the door. Whatever
 comes in, no route may answer 5xx and no process may die. The random seed is
 fixed: a failure names the payload, and a rerun repeats it.
 """
+
 from __future__ import annotations
 
 import copy
@@ -32,9 +33,35 @@ EVAL = SHARED / "eval"
 
 # Values the wrong shape, size or kind for almost any field.
 ODD_VALUES: List[Any] = [
-    None, True, 0, -1, 2**63, 2**70, -(2**70), 1e308, 0.5, "", " ", "x" * 5000, "\ud800", "\udfff tail",
-    "💥" * 300, "9999-12-31T23:59:59Z", "0000-00-00", "NaN", "-1e999", "../../etc/passwd", "<script>x</script>",
-    "%00", "\x00", [], {}, [[[[]]]], {"a": {"b": {"c": None}}}, [1, "two", None], "999999999999999999999999",
+    None,
+    True,
+    0,
+    -1,
+    2**63,
+    2**70,
+    -(2**70),
+    1e308,
+    0.5,
+    "",
+    " ",
+    "x" * 5000,
+    "\ud800",
+    "\udfff tail",
+    "💥" * 300,
+    "9999-12-31T23:59:59Z",
+    "0000-00-00",
+    "NaN",
+    "-1e999",
+    "../../etc/passwd",
+    "<script>x</script>",
+    "%00",
+    "\x00",
+    [],
+    {},
+    [[[[]]]],
+    {"a": {"b": {"c": None}}},
+    [1, "two", None],
+    "999999999999999999999999",
 ]
 # Strings only, for form fields (Twilio, Open311) and URL parts.
 ODD_TEXT = [value for value in ODD_VALUES if isinstance(value, str)] + ["1" * 40, "-0", "1e5", "\t\n", "%ff%fe"]
@@ -147,7 +174,8 @@ def outcome(stack) -> Iterator[Outcome]:
 
 def telegram_updates() -> List[Dict[str, Any]]:
     return payloads("telegram/official_webhooks_guide_updates.json") + payloads(
-        "telegram/updates_from_aiogram_v2_dataset.json")
+        "telegram/updates_from_aiogram_v2_dataset.json"
+    )
 
 
 def test_telegram_webhook(stack, outcome):
@@ -158,18 +186,28 @@ def test_telegram_webhook(stack, outcome):
     assert len(updates) >= 20
     for number in range(120):
         body = json_body(rng.choice(updates), rng)
-        outcome.check(f"telegram #{number} {body[:80]!r}", lambda: httpx.post(
-            url, content=body, timeout=60,
-            headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET, "Content-Type": "application/json"}))
+        outcome.check(
+            f"telegram #{number} {body[:80]!r}",
+            lambda: httpx.post(
+                url,
+                content=body,
+                timeout=60,
+                headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET, "Content-Type": "application/json"},
+            ),
+        )
     for file_id in rng.sample(ODD_TEXT, 8):
-        outcome.check(f"telegram media {file_id[:40]!r}", lambda: httpx.get(
-            f"http://127.0.0.1:{stack.rasa_port}/webhooks/telegram/media/{raw(file_id)}", timeout=30))
+        outcome.check(
+            f"telegram media {file_id[:40]!r}",
+            lambda: httpx.get(f"http://127.0.0.1:{stack.rasa_port}/webhooks/telegram/media/{raw(file_id)}", timeout=30),
+        )
     outcome.assert_clean(mark)
 
 
 def twilio_forms() -> List[Dict[str, str]]:
-    return [{key: str(value) for key, value in form.items()}
-            for form in payloads("twilio/inbound_sms_webhook_examples.json")]
+    return [
+        {key: str(value) for key, value in form.items()}
+        for form in payloads("twilio/inbound_sms_webhook_examples.json")
+    ]
 
 
 def test_twilio_webhook(stack, outcome):
@@ -192,9 +230,15 @@ def test_twilio_webhook(stack, outcome):
         body = urlencode(form).encode()
         if rng.random() < 0.1:
             body = broken_bytes(body, rng)
-        outcome.check(f"twilio #{number} {form!r:.100}", lambda: httpx.post(
-            url, content=body, timeout=60,
-            headers={SIGNATURE_HEADER: signature, "Content-Type": "application/x-www-form-urlencoded"}))
+        outcome.check(
+            f"twilio #{number} {form!r:.100}",
+            lambda: httpx.post(
+                url,
+                content=body,
+                timeout=60,
+                headers={SIGNATURE_HEADER: signature, "Content-Type": "application/x-www-form-urlencoded"},
+            ),
+        )
     outcome.assert_clean(mark)
 
 
@@ -213,24 +257,41 @@ def test_web_chat_and_pages(stack, outcome):
     mark = outcome.begin()
     rng = random.Random(SEED + 2)
     base = f"http://127.0.0.1:{stack.rasa_port}"
-    turn = {"session": str(uuid.uuid4()), "message": "there is a pothole on Maple Avenue", "title": "Report",
-            "metadata": {"location": {"latitude": 41.5, "longitude": -90.5}}}
+    turn = {
+        "session": str(uuid.uuid4()),
+        "message": "there is a pothole on Maple Avenue",
+        "title": "Report",
+        "metadata": {"location": {"latitude": 41.5, "longitude": -90.5}},
+    }
     for number in range(60):
         body = json_body(turn, rng)
-        outcome.check(f"webchat #{number} {body[:80]!r}", lambda: httpx.post(
-            f"{base}/webhooks/webchat/webhook", content=body, timeout=60, headers={"Content-Type": "application/json"}))
+        outcome.check(
+            f"webchat #{number} {body[:80]!r}",
+            lambda: httpx.post(
+                f"{base}/webhooks/webchat/webhook",
+                content=body,
+                timeout=60,
+                headers={"Content-Type": "application/json"},
+            ),
+        )
     for value in ODD_TEXT:
         query = f"session={uuid.uuid4()}&after={raw(value)}"
-        outcome.check(f"history after={value[:30]!r}", lambda: httpx.get(
-            f"{base}/webhooks/webchat/history?{query}", timeout=30))
-        outcome.check(f"history session={value[:30]!r}", lambda: httpx.get(
-            f"{base}/webhooks/webchat/history?session={raw(value)}", timeout=30))
+        outcome.check(
+            f"history after={value[:30]!r}", lambda: httpx.get(f"{base}/webhooks/webchat/history?{query}", timeout=30)
+        )
+        outcome.check(
+            f"history session={value[:30]!r}",
+            lambda: httpx.get(f"{base}/webhooks/webchat/history?session={raw(value)}", timeout=30),
+        )
 
-        outcome.check(f"events Last-Event-ID={value[:30]!r}", lambda: stream_status(
-            f"{base}/webhooks/webchat/events?session={uuid.uuid4()}", {"Last-Event-ID": header_value(value)}))
+        outcome.check(
+            f"events Last-Event-ID={value[:30]!r}",
+            lambda: stream_status(
+                f"{base}/webhooks/webchat/events?session={uuid.uuid4()}", {"Last-Event-ID": header_value(value)}
+            ),
+        )
         outcome.check(f"faq {value[:30]!r}", lambda: httpx.get(f"{base}/faq/{raw(value)}", timeout=30))
-        outcome.check(f"static {value[:30]!r}", lambda: httpx.get(
-            f"{base}/chat/static/{raw(value)}", timeout=30))
+        outcome.check(f"static {value[:30]!r}", lambda: httpx.get(f"{base}/chat/static/{raw(value)}", timeout=30))
     outcome.assert_clean(mark)
 
 
@@ -241,9 +302,16 @@ def test_rest_channel(stack, outcome):
     message = {"sender": f"fuzz-{uuid.uuid4().hex[:8]}", "message": "when is city hall open?", "metadata": {"a": 1}}
     for number in range(40):
         body = json_body(message, rng)
-        outcome.check(f"rest #{number} {body[:80]!r}", lambda: httpx.post(
-            url, content=body, params={"token": RASA_API_TOKEN}, timeout=60,
-            headers={"Content-Type": "application/json"}))
+        outcome.check(
+            f"rest #{number} {body[:80]!r}",
+            lambda: httpx.post(
+                url,
+                content=body,
+                params={"token": RASA_API_TOKEN},
+                timeout=60,
+                headers={"Content-Type": "application/json"},
+            ),
+        )
     outcome.assert_clean(mark)
 
 
@@ -267,16 +335,25 @@ def test_open311_reference_server(stack, outcome):
         if broken.get("api_key") != form["api_key"] and rng.random() < 0.7:
             broken["api_key"] = form["api_key"]  # mostly past the key check, into the parsing
         body = "&".join(f"{raw(key)}={raw(value)}" for key, value in broken.items())
-        outcome.check(f"open311 POST #{number} {broken!r:.100}", lambda: httpx.post(
-            f"{base}/requests.json", content=body, timeout=30,
-            headers={"Content-Type": "application/x-www-form-urlencoded"}))
+        outcome.check(
+            f"open311 POST #{number} {broken!r:.100}",
+            lambda: httpx.post(
+                f"{base}/requests.json",
+                content=body,
+                timeout=30,
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+            ),
+        )
     for value in ODD_TEXT:
         for name in ("start_date", "end_date", "status", "service_request_id", "service_code", "jurisdiction_id"):
-            outcome.check(f"open311 GET {name}={value[:30]!r}", lambda: httpx.get(
-                f"{base}/requests.json?{name}={raw(value)}", timeout=30))
+            outcome.check(
+                f"open311 GET {name}={value[:30]!r}",
+                lambda: httpx.get(f"{base}/requests.json?{name}={raw(value)}", timeout=30),
+            )
         for route in ("services/{}.json", "requests/{}.json", "tokens/{}.json"):
-            outcome.check(f"open311 {route} {value[:30]!r}", lambda: httpx.get(
-                f"{base}/{route.format(raw(value))}", timeout=30))
+            outcome.check(
+                f"open311 {route} {value[:30]!r}", lambda: httpx.get(f"{base}/{route.format(raw(value))}", timeout=30)
+            )
     outcome.assert_clean(mark)
 
 
@@ -285,11 +362,18 @@ def test_staff_console_sign_in(stack, outcome):
     rng = random.Random(SEED + 5)
     base = f"http://127.0.0.1:{stack.config.shared_env()['CONSOLE_PORT']}"
     for value in rng.sample(ODD_TEXT, 12):
-        outcome.check(f"console login {value[:30]!r}", lambda: httpx.post(
-            f"{base}/console/login", content=f"username={raw(value)}&password={raw(value)}&login_token={raw(value)}",
-            headers={"Content-Type": "application/x-www-form-urlencoded"}, timeout=30))
-        outcome.check(f"console next={value[:30]!r}", lambda: httpx.get(
-            f"{base}/console/login?next={raw(value)}", timeout=30))
+        outcome.check(
+            f"console login {value[:30]!r}",
+            lambda: httpx.post(
+                f"{base}/console/login",
+                content=f"username={raw(value)}&password={raw(value)}&login_token={raw(value)}",
+                headers={"Content-Type": "application/x-www-form-urlencoded"},
+                timeout=30,
+            ),
+        )
+        outcome.check(
+            f"console next={value[:30]!r}", lambda: httpx.get(f"{base}/console/login?next={raw(value)}", timeout=30)
+        )
     outcome.assert_clean(mark)
 
 
@@ -297,6 +381,10 @@ def test_the_stack_still_answers_after_the_fuzzing(stack, outcome):
     assert outcome.sent >= 300
     status = httpx.get(f"http://127.0.0.1:{stack.rasa_port}/status", params={"token": RASA_API_TOKEN}, timeout=30)
     assert status.status_code == 200
-    answer = httpx.post(f"http://127.0.0.1:{stack.rasa_port}/webhooks/rest/webhook", params={"token": RASA_API_TOKEN},
-                        json={"sender": f"after-{uuid.uuid4().hex[:8]}", "message": "when is city hall open?"}, timeout=60)
+    answer = httpx.post(
+        f"http://127.0.0.1:{stack.rasa_port}/webhooks/rest/webhook",
+        params={"token": RASA_API_TOKEN},
+        json={"sender": f"after-{uuid.uuid4().hex[:8]}", "message": "when is city hall open?"},
+        timeout=60,
+    )
     assert answer.status_code == 200 and answer.json()

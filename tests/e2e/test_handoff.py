@@ -5,6 +5,7 @@ updates and signed webhooks in, the fake clouds' recorded sendMessage and
 Messages.json out) and the web chat in chromium; staff use the console over
 HTTP and, side by side with the resident, in a second browser context.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -171,9 +172,7 @@ def test_sessions_expire_and_signing_out_ends_them(stack, console_url, db):
     assert out.status_code == 303 and out.headers["location"] == "/console/login?done=signed_out"
     assert staff.get("/console").status_code == 303
     with db.engine.connect() as connection:
-        actions = connection.execute(
-            sa.select(audit_log.c.action).where(audit_log.c.actor == name)
-        ).scalars().all()
+        actions = connection.execute(sa.select(audit_log.c.action).where(audit_log.c.actor == name)).scalars().all()
     assert actions.count("login") == 3 and "logout" in actions
 
 
@@ -220,7 +219,12 @@ def test_a_person_takes_over_until_resolved_and_the_bot_stays_silent(stack, ana,
 
     assert talk.say("thanks, it is at 14 Oak Street") == []
     assert "thanks, it is at 14 Oak Street" in ana.texts(handoff.id, "resident")
-    assert ana.post(f"/console/handoffs/{handoff.id}/note", text="Noise complaint, refer to police non-emergency").status_code == 303
+    assert (
+        ana.post(
+            f"/console/handoffs/{handoff.id}/note", text="Noise complaint, refer to police non-emergency"
+        ).status_code
+        == 303
+    )
     assert ben.post(f"/console/handoffs/{handoff.id}/note", text="Seen this address before").status_code == 303
     assert [n["author"] for n in ana.conversation(handoff.id)["notes"]] == [ana.username, ben.username]
     assert "Noise complaint" not in json.dumps(talk.tracker())  # notes stay private
@@ -235,7 +239,10 @@ def test_a_person_takes_over_until_resolved_and_the_bot_stays_silent(stack, ana,
     assert "Goodbye" in talk.text("bye")
 
     assert audit_of(db, handoff.id) == [
-        (ana.username, "claim"), (ana.username, "reply"), (ana.username, "note"), (ben.username, "note"),
+        (ana.username, "claim"),
+        (ana.username, "reply"),
+        (ana.username, "note"),
+        (ben.username, "note"),
         (ana.username, "resolve"),
     ]
     audit_page = ana.get("/console/audit").text
@@ -306,8 +313,10 @@ def test_staff_correct_and_file_the_report_the_bot_collected(stack, ana, db):
         contact="anonymous",
     )
     assert filed.status_code == 303, filed.text
-    confirmation = wait_until(lambda: [e for e in staff_events(talk.tracker()) if "request number" in e["text"]],
-                              what="the confirmation in the transcript")[0]
+    confirmation = wait_until(
+        lambda: [e for e in staff_events(talk.tracker()) if "request number" in e["text"]],
+        what="the confirmation in the transcript",
+    )[0]
     number = re.search(r"request number is (\w+)", confirmation["text"]).group(1)
     request = httpx.get(f"{stack.effective_open311_url}/requests/{number}.json", timeout=10).json()[0]
     assert request["service_code"] == "POTHOLE" and request["address"] == street
@@ -317,8 +326,7 @@ def test_staff_correct_and_file_the_report_the_bot_collected(stack, ana, db):
     assert entry[0] == ana.username
     with db.engine.connect() as connection:
         detail = connection.execute(
-            sa.select(audit_log.c.detail).where(audit_log.c.action == "file",
-                                                      audit_log.c.handoff_id == handoff.id)
+            sa.select(audit_log.c.detail).where(audit_log.c.action == "file", audit_log.c.handoff_id == handoff.id)
         ).scalar_one()
     assert detail.startswith("POTHOLE R-") and street not in detail
     ana.post(f"/console/handoffs/{handoff.id}/resolve", hand_back="1")
@@ -347,12 +355,20 @@ _updates = itertools.count(800_000_000 + random.randint(0, 10_000_000))
 def telegram_says(stack, chat_id: int, text: str) -> None:
     update = {
         "update_id": next(_updates),
-        "message": {"message_id": random.randint(1, 10**6), "date": int(time.time()), "text": text,
-                    "from": {"id": chat_id, "is_bot": False, "first_name": "Rita"},
-                    "chat": {"id": chat_id, "type": "private", "first_name": "Rita"}},
+        "message": {
+            "message_id": random.randint(1, 10**6),
+            "date": int(time.time()),
+            "text": text,
+            "from": {"id": chat_id, "is_bot": False, "first_name": "Rita"},
+            "chat": {"id": chat_id, "type": "private", "first_name": "Rita"},
+        },
     }
-    answer = httpx.post(f"http://127.0.0.1:{stack.rasa_port}/webhooks/telegram/webhook", json=update,
-                        headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET}, timeout=90)
+    answer = httpx.post(
+        f"http://127.0.0.1:{stack.rasa_port}/webhooks/telegram/webhook",
+        json=update,
+        headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET},
+        timeout=90,
+    )
     assert answer.status_code == 200, answer.text
 
 
@@ -379,7 +395,10 @@ def test_a_telegram_resident_gets_a_person_on_telegram(stack, fake_cloud, ana, d
     ana.post(f"/console/handoffs/{handoff.id}/claim")
     assert wait_until(lambda: [r for r in sent_to_chat(fake_cloud, chat_id) if r.body["text"] == JOINED_TEXT])
     started = time.time()
-    assert ana.post(f"/console/handoffs/{handoff.id}/reply", text="Hi Rita, I'll send a truck tomorrow.").status_code == 303
+    assert (
+        ana.post(f"/console/handoffs/{handoff.id}/reply", text="Hi Rita, I'll send a truck tomorrow.").status_code
+        == 303
+    )
     (reply,) = [r for r in sent_to_chat(fake_cloud, chat_id) if "send a truck" in r.body["text"]]
     assert reply.body["text"] == STAFF_PREFIX + "Hi Rita, I'll send a truck tomorrow."
     assert reply.at - started < 1.0  # on the resident's phone within a second
@@ -395,9 +414,19 @@ def test_a_telegram_resident_gets_a_person_on_telegram(stack, fake_cloud, ana, d
 def twilio_says(stack, number: str, text: str) -> None:
     url = f"http://127.0.0.1:{stack.rasa_port}/webhooks/twilio/webhook"
     sid = "SM" + uuid.uuid4().hex
-    form = {"From": number, "To": TWILIO_NUMBER, "Body": text, "MessageSid": sid, "SmsMessageSid": sid,
-            "SmsSid": sid, "AccountSid": TWILIO_ACCOUNT_SID, "NumMedia": "0", "NumSegments": "1",
-            "SmsStatus": "received", "ApiVersion": "2010-04-01"}
+    form = {
+        "From": number,
+        "To": TWILIO_NUMBER,
+        "Body": text,
+        "MessageSid": sid,
+        "SmsMessageSid": sid,
+        "SmsSid": sid,
+        "AccountSid": TWILIO_ACCOUNT_SID,
+        "NumMedia": "0",
+        "NumSegments": "1",
+        "SmsStatus": "received",
+        "ApiVersion": "2010-04-01",
+    }
     signature = RequestValidator(TWILIO_AUTH_TOKEN).compute_signature(url, form)
     answer = httpx.post(url, data=form, headers={"X-Twilio-Signature": signature}, timeout=60)
     assert answer.status_code == 200, answer.text
@@ -418,7 +447,10 @@ def test_an_sms_resident_gets_a_person_by_sms(stack, fake_cloud, ana, db):
     ana.post(f"/console/handoffs/{handoff.id}/claim")
     wait_until(lambda: [r for r in texts_to(fake_cloud, number) if r.body["Body"] == JOINED_TEXT])
     started = time.time()
-    assert ana.post(f"/console/handoffs/{handoff.id}/reply", text="Hello, this is the city. How can I help?").status_code == 303
+    assert (
+        ana.post(f"/console/handoffs/{handoff.id}/reply", text="Hello, this is the city. How can I help?").status_code
+        == 303
+    )
     (reply,) = [r for r in texts_to(fake_cloud, number) if "How can I help?" in r.body["Body"]]
     assert reply.body["Body"] == STAFF_PREFIX + "Hello, this is the city. How can I help?"
     assert reply.body["From"] == TWILIO_NUMBER and reply.at - started < 1.0
@@ -504,15 +536,17 @@ def test_a_web_chat_resident_and_a_staff_member_side_by_side(stack, browser_sess
             # Staff reply reaches the web chat, marked as staff.
             staff.get_by_label("Your reply (sent on the resident's channel)").fill("Hi! This is Erin from City Hall.")
             staff.get_by_role("button", name="Send reply").click()
-            expect(resident.locator("#log .message--staff")).to_contain_text("Hi! This is Erin from City Hall.",
-                                                                              timeout=10_000)
+            expect(resident.locator("#log .message--staff")).to_contain_text(
+                "Hi! This is Erin from City Hall.", timeout=10_000
+            )
             expect(staff.get_by_label("Your reply (sent on the resident's channel)")).to_have_value("")
 
             # The resident answers; the staff member sees it live, and the bot stays silent.
             bots_before = resident.locator("#log .message--bot").count()
             type_message(resident, "My recycling was missed on Birch Lane")
-            expect(transcript.locator(".turn--resident", has_text="My recycling was missed on Birch Lane")).to_be_visible(
-                timeout=10_000)
+            expect(
+                transcript.locator(".turn--resident", has_text="My recycling was missed on Birch Lane")
+            ).to_be_visible(timeout=10_000)
             resident.wait_for_timeout(1500)
             assert resident.locator("#log .message--bot").count() == bots_before
 

@@ -5,6 +5,7 @@ While a handoff waits in the queue the bot is paused, yet an emergency gets the
 first other message is acknowledged once, and the wait told follows the queue
 and the staff on duty. Residents talk over the REST channel; staff use the console over HTTP.
 """
+
 from __future__ import annotations
 
 import itertools
@@ -148,7 +149,8 @@ def test_the_wait_told_follows_the_queue_and_the_staff_on_duty(stack, cleo, cons
     told = [r.transcript[-1] for r in residents]  # each one's opening message
     for ahead, opening in enumerate(told, start=before):
         place = {0: "You're next, and with", 1: "There is 1 person ahead of you and"}.get(
-            ahead, f"There are {ahead} people ahead of you and")
+            ahead, f"There are {ahead} people ahead of you and"
+        )
         assert f"{place} 1 staff member on duty" in opening
     last = told[-1]
     waits = [wait_minutes(t) for t in told]
@@ -164,7 +166,9 @@ def test_the_wait_told_follows_the_queue_and_the_staff_on_duty(stack, cleo, cons
 
     off_duty_except(db)  # nobody on duty: said honestly, with City Hall's hours
     nobody = residents[-1].text("talk to a human")
-    assert "Nobody from city staff is online right now: City Hall is open Monday to Friday, 8:30 AM to 5:00 PM" in nobody
+    assert (
+        "Nobody from city staff is online right now: City Hall is open Monday to Friday, 8:30 AM to 5:00 PM" in nobody
+    )
     assert f"({before + 2} people ahead of you)" in nobody and "wait should be" not in nobody
 
     for resident in residents:

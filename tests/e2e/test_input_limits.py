@@ -4,6 +4,7 @@ Over real HTTP against the session's assistant (the Rasa server with its real
 channels, the reference Open311 server); the parsers they use are tested in
 tests/unit/channels/test_input_limits.py.
 """
+
 from __future__ import annotations
 
 import json
@@ -106,7 +107,12 @@ def test_oversized_web_chat_bodies_are_refused_at_once(stack):
         b'{"session": "\\ud800", "message": "hi"}',
         b'{"session": "\\udfff\\ud800-0000", "message": "hi"}',
         json.dumps({"session": SESSION, "message": "hi \ud800 there"}).encode(),
-        b'{"session": "' + SESSION.encode() + b'", "message": "hi", "metadata": ' + b"[" * 20_000 + b"]" * 20_000 + b"}",
+        b'{"session": "'
+        + SESSION.encode()
+        + b'", "message": "hi", "metadata": '
+        + b"[" * 20_000
+        + b"]" * 20_000
+        + b"}",
         b"[" * 30_000 + b"]" * 30_000,
     ],
     ids=["lone-surrogate-session", "surrogates-session", "lone-surrogate-message", "nested-metadata", "nested-body"],
@@ -137,8 +143,12 @@ def test_web_chat_odd_session_ids_in_the_query_answer_400(stack, session):
     ],
 )
 def test_web_chat_stream_positions_beyond_64_bits_answer_400(stack, params, headers):
-    answer = httpx.get(f"http://127.0.0.1:{stack.rasa_port}/webhooks/webchat/events",
-                       params={"session": SESSION, **params}, headers=headers, timeout=30)
+    answer = httpx.get(
+        f"http://127.0.0.1:{stack.rasa_port}/webhooks/webchat/events",
+        params={"session": SESSION, **params},
+        headers=headers,
+        timeout=30,
+    )
     assert answer.status_code == 400, answer.text
 
 
@@ -170,8 +180,11 @@ def test_out_of_range_open311_dates_answer_400(stack, query):
 
 
 def test_ordinary_open311_dates_still_work(stack):
-    answer = httpx.get(f"http://127.0.0.1:{stack.open311_port}/open311/v2/requests.json",
-                       params={"start_date": "2024-05-01T00:00:00Z", "end_date": "2024-06-01T00:00:00Z"}, timeout=30)
+    answer = httpx.get(
+        f"http://127.0.0.1:{stack.open311_port}/open311/v2/requests.json",
+        params={"start_date": "2024-05-01T00:00:00Z", "end_date": "2024-06-01T00:00:00Z"},
+        timeout=30,
+    )
     assert answer.status_code == 200, answer.text
 
 
@@ -183,8 +196,9 @@ def test_a_foreign_media_url_never_reaches_the_conversation(stack, fake_cloud):
     foreign = "https://attacker.example/tracking-pixel.jpg"
     genuine = f"{fake_cloud.base_url}/2010-04-01/Accounts/AC1/Messages/MM1/Media/ME{uuid.uuid4().hex[:8]}"
     for url in (foreign, genuine):
-        answer = phone.post(phone.form("there is a pothole", NumMedia="1", MediaUrl0=url,
-                                       MediaContentType0="image/jpeg"))
+        answer = phone.post(
+            phone.form("there is a pothole", NumMedia="1", MediaUrl0=url, MediaContentType0="image/jpeg")
+        )
         assert answer.status_code == 200, answer.text
     users = [e for e in conversation_events(stack, phone.sender_id) if e.get("event") == "user"]
     assert [(e.get("metadata") or {}).get("media_url") for e in users] == [None, genuine]
@@ -198,7 +212,10 @@ def sender_of_chat(chat: TelegramChat) -> str:
 
 
 def conversation_events(stack, sender_id: str) -> list:
-    answer = httpx.get(f"http://127.0.0.1:{stack.rasa_port}/conversations/{sender_id}/tracker",
-                       params={"token": RASA_API_TOKEN}, timeout=30)
+    answer = httpx.get(
+        f"http://127.0.0.1:{stack.rasa_port}/conversations/{sender_id}/tracker",
+        params={"token": RASA_API_TOKEN},
+        timeout=30,
+    )
     assert answer.status_code == 200, answer.text
     return answer.json().get("events") or []

@@ -5,6 +5,7 @@ each refuses to start on the development CITYBOT_SECRET_KEY, and, with a real
 key, the Rasa server's public routes and the staff console send HSTS. The key
 check itself is tested in tests/unit/channels/test_identity.py.
 """
+
 from __future__ import annotations
 
 import time
@@ -32,8 +33,12 @@ def https_config(tmp_path: Path, model: Path, **env: str) -> StackConfig:
         open311_port=free_port(),
         var_dir=tmp_path,
         model_path=model,
-        extra_env={"PUBLIC_URL": PUBLIC_HTTPS, "RASA_API_TOKEN": RASA_API_TOKEN,
-                   "CONSOLE_PORT": str(free_port()), **env},
+        extra_env={
+            "PUBLIC_URL": PUBLIC_HTTPS,
+            "RASA_API_TOKEN": RASA_API_TOKEN,
+            "CONSOLE_PORT": str(free_port()),
+            **env,
+        },
     )
 
 
@@ -70,8 +75,9 @@ def exit_code(process: ManagedProcess, timeout: float) -> "int | None":
 @pytest.fixture(scope="module")
 def https_stack(tmp_path_factory: pytest.TempPathFactory, trained_model: Path) -> Iterator[Dict[str, int]]:
     """The Rasa server and the staff console started behind an https PUBLIC_URL with a real key."""
-    config = https_config(tmp_path_factory.mktemp("https-var"), trained_model,
-                          CITYBOT_SECRET_KEY="a-real-long-random-secret")
+    config = https_config(
+        tmp_path_factory.mktemp("https-var"), trained_model, CITYBOT_SECRET_KEY="a-real-long-random-secret"
+    )
     processes: List[ManagedProcess] = [rasa_process(config), console_process(config)]
     try:
         for process in processes:

@@ -1,4 +1,5 @@
 """Rasa's own commands in the project root, with no environment at all."""
+
 from __future__ import annotations
 
 import os
@@ -24,8 +25,12 @@ def test_rasa_shell_answers_in_the_project_root_with_no_environment(trained_mode
     with output.open("w") as log:
         shell = subprocess.Popen(
             [venv_bin("rasa"), "shell", "--model", str(trained_model)],
-            cwd=PROJECT_ROOT, env={**clean, "RASA_TELEMETRY_ENABLED": "false"},
-            stdin=subprocess.PIPE, stdout=log, stderr=subprocess.STDOUT, text=True,
+            cwd=PROJECT_ROOT,
+            env={**clean, "RASA_TELEMETRY_ENABLED": "false"},
+            stdin=subprocess.PIPE,
+            stdout=log,
+            stderr=subprocess.STDOUT,
+            text=True,
         )
         try:
             shell.stdin.write("hello\n")

@@ -13,6 +13,7 @@ Each run works in a database of its own, created here and dropped afterwards,
 and in a Redis database of its own choosing. The same tests then run on one
 machine's setup without either: SQLite files and the database lock store.
 """
+
 from __future__ import annotations
 
 import os
@@ -64,13 +65,13 @@ def scaled(request: pytest.FixtureRequest, trained_model: Path) -> Iterator[Stac
         return
     try:
         database_url = create_database(POSTGRES_URL, "citybot_scale")
-    except Exception as error:  # noqa: BLE001 - say what is missing
+    except Exception as error:
         pytest.fail(f"the scale-out test needs PostgreSQL at {POSTGRES_URL}: {error}")
     import redis
 
     try:
         redis.Redis.from_url(REDIS_URL, socket_timeout=5).ping()
-    except Exception as error:  # noqa: BLE001
+    except Exception as error:
         drop_database(POSTGRES_URL, database_url)
         pytest.fail(f"the scale-out test needs Redis at {REDIS_URL}: {error}")
     parts = urlsplit(REDIS_URL)
@@ -97,8 +98,12 @@ def two_servers(
         database_url=database_url,
         rasa_workers=1,
         action_workers=2,
-        extra_env={**extra_env, "CITYBOT_SECRET_KEY": "test-secret-key", "RASA_API_TOKEN": RASA_API_TOKEN,
-                   "CONSOLE_PORT": str(free_port())},
+        extra_env={
+            **extra_env,
+            "CITYBOT_SECRET_KEY": "test-secret-key",
+            "RASA_API_TOKEN": RASA_API_TOKEN,
+            "CONSOLE_PORT": str(free_port()),
+        },
     )
     assert config.shares_locks and len(config.rasa_ports()) == 2
     assert config.scales_out == bool(database_url)
@@ -132,8 +137,10 @@ class Resident:
         base = self.urls[self.turn % len(self.urls)]
         self.turn += 1
         response = httpx.post(
-            f"{base}/webhooks/rest/webhook", json={"sender": self.sender, "message": message},
-            params={"token": RASA_API_TOKEN}, timeout=120,
+            f"{base}/webhooks/rest/webhook",
+            json={"sender": self.sender, "message": message},
+            params={"token": RASA_API_TOKEN},
+            timeout=120,
         )
         response.raise_for_status()
         replies = [m.get("text") or "" for m in response.json()]
@@ -239,9 +246,7 @@ def test_conversations_spread_over_two_rasa_servers(scaled: StackConfig):
             assert [answers for _, answers in stored] == talk.received, (code, stored)
 
 
-@pytest.mark.parametrize(
-    "stagger", [pytest.param(0.05, id="overlapping"), pytest.param(0.0, id="same-instant")]
-)
+@pytest.mark.parametrize("stagger", [pytest.param(0.05, id="overlapping"), pytest.param(0.0, id="same-instant")])
 def test_one_conversation_messages_at_once_on_both_servers(scaled: StackConfig, stagger: float):
     """The Redis lock: two messages of one conversation in flight at once are handled one after the other."""
     talk = Resident(scaled, "together", first=0)

@@ -3,6 +3,7 @@
 Tried the way a city's security review would, over real HTTP against the
 stack `make run` starts (the session `stack` fixture).
 """
+
 from __future__ import annotations
 
 import json
@@ -92,16 +93,25 @@ def test_no_origin_is_allowed_to_read_the_api_or_the_channels(stack):
 
 def rest(stack, body: Any, token: str = RASA_API_TOKEN, raw: bytes = b"") -> httpx.Response:
     content = raw or json.dumps(body).encode()
-    return httpx.post(f"{rasa(stack)}/webhooks/rest/webhook", content=content, params={"token": token},
-                      headers={"Content-Type": "application/json"}, timeout=60)
+    return httpx.post(
+        f"{rasa(stack)}/webhooks/rest/webhook",
+        content=content,
+        params={"token": token},
+        headers={"Content-Type": "application/json"},
+        timeout=60,
+    )
 
 
 def test_the_rest_channel_needs_the_token(stack):
     body = {"sender": f"resident-{uuid.uuid4().hex[:8]}", "message": "hello"}
     assert rest(stack, body, token="").status_code == 401
     assert rest(stack, body, token="wrong").status_code == 401
-    bearer = httpx.post(f"{rasa(stack)}/webhooks/rest/webhook", json=body, timeout=60,
-                        headers={"Authorization": f"Bearer {RASA_API_TOKEN}"})
+    bearer = httpx.post(
+        f"{rasa(stack)}/webhooks/rest/webhook",
+        json=body,
+        timeout=60,
+        headers={"Authorization": f"Bearer {RASA_API_TOKEN}"},
+    )
     assert bearer.status_code == 200 and bearer.json()
 
 
@@ -162,8 +172,9 @@ def test_nothing_a_resident_wrote_reaches_the_rasa_log(stack):
 
 
 def action_url(stack, **params: str) -> str:
-    return f"http://127.0.0.1:{stack.action_port}/webhook" + ("?" + "&".join(f"{k}={v}" for k, v in params.items())
-                                                                if params else "")
+    return f"http://127.0.0.1:{stack.action_port}/webhook" + (
+        "?" + "&".join(f"{k}={v}" for k, v in params.items()) if params else ""
+    )
 
 
 def forged_report() -> Dict[str, Any]:
@@ -174,8 +185,12 @@ def forged_report() -> Dict[str, Any]:
         "version": "3.6.21",
         "tracker": {
             "sender_id": "forger",
-            "slots": {"service_code": "POTHOLE", "location": "1 Forged Street", "description": "forged",
-                      "confirm": True},
+            "slots": {
+                "service_code": "POTHOLE",
+                "location": "1 Forged Street",
+                "description": "forged",
+                "confirm": True,
+            },
             "latest_message": {"text": "yes", "intent": {"name": "affirm"}},
             "events": [],
             "active_loop": {},
@@ -216,8 +231,9 @@ MALFORMED_ACTION_CALLS = {
 def test_a_malformed_action_call_is_a_400_without_echo_or_traceback(stack, name):
     body = MALFORMED_ACTION_CALLS[name]
     token = stack.config.shared_env()["ACTION_SERVER_TOKEN"]
-    answer = httpx.post(action_url(stack, token=token), content=body, timeout=30,
-                        headers={"Content-Type": "application/json"})
+    answer = httpx.post(
+        action_url(stack, token=token), content=body, timeout=30, headers={"Content-Type": "application/json"}
+    )
     assert answer.status_code == 400, answer.text[:300]
     assert set(answer.json()) == {"error"} and "Traceback" not in answer.text
     assert (body.decode() not in answer.text) if len(body) > 4 else True

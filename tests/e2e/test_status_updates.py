@@ -1,4 +1,5 @@
 """A status change in the back office reaches Telegram and SMS residents once, at the HTTP boundary."""
+
 from __future__ import annotations
 
 import time

@@ -4,6 +4,7 @@ Updates are shaped as Telegram sends them; what the assistant answers is read at
 the fake Telegram API (tests/support/fake_cloud.py), which records every Bot API call.
 What needs no running assistant is in tests/unit/channels/test_telegram.py.
 """
+
 from __future__ import annotations
 
 import json
@@ -27,6 +28,7 @@ pytestmark = pytest.mark.e2e
 EVAL_DIR = PROJECT_ROOT.parent / "shared" / "eval" / "telegram"
 FAKE_JPEG = b"\xff\xd8\xff\xe0fakejpeg"
 POLITE = "Sorry, I can only read text messages, locations, photos and contacts."
+
 
 def eval_payloads() -> List[Tuple[str, Dict[str, Any]]]:
     """Every Update example in the shared evaluation set, named file:key."""
@@ -130,10 +132,20 @@ def test_a_pothole_report_with_a_button_a_shared_location_a_photo_and_a_contact(
     replies = chat.send(location={"latitude": latitude, "longitude": longitude})
     assert "Where is it?" not in text_of(replies) and "describe the problem" in text_of(replies), text_of(replies)
 
-    small = {"file_id": f"AgADs{random.getrandbits(64):x}", "file_unique_id": "s1", "width": 90, "height": 60,
-             "file_size": 1101}
-    large = {"file_id": f"AgADl{random.getrandbits(64):x}", "file_unique_id": "l1", "width": 1280, "height": 853,
-             "file_size": 98311}
+    small = {
+        "file_id": f"AgADs{random.getrandbits(64):x}",
+        "file_unique_id": "s1",
+        "width": 90,
+        "height": 60,
+        "file_size": 1101,
+    }
+    large = {
+        "file_id": f"AgADl{random.getrandbits(64):x}",
+        "file_unique_id": "l1",
+        "width": 1280,
+        "height": 853,
+        "file_size": 98311,
+    }
     replies = chat.send(photo=[small, large], caption="Deep hole by the curb, bikes swerve into traffic")
     assert "updates" in text_of(replies), text_of(replies)
 
@@ -169,8 +181,11 @@ def test_a_pothole_report_with_a_button_a_shared_location_a_photo_and_a_contact(
 
 def test_a_venue_counts_as_a_shared_location(stack, chat):
     chat.say("I want to report a water leak")
-    venue = {"location": {"latitude": 41.47321, "longitude": -90.61234}, "title": "Riverton Library",
-             "address": "1 Library Plaza"}
+    venue = {
+        "location": {"latitude": 41.47321, "longitude": -90.61234},
+        "title": "Riverton Library",
+        "address": "1 Library Plaza",
+    }
     replies = chat.send(text="street or pavement")
     assert "Where is it?" in text_of(replies), text_of(replies)
     replies = chat.send(venue=venue, location=venue["location"])
@@ -186,8 +201,16 @@ def test_a_retried_update_is_processed_once(chat):
 
 def test_a_sticker_gets_a_polite_answer(stack, chat):
     log = RasaLog(stack)
-    sticker = {"file_id": "CAACAgIAAxkBAAEB", "file_unique_id": "AgADz", "type": "regular", "width": 512,
-               "height": 512, "is_animated": False, "is_video": False, "emoji": "\U0001f6e0"}
+    sticker = {
+        "file_id": "CAACAgIAAxkBAAEB",
+        "file_unique_id": "AgADz",
+        "type": "regular",
+        "width": 512,
+        "height": 512,
+        "is_animated": False,
+        "is_video": False,
+        "emoji": "\U0001f6e0",
+    }
     assert [m["text"] for m in chat.send(sticker=sticker)] == [POLITE]
     assert [m["text"] for m in chat.send(voice={"file_id": "AwAD", "duration": 2})] == [POLITE]
     assert "Traceback" not in log.new_text()
@@ -209,10 +232,19 @@ def test_chat_ids_and_the_token_stay_out_of_the_log(stack, chat):
 @pytest.fixture
 def server_without_telegram(trained_model, tmp_path) -> Iterator[ManagedProcess]:
     """A second Rasa server, started as `make run` does when no channel is configured."""
-    blank = {name: "" for name in ("TELEGRAM_BOT_TOKEN", "TELEGRAM_SECRET_TOKEN", "TWILIO_ACCOUNT_SID",
-                                    "TWILIO_AUTH_TOKEN", "TWILIO_FROM_NUMBER")}
-    config = StackConfig(rasa_port=free_port(), action_port=free_port(), var_dir=tmp_path, model_path=trained_model,
-                         extra_env=blank)
+    blank = {
+        name: ""
+        for name in (
+            "TELEGRAM_BOT_TOKEN",
+            "TELEGRAM_SECRET_TOKEN",
+            "TWILIO_ACCOUNT_SID",
+            "TWILIO_AUTH_TOKEN",
+            "TWILIO_FROM_NUMBER",
+        )
+    }
+    config = StackConfig(
+        rasa_port=free_port(), action_port=free_port(), var_dir=tmp_path, model_path=trained_model, extra_env=blank
+    )
     process = rasa_process(config)
     process.start()
     try:

@@ -5,6 +5,7 @@ to the real Rasa server, and reads what the assistant sent back at the fake
 Twilio REST API (fake_cloud). Every test texts from its own phone number.
 What needs no running assistant is in tests/unit/channels/test_twilio.py.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -67,8 +68,12 @@ def stack_database(stack, monkeypatch) -> Iterator[None]:
 @pytest.fixture
 def test_sender(stack_database, fake_cloud, monkeypatch) -> TwilioSender:
     """The Twilio sender registered in this process too, as a worker would have it."""
-    settings = TwilioSettings(account_sid=TWILIO_ACCOUNT_SID, auth_token=TWILIO_AUTH_TOKEN,
-                              from_number=TWILIO_NUMBER, api_base_url=fake_cloud.base_url)
+    settings = TwilioSettings(
+        account_sid=TWILIO_ACCOUNT_SID,
+        auth_token=TWILIO_AUTH_TOKEN,
+        from_number=TWILIO_NUMBER,
+        api_base_url=fake_cloud.base_url,
+    )
     sender = TwilioSender(settings)
     monkeypatch.setattr(outbound, "_senders", {})
     outbound.register_sender(sender)
@@ -109,8 +114,12 @@ def test_forwarded_headers_are_ignored_when_public_url_is_set(phone):
 def test_malformed_bodies_are_refused_with_400(phone):
     def signed_raw(body: bytes, content_type: str, params: Dict[str, str]) -> httpx.Response:
         signature = RequestValidator(TWILIO_AUTH_TOKEN).compute_signature(phone.webhook, params)
-        return httpx.post(phone.webhook, content=body, timeout=30,
-                          headers={"Content-Type": content_type, "X-Twilio-Signature": signature})
+        return httpx.post(
+            phone.webhook,
+            content=body,
+            timeout=30,
+            headers={"Content-Type": content_type, "X-Twilio-Signature": signature},
+        )
 
     assert signed_raw(b"", "application/x-www-form-urlencoded", {}).status_code == 400  # no From, no MessageSid
     assert signed_raw(b'{"Body": "hi"}', "application/json", {}).status_code == 400
@@ -177,8 +186,9 @@ def test_an_mms_photo_becomes_the_requests_media_url(stack, phone):
     phone.send("no")  # not offensive
     assert "describe the problem" in phone.send(unique_street()), phone.transcript
     photo = MMS_EXAMPLE["MediaUrl0"].replace("...", uuid.uuid4().hex[:12])
-    reply = phone.send("tags all over the wall", NumMedia="1", MediaUrl0=photo,
-                       MediaContentType0=MMS_EXAMPLE["MediaContentType0"])
+    reply = phone.send(
+        "tags all over the wall", NumMedia="1", MediaUrl0=photo, MediaContentType0=MMS_EXAMPLE["MediaContentType0"]
+    )
     assert "updates" in reply, phone.transcript
     reply = phone.send("skip")
     assert "Photo: attached" in reply, phone.transcript
@@ -188,20 +198,25 @@ def test_an_mms_photo_becomes_the_requests_media_url(stack, phone):
 
 def test_a_long_message_is_split_and_its_choices_still_work(stack, phone, stack_database):
     phone.send("hello")
-    paragraphs = [f"Paragraph {n}: " + " ".join(f"Sentence {n}.{s} about the works on Main Street." for s in range(12))
-                  for n in range(1, 7)]
+    paragraphs = [
+        f"Paragraph {n}: " + " ".join(f"Sentence {n}.{s} about the works on Main Street." for s in range(12))
+        for n in range(1, 7)
+    ]
     text = "\n\n".join(paragraphs)
     assert len(text) > 2 * MAX_BODY
-    buttons = [{"title": "Report a problem", "payload": "/report_problem"},
-               {"title": "City Hall hours", "payload": "When is City Hall open?"}]
+    buttons = [
+        {"title": "Report a problem", "payload": "/report_problem"},
+        {"title": "City Hall hours", "payload": "When is City Hall open?"},
+    ]
     response = httpx.post(
         f"http://127.0.0.1:{stack.rasa_port}/conversations/{phone.sender_id}/tracker/events",
         params={"output_channel": "twilio", "execute_side_effects": "true", "token": RASA_API_TOKEN},
-        json={"event": "bot", "text": text, "data": {"buttons": buttons}}, timeout=30,
+        json={"event": "bot", "text": text, "data": {"buttons": buttons}},
+        timeout=30,
     )
     assert response.status_code == 200, response.text
     phone.cloud.wait_for(lambda _: len(phone.sent_to_me()) >= phone.read_so_far + 3)
-    pieces = [r.body["Body"] for r in phone.sent_to_me()[phone.read_so_far:]]
+    pieces = [r.body["Body"] for r in phone.sent_to_me()[phone.read_so_far :]]
     phone.read_so_far += len(pieces)
     assert len(pieces) >= 3 and all(body_length(p) <= MAX_BODY for p in pieces)
     assert all(p.startswith("Paragraph") for p in pieces)  # cut between paragraphs

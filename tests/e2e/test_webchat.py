@@ -5,6 +5,7 @@ transcript, messages pushed over Server-Sent Events). The browser tests use the
 page as a resident would: with the mouse, with the keyboard only, on a phone-sized
 screen, and check it with axe-core.
 """
+
 from __future__ import annotations
 
 import json
@@ -114,10 +115,32 @@ SESSION = "0b6f2a54-7d1c-4e8e-9a51-3f0c2d7e9b10"
         (json.dumps({"session": SESSION, "message": 42}).encode(), 400, "message"),
         (json.dumps({"session": SESSION, "message": "x" * (MAX_MESSAGE_CHARS + 1)}).encode(), 413, "2000"),
         (json.dumps({"session": SESSION, "message": "hello", "metadata": ["x"]}).encode(), 400, "metadata"),
-        (json.dumps({"session": SESSION, "message": "hi", "metadata": {"location": {"latitude": "north"}}}).encode(), 400, "location"),
-        (json.dumps({"session": SESSION, "message": "hi", "metadata": {"location": {"latitude": 91, "longitude": 0}}}).encode(), 400, "location"),
+        (
+            json.dumps({"session": SESSION, "message": "hi", "metadata": {"location": {"latitude": "north"}}}).encode(),
+            400,
+            "location",
+        ),
+        (
+            json.dumps(
+                {"session": SESSION, "message": "hi", "metadata": {"location": {"latitude": 91, "longitude": 0}}}
+            ).encode(),
+            400,
+            "location",
+        ),
     ],
-    ids=["malformed", "array", "no-session", "bad-session", "no-message", "blank", "number", "too-long", "metadata", "location", "off-earth"],
+    ids=[
+        "malformed",
+        "array",
+        "no-session",
+        "bad-session",
+        "no-message",
+        "blank",
+        "number",
+        "too-long",
+        "metadata",
+        "location",
+        "off-earth",
+    ],
 )
 def test_bad_webhook_bodies_get_a_clear_4xx(base, body, status, error):
     response = httpx.post(f"{base}{WEBHOOK}", content=body, headers={"Content-Type": "application/json"}, timeout=10)
@@ -167,8 +190,11 @@ def test_only_a_shared_location_reaches_rasa_as_metadata(base, shared_db):
     location = {"latitude": 41.5, "longitude": -90.5}
     metadata = {"location": location, "media_url": "https://elsewhere.example/not-a-photo.jpg"}
     assert say(base, session, "hello", metadata=metadata).status_code == 200
-    tracker = httpx.get(f"{base}/conversations/{sender_id_for('webchat', session)}/tracker",
-                        params={"token": RASA_API_TOKEN}, timeout=30).json()
+    tracker = httpx.get(
+        f"{base}/conversations/{sender_id_for('webchat', session)}/tracker",
+        params={"token": RASA_API_TOKEN},
+        timeout=30,
+    ).json()
     said = [e for e in tracker["events"] if e["event"] == "user"][-1]
     assert said["input_channel"] == "webchat"
     assert said["metadata"]["location"] == location
@@ -321,10 +347,14 @@ def test_pushed_messages_appear_with_links_and_nothing_is_taken_as_html(base, pa
     staff = page.locator("#log .message--staff")
     expect(staff).to_have_count(1, timeout=10_000)  # over the event stream, no reload
     expect(staff).to_contain_text("City staff said:")
-    expect(staff.locator(".message__text")).to_have_text(hostile.replace("riverton.gov/parking", "riverton.gov/parking (opens in a new tab)"))
+    expect(staff.locator(".message__text")).to_have_text(
+        hostile.replace("riverton.gov/parking", "riverton.gov/parking (opens in a new tab)")
+    )
     assert page.locator("#log img").count() == 0
     assert page.evaluate("window.__hacked") is None
-    expect(staff.locator("a", has_text="riverton.gov/parking")).to_have_attribute("href", "https://riverton.gov/parking")
+    expect(staff.locator("a", has_text="riverton.gov/parking")).to_have_attribute(
+        "href", "https://riverton.gov/parking"
+    )
     expect(staff.locator("a", has_text="mayor@riverton.gov")).to_have_attribute("href", "mailto:mayor@riverton.gov")
 
 
@@ -381,7 +411,7 @@ def city_site(base) -> Iterator[str]:
     ).encode()
 
     class CityPage(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 - http.server's name
+        def do_GET(self) -> None:
             self.send_response(200)
             self.send_header("Content-Type", "text/html; charset=utf-8")
             self.end_headers()

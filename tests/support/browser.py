@@ -8,6 +8,7 @@ loop as running in the main thread while it is in use, which breaks every
 pytest-asyncio test (and `asyncio.run`) that comes after it; so the mark is set
 only while a `page` is open and cleared again afterwards.
 """
+
 from __future__ import annotations
 
 import asyncio

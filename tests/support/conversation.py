@@ -1,4 +1,5 @@
 """A resident talking to the running assistant over Rasa's REST channel."""
+
 from __future__ import annotations
 
 import uuid

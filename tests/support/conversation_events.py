@@ -1,4 +1,5 @@
 """Events of typical conversation turns, for tests that build trackers by hand."""
+
 from __future__ import annotations
 
 from typing import List

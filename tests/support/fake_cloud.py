@@ -5,6 +5,7 @@ TELEGRAM_API_BASE_URL and TWILIO_API_BASE_URL at this server. It answers with
 payloads shaped like the real APIs' and records every request it got, so a test
 can check exactly what would have gone out.
 """
+
 from __future__ import annotations
 
 import json
@@ -63,7 +64,9 @@ class FakeCloud:
             self.requests.clear()
             self.failures.clear()
 
-    def wait_for(self, predicate: Callable[[List[RecordedRequest]], bool], timeout: float = 20.0) -> List[RecordedRequest]:
+    def wait_for(
+        self, predicate: Callable[[List[RecordedRequest]], bool], timeout: float = 20.0
+    ) -> List[RecordedRequest]:
         """Wait until the recorded requests satisfy `predicate`; return them."""
         deadline = time.monotonic() + timeout
         while time.monotonic() < deadline:
@@ -81,15 +84,32 @@ class FakeCloud:
 def _telegram_result(method: str, body: Dict[str, Any]) -> Any:
     now = int(time.time())
     if method == "getMe":
-        return {"id": 7000000001, "is_bot": True, "first_name": "Riverton 311", "username": "riverton311_bot",
-                "can_join_groups": False, "can_read_all_group_messages": False, "supports_inline_queries": False}
+        return {
+            "id": 7000000001,
+            "is_bot": True,
+            "first_name": "Riverton 311",
+            "username": "riverton311_bot",
+            "can_join_groups": False,
+            "can_read_all_group_messages": False,
+            "supports_inline_queries": False,
+        }
     if method in ("sendMessage", "editMessageText", "sendPhoto"):
         chat_id = body.get("chat_id")
-        return {"message_id": int(now % 100000), "date": now, "chat": {"id": int(chat_id) if str(chat_id).lstrip("-").isdigit() else 0, "type": "private"},
-                "from": {"id": 7000000001, "is_bot": True, "first_name": "Riverton 311"}, "text": body.get("text", "")}
+        return {
+            "message_id": int(now % 100000),
+            "date": now,
+            "chat": {"id": int(chat_id) if str(chat_id).lstrip("-").isdigit() else 0, "type": "private"},
+            "from": {"id": 7000000001, "is_bot": True, "first_name": "Riverton 311"},
+            "text": body.get("text", ""),
+        }
     if method == "getFile":
         file_id = body.get("file_id", "file")
-        return {"file_id": file_id, "file_unique_id": f"u{file_id}", "file_size": 1024, "file_path": f"photos/{file_id}.jpg"}
+        return {
+            "file_id": file_id,
+            "file_unique_id": f"u{file_id}",
+            "file_size": 1024,
+            "file_path": f"photos/{file_id}.jpg",
+        }
     if method == "getWebhookInfo":
         return {"url": "", "has_custom_certificate": False, "pending_update_count": 0}
     return True
@@ -98,11 +118,22 @@ def _telegram_result(method: str, body: Dict[str, Any]) -> Any:
 def _twilio_message(path: str, body: Dict[str, Any]) -> Dict[str, Any]:
     account = path.split("/Accounts/")[1].split("/")[0] if "/Accounts/" in path else "AC"
     sid = f"SM{abs(hash((time.time(), body.get('To')))) % 10**32:032d}"
-    return {"sid": sid, "account_sid": account, "to": body.get("To"), "from": body.get("From"),
-            "messaging_service_sid": body.get("MessagingServiceSid"), "body": body.get("Body"), "status": "queued",
-            "num_segments": "1", "direction": "outbound-api", "api_version": "2010-04-01",
-            "date_created": time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime()), "error_code": None,
-            "error_message": None, "uri": f"{path.rsplit('.', 1)[0]}/{sid}.json"}
+    return {
+        "sid": sid,
+        "account_sid": account,
+        "to": body.get("To"),
+        "from": body.get("From"),
+        "messaging_service_sid": body.get("MessagingServiceSid"),
+        "body": body.get("Body"),
+        "status": "queued",
+        "num_segments": "1",
+        "direction": "outbound-api",
+        "api_version": "2010-04-01",
+        "date_created": time.strftime("%a, %d %b %Y %H:%M:%S +0000", time.gmtime()),
+        "error_code": None,
+        "error_message": None,
+        "uri": f"{path.rsplit('.', 1)[0]}/{sid}.json",
+    }
 
 
 def _handler(cloud: FakeCloud) -> type:
@@ -141,8 +172,15 @@ def _handler(cloud: FakeCloud) -> type:
                 if is_twilio:
                     self._reply(500, {"code": 20500, "message": "Internal Server Error", "status": 500})
                 else:
-                    self._reply(429, {"ok": False, "error_code": 429, "description": "Too Many Requests: retry after 1",
-                                      "parameters": {"retry_after": 1}})
+                    self._reply(
+                        429,
+                        {
+                            "ok": False,
+                            "error_code": 429,
+                            "description": "Too Many Requests: retry after 1",
+                            "parameters": {"retry_after": 1},
+                        },
+                    )
                 return
             if is_twilio:
                 self._reply(201, _twilio_message(self.path, body))

@@ -1,4 +1,5 @@
 """The running assistant's live handoff, seen from the test: the console's URL, the key, the database rows."""
+
 from __future__ import annotations
 
 from typing import Any, Iterator, List, Optional

@@ -2,6 +2,7 @@
 
 The fixtures are registered for every test by tests/conftest.py.
 """
+
 from __future__ import annotations
 
 import sys

@@ -1,4 +1,5 @@
 """Reports as the back office sees them: their request numbers, their stored rows, fresh addresses."""
+
 from __future__ import annotations
 
 import asyncio

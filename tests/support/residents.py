@@ -1,4 +1,5 @@
 """Residents subscribed to crisis alerts, written straight into the database."""
+
 from __future__ import annotations
 
 from dataclasses import dataclass
@@ -32,7 +33,8 @@ def add_residents(residents: Iterable[Resident]) -> None:
     def insert(connection: sa.engine.Connection) -> None:
         contact_rows = [
             dict(sender_id=r.sender_id, channel=r.channel, address=r.address, opted_out=r.opted_out, updated_at=now)
-            for r in residents if r.has_contact
+            for r in residents
+            if r.has_contact
         ]
         subscription_rows = [
             dict(sender_id=r.sender_id, topic=t, zone=z, created_at=now) for r in residents for t, z in r.pairs

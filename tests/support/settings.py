@@ -1,4 +1,5 @@
 """bot.settings as a freshly started process would read it, for every test."""
+
 from typing import Any, Iterator
 
 import pytest

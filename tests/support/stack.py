@@ -1,4 +1,5 @@
 """The whole assistant started for real (a trained model, fake clouds, every process) and its test credentials."""
+
 from __future__ import annotations
 
 import contextlib

@@ -1,4 +1,5 @@
 """City staff using the running staff console over HTTP: their accounts and their sessions."""
+
 from __future__ import annotations
 
 import os
@@ -16,8 +17,13 @@ PASSWORD = "river-city-staff-2024"
 def make_staff(stack, username: str, password: str = PASSWORD) -> None:
     """`citybot staff add`, the password on stdin, against the running assistant's database."""
     done = subprocess.run(
-        [venv_bin("citybot"), "staff", "add", username], input=password + "\n", capture_output=True, text=True,
-        cwd=PROJECT_ROOT, env={**os.environ, **stack.shared_env()}, timeout=120,
+        [venv_bin("citybot"), "staff", "add", username],
+        input=password + "\n",
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **stack.shared_env()},
+        timeout=120,
     )
     assert done.returncode == 0, done.stderr
 

@@ -1,4 +1,5 @@
 """Running processes under a real `Supervisor` in a test, and looking at what is left of them."""
+
 from __future__ import annotations
 
 import contextlib
@@ -13,8 +14,9 @@ from typing import Callable, Iterator, List, Set
 from bot.process.procs import ManagedProcess
 from bot.process.supervisor import RestartPolicy, Supervisor
 
-FAST = RestartPolicy(first_delay=0.2, max_delay=1.0, max_restarts=3, window=600.0, ready_timeout=60.0,
-                     poll_interval=0.2)
+FAST = RestartPolicy(
+    first_delay=0.2, max_delay=1.0, max_restarts=3, window=600.0, ready_timeout=60.0, poll_interval=0.2
+)
 
 
 def eventually(condition: Callable[[], bool], timeout: float, what: str) -> None:

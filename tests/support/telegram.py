@@ -1,4 +1,5 @@
 """A resident's private Telegram chat with the running assistant, posting updates the way Telegram does."""
+
 from __future__ import annotations
 
 import itertools
@@ -34,8 +35,13 @@ class TelegramChat:
 
     def update(self, **content: Any) -> Dict[str, Any]:
         """A `message` update from this chat carrying `content` (text=..., photo=..., ...)."""
-        message = {"message_id": random.randint(1, 10**6), "from": self.user, "chat": self.chat,
-                   "date": int(time.time()), **content}
+        message = {
+            "message_id": random.randint(1, 10**6),
+            "from": self.user,
+            "chat": self.chat,
+            "date": int(time.time()),
+            **content,
+        }
         return {"update_id": next(update_ids), "message": message}
 
     def post(self, update: Any, secret: Optional[str] = TELEGRAM_SECRET, raw: Optional[bytes] = None) -> httpx.Response:
@@ -67,9 +73,14 @@ class TelegramChat:
         """Press the button titled `title` under a message the bot sent; return the callback id and replies."""
         data = dict(keyboard(shown))[title]
         callback_id = f"cb{random.randint(1, 10**12)}"
-        message = {"message_id": 77, "from": {"id": 7000000001, "is_bot": True, "first_name": "Riverton 311"},
-                   "chat": self.chat, "date": int(time.time()), "text": shown["text"],
-                   "reply_markup": json.loads(shown["reply_markup"])}
+        message = {
+            "message_id": 77,
+            "from": {"id": 7000000001, "is_bot": True, "first_name": "Riverton 311"},
+            "chat": self.chat,
+            "date": int(time.time()),
+            "text": shown["text"],
+            "reply_markup": json.loads(shown["reply_markup"]),
+        }
         query = {"id": callback_id, "from": self.user, "message": message, "chat_instance": "42", "data": data}
         return callback_id, self.deliver({"update_id": next(update_ids), "callback_query": query})
 

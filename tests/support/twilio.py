@@ -1,4 +1,5 @@
 """A resident's phone texting the running assistant through Twilio's signed webhook."""
+
 from __future__ import annotations
 
 import itertools
@@ -66,8 +67,9 @@ class Phone:
         url = self.webhook + (f"?{query}" if query else "")
         if signature is None:
             signature = RequestValidator(TWILIO_AUTH_TOKEN).compute_signature(url, form)
-        return httpx.post(url, data=form, headers={"X-Twilio-Signature": signature, **kwargs.pop("headers", {})},
-                          timeout=60, **kwargs)
+        return httpx.post(
+            url, data=form, headers={"X-Twilio-Signature": signature, **kwargs.pop("headers", {})}, timeout=60, **kwargs
+        )
 
     def sent_to_me(self) -> List[RecordedRequest]:
         return [r for r in self.cloud.calls("Messages.json") if r.body.get("To") == self.address]
@@ -83,7 +85,7 @@ class Phone:
     def read(self) -> str:
         """Replies not read yet (waiting a little for the first one)."""
         self.cloud.wait_for(lambda _: len(self.sent_to_me()) > self.read_so_far, timeout=90)
-        new = self.sent_to_me()[self.read_so_far:]
+        new = self.sent_to_me()[self.read_so_far :]
         self.read_so_far += len(new)
         bodies = [r.body["Body"] for r in new]
         self.transcript.extend(f"< {b}" for b in bodies)

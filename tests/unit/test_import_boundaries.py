@@ -3,6 +3,7 @@
 Each module is imported in a fresh interpreter, so what another test imported
 first cannot hide (or cause) a dependency.
 """
+
 from __future__ import annotations
 
 import json
@@ -29,8 +30,9 @@ def modules_loaded_by(module: str, prefix: str) -> List[str]:
         f"print(json.dumps(sorted(m for m in sys.modules if m == {prefix!r} or m.startswith({prefix + '.'!r}))))"
     )
     env = {**os.environ, "PYTHONPATH": os.pathsep.join(filter(None, [str(ROOT), os.environ.get("PYTHONPATH")]))}
-    done = subprocess.run([sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True,
-                          timeout=120)
+    done = subprocess.run(
+        [sys.executable, "-c", script], cwd=ROOT, env=env, capture_output=True, text=True, timeout=120
+    )
     assert done.returncode == 0, done.stderr
     return json.loads(done.stdout.strip().splitlines()[-1])
 

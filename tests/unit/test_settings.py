@@ -1,4 +1,5 @@
 """bot.settings: one configuration per process, `.env` read, documented everywhere it must be."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -51,8 +52,9 @@ def test_dotenv_is_read_but_never_overrides_the_environment(tmp_path):
         "print(s.settings().open311_url, s.settings().rasa_port)"
     )
     env = {key: value for key, value in os.environ.items() if key not in ("OPEN311_URL", "RASA_PORT")}
-    out = subprocess.run([sys.executable, "-c", script], env={**env, "RASA_PORT": "7000"},
-                         capture_output=True, text=True, check=True).stdout.split()
+    out = subprocess.run(
+        [sys.executable, "-c", script], env={**env, "RASA_PORT": "7000"}, capture_output=True, text=True, check=True
+    ).stdout.split()
     assert out == ["https://city.example/open311/v2", "7000"]
 
 

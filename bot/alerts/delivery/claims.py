@@ -4,6 +4,7 @@ Every function here runs inside one transaction (a round of the group commit,
 or a pass of a lane), with set-based statements, so ten thousand rows cost a
 few statements, not ten thousand.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -149,8 +150,12 @@ class Rows:
         assert self.alert is not None
         rows = connection.execute(
             sa.select(
-                deliveries.c.id, deliveries.c.sender_id, deliveries.c.channel, deliveries.c.attempts,
-                contacts.c.address, contacts.c.opted_out,
+                deliveries.c.id,
+                deliveries.c.sender_id,
+                deliveries.c.channel,
+                deliveries.c.attempts,
+                contacts.c.address,
+                contacts.c.opted_out,
             )
             .select_from(deliveries.outerjoin(contacts, contacts.c.sender_id == deliveries.c.sender_id))
             .where(deliveries.c.id.in_(ids))

@@ -1,4 +1,5 @@
 """Which send failures are worth another attempt, and how long a channel asked us to wait."""
+
 from __future__ import annotations
 
 import warnings

@@ -1,4 +1,5 @@
 """Group commit: the job's claims and outcomes share transactions, so a slow disk costs one commit per round."""
+
 from __future__ import annotations
 
 import asyncio
@@ -22,8 +23,9 @@ class BatchWriter:
     per message. `apply(connection, ids, outcomes)` does the work.
     """
 
-    def __init__(self, apply: Callable[[Connection, List[int], List[Dict[str, Any]]], Dict[int, Any]],
-                 batch_size: int = 500) -> None:
+    def __init__(
+        self, apply: Callable[[Connection, List[int], List[Dict[str, Any]]], Dict[int, Any]], batch_size: int = 500
+    ) -> None:
         self.apply = apply
         self.batch_size = batch_size
         self._claims: List[Tuple[int, "asyncio.Future[Any]"]] = []
@@ -68,15 +70,19 @@ class BatchWriter:
             await self._wake.wait()
             self._wake.clear()
             while self._claims or self._outcomes or self._flushes:
-                claims, self._claims = self._claims[: self.batch_size], self._claims[self.batch_size:]
+                claims, self._claims = self._claims[: self.batch_size], self._claims[self.batch_size :]
                 outcomes, self._outcomes = self._outcomes, []
                 flushes, self._flushes = self._flushes, []
                 ids = [delivery_id for delivery_id, _ in claims]
                 try:
                     results = await self._commit(ids, outcomes)
-                except Exception as error:  # noqa: BLE001 - handed to every waiting caller
-                    logger.error("alert delivery: could not write %d claim(s) and %d outcome(s): %s",
-                                 len(claims), len(outcomes), error)
+                except Exception as error:
+                    logger.error(
+                        "alert delivery: could not write %d claim(s) and %d outcome(s): %s",
+                        len(claims),
+                        len(outcomes),
+                        error,
+                    )
                     self._outcomes[:0] = outcomes  # kept for the next round
                     for future in [f for _, f in claims] + flushes:
                         if not future.done():

@@ -4,6 +4,7 @@ It ties the parts together (lease, lanes, claims, group commit) and owns what
 happens around one send: the limiter's tokens, the outcome, the retry delay.
 See bot.alerts.delivery for the whole story.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -68,14 +69,20 @@ class DeliveryJob:
             await lane.sender.send(claim.address, self.rows.text)
         except NotDeliverable as reason:
             record(state=SKIPPED, error=str(reason)[:500])
-        except Exception as error:  # noqa: BLE001 - any channel failure is recorded on the row
+        except Exception as error:
             if is_permanent(error) or claim.attempts >= self.settings.max_attempts:
                 logger.warning("alert %s: delivery %s failed for good: %s", self.alert_id, claim.id, short(error))
                 record(state=FAILED, error=short(error))
             else:
                 delay = max(self.settings.backoff(claim.attempts), retry_after(error))
-                logger.info("alert %s: delivery %s failed (attempt %d), retry in %.1fs: %s",
-                            self.alert_id, claim.id, claim.attempts, delay, short(error))
+                logger.info(
+                    "alert %s: delivery %s failed (attempt %d), retry in %.1fs: %s",
+                    self.alert_id,
+                    claim.id,
+                    claim.attempts,
+                    delay,
+                    short(error),
+                )
                 record(state=PENDING, error=short(error), at=utcnow() + timedelta(seconds=delay))
         else:
             record(state=SENT, at=utcnow())
@@ -116,7 +123,7 @@ class DeliveryJob:
                     continue
                 try:
                     claims = await asyncio.gather(*(self.writer.claim(delivery_id) for delivery_id in batch))
-                except Exception as error:  # noqa: BLE001 - the rows stay pending for the next pass
+                except Exception as error:
                     logger.warning("alert %s: could not claim %d deliveries: %s", self.alert_id, len(batch), error)
                     await asyncio.sleep(self.settings.idle_poll_seconds)
                     continue
@@ -145,8 +152,12 @@ class DeliveryJob:
         while True:
             skipped = await store.run(partial(self.rows.skip_unreachable, lane.channel))
             if skipped:
-                logger.info("alert %s: %d %s recipient(s) opted out or unsubscribed meanwhile",
-                            self.alert_id, skipped, lane.channel)
+                logger.info(
+                    "alert %s: %d %s recipient(s) opted out or unsubscribed meanwhile",
+                    self.alert_id,
+                    skipped,
+                    lane.channel,
+                )
             after = 0
             while True:
                 ids = await store.run(partial(self.rows.due_ids, lane.channel, after))
@@ -190,8 +201,14 @@ class DeliveryJob:
         try:
             lanes, self.unavailable = await open_lanes(self.rows, self.senders, self.rates, self.settings)
             for lane in lanes:
-                logger.info("alert %s: %s at %s/s with %d sender(s), %d send(s) per message", self.alert_id,
-                            lane.channel, lane.limit.rate or "unlimited", lane.concurrency, lane.cost)
+                logger.info(
+                    "alert %s: %s at %s/s with %d sender(s), %d send(s) per message",
+                    self.alert_id,
+                    lane.channel,
+                    lane.limit.rate or "unlimited",
+                    lane.concurrency,
+                    lane.cost,
+                )
             work = asyncio.gather(*(self._dispatch(lane) for lane in lanes))
             await asyncio.wait({work, helpers[0]}, return_when=asyncio.FIRST_COMPLETED)
             if not work.done():
@@ -211,8 +228,15 @@ class DeliveryJob:
         status = await store.alert_status(self.alert_id)
         if progress is not None:
             await _call(progress, status)
-        logger.info("alert %s: %d sent, %d failed, %d skipped, %d unconfirmed, %d pending", self.alert_id,
-                    status.sent, status.failed, status.skipped, status.unconfirmed, status.pending)
+        logger.info(
+            "alert %s: %d sent, %d failed, %d skipped, %d unconfirmed, %d pending",
+            self.alert_id,
+            status.sent,
+            status.failed,
+            status.skipped,
+            status.unconfirmed,
+            status.pending,
+        )
         return status
 
 

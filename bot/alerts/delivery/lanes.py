@@ -4,6 +4,7 @@ A channel nobody can send on in this process stays pending (another process,
 or a later start, delivers it). Web chat messages are rows of this database:
 the web chat's sender writes them in the claim's own transaction.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -80,6 +81,7 @@ async def open_lanes(
         _warned_unavailable.add((rows.alert_id, tuple(unavailable)))
         logger.warning(
             "alert %s: no sender configured here for %s; those deliveries stay pending",
-            rows.alert_id, ", ".join(unavailable),
+            rows.alert_id,
+            ", ".join(unavailable),
         )
     return lanes, unavailable

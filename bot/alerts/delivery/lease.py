@@ -4,6 +4,7 @@ The lease is renewed while the job runs; when its process dies the lease runs
 out and the next job marks the rows left `sending` as `unconfirmed` (they may
 have arrived), so nobody gets an alert twice.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -84,7 +85,9 @@ class Lease:
         if stale:
             logger.warning(
                 "alert %s: %d message(s) were on their way when the last job stopped; marked unconfirmed, "
-                "not sent again", self.alert_id, stale,
+                "not sent again",
+                self.alert_id,
+                stale,
             )
         return Alert.from_row(connection.execute(sa.select(alerts).where(alerts.c.id == self.alert_id)).one())
 

@@ -1,4 +1,5 @@
 """Finding alerts nobody is delivering and delivering them: the worker's loop and `citybot alerts resume`."""
+
 from __future__ import annotations
 
 import asyncio
@@ -47,7 +48,7 @@ async def _deliver_in_background(alert_id: int, options: Dict[str, Any]) -> None
         await run_delivery(alert_id, **options)
     except AlertBusy:
         pass  # another process got there first
-    except Exception:  # noqa: BLE001 - the next round tries again
+    except Exception:
         logger.exception("alert %s: delivery job failed", alert_id)
 
 
@@ -67,7 +68,7 @@ async def alert_loop(stop: asyncio.Event, every: float = 5.0, grace: float = 30.
                         running[alert_id] = asyncio.ensure_future(
                             _deliver_in_background(alert_id, {**options, "stop": stop})
                         )
-            except Exception:  # noqa: BLE001 - never let one bad round stop the loop
+            except Exception:
                 logger.exception("alert delivery round failed")
             running = {alert_id: task for alert_id, task in running.items() if not task.done()}
             try:

@@ -1,4 +1,5 @@
 """How a delivery job retries, leases and batches: one place for its knobs (see README)."""
+
 from __future__ import annotations
 
 import math

@@ -13,6 +13,7 @@ in the audit log. Sign-in attempts are limited per client and per account.
 Log lines carry handoff numbers and usernames, never message text or addresses;
 the access log is off.
 """
+
 from __future__ import annotations
 
 import argparse
@@ -126,14 +127,16 @@ def main(argv: Optional[Sequence[str]] = None) -> int:
     parser.add_argument("--host", default=settings().console_host)
     parser.add_argument("--port", type=int, default=settings().console_port or 8080)
     args = parser.parse_args(argv)
-    logging.basicConfig(
-        level=settings().log_level or "INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s"
-    )
+    logging.basicConfig(level=settings().log_level or "INFO", format="%(asctime)s %(levelname)s %(name)s: %(message)s")
     # httpx logs every URL at INFO: conversation ids and the Rasa token stay out of the log.
     logging.getLogger("httpx").setLevel(logging.WARNING)
     logging.getLogger("httpcore").setLevel(logging.WARNING)
     app = create_app()
-    logger.info("staff console on http://%s:%s/console (Rasa at %s)", args.host, args.port,
-                settings().rasa_url or "http://127.0.0.1:5005")
+    logger.info(
+        "staff console on http://%s:%s/console (Rasa at %s)",
+        args.host,
+        args.port,
+        settings().rasa_url or "http://127.0.0.1:5005",
+    )
     app.run(host=args.host, port=args.port, access_log=False, motd=False, workers=1)
     return 0

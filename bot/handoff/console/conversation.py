@@ -5,6 +5,7 @@ the assistant collected, release or resolve. A refusal (HandoffError) is turned
 into the answer by the app's error handler: JSON for the page's script, else
 this conversation's page once more with why.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -146,9 +147,17 @@ async def render_conversation(
         chosen = request.args.get("service") or str(details.get("service_code") or "")
         filing = pages.file_form(await services_for_form(), chosen, await definition_for(chosen), details)
     page = pages.conversation_page(
-        handoff, turns, notes, details, session.username, session.csrf_token,
+        handoff,
+        turns,
+        notes,
+        details,
+        session.username,
+        session.csrf_token,
         {"after": after, "note": max([n.id for n in notes], default=0)},
-        filing=filing, notice=request.args.get("done"), problem=problem, paused=paused,
+        filing=filing,
+        notice=request.args.get("done"),
+        problem=problem,
+        paused=paused,
         reachable=await contact_for(handoff.sender_id) is not None,
     )
     return html(page, status=status)

@@ -1,4 +1,5 @@
 """The queue of conversations waiting for a person (live), picking one up, and the audit log."""
+
 from __future__ import annotations
 
 import asyncio
@@ -47,8 +48,9 @@ async def queue_page(request: Request) -> HTTPResponse:
 @queue.get("/console/api/queue")
 @staff_only()
 async def queue_api(_request: Request) -> HTTPResponse:
-    return response.raw((await queue_json()).encode(), content_type="application/json",
-                        headers={"Cache-Control": "no-store"})
+    return response.raw(
+        (await queue_json()).encode(), content_type="application/json", headers={"Cache-Control": "no-store"}
+    )
 
 
 @queue.get("/console/stream")

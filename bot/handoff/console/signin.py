@@ -5,6 +5,7 @@ lockout, said as such and audited); passwords are argon2id hashes checked in a
 small thread pool of their own (`passwords`), so sign-ins never stall the pages.
 The sign-in form carries its own CSRF token (a cookie and a field that must match).
 """
+
 from __future__ import annotations
 
 import logging
@@ -46,8 +47,14 @@ REFUSAL_LOG_SECONDS = 60.0  # at most one log line this often about throttled si
 signin = Blueprint("console_signin")
 
 
-def sign_in_again(request: Request, problem: Optional[str], status: int, username: str = "",
-                  next_url: str = "/console", notice: Optional[str] = None) -> HTTPResponse:
+def sign_in_again(
+    request: Request,
+    problem: Optional[str],
+    status: int,
+    username: str = "",
+    next_url: str = "/console",
+    notice: Optional[str] = None,
+) -> HTTPResponse:
     """The sign-in page (once more, with why, or with a notice), with a fresh form token."""
     token = secrets.token_urlsafe(32)
     shown = username if store.USERNAME.match(username) else ""
@@ -110,8 +117,9 @@ async def health(_request: Request) -> HTTPResponse:
 @signin.get("/console/static/<name>")
 async def asset(_request: Request, name: str) -> HTTPResponse:
     if name == "brand.css":
-        return response.text(render("brand.css"), content_type="text/css; charset=utf-8",
-                             headers={"Cache-Control": "no-cache"})
+        return response.text(
+            render("brand.css"), content_type="text/css; charset=utf-8", headers={"Cache-Control": "no-cache"}
+        )
     if name not in ASSETS:
         return response.json({"error": "not found"}, status=404)
     return await response.file(STATIC_DIR / name, mime_type=ASSETS[name], headers={"Cache-Control": "no-cache"})
@@ -121,8 +129,9 @@ async def asset(_request: Request, name: str) -> HTTPResponse:
 async def login_form(request: Request) -> HTTPResponse:
     if await store.session_for(request.cookies.get(COOKIE)) is not None:
         return see_other(safe_next(request.args.get("next")))
-    return sign_in_again(request, None, 200, next_url=safe_next(request.args.get("next")),
-                         notice=request.args.get("done"))
+    return sign_in_again(
+        request, None, 200, next_url=safe_next(request.args.get("next")), notice=request.args.get("done")
+    )
 
 
 @signin.post("/console/login")

@@ -4,6 +4,7 @@ Security: the session cookie is HttpOnly, SameSite=Strict, and its token is
 stored only as a hash; every form carries a CSRF token (403 without it). The
 pages load nothing from elsewhere (the headers below go on every response).
 """
+
 from __future__ import annotations
 
 import functools
@@ -126,8 +127,12 @@ def staff_only(csrf: bool = False) -> Callable[[Handler], Handler]:
                 logger.warning("refused a console %s without a valid CSRF token (%s)", request.method, session.username)
                 if wants_json(request):
                     return response.json({"error": "missing or wrong CSRF token"}, status=403)
-                return html(pages.error_page(403, "This form has expired or did not come from the console. "
-                                                  "Reload the page and try again."), status=403)
+                return html(
+                    pages.error_page(
+                        403, "This form has expired or did not come from the console. Reload the page and try again."
+                    ),
+                    status=403,
+                )
             request.ctx.staff = session
             return await handler(request, *args, **kwargs)
 

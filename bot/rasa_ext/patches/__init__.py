@@ -5,6 +5,7 @@ starts; `patched()` is for tests: it applies patches and, on leaving, puts back
 exactly what it found, including whatever `apply_all()` applied inside it.
 All keep Rasa's behaviour but one, on purpose: `handoff_waiting`.
 """
+
 from __future__ import annotations
 
 import contextlib

@@ -6,6 +6,7 @@ every call: much of the server's time during a report. Here the schema is checke
 and each event only against its own type's part of it (`ActionResultValidator`);
 answers are still validated, with the same errors (tests/unit/rasa_ext/test_rasa_server.py).
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, Text

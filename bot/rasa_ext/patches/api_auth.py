@@ -8,6 +8,7 @@ token: a missing token closes the API instead of opening it, the comparison
 takes the same time whatever the caller guessed, and `/` and `/version` tell a
 stranger nothing. JWT callers (`--jwt-secret`) go on to Rasa's own check.
 """
+
 from __future__ import annotations
 
 import functools

@@ -5,6 +5,7 @@ took back) from the first event of the conversation, several times a turn.
 Here each tracker's result is remembered (outside the tracker) and only the
 events added since are applied (the same list: tests/unit/rasa_ext/test_rasa_server.py).
 """
+
 from __future__ import annotations
 
 import dataclasses
@@ -49,7 +50,9 @@ def _loop_names(events: Any) -> frozenset:
     return frozenset(event.name for event in events if isinstance(event, ActiveLoop) and event.name)
 
 
-def _apply(tracker: "DialogueStateTracker", event: "Event", loop_names: frozenset, applied: List["Event"]) -> List["Event"]:
+def _apply(
+    tracker: "DialogueStateTracker", event: "Event", loop_names: frozenset, applied: List["Event"]
+) -> List["Event"]:
     """One step of Rasa 3.6's DialogueStateTracker.applied_events, with Rasa's own helpers."""
     from rasa.shared.core.events import (
         ActionExecuted,

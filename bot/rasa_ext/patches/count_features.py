@@ -6,6 +6,7 @@ message, each with its checks. Here the same COO matrix is built directly from
 the vectorizer's own analyzer and vocabulary (tests/unit/rasa_ext/test_nlu_speed.py compares
 them to the index).
 """
+
 from __future__ import annotations
 
 import weakref
@@ -46,7 +47,10 @@ def count_matrix(vectorizer: Any, documents: Sequence[str]) -> scipy.sparse.coo_
             columns.append(column)
             values.append(1 if vectorizer.binary else counts[column])
     return scipy.sparse.coo_matrix(
-        (np.asarray(values, dtype=vectorizer.dtype), (np.asarray(rows, dtype=np.int32), np.asarray(columns, dtype=np.int32))),
+        (
+            np.asarray(values, dtype=vectorizer.dtype),
+            (np.asarray(rows, dtype=np.int32), np.asarray(columns, dtype=np.int32)),
+        ),
         shape=(len(documents), len(vocabulary)),
         dtype=vectorizer.dtype,
     )

@@ -7,6 +7,7 @@ every call: most of a prediction's time. The function has one signature
 called directly with the batch's tensors (tests/unit/rasa_ext/test_nlu_speed.py checks the
 predictions are Rasa's own).
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict

@@ -5,6 +5,7 @@ connection. Here each endpoint keeps one session per event loop, whose
 connections are reused while they are fresh, and the sessions are closed when
 the Rasa server stops.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -44,7 +45,9 @@ def replacements() -> Dict[str, Any]:
         sessions: Dict[Any, aiohttp.ClientSession] = SESSIONS.setdefault(self, dict)
         kept = sessions.get(loop)
         if kept is None or kept.closed:
-            auth = aiohttp.BasicAuth(self.basic_auth["username"], self.basic_auth["password"]) if self.basic_auth else None
+            auth = (
+                aiohttp.BasicAuth(self.basic_auth["username"], self.basic_auth["password"]) if self.basic_auth else None
+            )
             kept = sessions[loop] = aiohttp.ClientSession(
                 headers=self.headers,
                 auth=auth,

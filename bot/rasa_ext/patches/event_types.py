@@ -5,6 +5,7 @@ Every stored event is turned back into its class by scanning all subclasses of
 conversation. Here the mapping from type name to class is built once per name;
 unknown names get Rasa's own answer.
 """
+
 from __future__ import annotations
 
 import functools

@@ -10,6 +10,7 @@ in one thread anyway.
 nodes the targets need) and then calls the same nodes with the same inputs, in
 that order. tests/unit/rasa_ext/test_graph_runner.py checks the results against dask's.
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional, Sequence, Tuple

@@ -10,6 +10,7 @@ then listens. The tracker stays paused unless the action resumes it, so no
 policy predicts while staff are in charge, and `/restart` still works as in
 Rasa. A model whose domain lacks the action keeps Rasa's silence.
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict
@@ -41,7 +42,9 @@ def unanswered_while_paused(processor: "MessageProcessor", tracker: "DialogueSta
     return False
 
 
-async def answer_while_paused(processor: "MessageProcessor", output_channel: Any, tracker: "DialogueStateTracker") -> None:
+async def answer_while_paused(
+    processor: "MessageProcessor", output_channel: Any, tracker: "DialogueStateTracker"
+) -> None:
     """`action_handoff_waiting`, then `action_listen`, as if a policy had predicted them."""
     from rasa.core.actions.action import action_for_name_or_text
     from rasa.core.policies.policy import PolicyPrediction
@@ -59,7 +62,9 @@ def replacements() -> Dict[str, Any]:
 
     run_prediction_loop = MessageProcessor._run_prediction_loop
 
-    async def _run_prediction_loop(self: MessageProcessor, output_channel: Any, tracker: "DialogueStateTracker") -> None:
+    async def _run_prediction_loop(
+        self: MessageProcessor, output_channel: Any, tracker: "DialogueStateTracker"
+    ) -> None:
         if unanswered_while_paused(self, tracker):
             await answer_while_paused(self, output_channel, tracker)
             return

@@ -4,6 +4,7 @@ Kept by identity, so objects that compare equal (trackers, endpoint configs)
 keep theirs apart, and dropped when the object is collected; the objects
 themselves carry nothing of ours.
 """
+
 from __future__ import annotations
 
 import weakref

@@ -12,6 +12,7 @@ nothing waits. The classifiers then predict such a batch in one network call
 Each message's result is Rasa's own (tests/unit/rasa_ext/test_nlu_batching.py compares them
 with one-by-one parsing).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -63,7 +64,7 @@ class ParseBatcher:
         if len(batch) > 1:
             try:
                 parsed = self.parse_now([message for message, _, _ in batch], [only for _, only, _ in batch])
-            except Exception:  # noqa: BLE001 - one bad message must not fail the others: each alone
+            except Exception:
                 logger.debug("A batch of %d messages failed to parse; parsing them one by one.", len(batch))
             else:
                 for (_, _, future), parse_data in zip(batch, parsed):
@@ -103,7 +104,7 @@ def _settle(future: asyncio.Future, result: Callable[[], Any]) -> None:
         return
     try:
         future.set_result(result())
-    except Exception as error:  # noqa: BLE001 - the waiting handler gets the error, as without batching
+    except Exception as error:
         future.set_exception(error)
 
 

@@ -7,6 +7,7 @@ classifier's time was the cost of a network call rather than of the message.
 each message's outputs are picked out of it and `_predict` returns them, used
 exactly as Rasa uses a single message's (tests/unit/rasa_ext/test_nlu_batching.py).
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, List, Optional

@@ -7,6 +7,7 @@ separately, as always), so a call carries the events of the last
 `ACTION_TRACKER_USER_TURNS` user turns (default 5; 0 sends them all, leaving
 Rasa's method in place).
 """
+
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, List, Text
@@ -43,7 +44,7 @@ def recent_events(tracker: "DialogueStateTracker", user_turns: int) -> List["Eve
             seen += 1
             if seen == user_turns:
                 events = list(tracker.events)
-                return events[len(events) - index:]
+                return events[len(events) - index :]
     return list(tracker.events)
 
 

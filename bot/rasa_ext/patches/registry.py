@@ -5,6 +5,7 @@ and builds the replacements when applied, from whatever is there then. The
 registry keeps each replaced attribute as it found it, so a patch can be taken
 back exactly (`undo`); no patch marks Rasa's objects to remember anything.
 """
+
 from __future__ import annotations
 
 import importlib

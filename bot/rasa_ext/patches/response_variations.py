@@ -4,6 +4,7 @@ Rasa picks one of a response's variations with `numpy.random.choice`, which
 first turns the list of variations (dicts) into a NumPy object array: more
 than the rest of writing the answer. The pick is as random.
 """
+
 from __future__ import annotations
 
 import random

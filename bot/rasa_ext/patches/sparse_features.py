@@ -5,6 +5,7 @@ which goes through scipy's general block-matrix builder (`bmat`), checking and
 converting every block, for every message. Here two COO matrices are joined
 directly into the same matrix (tests/unit/rasa_ext/test_nlu_speed.py compares them).
 """
+
 from __future__ import annotations
 
 from typing import Any, Dict

@@ -5,6 +5,7 @@ event of the conversation into a new one: a turn cost more the longer the
 conversation. Here the copy takes the tracker's current state directly (the
 same state the replay reaches: tests/unit/rasa_ext/test_rasa_server.py checks it).
 """
+
 from __future__ import annotations
 
 import copy

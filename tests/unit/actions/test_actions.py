@@ -1,4 +1,5 @@
 """Custom actions run against tracker fixtures, with the reference Open311 server over HTTP."""
+
 from __future__ import annotations
 
 from typing import Any, Dict, List, Optional
@@ -123,19 +124,28 @@ async def test_an_unclear_answer_is_asked_again():
 
 
 async def test_an_faq_mid_form_is_not_taken_as_an_answer():
-    tracker = make_tracker("when is city hall open", intent="faq", slots={"service_code": "POTHOLE"}, requested_slot="attribute_value")
+    tracker = make_tracker(
+        "when is city hall open", intent="faq", slots={"service_code": "POTHOLE"}, requested_slot="attribute_value"
+    )
     _, slots = await run(ValidateServiceRequestForm(), tracker)
     assert "attribute_value" not in slots and "attributes" not in slots
 
 
 async def test_a_choice_that_reads_like_a_city_question_is_still_an_answer():
-    tracker = make_tracker("recycling", intent="faq", slots={"service_code": "MISSED_TRASH"}, requested_slot="attribute_value")
+    tracker = make_tracker(
+        "recycling", intent="faq", slots={"service_code": "MISSED_TRASH"}, requested_slot="attribute_value"
+    )
     _, slots = await run(ValidateServiceRequestForm(), tracker)
     assert slots["attributes"] == {"bin_type": "recycling"}
 
 
 async def test_an_address_that_reads_like_a_command_is_still_the_location():
-    tracker = make_tracker("99 Cancel Road", intent="cancel", slots={"service_code": "POTHOLE", "attributes": {"size": "small"}}, requested_slot="location")
+    tracker = make_tracker(
+        "99 Cancel Road",
+        intent="cancel",
+        slots={"service_code": "POTHOLE", "attributes": {"size": "small"}},
+        requested_slot="location",
+    )
     _, slots = await run(ValidateServiceRequestForm(), tracker)
     assert slots["location"] == "99 Cancel Road"
 
@@ -144,7 +154,13 @@ async def test_the_next_question_comes_from_the_service_definition():
     tracker = make_tracker("", slots={"service_code": "POTHOLE", "attributes": {"size": SIZE_LARGE}})
     messages, _ = await run(ActionAskAttributeValue(), tracker)
     assert messages[0]["text"].startswith("Where on the road?")
-    assert [b["title"] for b in messages[0]["buttons"]] == ["traffic lane", "bike lane", "crosswalk", "shoulder", "Skip"]
+    assert [b["title"] for b in messages[0]["buttons"]] == [
+        "traffic lane",
+        "bike lane",
+        "crosswalk",
+        "shoulder",
+        "Skip",
+    ]
 
 
 FULL_REPORT = {
@@ -159,7 +175,13 @@ FULL_REPORT = {
 async def test_the_summary_reads_back_every_answer():
     messages, _ = await run(ActionAskConfirm(), make_tracker("", slots=FULL_REPORT))
     text = messages[0]["text"]
-    for expected in ("Service: Pothole", f"How big is it: {SIZE_LARGE}", "Where on the road: (skipped)", "Location: 40 Oak Avenue", "Contact: anonymous"):
+    for expected in (
+        "Service: Pothole",
+        f"How big is it: {SIZE_LARGE}",
+        "Where on the road: (skipped)",
+        "Location: 40 Oak Avenue",
+        "Contact: anonymous",
+    ):
         assert expected in text
 
 
@@ -217,7 +239,9 @@ async def test_status_of_an_unknown_request():
 
 async def test_status_form_takes_the_id_from_the_entity_or_the_text():
     with_entity = make_tracker(
-        "status of 1042 please", intent="check_status", active_loop=None,
+        "status of 1042 please",
+        intent="check_status",
+        active_loop=None,
         entities=[{"entity": "request_id", "value": "1042"}],
     )
     _, slots = await run(ValidateStatusForm(), with_entity)
@@ -233,10 +257,14 @@ def user_event(intent: str) -> Dict[str, Any]:
 
 
 async def test_one_misunderstanding_explains_two_offer_a_person():
-    once = make_tracker("blah", intent="out_of_scope", active_loop=None, events=[user_event("greet"), user_event("out_of_scope")])
+    once = make_tracker(
+        "blah", intent="out_of_scope", active_loop=None, events=[user_event("greet"), user_event("out_of_scope")]
+    )
     messages, _ = await run(ActionHandleMisunderstanding(), once)
     assert "can't help" in messages[0]["text"] and not messages[0]["buttons"]
-    twice = make_tracker("blah", intent="nlu_fallback", active_loop=None, events=[user_event("out_of_scope"), user_event("nlu_fallback")])
+    twice = make_tracker(
+        "blah", intent="nlu_fallback", active_loop=None, events=[user_event("out_of_scope"), user_event("nlu_fallback")]
+    )
     messages, _ = await run(ActionHandleMisunderstanding(), twice)
     assert "(555) 010-0311" in messages[0]["text"]
     assert messages[0]["buttons"][0]["payload"] == "/request_human"

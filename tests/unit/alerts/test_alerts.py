@@ -4,6 +4,7 @@ The delivery job runs here against recording senders (in-process, fast); the
 same job against the Telegram and Twilio APIs at the HTTP boundary, with a
 crash and 10,000 subscribers, is in test_delivery.py.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -41,8 +42,9 @@ from bot.db.engine import database, reset_database, utcnow
 from bot.db.schema import alert_deliveries as deliveries
 from tests.support.residents import Resident, add_residents
 
-FAST = DeliverySettings(max_attempts=3, retry_base_seconds=0.01, retry_max_seconds=0.05, lease_seconds=5,
-                        idle_poll_seconds=0.05)
+FAST = DeliverySettings(
+    max_attempts=3, retry_base_seconds=0.01, retry_max_seconds=0.05, lease_seconds=5, idle_poll_seconds=0.05
+)
 UNLIMITED = {"telegram": 0, "sms": 0, "whatsapp": 0, "webchat": 0}
 
 
@@ -147,9 +149,7 @@ async def test_unsubscribing_a_topic_or_zone_keeps_the_rest():
 
 def test_unsubscribing_leaves_untouched_wildcards_alone():
     assert after_unsubscribe({(ALL, "east"), ("water", "north")}, ["water"], ["north"]) == {(ALL, "east")}
-    assert after_unsubscribe({(ALL, ALL)}, [ALL], ["south"]) == {
-        (ALL, "north"), (ALL, "east"), (ALL, "west")
-    }
+    assert after_unsubscribe({(ALL, ALL)}, [ALL], ["south"]) == {(ALL, "north"), (ALL, "east"), (ALL, "west")}
 
 
 async def test_unknown_topics_and_zones_are_refused():
@@ -202,14 +202,21 @@ async def test_the_database_refuses_a_second_delivery_row_for_the_same_subscribe
     with pytest.raises(sa.exc.IntegrityError):
         with database().engine.begin() as connection:
             connection.execute(
-                deliveries.insert().values(alert_id=alert.id, sender_id="sms-all", channel="sms", state=PENDING,
-                                           attempts=0, next_attempt_at=utcnow())
+                deliveries.insert().values(
+                    alert_id=alert.id,
+                    sender_id="sms-all",
+                    channel="sms",
+                    state=PENDING,
+                    attempts=0,
+                    next_attempt_at=utcnow(),
+                )
             )
 
 
 def test_the_message_says_who_how_serious_where_and_how_to_stop():
-    alert = store.Alert(1, "weather", "north", "emergency", "Tornado warning until 9 PM. Take shelter.", "ops",
-                        utcnow(), "queued")
+    alert = store.Alert(
+        1, "weather", "north", "emergency", "Tornado warning until 9 PM. Take shelter.", "ops", utcnow(), "queued"
+    )
     text = alert_message(alert)
     assert text.startswith("City of Riverton EMERGENCY (North zone): Tornado warning until 9 PM.")
     assert "ALERTS OFF" in text
@@ -329,13 +336,23 @@ def crowd(n: int, channel: str, prefix: str) -> List[Resident]:
 
 
 async def test_every_subscriber_gets_the_alert_once_on_their_channel():
-    add_residents(crowd(40, "telegram", "tg") + crowd(30, "sms", "sms") + crowd(20, "webchat", "web")
-                  + [Resident("sms-stop", "sms", "sms-stop", opted_out=True)])
+    add_residents(
+        crowd(40, "telegram", "tg")
+        + crowd(30, "sms", "sms")
+        + crowd(20, "webchat", "web")
+        + [Resident("sms-stop", "sms", "sms-stop", opted_out=True)]
+    )
     telegram, sms = RecordingSender("telegram"), RecordingSender("sms")
     alert = await store.create_alert(ALL, ALL, "warning", "Heat advisory.", "ops")
     seen: List[store.AlertStatus] = []
-    status = await run_delivery(alert.id, seen.append, senders={"telegram": telegram, "sms": sms}, rates=UNLIMITED,
-                                settings=FAST, progress_every=0.01)
+    status = await run_delivery(
+        alert.id,
+        seen.append,
+        senders={"telegram": telegram, "sms": sms},
+        rates=UNLIMITED,
+        settings=FAST,
+        progress_every=0.01,
+    )
     assert (status.sent, status.failed, status.skipped, status.pending, status.total) == (90, 0, 0, 0, 90)
     assert status.done and status.alert.state == store.DONE and status.alert.lease_owner is None
     assert sorted(a for a, _ in telegram.sent) == sorted(f"tg{i}" for i in range(40))
@@ -355,12 +372,15 @@ async def test_every_subscriber_gets_the_alert_once_on_their_channel():
 
 async def test_temporary_failures_are_retried_and_permanent_ones_are_not():
     add_residents(crowd(5, "telegram", "tg"))
-    telegram = RecordingSender("telegram", failures={
-        "tg0": [TimeoutError("slow"), ConnectionError("reset")],  # then works
-        "tg1": [Refused("chat not found")],  # for good
-        "tg2": [NotDeliverable("blocked")],  # unreachable: skipped
-        "tg3": [TimeoutError("1"), TimeoutError("2"), TimeoutError("3")],  # more than max_attempts=3
-    })
+    telegram = RecordingSender(
+        "telegram",
+        failures={
+            "tg0": [TimeoutError("slow"), ConnectionError("reset")],  # then works
+            "tg1": [Refused("chat not found")],  # for good
+            "tg2": [NotDeliverable("blocked")],  # unreachable: skipped
+            "tg3": [TimeoutError("1"), TimeoutError("2"), TimeoutError("3")],  # more than max_attempts=3
+        },
+    )
     alert = await store.create_alert(ALL, ALL, "info", "Test.", "ops")
     status = await run_delivery(alert.id, senders={"telegram": telegram}, rates=UNLIMITED, settings=FAST)
     rows = delivery_rows(alert.id)
@@ -400,12 +420,16 @@ async def test_residents_who_stop_or_unsubscribe_after_the_alert_was_written_are
 
     sms = RecordingSender("sms", on_send=meanwhile)
     limited = {"sms": 50}  # one at a time, so sms-4 and sms-5 come after sms-2
-    status = await run_delivery(alert.id, senders={"sms": sms}, rates=limited,
-                                settings=DeliverySettings(concurrency=1, lease_seconds=5))
+    status = await run_delivery(
+        alert.id, senders={"sms": sms}, rates=limited, settings=DeliverySettings(concurrency=1, lease_seconds=5)
+    )
     assert sorted(a for a, _ in sms.sent) == ["sms2", "sms3"]
     rows = delivery_rows(alert.id)
     assert {s: rows[s].last_error for s in ("sms-0", "sms-1", "sms-4", "sms-5")} == {
-        "sms-0": "opted out", "sms-1": "unsubscribed", "sms-4": "unsubscribed", "sms-5": "opted out"
+        "sms-0": "opted out",
+        "sms-1": "unsubscribed",
+        "sms-4": "unsubscribed",
+        "sms-5": "opted out",
     }
     assert (status.sent, status.skipped) == (2, 4)
 
@@ -423,8 +447,12 @@ async def test_a_job_cancelled_mid_send_resumes_without_sending_anything_twice()
     telegram = RecordingSender("telegram", delay=0.05, on_send=count)  # 50 ms from leaving to the answer
     alert = await store.create_alert(ALL, ALL, "warning", "Storm.", "ops")
     job = asyncio.ensure_future(
-        run_delivery(alert.id, senders={"telegram": telegram}, rates=UNLIMITED,
-                     settings=DeliverySettings(concurrency=4, lease_seconds=5))
+        run_delivery(
+            alert.id,
+            senders={"telegram": telegram},
+            rates=UNLIMITED,
+            settings=DeliverySettings(concurrency=4, lease_seconds=5),
+        )
     )
     await twentieth.wait()
     job.cancel()  # while the 20th (and maybe others) is on its way
@@ -535,21 +563,51 @@ def run_cli(capsys, *argv: str) -> Tuple[int, str]:
 
 def test_staff_preview_send_and_follow_an_alert_from_the_cli(capsys):
     add_residents(crowd(5, "webchat", "web") + [Resident("sms-stop", "sms", "+15550009999", opted_out=True)])
-    code, out = run_cli(capsys, "subscribe-test", "--channel", "webchat",
-                        "--address", "0f8fad5b-d9cb-469f-a165-70867728950e", "--topic", "water", "--zone", "north")
+    code, out = run_cli(
+        capsys,
+        "subscribe-test",
+        "--channel",
+        "webchat",
+        "--address",
+        "0f8fad5b-d9cb-469f-a165-70867728950e",
+        "--topic",
+        "water",
+        "--zone",
+        "north",
+    )
     assert code == 0 and "water alerts for the North zone" in out
     code, out = run_cli(capsys, "preview", "--topic", "water", "--zone", "north", "--no-channels")
     assert code == 0 and "reach 6 resident(s)" in out and "webchat   6" in out and "1 matching" in out
-    code, out = run_cli(capsys, "send", "--topic", "water", "--zone", "north", "--severity", "advisory",
-                        "--text", "Boil water before drinking until Friday.", "--yes", "--by", "ops")
+    code, out = run_cli(
+        capsys,
+        "send",
+        "--topic",
+        "water",
+        "--zone",
+        "north",
+        "--severity",
+        "advisory",
+        "--text",
+        "Boil water before drinking until Friday.",
+        "--yes",
+        "--by",
+        "ops",
+    )
     assert code == 0, out
     assert "Recipients: 6 (webchat 6)" in out and "100%" in out and "sent 6" in out
     code, out = run_cli(capsys, "status")
     assert code == 0 and "sent 6/6" in out and "Boil water" in out
     code, out = run_cli(capsys, "status", "1", "--json")
     assert json.loads(out)["sent"] == 6 and json.loads(out)["alert"]["created_by"] == "ops"
-    code, out = run_cli(capsys, "subscribe-test", "--channel", "webchat",
-                        "--address", "0f8fad5b-d9cb-469f-a165-70867728950e", "--remove")
+    code, out = run_cli(
+        capsys,
+        "subscribe-test",
+        "--channel",
+        "webchat",
+        "--address",
+        "0f8fad5b-d9cb-469f-a165-70867728950e",
+        "--remove",
+    )
     assert code == 0 and "no alerts" in out
 
 
@@ -608,8 +666,15 @@ async def test_a_gentle_stop_finishes_what_is_on_its_way_and_leaves_the_rest_pen
     telegram = RecordingSender("telegram", delay=0.05)
     alert = await store.create_alert(ALL, ALL, "warning", "Storm.", "ops")
     stop = asyncio.Event()
-    job = asyncio.ensure_future(run_delivery(alert.id, senders={"telegram": telegram}, rates=UNLIMITED,
-                                             settings=DeliverySettings(concurrency=4, lease_seconds=5), stop=stop))
+    job = asyncio.ensure_future(
+        run_delivery(
+            alert.id,
+            senders={"telegram": telegram},
+            rates=UNLIMITED,
+            settings=DeliverySettings(concurrency=4, lease_seconds=5),
+            stop=stop,
+        )
+    )
     while len(telegram.sent) < 10:
         await asyncio.sleep(0.005)
     stop.set()

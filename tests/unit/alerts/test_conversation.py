@@ -1,4 +1,5 @@
 """Alerts in conversation: the subscribe/unsubscribe actions on tracker fixtures, and their NLU data."""
+
 from __future__ import annotations
 
 import csv
@@ -74,12 +75,20 @@ async def say(action: Any, sender_id: str, text: str, entities: Optional[List[Di
 
 async def test_subscribing_with_entities_on_telegram():
     add_residents([Resident("telegram-1", "telegram", "555001", pairs=())])
-    reply = await say(ActionSubscribeAlerts(), "telegram-1", "send me boil water alerts for the north side",
-                      [entity("alert_topic", "water"), entity("zone", "north")])
+    reply = await say(
+        ActionSubscribeAlerts(),
+        "telegram-1",
+        "send me boil water alerts for the north side",
+        [entity("alert_topic", "water"), entity("zone", "north")],
+    )
     assert await store.subscriptions_of("telegram-1") == [("water", "north")]
     assert "water alerts for the North zone" in reply and 'Say "stop alerts"' in reply
-    reply = await say(ActionSubscribeAlerts(), "telegram-1", "boil water alerts for the north side please",
-                      [entity("alert_topic", "water"), entity("zone", "north")])
+    reply = await say(
+        ActionSubscribeAlerts(),
+        "telegram-1",
+        "boil water alerts for the north side please",
+        [entity("alert_topic", "water"), entity("zone", "north")],
+    )
     assert "already" in reply
 
 
@@ -105,8 +114,9 @@ async def test_a_conversation_that_cannot_be_reached_is_told_so_and_not_subscrib
 
 async def test_unsubscribing_part_then_all():
     add_residents([Resident("telegram-4", "telegram", "555004")])  # all alerts, citywide
-    reply = await say(ActionUnsubscribeAlerts(), "telegram-4", "stop the water alerts",
-                      [entity("alert_topic", "water")])
+    reply = await say(
+        ActionUnsubscribeAlerts(), "telegram-4", "stop the water alerts", [entity("alert_topic", "water")]
+    )
     assert set(await store.subscriptions_of("telegram-4")) == {("weather", ALL), ("roads", ALL)}
     assert "still get" in reply and "weather alerts citywide" in reply
     reply = await say(ActionUnsubscribeAlerts(), "telegram-4", "stop alerts")
@@ -117,8 +127,12 @@ async def test_unsubscribing_part_then_all():
 
 async def test_entity_values_are_read_whatever_the_spelling():
     add_residents([Resident("telegram-5", "telegram", "555005", pairs=())])
-    await say(ActionSubscribeAlerts(), "telegram-5", "snow and flooding warnings westside",
-              [entity("alert_topic", "snowstorm"), entity("zone", "Westside"), entity("alert_topic", "pizza")])
+    await say(
+        ActionSubscribeAlerts(),
+        "telegram-5",
+        "snow and flooding warnings westside",
+        [entity("alert_topic", "snowstorm"), entity("zone", "Westside"), entity("alert_topic", "pizza")],
+    )
     assert await store.subscriptions_of("telegram-5") == [("weather", "west")]
 
 

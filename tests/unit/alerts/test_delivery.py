@@ -4,6 +4,7 @@ Telegram's sendMessage and Twilio's Messages.json are the fake clouds of
 tests/support/fake_cloud.py (a private instance, so ten thousand recorded requests stay
 out of the session's shared one); web chat messages are rows in its table.
 """
+
 from __future__ import annotations
 
 import json
@@ -121,7 +122,8 @@ def webchat_received(marker: str) -> Counter:
 def states(alert_id: int) -> Counter:
     with database().engine.begin() as connection:
         rows = connection.execute(
-            sa.select(deliveries.c.state, sa.func.count()).where(deliveries.c.alert_id == alert_id)
+            sa.select(deliveries.c.state, sa.func.count())
+            .where(deliveries.c.alert_id == alert_id)
             .group_by(deliveries.c.state)
         ).all()
     return Counter(dict(rows))
@@ -172,7 +174,10 @@ def start_job(alert_id: int, env: Dict[str, str], log_path: Any) -> subprocess.P
     with log_path.open("ab") as log:
         return subprocess.Popen(
             [sys.executable, "-m", "bot.alerts", "resume", str(alert_id), "--quiet"],
-            cwd=str(PROJECT_ROOT), env={**os.environ, **env}, stdout=log, stderr=subprocess.STDOUT,
+            cwd=str(PROJECT_ROOT),
+            env={**os.environ, **env},
+            stdout=log,
+            stderr=subprocess.STDOUT,
             start_new_session=True,
         )
 
@@ -182,8 +187,9 @@ async def test_ten_thousand_subscribers_each_get_the_alert_once_across_a_crash(c
     mixes = [((ALL, ALL),), (("weather", ALL),), ((ALL, "north"),), (("weather", "north"), ("roads", ALL))]
     telegram = [resident("telegram", str(700_000_000 + i), mixes[i % 4]) for i in range(counts["telegram"])]
     sms = [resident("sms", f"+1555{2_000_000 + i:07d}", mixes[i % 4]) for i in range(counts["sms"])]
-    whatsapp = [resident("whatsapp", f"whatsapp:+1555{3_000_000 + i:07d}", mixes[i % 4])
-                for i in range(counts["whatsapp"])]
+    whatsapp = [
+        resident("whatsapp", f"whatsapp:+1555{3_000_000 + i:07d}", mixes[i % 4]) for i in range(counts["whatsapp"])
+    ]
     webchat = [resident("webchat", str(uuid.UUID(int=i + 1)), mixes[i % 4]) for i in range(counts["webchat"])]
     recipients = telegram + sms + whatsapp + webchat
     assert len(recipients) == 10_000
@@ -201,13 +207,16 @@ async def test_ten_thousand_subscribers_each_get_the_alert_once_across_a_crash(c
 
     preview = await store.preview_alert("weather", "north")
     assert preview.by_channel == {
-        "sms": counts["sms"], "telegram": counts["telegram"], "webchat": counts["webchat"],
+        "sms": counts["sms"],
+        "telegram": counts["telegram"],
+        "webchat": counts["webchat"],
         "whatsapp": counts["whatsapp"] + len(stop_later),
     }
     assert preview.opted_out == 150
     marker = f"HEAT-{uuid.uuid4().hex[:8]}"
-    alert = await store.create_alert("weather", "north", "emergency", f"Extreme heat ({marker}). Cooling centers open.",
-                                     "test")
+    alert = await store.create_alert(
+        "weather", "north", "emergency", f"Extreme heat ({marker}). Cooling centers open.", "test"
+    )
     for person in stop_later:  # STOP after the alert was written, before it reached them
         await set_opted_out(person.sender_id, True)
     http_total = counts["telegram"] + counts["sms"] + counts["whatsapp"]

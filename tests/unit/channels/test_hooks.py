@@ -1,4 +1,5 @@
 """Channels know no other part of the assistant: those hang their handlers into bot.channels.hooks."""
+
 from __future__ import annotations
 
 import ast
@@ -21,8 +22,12 @@ def imported_modules(path: Path) -> List[str]:
 
 
 def test_no_channel_imports_the_alerts():
-    offenders = [f"{path.name}: {name}" for path in sorted(CHANNELS.glob("*.py"))
-                 for name in imported_modules(path) if name == "bot.alerts" or name.startswith("bot.alerts.")]
+    offenders = [
+        f"{path.name}: {name}"
+        for path in sorted(CHANNELS.glob("*.py"))
+        for name in imported_modules(path)
+        if name == "bot.alerts" or name.startswith("bot.alerts.")
+    ]
     assert offenders == []
 
 

@@ -1,4 +1,5 @@
 """A public assistant (PUBLIC_URL https) refuses the development CITYBOT_SECRET_KEY; a local run needs none."""
+
 from __future__ import annotations
 
 import pytest

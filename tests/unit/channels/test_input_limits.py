@@ -3,6 +3,7 @@ failures logged without what the resident wrote.
 
 The same limits over real HTTP against the running assistant are in tests/e2e/test_input_limits.py.
 """
+
 from __future__ import annotations
 
 import time
@@ -44,8 +45,9 @@ def test_xml_bombs_and_external_entities_are_refused_quickly(body):
 
 
 def test_plain_xml_still_parses():
-    tree = decode(b"<service_requests><request><service_request_id>7</service_request_id></request>"
-                  b"</service_requests>", "xml")
+    tree = decode(
+        b"<service_requests><request><service_request_id>7</service_request_id></request></service_requests>", "xml"
+    )
     assert tree == [{"service_request_id": "7"}]
 
 
@@ -70,8 +72,15 @@ def test_plain_xml_still_parses():
 )
 def test_only_twilio_media_hosts_are_accepted(url, ok):
     assert twilio_media_url_ok(url, "https://api.twilio.com") is ok
-    form = FormParams.from_pairs([("MessageSid", "SM1"), ("From", "+15551112222"), ("NumMedia", "1"),
-                                  ("MediaUrl0", url), ("MediaContentType0", "image/jpeg")])
+    form = FormParams.from_pairs(
+        [
+            ("MessageSid", "SM1"),
+            ("From", "+15551112222"),
+            ("NumMedia", "1"),
+            ("MediaUrl0", url),
+            ("MediaContentType0", "image/jpeg"),
+        ]
+    )
     assert InboundMessage.from_form(form, "https://api.twilio.com").metadata == ({"media_url": url} if ok else {})
 
 

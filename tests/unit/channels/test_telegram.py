@@ -1,4 +1,5 @@
 """The Telegram channel's parts that need no running assistant: sending, splitting, buttons, settings, set-up."""
+
 from __future__ import annotations
 
 import asyncio
@@ -26,9 +27,14 @@ from tests.support.telegram import keyboard, new_chat_id
 
 @pytest.fixture
 def sender(fake_cloud) -> TelegramSender:
-    return TelegramSender(TelegramSettings(token=TELEGRAM_TOKEN, secret=TELEGRAM_SECRET,
-                                           api_base_url=fake_cloud.telegram_base_url,
-                                           file_base_url=f"{fake_cloud.base_url}/file/bot"))
+    return TelegramSender(
+        TelegramSettings(
+            token=TELEGRAM_TOKEN,
+            secret=TELEGRAM_SECRET,
+            api_base_url=fake_cloud.telegram_base_url,
+            file_base_url=f"{fake_cloud.base_url}/file/bot",
+        )
+    )
 
 
 def test_outbound_send_splits_long_texts_keeps_buttons_and_waits_out_flood_control(fake_cloud, sender):
@@ -70,10 +76,22 @@ def test_a_long_button_payload_travels_as_a_key_and_falls_back_to_the_title():
     assert payloads.payload_for(data[0]) == long_payload
 
     def press(store: ButtonPayloads) -> Optional[str]:
-        update = {"update_id": 1, "callback_query": {
-            "id": "q1", "from": {"id": 5, "is_bot": False, "first_name": "R"}, "chat_instance": "1", "data": data[0],
-            "message": {"message_id": 1, "date": 1, "chat": {"id": 5, "type": "private"}, "text": "?",
-                        "reply_markup": markup.to_dict()}}}
+        update = {
+            "update_id": 1,
+            "callback_query": {
+                "id": "q1",
+                "from": {"id": 5, "is_bot": False, "first_name": "R"},
+                "chat_instance": "1",
+                "data": data[0],
+                "message": {
+                    "message_id": 1,
+                    "date": 1,
+                    "chat": {"id": 5, "type": "private"},
+                    "text": "?",
+                    "reply_markup": markup.to_dict(),
+                },
+            },
+        }
         return read_update(update, None, store).text
 
     assert press(payloads) == long_payload

@@ -1,4 +1,5 @@
 """The Twilio channel's parts that need no running assistant: settings, SMS formatting, keywords, forms."""
+
 from __future__ import annotations
 
 import asyncio
@@ -86,12 +87,19 @@ def test_carrier_keywords(channel, text, opted_out, expected):
 
 
 def inbound(**params: str) -> InboundMessage:
-    return InboundMessage.from_form(FormParams.from_pairs(list({"MessageSid": "SM1", "From": "+15551112222", **params}.items())))
+    return InboundMessage.from_form(
+        FormParams.from_pairs(list({"MessageSid": "SM1", "From": "+15551112222", **params}.items()))
+    )
 
 
 def test_reading_twilio_forms():
-    photo = inbound(NumMedia="2", MediaUrl0="https://api.twilio.com/a.pdf", MediaContentType0="application/pdf",
-                    MediaUrl1="https://api.twilio.com/b", MediaContentType1="image/png")
+    photo = inbound(
+        NumMedia="2",
+        MediaUrl0="https://api.twilio.com/a.pdf",
+        MediaContentType0="application/pdf",
+        MediaUrl1="https://api.twilio.com/b",
+        MediaContentType1="image/png",
+    )
     assert photo.metadata == {"media_url": "https://api.twilio.com/b"} and photo.text == "Here is a photo."
     assert inbound(NumMedia="1", MediaUrl0="https://x/a.ogg", MediaContentType0="audio/ogg", Body="").metadata == {}
     place = inbound(From="whatsapp:+15551112222", Latitude="41.5", Longitude="-90.5", Address="200 Main Street")

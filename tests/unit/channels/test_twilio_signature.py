@@ -4,6 +4,7 @@ The vectors (../shared/eval/twilio/signature_vectors.json) come from
 twilio-python's tests and Twilio's docs, recomputed independently: valid ones
 must be accepted, tampered ones rejected.
 """
+
 from __future__ import annotations
 
 import json
@@ -76,8 +77,13 @@ def test_a_different_query_string_is_invalid():
 
 def test_public_url_wins_over_the_internal_address_and_forwarded_headers():
     url = signed_url(
-        "https://bot.city.gov/", "http", "10.0.0.5:5005", "/webhooks/twilio/webhook", "",
-        forwarded_proto="http", forwarded_host="evil.example",
+        "https://bot.city.gov/",
+        "http",
+        "10.0.0.5:5005",
+        "/webhooks/twilio/webhook",
+        "",
+        forwarded_proto="http",
+        forwarded_host="evil.example",
     )
     assert url == "https://bot.city.gov/webhooks/twilio/webhook"
 
@@ -88,13 +94,23 @@ def test_public_url_with_a_path_prefix_and_the_query_string_as_received():
 
 
 def test_forwarded_headers_are_used_without_public_url():
-    url = signed_url(None, "http", "10.0.0.5:5005", "/webhooks/twilio/webhook", "x=1",
-                     forwarded_proto="https, http", forwarded_host="bot.city.gov")
+    url = signed_url(
+        None,
+        "http",
+        "10.0.0.5:5005",
+        "/webhooks/twilio/webhook",
+        "x=1",
+        forwarded_proto="https, http",
+        forwarded_host="bot.city.gov",
+    )
     assert url == "https://bot.city.gov/webhooks/twilio/webhook?x=1"
 
 
 def test_the_request_itself_without_public_url_or_proxy():
-    assert signed_url("", "http", "127.0.0.1:5005", "/webhooks/twilio/webhook") == "http://127.0.0.1:5005/webhooks/twilio/webhook"
+    assert (
+        signed_url("", "http", "127.0.0.1:5005", "/webhooks/twilio/webhook")
+        == "http://127.0.0.1:5005/webhooks/twilio/webhook"
+    )
 
 
 def test_behind_a_tls_proxy_on_the_default_port():
@@ -102,10 +118,15 @@ def test_behind_a_tls_proxy_on_the_default_port():
     params = FormParams.from_pairs([("From", "+15550001111"), ("Body", "hi")])
     rebuilt = signed_url("https://bot.city.gov", "http", "127.0.0.1:5005", "/webhooks/twilio/webhook", "")
     validator = RequestValidator(TOKEN)
-    for as_signed in ("https://bot.city.gov/webhooks/twilio/webhook", "https://bot.city.gov:443/webhooks/twilio/webhook"):
+    for as_signed in (
+        "https://bot.city.gov/webhooks/twilio/webhook",
+        "https://bot.city.gov:443/webhooks/twilio/webhook",
+    ):
         signature = validator.compute_signature(as_signed, {"From": "+15550001111", "Body": "hi"})
         assert is_valid_signature(TOKEN, rebuilt, params, signature)
-    internal = validator.compute_signature("http://127.0.0.1:5005/webhooks/twilio/webhook", {"From": "+15550001111", "Body": "hi"})
+    internal = validator.compute_signature(
+        "http://127.0.0.1:5005/webhooks/twilio/webhook", {"From": "+15550001111", "Body": "hi"}
+    )
     assert not is_valid_signature(TOKEN, rebuilt, params, internal)
 
 

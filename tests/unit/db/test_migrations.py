@@ -4,6 +4,7 @@
 previous release (its `create_tables`, on each database, with a few rows in
 every table: `sqlite3 .dump`, `pg_dump --inserts --no-owner --no-privileges`).
 """
+
 from __future__ import annotations
 
 import os
@@ -85,8 +86,11 @@ def differences(url: str, target: sa.MetaData, migrations: migrate.Migrations) -
         with engine.connect() as connection:
             context = MigrationContext.configure(
                 connection,
-                opts={"compare_type": True, "version_table": migrations.version_table,
-                      "include_name": migrate.only_tables_of(target)},
+                opts={
+                    "compare_type": True,
+                    "version_table": migrations.version_table,
+                    "include_name": migrate.only_tables_of(target),
+                },
             )
             assert migrate.current(connection, migrations) == migrate.head(migrations)
             return compare_metadata(context, target)
@@ -118,11 +122,14 @@ async def test_an_upgraded_database_keeps_working(empty_url: str) -> None:
 
         def add(connection: sa.engine.Connection) -> int:
             now = utcnow()
-            connection.execute(report_subscriptions.insert().values(sender_id="s9", service_request_id="9",
-                                                                      created_at=now))
-            return connection.execute(handoffs.insert().values(
-                sender_id="s9", channel="telegram", reason="asked", state="waiting", created_at=now, updated_at=now
-            )).inserted_primary_key[0]
+            connection.execute(
+                report_subscriptions.insert().values(sender_id="s9", service_request_id="9", created_at=now)
+            )
+            return connection.execute(
+                handoffs.insert().values(
+                    sender_id="s9", channel="telegram", reason="asked", state="waiting", created_at=now, updated_at=now
+                )
+            ).inserted_primary_key[0]
 
         assert await database.run(add) == 3  # the fixture has handoffs 1 and 2
     finally:

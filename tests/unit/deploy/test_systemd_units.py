@@ -1,4 +1,5 @@
 """The systemd units in deploy/systemd run the stack's own processes, restarted, hardened, and are valid."""
+
 from __future__ import annotations
 
 import configparser
@@ -69,7 +70,9 @@ def test_systemd_accepts_the_units(tmp_path: Path):
         path.write_text(path.read_text().replace(INSTALL_DIR, str(PROJECT_ROOT)))
     result = subprocess.run(
         ["systemd-analyze", "verify", *sorted(str(path) for path in copy.glob("citybot*.*") if path.is_file())],
-        capture_output=True, text=True, timeout=60,
+        capture_output=True,
+        text=True,
+        timeout=60,
     )
     complaints = [line for line in (result.stdout + result.stderr).splitlines() if not re.match(r"^\s*$", line)]
     assert result.returncode == 0 and complaints == [], complaints

@@ -6,6 +6,7 @@ as `citybot run` does) on its own SQLite database, with a short lockout and
 127.0.0.1 as a trusted proxy, so each test is its own client through
 X-Forwarded-For. Nothing else of the assistant is needed for signing in.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -89,7 +90,9 @@ def test_x_forwarded_for_counts_only_from_a_trusted_proxy():
 
 def test_lockout_and_throttle_texts_come_from_the_page_catalog():
     assert pages.sign_in_problem("locked", 3) == "This account is locked for 1 minute after too many failed sign-ins."
-    assert pages.sign_in_problem("locked", 300) == "This account is locked for 5 minutes after too many failed sign-ins."
+    assert (
+        pages.sign_in_problem("locked", 300) == "This account is locked for 5 minutes after too many failed sign-ins."
+    )
     assert pages.minutes(61) == "2 minutes"
 
 

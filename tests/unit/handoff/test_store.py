@@ -2,6 +2,7 @@
 
 Each test gets its own SQLite database (CITYBOT_VAR_DIR in a temporary folder).
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -181,8 +182,10 @@ async def test_the_resident_is_told_the_wait_or_city_hall_hours():
     assert "You're next, and with 1 staff member on duty the wait should be about 5 minutes." in first
     second, _ = await store.open_handoff("rest-b", "rest", store.ASKED)
     # one person ahead, one on duty: the usual pickup and one usual conversation (10 minutes before any)
-    assert ("There is 1 person ahead of you and 1 staff member on duty, so the wait should be about 15 minutes."
-            in await opening_message(second))
+    assert (
+        "There is 1 person ahead of you and 1 staff member on duty, so the wait should be about 15 minutes."
+        in await opening_message(second)
+    )
 
     # the pickup is learnt from the claims made; dana is busy with the first one
     with database().engine.begin() as connection:
@@ -191,7 +194,9 @@ async def test_the_resident_is_told_the_wait_or_city_hall_hours():
             .where(handoffs.c.id == handoff.id)
             .values(state=store.CLAIMED, claimed_by="dana", claimed_at=handoff.created_at + timedelta(minutes=12))
         )
-    assert "You're next, and with 1 staff member on duty the wait should be about 22 minutes." in await opening_message(second)
+    assert "You're next, and with 1 staff member on duty the wait should be about 22 minutes." in await opening_message(
+        second
+    )
 
     # a console not seen for a while is not on duty
     with database().engine.begin() as connection:
@@ -206,7 +211,13 @@ def test_the_wait_grows_with_the_queue_and_shrinks_with_the_staff_on_duty():
     assert expected_wait(19, 3, 0, pickup, conversation) == timedelta(minutes=65)
     assert expected_wait(1, 2, 2, pickup, conversation) == timedelta(minutes=15)  # both on duty are busy
     assert [duration_text(timedelta(minutes=m)) for m in (0.2, 1, 7, 22, 60, 187)] == [
-        "a minute", "a minute", "7 minutes", "22 minutes", "1 hour", "3 hours 5 minutes"]
+        "a minute",
+        "a minute",
+        "7 minutes",
+        "22 minutes",
+        "1 hour",
+        "3 hours 5 minutes",
+    ]
 
 
 async def test_eighteen_ahead_is_never_about_a_minute():
@@ -220,7 +231,8 @@ async def test_eighteen_ahead_is_never_about_a_minute():
     await store.add_staff("eli", PASSWORD)
     await store.start_session("eli")
     assert "18 people ahead of you and 2 staff members on duty, so the wait should be about 1 hour 35 minutes" in (
-        await opening_message(last))
+        await opening_message(last)
+    )
 
     with database().engine.begin() as connection:  # nobody on duty: said so, with the place in the queue
         connection.execute(staff_sessions.update().values(last_seen_at=utcnow() - timedelta(minutes=5)))
@@ -258,14 +270,20 @@ def test_a_handoffs_table_from_before_urgent_flags_gets_the_new_columns(fresh_da
     url = f"sqlite:///{fresh_database / 'old.db'}"
     old = sa.create_engine(url)
     with old.begin() as connection:  # the table as the previous version made it
-        connection.execute(sa.text(
-            "CREATE TABLE handoffs (id INTEGER PRIMARY KEY, sender_id VARCHAR(128) NOT NULL, channel VARCHAR(32) NOT NULL,"
-            " reason VARCHAR(32) NOT NULL, state VARCHAR(16) NOT NULL, created_at DATETIME NOT NULL,"
-            " updated_at DATETIME NOT NULL, claimed_by VARCHAR(64), claimed_at DATETIME, resolved_by VARCHAR(64),"
-            " resolved_at DATETIME, handed_back BOOLEAN)"))
-        connection.execute(sa.text(
-            "INSERT INTO handoffs (sender_id, channel, reason, state, created_at, updated_at)"
-            " VALUES ('rest-old', 'rest', 'asked', 'waiting', '2026-01-01 10:00:00', '2026-01-01 10:00:00')"))
+        connection.execute(
+            sa.text(
+                "CREATE TABLE handoffs (id INTEGER PRIMARY KEY, sender_id VARCHAR(128) NOT NULL, channel VARCHAR(32) NOT NULL,"
+                " reason VARCHAR(32) NOT NULL, state VARCHAR(16) NOT NULL, created_at DATETIME NOT NULL,"
+                " updated_at DATETIME NOT NULL, claimed_by VARCHAR(64), claimed_at DATETIME, resolved_by VARCHAR(64),"
+                " resolved_at DATETIME, handed_back BOOLEAN)"
+            )
+        )
+        connection.execute(
+            sa.text(
+                "INSERT INTO handoffs (sender_id, channel, reason, state, created_at, updated_at)"
+                " VALUES ('rest-old', 'rest', 'asked', 'waiting', '2026-01-01 10:00:00', '2026-01-01 10:00:00')"
+            )
+        )
     old.dispose()
     migrated = Database(url)
     try:
@@ -300,8 +318,12 @@ TRACKER = {
     "events": [
         {"event": "action", "name": "action_session_start", "timestamp": 1.0},
         {"event": "user", "text": "I want to report a pothole", "timestamp": 2.0},
-        {"event": "bot", "text": "How big is it?", "timestamp": 3.0,
-         "data": {"buttons": [{"title": "small", "payload": "small"}]}},
+        {
+            "event": "bot",
+            "text": "How big is it?",
+            "timestamp": 3.0,
+            "data": {"buttons": [{"title": "small", "payload": "small"}]},
+        },
         {"event": "user", "text": "talk to a person", "timestamp": 4.0},
         {"event": "bot", "text": "Of course.", "timestamp": 5.0},
         {"event": "pause", "timestamp": 5.1},
@@ -332,8 +354,12 @@ def test_the_transcript_shows_resident_assistant_and_staff_turns_in_order():
 
 def tracker(sender: str, intents: List[str], text: str = "talk to a person", channel: str = "rest") -> Tracker:
     events: List[Dict[str, Any]] = [
-        {"event": "user", "text": "x", "parse_data": {"intent": {"name": name, "confidence": 0.9}},
-         "input_channel": channel}
+        {
+            "event": "user",
+            "text": "x",
+            "parse_data": {"intent": {"name": name, "confidence": 0.9}},
+            "input_channel": channel,
+        }
         for name in intents
     ]
     latest = {"text": text, "intent": {"name": intents[-1], "confidence": 0.95}, "entities": []}
@@ -353,7 +379,11 @@ async def test_asking_for_a_person_opens_a_handoff_and_pauses_the_bot():
     assert "Nobody from city staff is online" in messages[0]["text"]
     (handoff,) = await store.open_handoffs()
     assert (handoff.sender_id, handoff.channel, handoff.reason, handoff.state) == (
-        "telegram-abc", "telegram", store.ASKED, store.WAITING)
+        "telegram-abc",
+        "telegram",
+        store.ASKED,
+        store.WAITING,
+    )
 
     # asking again while waiting keeps the one handoff
     messages, events = await run(ActionRequestHuman(), tracker("telegram-abc", ["greet", "request_human"]))
@@ -397,8 +427,13 @@ async def test_without_a_database_an_emergency_while_waiting_still_gets_911(monk
 
 def citybot(*args: str, stdin: str = "", env: Optional[Dict[str, str]] = None) -> subprocess.CompletedProcess:
     return subprocess.run(
-        [venv_bin("citybot"), *args], input=stdin, capture_output=True, text=True, cwd=PROJECT_ROOT,
-        env={**os.environ, **(env or {})}, timeout=120,
+        [venv_bin("citybot"), *args],
+        input=stdin,
+        capture_output=True,
+        text=True,
+        cwd=PROJECT_ROOT,
+        env={**os.environ, **(env or {})},
+        timeout=120,
     )
 
 

@@ -1,4 +1,5 @@
 """The Open311 client and its parser: real cities' responses, the spec's examples, failure mapping."""
+
 from __future__ import annotations
 
 import csv
@@ -70,8 +71,11 @@ OTHER_FILES = {
     "spec_v2/13_errors.txt",
     "spec_v2/14_errors.txt",
 }
-INVALID_JSON_AS_PUBLISHED = ["spec_v2/01_get_service_list.json", "spec_v2/10_get_service_requests.json",
-                             "spec_v2/12_get_service_request.json"]
+INVALID_JSON_AS_PUBLISHED = [
+    "spec_v2/01_get_service_list.json",
+    "spec_v2/10_get_service_requests.json",
+    "spec_v2/12_get_service_request.json",
+]
 
 
 def _sample(eval_dir: Path, name: str):
@@ -128,8 +132,9 @@ def test_spec_examples_are_really_invalid_json(open311_eval_dir: Path, name: str
         ("spec_v2/12_get_service_request.json", "spec_v2/11_get_service_request.xml"),
     ],
 )
-def test_spec_json_and_xml_examples_parse_to_the_same_models(open311_eval_dir: Path, json_name: str,
-                                                             xml_name: str) -> None:
+def test_spec_json_and_xml_examples_parse_to_the_same_models(
+    open311_eval_dir: Path, json_name: str, xml_name: str
+) -> None:
     """Bare 001 in the published JSON stays "001", exactly as the XML twin says."""
     assert _sample(open311_eval_dir, json_name) == _sample(open311_eval_dir, xml_name)
 
@@ -251,7 +256,10 @@ def test_bloomington_requests_match_the_descriptions_file(open311_eval_dir: Path
     for row in rows:
         request = requests[row["service_request_id"]]
         assert (request.service_name, request.status, request.requested_datetime) == (
-            row["service_name"], row["status"], row["requested_datetime"])
+            row["service_name"],
+            row["status"],
+            row["requested_datetime"],
+        )
         assert " ".join((request.description or "").split()) == " ".join(row["description"].split())
     unknown = [r for r in requests.values() if not r.has_location]
     assert any(r.lat is None for r in unknown) and any(r.lat == 0 for r in unknown)
@@ -304,11 +312,16 @@ def test_xml_empty_list_and_lone_object() -> None:
 
 
 def test_booleans_in_every_spelling() -> None:
-    body = json.dumps({"service_code": "X", "attributes": [
-        {"code": "a", "required": "True", "variable": "false"},
-        {"code": "b", "required": "true", "order": "2"},
-        {"code": "c", "required": False, "order": 1, "values": [{"key": 1, "name": None}]},
-    ]})
+    body = json.dumps(
+        {
+            "service_code": "X",
+            "attributes": [
+                {"code": "a", "required": "True", "variable": "false"},
+                {"code": "b", "required": "true", "order": "2"},
+                {"code": "c", "required": False, "order": 1, "values": [{"key": 1, "name": None}]},
+            ],
+        }
+    )
     definition = parse_service_definition(body, "json")
     assert [a.code for a in definition.attributes] == ["c", "b", "a"]  # by order, unordered last
     c, b, a = definition.attributes
@@ -352,8 +365,9 @@ def test_encode_and_parse_round_trip(fmt: str) -> None:
 
 
 def _client(handler: Callable[[httpx.Request], httpx.Response], fmt: str = "json") -> Open311Client:
-    return Open311Client("https://city.example/open311/v2", api_key="k", format=fmt,
-                         transport=httpx.MockTransport(handler))
+    return Open311Client(
+        "https://city.example/open311/v2", api_key="k", format=fmt, transport=httpx.MockTransport(handler)
+    )
 
 
 async def test_5xx_and_429_are_unavailable_with_the_city_errors() -> None:
@@ -422,18 +436,34 @@ async def test_client_builds_spec_urls_and_params() -> None:
         seen.append(request)
         return httpx.Response(200, text="[]" if request.url.path.endswith(".json") else "<service_requests/>")
 
-    client = Open311Client("https://city.example/api/v2/", jurisdiction_id="city.example", format="json",
-                           transport=httpx.MockTransport(record))
+    client = Open311Client(
+        "https://city.example/api/v2/",
+        jurisdiction_id="city.example",
+        format="json",
+        transport=httpx.MockTransport(record),
+    )
     async with client:
-        await client.list_requests(service_request_ids=["1", "2"], status=["open", "closed"],
-                                   start_date=datetime(2024, 5, 1, tzinfo=timezone.utc), service_code="POTHOLE",
-                                   lat=1.5, long=2.5, radius=100)
+        await client.list_requests(
+            service_request_ids=["1", "2"],
+            status=["open", "closed"],
+            start_date=datetime(2024, 5, 1, tzinfo=timezone.utc),
+            service_code="POTHOLE",
+            lat=1.5,
+            long=2.5,
+            radius=100,
+        )
         assert await client.get_request("a/b") is None  # empty list
     request = seen[0]
     assert request.url.path == "/api/v2/requests.json"
     assert dict(request.url.params) == {
-        "service_request_id": "1,2", "status": "open,closed", "start_date": "2024-05-01T00:00:00+00:00",
-        "service_code": "POTHOLE", "lat": "1.5", "long": "2.5", "radius": "100", "jurisdiction_id": "city.example",
+        "service_request_id": "1,2",
+        "status": "open,closed",
+        "start_date": "2024-05-01T00:00:00+00:00",
+        "service_code": "POTHOLE",
+        "lat": "1.5",
+        "long": "2.5",
+        "radius": "100",
+        "jurisdiction_id": "city.example",
     }
     assert seen[1].url.raw_path == b"/api/v2/requests/a%2Fb.json?jurisdiction_id=city.example"
 
@@ -499,7 +529,8 @@ async def test_client_round_trip_against_the_reference_server(open311_server: Ru
         receipt = await client.create_request(
             "POTHOLE",
             attributes={"size": size.keys[0], "lane": "bike lane"},
-            lat=41.8801, long=-87.6301,
+            lat=41.8801,
+            long=-87.6301,
             description=f"round trip in {fmt}",
         )
         assert receipt.service_request_id and receipt.service_request_id.isdigit() and receipt.token is None
@@ -515,17 +546,25 @@ async def test_idempotency_key_files_once_on_the_reference_server(open311_server
     size = {"size": "small (smaller than a dinner plate)"}
     async with open311_server.client() as client:
         receipts = [
-            await client.create_request("POTHOLE", attributes=size, lat=lat, long=long,
-                                        description=f"attempt {attempt}", idempotency_key="client-retry-1")
+            await client.create_request(
+                "POTHOLE",
+                attributes=size,
+                lat=lat,
+                long=long,
+                description=f"attempt {attempt}",
+                idempotency_key="client-retry-1",
+            )
             for attempt in (1, 2)
         ]
         assert receipts[0] == receipts[1] and receipts[0].service_request_id
-        other = await client.create_request("POTHOLE", attributes=size, lat=lat, long=long,
-                                            idempotency_key="client-retry-2")
+        other = await client.create_request(
+            "POTHOLE", attributes=size, lat=lat, long=long, idempotency_key="client-retry-2"
+        )
         assert other.service_request_id != receipts[0].service_request_id
         stored = await client.list_requests(service_code="POTHOLE", lat=lat, long=long, radius=100)
         assert sorted(r.service_request_id for r in stored) == sorted(
-            [receipts[0].service_request_id, other.service_request_id])
+            [receipts[0].service_request_id, other.service_request_id]
+        )
         first = await client.get_request(receipts[0].service_request_id)
         assert first.description == "attempt 1"
 

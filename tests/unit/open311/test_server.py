@@ -1,4 +1,5 @@
 """The reference Open311 server, started for real and spoken to over HTTP (client and raw httpx)."""
+
 from __future__ import annotations
 
 import asyncio
@@ -46,8 +47,13 @@ def spec_errors(response: httpx.Response, status: int) -> List[ErrorDetail]:
 
 
 def pothole_form(api_key: str, **extra: str) -> Dict[str, str]:
-    form = {"api_key": api_key, "service_code": "POTHOLE", "lat": "41.88", "long": "-87.63",
-            "attribute[size]": POTHOLE_SIZE}
+    form = {
+        "api_key": api_key,
+        "service_code": "POTHOLE",
+        "lat": "41.88",
+        "long": "-87.63",
+        "attribute[size]": POTHOLE_SIZE,
+    }
     form.update(extra)
     return form
 
@@ -84,8 +90,9 @@ async def test_discovery(open311_http: httpx.AsyncClient, open311_server: Runnin
     assert parse_datetime(document["changeset"]) is not None
 
 
-async def test_services_list_is_the_city_catalog(open311_client: Open311Client,
-                                                open311_xml_client: Open311Client) -> None:
+async def test_services_list_is_the_city_catalog(
+    open311_client: Open311Client, open311_xml_client: Open311Client
+) -> None:
     services = await open311_client.list_services()
     assert services == await open311_xml_client.list_services()
     assert [s.service_code for s in services] == [s.code for s in CITY.services]
@@ -94,8 +101,9 @@ async def test_services_list_is_the_city_catalog(open311_client: Open311Client,
     assert pothole.type == "realtime" and "pothole" in pothole.keywords
 
 
-async def test_definitions_ask_the_catalog_questions(open311_client: Open311Client,
-                                                      open311_xml_client: Open311Client) -> None:
+async def test_definitions_ask_the_catalog_questions(
+    open311_client: Open311Client, open311_xml_client: Open311Client
+) -> None:
     for service in CITY.services:
         definition = await open311_client.get_service_definition(service.code)
         assert definition == await open311_xml_client.get_service_definition(service.code)
@@ -103,7 +111,12 @@ async def test_definitions_ask_the_catalog_questions(open311_client: Open311Clie
         assert [a.code for a in definition.attributes] == [a.code for a in service.attributes]
         for order, (got, expected) in enumerate(zip(definition.attributes, service.attributes), start=1):
             assert (got.datatype, got.required, got.description, got.order, got.variable) == (
-                expected.datatype, expected.required, expected.description, order, True)
+                expected.datatype,
+                expected.required,
+                expected.description,
+                order,
+                True,
+            )
             assert got.values == [(v, v) for v in expected.values]
 
 
@@ -121,9 +134,18 @@ async def test_post_stores_everything_and_get_shows_the_public_part(
 ) -> None:
     form = pothole_form(
         open311_server.api_key,
-        **{"attribute[lane]": "bike lane", "address_string": "12 Elm Street", "description": "Deep hole",
-           "email": "resident@example.org", "first_name": "Ada", "last_name": "Lovelace", "phone": "555-0100",
-           "media_url": "https://example.org/p.jpg", "device_id": "dev-1", "account_id": "acct-9"},
+        **{
+            "attribute[lane]": "bike lane",
+            "address_string": "12 Elm Street",
+            "description": "Deep hole",
+            "email": "resident@example.org",
+            "first_name": "Ada",
+            "last_name": "Lovelace",
+            "phone": "555-0100",
+            "media_url": "https://example.org/p.jpg",
+            "device_id": "dev-1",
+            "account_id": "acct-9",
+        },
     )
     response = await post_form(open311_http, form)
     assert response.status_code == 200, response.text
@@ -138,7 +160,11 @@ async def test_post_stores_everything_and_get_shows_the_public_part(
     (stored,) = parse_requests(as_json.content, "json")
     assert parse_requests(as_xml.content, "xml") == [stored]
     assert (stored.service_code, stored.service_name, stored.status, stored.status_notes) == (
-        "POTHOLE", "Pothole", "open", "received")
+        "POTHOLE",
+        "Pothole",
+        "open",
+        "received",
+    )
     assert (stored.lat, stored.long, stored.address) == (41.88, -87.63, "12 Elm Street")
     assert stored.description == "Deep hole" and stored.media_url == "https://example.org/p.jpg"
     assert stored.agency_responsible == "Department of Public Works"
@@ -151,7 +177,8 @@ async def test_post_stores_everything_and_get_shows_the_public_part(
 
 async def test_post_in_xml_with_an_address_only(open311_xml_client: Open311Client) -> None:
     receipt = await open311_xml_client.create_request(
-        "MISSED_TRASH", address_string="40 Oak Avenue",
+        "MISSED_TRASH",
+        address_string="40 Oak Avenue",
         attributes={"bin_type": "recycling", "set_out_on_time": CITY.service("MISSED_TRASH").attributes[1].values[0]},
     )
     found = await open311_xml_client.get_request(receipt.service_request_id)
@@ -161,8 +188,9 @@ async def test_post_in_xml_with_an_address_only(open311_xml_client: Open311Clien
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
 @pytest.mark.parametrize("api_key", [None, "", "wrong-key"])
-async def test_post_without_a_valid_api_key_is_403(open311_http: httpx.AsyncClient, fmt: str,
-                                                   api_key: Optional[str]) -> None:
+async def test_post_without_a_valid_api_key_is_403(
+    open311_http: httpx.AsyncClient, fmt: str, api_key: Optional[str]
+) -> None:
     form = pothole_form("x")
     if api_key is None:
         del form["api_key"]
@@ -202,8 +230,9 @@ async def test_client_without_key_is_rejected(open311_server: RunningServer) -> 
         ({"first_name": "A" * 201}, "first_name is longer than 200"),
     ],
 )
-async def test_post_validation_errors_are_400(open311_http: httpx.AsyncClient, open311_server: RunningServer,
-                                              changes: Dict[str, Optional[str]], expected: str) -> None:
+async def test_post_validation_errors_are_400(
+    open311_http: httpx.AsyncClient, open311_server: RunningServer, changes: Dict[str, Optional[str]], expected: str
+) -> None:
     form = pothole_form(open311_server.api_key)
     for name, value in changes.items():
         if value is None:
@@ -214,22 +243,33 @@ async def test_post_validation_errors_are_400(open311_http: httpx.AsyncClient, o
     assert any(expected in description for _, description in errors), errors
 
 
-async def test_every_problem_is_reported_at_once(open311_http: httpx.AsyncClient,
-                                                 open311_server: RunningServer) -> None:
-    form = {"api_key": open311_server.api_key, "service_code": "ABANDONED_VEHICLE", "lat": "x",
-            "long": "0", "attribute[days_parked]": "three"}
+async def test_every_problem_is_reported_at_once(
+    open311_http: httpx.AsyncClient, open311_server: RunningServer
+) -> None:
+    form = {
+        "api_key": open311_server.api_key,
+        "service_code": "ABANDONED_VEHICLE",
+        "lat": "x",
+        "long": "0",
+        "attribute[days_parked]": "three",
+    }
     errors = spec_errors(await post_form(open311_http, form, "xml"), 400)
     descriptions = " | ".join(d for _, d in errors)
     assert "lat must be a number" in descriptions and "attribute[days_parked] must be a number" in descriptions
 
 
 async def test_number_and_repeated_list_values(open311_http: httpx.AsyncClient, open311_server: RunningServer) -> None:
-    ok = {"api_key": open311_server.api_key, "service_code": "ABANDONED_VEHICLE", "address_string": "5 Pine St",
-          "attribute[days_parked]": "4.5"}
+    ok = {
+        "api_key": open311_server.api_key,
+        "service_code": "ABANDONED_VEHICLE",
+        "address_string": "5 Pine St",
+        "attribute[days_parked]": "4.5",
+    }
     assert (await post_form(open311_http, ok)).status_code == 200
     twice = urlencode(list(pothole_form(open311_server.api_key).items()) + [("attribute[size]", POTHOLE_SIZE)])
-    response = await open311_http.post("requests.json", content=twice,
-                                       headers={"content-type": "application/x-www-form-urlencoded"})
+    response = await open311_http.post(
+        "requests.json", content=twice, headers={"content-type": "application/x-www-form-urlencoded"}
+    )
     assert "takes one value" in spec_errors(response, 400)[0][1]
 
 
@@ -251,8 +291,9 @@ async def test_unknown_request_is_404(open311_http: httpx.AsyncClient, fmt: str,
     spec_errors(await open311_http.get(f"requests/{request_id}.{fmt}"), 404)
 
 
-async def test_client_gets_none_for_unknown_ids(open311_client: Open311Client,
-                                                open311_xml_client: Open311Client) -> None:
+async def test_client_gets_none_for_unknown_ids(
+    open311_client: Open311Client, open311_xml_client: Open311Client
+) -> None:
     assert await open311_client.get_request("999999") is None
     assert await open311_xml_client.get_request("999999") is None
 
@@ -262,15 +303,15 @@ async def _create(client: Open311Client, code: str, lat: float, long: float, **a
     return receipt.service_request_id
 
 
-async def test_filters(open311_client: Open311Client, open311_http: httpx.AsyncClient,
-                       open311_server: RunningServer) -> None:
+async def test_filters(
+    open311_client: Open311Client, open311_http: httpx.AsyncClient, open311_server: RunningServer
+) -> None:
     # Cape Town: nowhere near the other tests' reports. B is ~1.1 km east of A.
     lat, long = -33.9249, 18.4241
     a = await _create(open311_client, "STREETLIGHT", lat, long, problem="flickering")
     b = await _create(open311_client, "STREETLIGHT", lat, long + 0.012, problem="out")
     c = await _create(open311_client, "FALLEN_TREE", lat, long, blocking="road")
-    await open311_http.post(f"requests/{c}/status.json",
-                            data={"api_key": open311_server.api_key, "status": "closed"})
+    await open311_http.post(f"requests/{c}/status.json", data={"api_key": open311_server.api_key, "status": "closed"})
 
     def ids(found) -> set:
         return {r.service_request_id for r in found}
@@ -286,8 +327,9 @@ async def test_filters(open311_client: Open311Client, open311_http: httpx.AsyncC
     newest_first = [r.requested_datetime for r in await open311_client.list_requests()]
     assert newest_first == sorted(newest_first, reverse=True)
     now = datetime.now(timezone.utc)
-    assert {a, b, c} <= ids(await open311_client.list_requests(start_date=now - timedelta(hours=1),
-                                                               end_date=now + timedelta(hours=1)))
+    assert {a, b, c} <= ids(
+        await open311_client.list_requests(start_date=now - timedelta(hours=1), end_date=now + timedelta(hours=1))
+    )
     assert not {a, b, c} & ids(await open311_client.list_requests(start_date=now + timedelta(hours=1)))
     assert not {a, b, c} & ids(await open311_client.list_requests(end_date=now - timedelta(hours=1)))
 
@@ -295,8 +337,9 @@ async def test_filters(open311_client: Open311Client, open311_http: httpx.AsyncC
     assert ids(near_a) == {a, c}
     assert all(haversine_m(lat, long, r.lat, r.long) <= 200 for r in near_a)
     assert ids(await open311_client.list_requests(lat=lat, long=long, radius=2000)) == {a, b, c}
-    near_open_lights = await open311_client.list_requests(lat=lat, long=long, radius=2000, status="open",
-                                                          service_code="STREETLIGHT")
+    near_open_lights = await open311_client.list_requests(
+        lat=lat, long=long, radius=2000, status="open", service_code="STREETLIGHT"
+    )
     assert ids(near_open_lights) == {a, b}
 
     # service_request_id overrides every other filter, in JSON and XML alike
@@ -322,8 +365,9 @@ async def test_filters(open311_client: Open311Client, open311_http: httpx.AsyncC
     ],
 )
 @pytest.mark.parametrize("fmt", ["json", "xml"])
-async def test_bad_filters_are_400(open311_http: httpx.AsyncClient, query: Dict[str, str], expected: str,
-                                   fmt: str) -> None:
+async def test_bad_filters_are_400(
+    open311_http: httpx.AsyncClient, query: Dict[str, str], expected: str, fmt: str
+) -> None:
     errors = spec_errors(await open311_http.get(f"requests.{fmt}", params=query), 400)
     assert any(expected in d for _, d in errors), errors
 
@@ -355,8 +399,9 @@ FORM = {"content-type": "application/x-www-form-urlencoded"}
         ("POST", "requests/1001/status.xml", b"", {}, 403),
     ],
 )
-async def test_garbage_is_a_spec_4xx_never_a_500(open311_http: httpx.AsyncClient, method: str, path: str,
-                                                 body: Optional[bytes], headers: Dict[str, str], status: int) -> None:
+async def test_garbage_is_a_spec_4xx_never_a_500(
+    open311_http: httpx.AsyncClient, method: str, path: str, body: Optional[bytes], headers: Dict[str, str], status: int
+) -> None:
     response = await open311_http.request(method, path, content=body, headers=headers)
     spec_errors(response, status)
 
@@ -371,18 +416,27 @@ async def test_oversized_body_is_413(open311_http: httpx.AsyncClient, open311_se
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
-async def test_staff_status_update(open311_http: httpx.AsyncClient, open311_client: Open311Client,
-                                   open311_server: RunningServer, fmt: str) -> None:
-    request_id = await _create(open311_client, "GRAFFITI", 41.7, -87.7, surface="bridge or overpass",
-                               offensive=CITY.service("GRAFFITI").attributes[1].values[1])
+async def test_staff_status_update(
+    open311_http: httpx.AsyncClient, open311_client: Open311Client, open311_server: RunningServer, fmt: str
+) -> None:
+    request_id = await _create(
+        open311_client,
+        "GRAFFITI",
+        41.7,
+        -87.7,
+        surface="bridge or overpass",
+        offensive=CITY.service("GRAFFITI").attributes[1].values[1],
+    )
     route = f"requests/{request_id}/status.{fmt}"
     key = open311_server.api_key
     spec_errors(await open311_http.post(route, data={"status": "closed"}), 403)
     spec_errors(await open311_http.post(route, data={"api_key": "nope", "status": "closed"}), 403)
     spec_errors(await open311_http.post(route, data={"api_key": key, "status": "done"}), 400)
     spec_errors(await open311_http.post(f"requests/999999/status.{fmt}", data={"api_key": key, "status": "open"}), 404)
-    response = await open311_http.post(route, data={"api_key": key, "status": "closed",
-                                                    "status_notes": "closed - fixed", "agency_responsible": "Crew 7"})
+    response = await open311_http.post(
+        route,
+        data={"api_key": key, "status": "closed", "status_notes": "closed - fixed", "agency_responsible": "Crew 7"},
+    )
     assert response.status_code == 200, response.text
     (answered,) = parse_requests(response.content, fmt)
     found = await open311_client.get_request(request_id)
@@ -399,21 +453,22 @@ async def test_staff_status_update(open311_http: httpx.AsyncClient, open311_clie
 
 async def _ids_at(http: httpx.AsyncClient, code: str, lat: float, long: float) -> List[str]:
     """Ids of the `code` reports stored within 50 m of a spot no other test uses."""
-    response = await http.get("requests.json", params={"service_code": code, "lat": lat, "long": long,
-                                                       "radius": 50})
+    response = await http.get("requests.json", params={"service_code": code, "lat": lat, "long": long, "radius": 50})
     assert response.status_code == 200, response.text
     return [r.service_request_id for r in parse_requests(response.content, "json")]
 
 
-async def post_keyed(http: httpx.AsyncClient, form: Dict[str, str], key: Optional[str],
-                     fmt: str = "json") -> httpx.Response:
+async def post_keyed(
+    http: httpx.AsyncClient, form: Dict[str, str], key: Optional[str], fmt: str = "json"
+) -> httpx.Response:
     headers = {"Idempotency-Key": key} if key is not None else {}
     return await http.post(f"requests.{fmt}", data=form, headers=headers)
 
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
-async def test_same_idempotency_key_files_once(open311_http: httpx.AsyncClient, open311_server: RunningServer,
-                                               fmt: str) -> None:
+async def test_same_idempotency_key_files_once(
+    open311_http: httpx.AsyncClient, open311_server: RunningServer, fmt: str
+) -> None:
     lat, long = (-54.80, -68.30) if fmt == "json" else (-54.70, -68.20)  # Ushuaia: nobody else reports there
     form = pothole_form(open311_server.api_key, lat=str(lat), long=str(long), description="keyed")
     key = f"retry-{fmt}-" + "k" * 100  # long keys are fine up to 128 characters
@@ -424,13 +479,13 @@ async def test_same_idempotency_key_files_once(open311_http: httpx.AsyncClient, 
     assert again.status_code == 200, again.text
     assert parse_receipts(again.content, fmt) == [receipt]  # the original receipt, notice and all
     assert await _ids_at(open311_http, "POTHOLE", lat, long) == [receipt.service_request_id]
-    assert (await open311_http.get(f"requests/{receipt.service_request_id}.json")).json()[0][
-        "description"] == "keyed"
+    assert (await open311_http.get(f"requests/{receipt.service_request_id}.json")).json()[0]["description"] == "keyed"
     assert f"request {receipt.service_request_id} was already filed" in open311_server.log_text()
 
 
-async def test_different_or_no_idempotency_keys_file_twice(open311_http: httpx.AsyncClient,
-                                                           open311_server: RunningServer) -> None:
+async def test_different_or_no_idempotency_keys_file_twice(
+    open311_http: httpx.AsyncClient, open311_server: RunningServer
+) -> None:
     lat, long = -54.60, -68.10
     form = pothole_form(open311_server.api_key, lat=str(lat), long=str(long))
     ids = []
@@ -444,8 +499,9 @@ async def test_different_or_no_idempotency_keys_file_twice(open311_http: httpx.A
 
 @pytest.mark.parametrize("fmt", ["json", "xml"])
 @pytest.mark.parametrize("key", ["", "k" * 129, "tab\there", "ключ".encode(), ["one", "two"]])
-async def test_bad_idempotency_key_is_400(open311_http: httpx.AsyncClient, open311_server: RunningServer,
-                                          fmt: str, key: object) -> None:
+async def test_bad_idempotency_key_is_400(
+    open311_http: httpx.AsyncClient, open311_server: RunningServer, fmt: str, key: object
+) -> None:
     lat, long = -54.50, -68.00
     form = pothole_form(open311_server.api_key, lat=str(lat), long=str(long))
     values = key if isinstance(key, list) else [key]
@@ -481,8 +537,7 @@ async def test_idempotency_in_token_mode(open311_token_server: RunningServer, fm
     lat, long = (-54.40, -67.90) if fmt == "json" else (-54.30, -67.80)
     form = pothole_form(open311_token_server.api_key, lat=str(lat), long=str(long))
     async with httpx.AsyncClient(base_url=open311_token_server.base_url + "/", timeout=10) as http:
-        receipts = [parse_receipts((await post_keyed(http, form, f"token-{fmt}", fmt)).content, fmt)
-                    for _ in range(2)]
+        receipts = [parse_receipts((await post_keyed(http, form, f"token-{fmt}", fmt)).content, fmt) for _ in range(2)]
         assert receipts[0] == receipts[1]
         (receipt,) = receipts[0]
         assert receipt.token and receipt.service_request_id is None
@@ -499,8 +554,11 @@ async def test_idempotency_in_token_mode(open311_token_server: RunningServer, fm
 @pytest.mark.parametrize("fmt", ["json", "xml"])
 async def test_token_mode(open311_token_server: RunningServer, fmt: str) -> None:
     async with open311_token_server.client(fmt) as client:
-        receipt = await client.create_request("NOISE", address_string="9 Birch Rd", attributes={
-            "source": "construction", "happening_now": CITY.service("NOISE").attributes[1].values[0]})
+        receipt = await client.create_request(
+            "NOISE",
+            address_string="9 Birch Rd",
+            attributes={"source": "construction", "happening_now": CITY.service("NOISE").attributes[1].values[0]},
+        )
         assert receipt.token and receipt.service_request_id is None
         request_id = await client.get_request_id_from_token(receipt.token)
         assert request_id and request_id.isdigit()
@@ -513,13 +571,15 @@ async def test_token_mode(open311_token_server: RunningServer, fmt: str) -> None
 
 
 async def test_ids_are_not_handed_out_without_token_mode(open311_client: Open311Client) -> None:
-    receipt = await open311_client.create_request("WATER_LEAK", lat=41.9, long=-87.6,
-                                                  attributes={"source": "fire hydrant"})
+    receipt = await open311_client.create_request(
+        "WATER_LEAK", lat=41.9, long=-87.6, attributes={"source": "fire hydrant"}
+    )
     assert receipt.service_request_id and receipt.token is None
 
 
-async def test_requests_survive_a_restart(open311_server_factory: Open311ServerFactory,
-                                          store_location: Union[Path, str]) -> None:
+async def test_requests_survive_a_restart(
+    open311_server_factory: Open311ServerFactory, store_location: Union[Path, str]
+) -> None:
     db_path = store_location  # a file's parent folders get created
     first = open311_server_factory.start(db_path, name="restart")
     async with first.client() as client:
@@ -534,8 +594,9 @@ async def test_requests_survive_a_restart(open311_server_factory: Open311ServerF
         assert await _create(client, "SIDEWALK", 41.8, -87.6, hazard="sunken") == "1002"
 
 
-async def test_default_window_is_90_days(open311_server_factory: Open311ServerFactory,
-                                         store_location: Union[Path, str]) -> None:
+async def test_default_window_is_90_days(
+    open311_server_factory: Open311ServerFactory, store_location: Union[Path, str]
+) -> None:
     db_path = store_location
     now = datetime.now(timezone.utc)
     async with RequestStore(db_path) as store:
@@ -550,10 +611,15 @@ async def test_default_window_is_90_days(open311_server_factory: Open311ServerFa
     server.stop()
 
 
-async def test_contact_details_never_reach_the_log(open311_http: httpx.AsyncClient,
-                                                   open311_server: RunningServer) -> None:
-    private = {"email": "hidden.person@example.org", "phone": "555-0199-77", "first_name": "Zebulon",
-               "last_name": "Quistgaard"}
+async def test_contact_details_never_reach_the_log(
+    open311_http: httpx.AsyncClient, open311_server: RunningServer
+) -> None:
+    private = {
+        "email": "hidden.person@example.org",
+        "phone": "555-0199-77",
+        "first_name": "Zebulon",
+        "last_name": "Quistgaard",
+    }
     ok = await post_form(open311_http, pothole_form(open311_server.api_key, **private))
     request_id = ok.json()[0]["service_request_id"]
     await post_form(open311_http, pothole_form(open311_server.api_key, **private, lat="bad"))
@@ -570,9 +636,13 @@ async def test_contact_details_never_reach_the_log(open311_http: httpx.AsyncClie
 async def test_store_queries_and_updates(store_location: Union[Path, str]) -> None:
     start = datetime(2024, 5, 1, 12, tzinfo=timezone.utc)
     async with RequestStore(store_location) as store:
-        made = [await store.create(NewRequest("POTHOLE", "Pothole", lat=41.0 + i * 0.01, long=-87.0,
-                                              expected_after=timedelta(days=5)), now=start + timedelta(minutes=i))
-                for i in range(5)]
+        made = [
+            await store.create(
+                NewRequest("POTHOLE", "Pothole", lat=41.0 + i * 0.01, long=-87.0, expected_after=timedelta(days=5)),
+                now=start + timedelta(minutes=i),
+            )
+            for i in range(5)
+        ]
         assert [r.service_request_id for r in made] == ["1001", "1002", "1003", "1004", "1005"]
         assert made[0].expected_datetime == "2024-05-06T12:00:00+00:00"
         newest = await store.search(RequestQuery(limit=2))
@@ -582,7 +652,10 @@ async def test_store_queries_and_updates(store_location: Union[Path, str]) -> No
         later = start + timedelta(days=1)
         updated = await store.update_status("1003", "closed", "closed - duplicate", now=later)
         assert (updated.status, updated.status_notes, updated.updated_datetime) == (
-            "closed", "closed - duplicate", "2024-05-02T12:00:00+00:00")
+            "closed",
+            "closed - duplicate",
+            "2024-05-02T12:00:00+00:00",
+        )
         assert updated.agency_responsible is None and updated.requested_datetime == made[2].requested_datetime
         assert await store.update_status("999", "closed", None) is None
         with pytest.raises(ValueError):
@@ -606,7 +679,13 @@ def test_spec_post_body_attributes(open311_eval_dir: Path) -> None:
 
 def test_validation_of_every_datatype() -> None:
     service = CatalogService(
-        code="X", name="Test", group="", agency="", description="", keywords=[], target_days=0,
+        code="X",
+        name="Test",
+        group="",
+        agency="",
+        description="",
+        keywords=[],
+        target_days=0,
         attributes=[
             CatalogAttribute("many", "multivaluelist", True, "Which?", ["a", "b", "c"]),
             CatalogAttribute("when", "datetime", False, "When?"),
@@ -614,15 +693,19 @@ def test_validation_of_every_datatype() -> None:
             CatalogAttribute("note", "text", False, "Anything else?"),
         ],
     )
-    params = parse_fields("address_id=77&attribute[many][]=a&attribute[many][]=C&attribute[many][]=a"
-                          "&attribute[when]=2024-05-01T08:00:00Z&attribute[count]=-2.5&attribute[note]=hi")
+    params = parse_fields(
+        "address_id=77&attribute[many][]=a&attribute[many][]=C&attribute[many][]=a"
+        "&attribute[when]=2024-05-01T08:00:00Z&attribute[count]=-2.5&attribute[note]=hi"
+    )
     new = validate_new_request(params, service)
     assert new.attributes == {"many": ["a", "c"], "when": "2024-05-01T08:00:00Z", "count": "-2.5", "note": "hi"}
     assert new.address_id == "77" and new.expected_after is None
     with pytest.raises(ApiError) as caught:
         validate_new_request(parse_fields("address_id=1&attribute[many][]=z&attribute[when]=soon"), service)
     assert [d for _, d in caught.value.errors] == [
-        "attribute[many] must be one of: a, b, c", "attribute[when] must be a w3 datetime, e.g. 2024-05-01T08:00:00Z"]
+        "attribute[many] must be one of: a, b, c",
+        "attribute[when] must be a w3 datetime, e.g. 2024-05-01T08:00:00Z",
+    ]
 
 
 def test_query_defaults() -> None:
@@ -716,12 +799,17 @@ async def test_store_idempotency_across_connections(store_location: Union[Path, 
         made = await one.create(NewRequest("POTHOLE", "Pothole", description="first"), idempotency_key="k")
         raced, created = await two.create_once(NewRequest("POTHOLE", "Pothole", description="second"), "k")
         assert raced == made and not created
-        results = await asyncio.gather(*(store.create_once(NewRequest("NOISE", "Noise"), "burst")
-                                         for store in (one, two) * 5))
+        results = await asyncio.gather(
+            *(store.create_once(NewRequest("NOISE", "Noise"), "burst") for store in (one, two) * 5)
+        )
         assert len({stored.service_request_id for stored, _ in results}) == 1
         assert [created for _, created in results].count(True) == 1
         plain = [await one.create(NewRequest("POTHOLE", "Pothole")) for _ in range(2)]
         # replays consume no ids, and reports without a key never collide
-        assert [made.service_request_id, results[0][0].service_request_id] + [
-            p.service_request_id for p in plain] == ["1001", "1002", "1003", "1004"]
+        assert [made.service_request_id, results[0][0].service_request_id] + [p.service_request_id for p in plain] == [
+            "1001",
+            "1002",
+            "1003",
+            "1004",
+        ]
         assert len(await one.search(RequestQuery(limit=100))) == 4

@@ -1,4 +1,5 @@
 """`citybot run` on a further machine starts only the processes named in CITYBOT_PROCESSES; `citybot serve` runs one."""
+
 from __future__ import annotations
 
 import os
@@ -19,8 +20,13 @@ from tests.support.supervisor import answers
 
 def scaled_config(tmp_path: Path) -> StackConfig:
     return StackConfig(
-        rasa_port=5005, action_port=5055, open311_port=8311, var_dir=tmp_path, model_path=tmp_path,
-        database_url="postgresql://127.0.0.1/citybot", extra_rasa_ports=[5006],
+        rasa_port=5005,
+        action_port=5055,
+        open311_port=8311,
+        var_dir=tmp_path,
+        model_path=tmp_path,
+        database_url="postgresql://127.0.0.1/citybot",
+        extra_rasa_ports=[5006],
         extra_env={"REDIS_URL": "redis://127.0.0.1:6379/0"},
     )
 
@@ -28,7 +34,12 @@ def scaled_config(tmp_path: Path) -> StackConfig:
 def test_all_processes_without_a_choice(tmp_path: Path):
     processes = stack_processes(scaled_config(tmp_path))
     assert [p.name for p in chosen_processes(processes, None)] == [
-        "open311", "actions", "rasa", "rasa-2", "worker", "console"
+        "open311",
+        "actions",
+        "rasa",
+        "rasa-2",
+        "worker",
+        "console",
     ]
 
 
@@ -48,8 +59,14 @@ def test_serve_becomes_the_stacks_process_itself(tmp_path: Path):
     expected = open311_process(config)
     env = {**os.environ, "OPEN311_PORT": str(config.open311_port), "CITYBOT_VAR_DIR": str(tmp_path)}
     env.pop("OPEN311_URL", None)
-    served = subprocess.Popen([venv_bin("citybot"), "serve", "open311"], env=env, cwd=tmp_path,
-                              stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True)
+    served = subprocess.Popen(
+        [venv_bin("citybot"), "serve", "open311"],
+        env=env,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
+    )
     try:
         deadline = time.monotonic() + 30
         while not answers(expected.ready_url):
@@ -75,7 +92,10 @@ def test_open311_takes_the_servers_options_as_the_readme_shows(tmp_path: Path):
     db = tmp_path / "open311.db"
     served = subprocess.Popen(
         [sys.executable, "-m", "bot.process.cli", "open311", "--port", str(port), "--db", str(db)],
-        cwd=tmp_path, stdout=subprocess.DEVNULL, stderr=subprocess.DEVNULL, start_new_session=True,
+        cwd=tmp_path,
+        stdout=subprocess.DEVNULL,
+        stderr=subprocess.DEVNULL,
+        start_new_session=True,
     )
     try:
         deadline = time.monotonic() + 30

@@ -1,4 +1,5 @@
 """Which lock store and how many worker processes each setup gets (bot/process/stack.py)."""
+
 from __future__ import annotations
 
 import os
@@ -12,8 +13,17 @@ from bot.process.stack_processes import action_process, rasa_process, stack_proc
 
 @pytest.fixture(autouse=True)
 def no_outside_settings(monkeypatch: pytest.MonkeyPatch) -> None:
-    for name in ("REDIS_URL", "DATABASE_URL", "RASA_WORKERS", "ACTION_WORKERS", "RASA_PROCESSES",
-                 "RASA_API_TOKEN", "ACTION_SERVER_TOKEN", "ACTION_HOST", "ACTION_ENDPOINT_URL"):
+    for name in (
+        "REDIS_URL",
+        "DATABASE_URL",
+        "RASA_WORKERS",
+        "ACTION_WORKERS",
+        "RASA_PROCESSES",
+        "RASA_API_TOKEN",
+        "ACTION_SERVER_TOKEN",
+        "ACTION_HOST",
+        "ACTION_ENDPOINT_URL",
+    ):
         monkeypatch.delenv(name, raising=False)
 
 
@@ -30,7 +40,10 @@ def test_one_process_keeps_its_locks_in_memory(tmp_path: Path):
 
 def test_workers_on_one_machine_share_locks_in_a_file_or_the_database(tmp_path: Path):
     two = config(tmp_path, rasa_workers=2, extra_rasa_ports=[5006])
-    assert two.lock_env() == {"LOCK_STORE_TYPE": FILE_LOCK_STORE, "LOCK_STORE_URL": str(tmp_path / "conversation-locks")}
+    assert two.lock_env() == {
+        "LOCK_STORE_TYPE": FILE_LOCK_STORE,
+        "LOCK_STORE_URL": str(tmp_path / "conversation-locks"),
+    }
     assert rasa_process(two).env["SANIC_WORKERS"] == "2" and two.rasa_ports() == [5005, 5006]
     actions = action_process(config(tmp_path, rasa_workers=2, action_workers=2))
     assert actions.env["ACTION_SERVER_SANIC_WORKERS"] == "2"  # the variable the SDK reads
@@ -41,8 +54,12 @@ def test_workers_on_one_machine_share_locks_in_a_file_or_the_database(tmp_path: 
 
 
 def test_with_redis_every_process_locks_in_redis(tmp_path: Path):
-    scaled = config(tmp_path, rasa_workers=2, database_url="postgresql://127.0.0.1/citybot",
-                    extra_env={"REDIS_URL": "redis://127.0.0.1:6379/0"})
+    scaled = config(
+        tmp_path,
+        rasa_workers=2,
+        database_url="postgresql://127.0.0.1/citybot",
+        extra_env={"REDIS_URL": "redis://127.0.0.1:6379/0"},
+    )
     assert scaled.lock_env()["LOCK_STORE_TYPE"] == REDIS_LOCK_STORE and scaled.scales_out
 
 
@@ -85,7 +102,10 @@ def test_a_fresh_install_makes_its_tokens_once_readable_by_its_owner_only(tmp_pa
     assert first["ACTION_SERVER_TOKEN"] != first["RASA_API_TOKEN"]
     assert token_file.stat().st_mode & 0o777 == 0o600
     again = config(tmp_path).shared_env()  # a restart keeps them; every process gets the same
-    assert (again["RASA_API_TOKEN"], again["ACTION_SERVER_TOKEN"]) == (first["RASA_API_TOKEN"], first["ACTION_SERVER_TOKEN"])
+    assert (again["RASA_API_TOKEN"], again["ACTION_SERVER_TOKEN"]) == (
+        first["RASA_API_TOKEN"],
+        first["ACTION_SERVER_TOKEN"],
+    )
     assert {p.env["RASA_API_TOKEN"] for p in stack_processes(config(tmp_path))} == {first["RASA_API_TOKEN"]}
 
 

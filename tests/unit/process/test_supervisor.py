@@ -4,6 +4,7 @@ The servers are the stack's own (bot.process.stack_processes): the reference Ope
 the action server with two Sanic workers. The Rasa server is left out (it
 loads for a minute); the supervision does not depend on which server it is.
 """
+
 from __future__ import annotations
 
 import contextlib
@@ -53,8 +54,10 @@ def test_a_process_that_keeps_dying_makes_the_supervisor_give_up_and_stop_the_ot
     config = stack_config(tmp_path)
     open311 = open311_process(config)
     flaky = ManagedProcess(
-        name="flaky", argv=[sys.executable, "-c", "import time; time.sleep(2.5); raise SystemExit(3)"],
-        ready_url=None, log_path=tmp_path / "logs" / "flaky.log",
+        name="flaky",
+        argv=[sys.executable, "-c", "import time; time.sleep(2.5); raise SystemExit(3)"],
+        ready_url=None,
+        log_path=tmp_path / "logs" / "flaky.log",
     )
     policy = RestartPolicy(first_delay=0.1, max_delay=0.2, max_restarts=2, window=600.0, poll_interval=0.1)
     running = Running(Supervisor([open311, flaky], policy=policy))
@@ -88,14 +91,22 @@ def test_nothing_survives_citybot_run_killed_with_sigkill(tmp_path: Path):
     config = stack_config(tmp_path)
     env = {
         **{key: value for key, value in os.environ.items() if key not in ("OPEN311_URL", "REDIS_URL", "DATABASE_URL")},
-        "CITYBOT_PROCESSES": "open311,actions", "CITYBOT_VAR_DIR": str(tmp_path),
-        "OPEN311_PORT": str(config.open311_port), "ACTION_PORT": str(config.action_port),
+        "CITYBOT_PROCESSES": "open311,actions",
+        "CITYBOT_VAR_DIR": str(tmp_path),
+        "OPEN311_PORT": str(config.open311_port),
+        "ACTION_PORT": str(config.action_port),
         **TWO_ACTION_WORKERS,
     }
     output = tmp_path / "citybot-run.out"
     with output.open("wb") as out:
-        run = subprocess.Popen([sys.executable, "-m", "bot.process.cli", "run"], cwd=PROJECT_ROOT, env=env,
-                               stdout=out, stderr=subprocess.STDOUT, start_new_session=True)
+        run = subprocess.Popen(
+            [sys.executable, "-m", "bot.process.cli", "run"],
+            cwd=PROJECT_ROOT,
+            env=env,
+            stdout=out,
+            stderr=subprocess.STDOUT,
+            start_new_session=True,
+        )
     groups: List[int] = []
     try:
         eventually(lambda: "The assistant is up" in output.read_text(), 90, "citybot run is up")
@@ -134,8 +145,10 @@ def test_stop_takes_down_workers_whose_main_process_is_already_dead(tmp_path: Pa
 def test_ctrl_c_while_a_process_is_still_starting_stops_it_at_once(tmp_path: Path):
     port = free_port()
     never_ready = ManagedProcess(
-        name="slow", argv=[sys.executable, "-c", "import time; time.sleep(300)"],
-        ready_url=f"http://127.0.0.1:{port}/health", log_path=tmp_path / "slow.log",
+        name="slow",
+        argv=[sys.executable, "-c", "import time; time.sleep(300)"],
+        ready_url=f"http://127.0.0.1:{port}/health",
+        log_path=tmp_path / "slow.log",
     )
     running = Running(Supervisor([never_ready], policy=FAST))
     running.thread.start()

@@ -1,4 +1,5 @@
 """Tokens shared by the assistant's processes, and how they are checked (bot/rasa_ext/api_tokens.py)."""
+
 from __future__ import annotations
 
 from pathlib import Path

@@ -1,4 +1,5 @@
 """bot/rasa_ext/patches/graph_runner.py: Rasa's graphs give the same results run in order as through dask."""
+
 from __future__ import annotations
 
 import asyncio
@@ -14,8 +15,18 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.rasa_ext.patches import graph_runner, patched
 
-SENTENCES = ["hello", "I need to report a pothole", "yes", "12 Elm Street", "when is city hall open?",
-             "status of request 1042", "talk to a person", "there's a gas smell", "cancel", "asdf qwerty"]
+SENTENCES = [
+    "hello",
+    "I need to report a pothole",
+    "yes",
+    "12 Elm Street",
+    "when is city hall open?",
+    "status of request 1042",
+    "talk to a person",
+    "there's a gas smell",
+    "cancel",
+    "asdf qwerty",
+]
 
 
 def predictions(agent: Any) -> List[Tuple[Any, ...]]:
@@ -26,7 +37,8 @@ def predictions(agent: Any) -> List[Tuple[Any, ...]]:
         for index, text in enumerate(SENTENCES):
             parsed = await agent.parse_message(text)
             tracker = DialogueStateTracker.from_events(
-                f"graph-{index}", [ActionExecuted("action_listen"), UserUttered(text, parsed["intent"], parsed["entities"])],
+                f"graph-{index}",
+                [ActionExecuted("action_listen"), UserUttered(text, parsed["intent"], parsed["entities"])],
                 agent.domain.slots,
             )
             prediction = agent.processor._predict_next_with_tracker(tracker)
@@ -47,10 +59,12 @@ def test_the_assistants_graphs_give_dasks_results(trained_model: Path):
 
 
 def schema(needs: dict) -> GraphSchema:
-    return GraphSchema({
-        name: SchemaNode(needs=node_needs, uses=DaskGraphRunner, constructor_name="create", fn="run", config={})
-        for name, node_needs in needs.items()
-    })
+    return GraphSchema(
+        {
+            name: SchemaNode(needs=node_needs, uses=DaskGraphRunner, constructor_name="create", fn="run", config={})
+            for name, node_needs in needs.items()
+        }
+    )
 
 
 def test_nodes_come_after_what_they_need():

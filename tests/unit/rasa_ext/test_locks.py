@@ -5,6 +5,7 @@ Each store below has its own connections, as each Rasa process has: what one
 process changes in a lock, the others see only through Redis or the database.
 The test processes keep their log of who was served in Redis either way.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -76,9 +77,7 @@ def handle_messages(kind: str, url: str, log_url: str, conversation: str, messag
     asyncio.run(main())
 
 
-def test_messages_of_one_conversation_never_overlap_across_processes(
-    where: Tuple[str, str], stores: List[LockStore]
-):
+def test_messages_of_one_conversation_never_overlap_across_processes(where: Tuple[str, str], stores: List[LockStore]):
     """Forty messages arriving at the same instant on four processes: one at a time, none lost, lock gone after.
 
     Rasa's own RedisLockStore fails this: its read-modify-write lets two

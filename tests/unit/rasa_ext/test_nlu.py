@@ -1,4 +1,5 @@
 """bot/rasa_ext/nlu.py: the pipeline's own components."""
+
 from __future__ import annotations
 
 import asyncio
@@ -23,17 +24,25 @@ def parsed(intent: str, answer_confidence: Optional[float], intent_confidence: f
     }
     if answer_confidence is not None:
         data["response_selector"] = {
-            "faq": {"response": {"intent_response_key": "faq/trash_day", "confidence": answer_confidence}, "ranking": []}
+            "faq": {
+                "response": {"intent_response_key": "faq/trash_day", "confidence": answer_confidence},
+                "ranking": [],
+            }
         }
     return Message(data=data)
 
 
 @pytest.fixture
 def fallback(tmp_path: Path) -> AnswerAwareFallbackClassifier:
-    config = {**AnswerAwareFallbackClassifier.get_default_config(), "threshold": 0.3, "ambiguity_threshold": 0.05,
-              "answer_threshold": 0.3}
-    return AnswerAwareFallbackClassifier.create(config, LocalModelStorage(tmp_path), Resource("unsure"),
-                                       ExecutionContext(GraphSchema({}), "test"))
+    config = {
+        **AnswerAwareFallbackClassifier.get_default_config(),
+        "threshold": 0.3,
+        "ambiguity_threshold": 0.05,
+        "answer_threshold": 0.3,
+    }
+    return AnswerAwareFallbackClassifier.create(
+        config, LocalModelStorage(tmp_path), Resource("unsure"), ExecutionContext(GraphSchema({}), "test")
+    )
 
 
 def test_an_unsure_answer_gets_the_fallback_intent(fallback: AnswerAwareFallbackClassifier):
@@ -48,9 +57,12 @@ def test_an_unsure_intent_still_gets_the_fallback_intent(fallback: AnswerAwareFa
     assert [entry["name"] for entry in message.get("intent_ranking")] == ["nlu_fallback", "faq", "greet"]
 
 
-@pytest.mark.parametrize("intent,confidence", [("faq", 0.3), ("faq", 0.91), ("faq", None), ("report_pothole", 0.1),
-                                                ("nlu_fallback", 0.1)])
-def test_other_messages_keep_their_intent(fallback: AnswerAwareFallbackClassifier, intent: str, confidence: Optional[float]):
+@pytest.mark.parametrize(
+    "intent,confidence", [("faq", 0.3), ("faq", 0.91), ("faq", None), ("report_pothole", 0.1), ("nlu_fallback", 0.1)]
+)
+def test_other_messages_keep_their_intent(
+    fallback: AnswerAwareFallbackClassifier, intent: str, confidence: Optional[float]
+):
     message = fallback.process([parsed(intent, confidence)])[0]
     assert message.get("intent") == {"name": intent, "confidence": 0.98}
     assert len(message.get("intent_ranking")) == 2
@@ -61,7 +73,9 @@ def test_the_model_still_answers_city_questions(trained_model: Path):
     from rasa.core.agent import Agent
 
     agent = Agent.load(str(trained_model))
-    components = [getattr(node, "_component", None) for node in agent.processor.graph_runner._instantiated_nodes.values()]
+    components = [
+        getattr(node, "_component", None) for node in agent.processor.graph_runner._instantiated_nodes.values()
+    ]
     assert any(isinstance(component, AnswerAwareFallbackClassifier) for component in components)
     questions = ["when is my garbage picked up?", "how do I pay a parking ticket?", "what are city hall's hours?"]
 

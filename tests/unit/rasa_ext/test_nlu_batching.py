@@ -1,4 +1,5 @@
 """bot/rasa_ext/patches/parse_together.py, predict_together.py: messages parsed together get exactly the parse each gets alone."""
+
 from __future__ import annotations
 
 import asyncio
@@ -38,7 +39,9 @@ def batching(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], List[int]
             sizes: List[int] = []
             parse_now = parse_together.ParseBatcher.parse_now
 
-            def recorded(self: parse_together.ParseBatcher, messages: List[Any], only: List[bool]) -> List[Dict[str, Any]]:
+            def recorded(
+                self: parse_together.ParseBatcher, messages: List[Any], only: List[bool]
+            ) -> List[Dict[str, Any]]:
                 sizes.append(len(messages))
                 return parse_now(self, messages, only)
 

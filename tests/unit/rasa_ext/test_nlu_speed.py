@@ -1,5 +1,6 @@
 """bot/rasa_ext/patches/sparse_features.py, direct_predictions.py, count_features.py: the same features and
 the same predictions as Rasa's own code."""
+
 from __future__ import annotations
 
 import asyncio
@@ -63,12 +64,17 @@ def test_count_features_are_sklearns_to_the_index(trained_model: Path):
     from rasa.shared.nlu.training_data.message import Message
 
     components = [
-        getattr(node, "_component", None) for node in Agent.load(str(trained_model)).processor.graph_runner._instantiated_nodes.values()
+        getattr(node, "_component", None)
+        for node in Agent.load(str(trained_model)).processor.graph_runner._instantiated_nodes.values()
     ]
     tokenizer = next(c for c in components if isinstance(c, Tokenizer))
     featurizers = [c for c in components if isinstance(c, CountVectorsFeaturizer)]
     assert {f.vectorizers["text"].analyzer for f in featurizers} == {"word", "char_wb"}
-    examples = [example for path in sorted((ROOT / "data" / "nlu").glob("*.yml")) for example in load_data(str(path)).training_examples]
+    examples = [
+        example
+        for path in sorted((ROOT / "data" / "nlu").glob("*.yml"))
+        for example in load_data(str(path)).training_examples
+    ]
     texts = sorted({example.get("text") for example in examples}) + SENTENCES
     messages = tokenizer.process([Message(data={"text": text}) for text in texts + ["", "zzzz qqqq"]])
     rasas = CountVectorsFeaturizer._create_features
@@ -85,7 +91,11 @@ def test_count_features_are_sklearns_to_the_index(trained_model: Path):
                         continue
                     compared += 1
                     assert have.format == want.format == "coo" and have.shape == want.shape
-                    assert have.dtype == want.dtype and have.row.dtype == want.row.dtype and have.col.dtype == want.col.dtype
+                    assert (
+                        have.dtype == want.dtype
+                        and have.row.dtype == want.row.dtype
+                        and have.col.dtype == want.col.dtype
+                    )
                     assert np.array_equal(have.row, want.row) and np.array_equal(have.col, want.col)
                     assert np.array_equal(have.data, want.data)
     assert compared > 2 * len(texts)

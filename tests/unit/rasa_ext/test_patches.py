@@ -1,4 +1,5 @@
 """The patch registry (bot/rasa_ext/patches): every patch declares itself, and `patched()` restores Rasa exactly."""
+
 from __future__ import annotations
 
 import gc

@@ -1,4 +1,5 @@
 """RecentRulePolicy sees exactly the dialogue states RulePolicy would match its rules against."""
+
 from __future__ import annotations
 
 import json
@@ -90,7 +91,7 @@ def test_the_caller_may_edit_the_states_it_gets(policy: RecentRulePolicy, domain
     )
     first = policy._prediction_states(tracker, domain, use_text_for_last_user_input=True)
     second = policy.recent_states(tracker, domain)
-    assert first != second and second == tracker.past_states(domain)[-policy.states_needed():]
+    assert first != second and second == tracker.past_states(domain)[-policy.states_needed() :]
 
 
 def test_rules_match_as_in_rulepolicy(policy: RecentRulePolicy, domain: Domain, tmp_path: Path):
@@ -102,10 +103,16 @@ def test_rules_match_as_in_rulepolicy(policy: RecentRulePolicy, domain: Domain, 
             tracker.update(event)
     states = tracker.past_states(domain)
     # Rules cut from the conversation itself, so that some match and some do not.
-    keys = {json.dumps(states[start : start + length]) for start in range(0, len(states) - 3, 7) for length in (1, 2, 3)}
+    keys = {
+        json.dumps(states[start : start + length]) for start in range(0, len(states) - 3, 7) for length in (1, 2, 3)
+    }
     lookup = {key: "utter_greet" for key in keys}
-    plain = RulePolicy.create(RulePolicy.get_default_config(), LocalModelStorage(tmp_path), Resource("plain"),
-                              ExecutionContext(GraphSchema({}), "plain"))
+    plain = RulePolicy.create(
+        RulePolicy.get_default_config(),
+        LocalModelStorage(tmp_path),
+        Resource("plain"),
+        ExecutionContext(GraphSchema({}), "plain"),
+    )
     matched = 0
     for _ in range(2):  # the second time from what the policy remembered
         for end in range(1, len(states) + 1):

@@ -1,4 +1,5 @@
 """The Rasa server's patches (bot/rasa_ext/patches/) keep Rasa's behaviour."""
+
 from __future__ import annotations
 
 import dataclasses
@@ -55,7 +56,12 @@ def turn(rng: random.Random, index: int) -> List[Event]:
     """One turn of a city conversation, including the rarer events that change a tracker's state."""
     kind = rng.choice(["faq", "form", "interrupt", "reject", "form_end", "pause", "followup", "reset", "session"])
     if kind == "faq":
-        return [user("faq"), ActionExecuted("utter_faq"), BotUttered(f"answer {index}"), ActionExecuted("action_listen")]
+        return [
+            user("faq"),
+            ActionExecuted("utter_faq"),
+            BotUttered(f"answer {index}"),
+            ActionExecuted("action_listen"),
+        ]
     if kind == "form":
         return [
             user("report_pothole", f"pothole at {index} Elm Street"),
@@ -102,8 +108,12 @@ def test_a_copy_is_the_tracker_rasas_replay_builds_at_every_event(domain: Domain
 
 
 def test_a_copy_changes_without_changing_the_original(domain: Domain):
-    events = [ActionExecuted("action_listen"), user("report_pothole"), ActiveLoop("service_request_form"),
-              SlotSet("service_code", "POTHOLE")]
+    events = [
+        ActionExecuted("action_listen"),
+        user("report_pothole"),
+        ActiveLoop("service_request_form"),
+        SlotSet("service_code", "POTHOLE"),
+    ]
     tracker = DialogueStateTracker.from_events("resident", events, domain.slots, max_event_history=50)
     duplicate = tracker_copy.tracker_copy(tracker)
     duplicate.update(SlotSet("service_code", "GRAFFITI"))
@@ -120,13 +130,23 @@ def form_turn(rng: random.Random, form: str) -> List[Event]:
     """A step of a form: its happy path, a rejected step, or a question asked inside it."""
     kind = rng.choice(["start", "step", "step", "reject", "aside", "end", "rewind", "undo"])
     if kind == "start":
-        return [user("report_pothole"), ActionExecuted(form), ActiveLoop(form), SlotSet("requested_slot", "x"),
-                ActionExecuted("action_listen")]
+        return [
+            user("report_pothole"),
+            ActionExecuted(form),
+            ActiveLoop(form),
+            SlotSet("requested_slot", "x"),
+            ActionExecuted("action_listen"),
+        ]
     if kind == "step":
         return [user("inform"), ActionExecuted(form), SlotSet("requested_slot", "y"), ActionExecuted("action_listen")]
     if kind == "reject":
-        return [user("faq"), ActionExecutionRejected(form), ActionExecuted("utter_faq"), ActionExecuted(form),
-                ActionExecuted("action_listen")]
+        return [
+            user("faq"),
+            ActionExecutionRejected(form),
+            ActionExecuted("utter_faq"),
+            ActionExecuted(form),
+            ActionExecuted("action_listen"),
+        ]
     if kind == "aside":
         return [user("greet"), ActionExecuted("utter_greet"), BotUttered("hi"), ActionExecuted("action_listen")]
     if kind == "end":
@@ -175,8 +195,12 @@ def test_applied_events_follow_events_taken_away(domain: Domain):
 def conversation(turns: int) -> List[Event]:
     events: List[Event] = [ActionExecuted("action_listen")]
     for index in range(turns):
-        events += [user("faq", f"question {index}"), ActionExecuted("utter_faq"), BotUttered(f"answer {index}"),
-                   ActionExecuted("action_listen")]
+        events += [
+            user("faq", f"question {index}"),
+            ActionExecuted("utter_faq"),
+            BotUttered(f"answer {index}"),
+            ActionExecuted("action_listen"),
+        ]
     return events
 
 
@@ -198,8 +222,12 @@ def trimmed_calls(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
 
 
 def test_an_action_call_carries_the_latest_turns_and_the_whole_state(domain: Domain, trimmed_calls: None):
-    events = conversation(30) + [user("report_pothole"), ActionExecuted("service_request_form"),
-                                 ActiveLoop("service_request_form"), SlotSet("service_code", "POTHOLE")]
+    events = conversation(30) + [
+        user("report_pothole"),
+        ActionExecuted("service_request_form"),
+        ActiveLoop("service_request_form"),
+        SlotSet("service_code", "POTHOLE"),
+    ]
     tracker = DialogueStateTracker.from_events("resident", events, domain.slots)
     action = RemoteAction("action_submit_report", EndpointConfig("http://localhost:5055/webhook"))
     call = action._action_call_format(tracker, domain)
@@ -313,6 +341,7 @@ def test_response_variations_are_picked_among_rasas_own():
     }
     generator = TemplatedNaturalLanguageGenerator(responses)
     cases = [("rest", {}), ("telegram", {}), ("rest", {"role": "reporter"}), ("rest", {"role": "visitor"})]
+
     def picked() -> List[Any]:
         return [{generator._random_response_for("utter_greet", *case)["text"] for _ in range(200)} for case in cases]
 

@@ -2,6 +2,7 @@
 
 Two stores on one database stand for two Rasa processes.
 """
+
 from __future__ import annotations
 
 import os
@@ -38,8 +39,14 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Dict[str, Any
     url = create_database(POSTGRES_URL, "citybot_test_tracker")
     try:
         parts = make_url(url)
-        yield {"dialect": "postgresql", "host": parts.host, "port": parts.port, "username": parts.username,
-               "password": parts.password, "db": parts.database}
+        yield {
+            "dialect": "postgresql",
+            "host": parts.host,
+            "port": parts.port,
+            "username": parts.username,
+            "password": parts.password,
+            "db": parts.database,
+        }
     finally:
         drop_database(POSTGRES_URL, url)
 
@@ -156,7 +163,9 @@ async def test_a_tracker_it_did_not_hand_out_is_stored_as_rasa_does(domain: Doma
     assert [e.as_dict() for e in ours.events] == [e.as_dict() for e in stock.events]
 
 
-async def test_the_database_is_used_off_the_event_loop(domain: Domain, db: Dict[str, Any], monkeypatch: pytest.MonkeyPatch):
+async def test_the_database_is_used_off_the_event_loop(
+    domain: Domain, db: Dict[str, Any], monkeypatch: pytest.MonkeyPatch
+):
     tracker_store = store(domain, db)
     threads = set()
     session_scope = tracker_store.session_scope

@@ -1,4 +1,5 @@
 """Every HTML page comes from a template: hostile values are shown as text, and the city file brands them."""
+
 from __future__ import annotations
 
 from datetime import datetime, timezone
@@ -30,8 +31,9 @@ def city(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     load_city.cache_clear()
 
 
-def use_city(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str, phone: str, assistant: str,
-             brand: str) -> None:
+def use_city(
+    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str, phone: str, assistant: str, brand: str
+) -> None:
     raw = yaml.safe_load(DEFAULT_CITY_FILE.read_text(encoding="utf-8"))
     raw["jurisdiction"].update(name=name, phone_311=f"{phone}, or (555) 123-4567 from outside the city")
     colours = {"brand": brand, "brand_dark": "#202020", "brand_tint": "#f0f0f0", "focus": "#aa3300"}
@@ -44,38 +46,77 @@ def use_city(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str, phone: 
 
 def handoff(state: str) -> Handoff:
     return Handoff(
-        id=7, sender_id=HOSTILE, channel=HOSTILE, reason=HOSTILE, state=state, created_at=NOW, updated_at=NOW,
-        claimed_by=HOSTILE if state == CLAIMED else None, claimed_at=None, resolved_by=HOSTILE, resolved_at=NOW,
-        handed_back=True, urgent_at=NOW,
+        id=7,
+        sender_id=HOSTILE,
+        channel=HOSTILE,
+        reason=HOSTILE,
+        state=state,
+        created_at=NOW,
+        updated_at=NOW,
+        claimed_by=HOSTILE if state == CLAIMED else None,
+        claimed_at=None,
+        resolved_by=HOSTILE,
+        resolved_at=NOW,
+        handed_back=True,
+        urgent_at=NOW,
     )
 
 
 def console_pages() -> dict:
     waiting, claimed = handoff(WAITING), handoff(CLAIMED)
-    turns = [Turn(index=1, who="resident", text=HOSTILE, at=0.0),
-             Turn(index=2, who="staff", text=HOSTILE, at=0.0, staff=HOSTILE, buttons=[HOSTILE])]
+    turns = [
+        Turn(index=1, who="resident", text=HOSTILE, at=0.0),
+        Turn(index=2, who="staff", text=HOSTILE, at=0.0, staff=HOSTILE, buttons=[HOSTILE]),
+    ]
     notes = [Note(id=1, handoff_id=7, author=HOSTILE, text=HOSTILE, created_at=NOW)]
     details = {HOSTILE: HOSTILE, "attributes": {HOSTILE: HOSTILE}, "media_url": f"https://example.org/{HOSTILE}"}
-    definition = ServiceDefinition(service_code=HOSTILE, attributes=[
-        ServiceAttribute(code=HOSTILE, datatype="singlevaluelist", required=True, description=HOSTILE,
-                         values=[(HOSTILE, HOSTILE)]),
-        ServiceAttribute(code="free", description=HOSTILE),
-    ])
+    definition = ServiceDefinition(
+        service_code=HOSTILE,
+        attributes=[
+            ServiceAttribute(
+                code=HOSTILE,
+                datatype="singlevaluelist",
+                required=True,
+                description=HOSTILE,
+                values=[(HOSTILE, HOSTILE)],
+            ),
+            ServiceAttribute(code="free", description=HOSTILE),
+        ],
+    )
     services = [Service(service_code=HOSTILE, service_name=HOSTILE)]
     cursor = {"after": 2, "note": 1}
     return {
         "login": pages.login_page(HOSTILE, problem=HOSTILE, username=HOSTILE, next_url=HOSTILE),
         "queue": pages.queue_page(
-            [waiting, claimed], [{"channel": HOSTILE, "sender_id": HOSTILE, "updated_at": NOW}], [waiting],
-            [HOSTILE], HOSTILE, HOSTILE, problem=HOSTILE,
+            [waiting, claimed],
+            [{"channel": HOSTILE, "sender_id": HOSTILE, "updated_at": NOW}],
+            [waiting],
+            [HOSTILE],
+            HOSTILE,
+            HOSTILE,
+            problem=HOSTILE,
         ),
         "conversation (claimed, filing)": pages.conversation_page(
-            claimed, turns, notes, details, HOSTILE, HOSTILE, cursor,
+            claimed,
+            turns,
+            notes,
+            details,
+            HOSTILE,
+            HOSTILE,
+            cursor,
             filing=pages.file_form(services, HOSTILE, definition, {**details, "location": HOSTILE}),
-            problem=HOSTILE, paused=True, reachable=False,
+            problem=HOSTILE,
+            paused=True,
+            reachable=False,
         ),
         "conversation (no definition)": pages.conversation_page(
-            claimed, turns, notes, details, HOSTILE, HOSTILE, cursor,
+            claimed,
+            turns,
+            notes,
+            details,
+            HOSTILE,
+            HOSTILE,
+            cursor,
             filing=pages.file_form(services, HOSTILE, None, details),
         ),
         "conversation (waiting)": pages.conversation_page(waiting, turns, notes, {}, "someone", HOSTILE, cursor),
@@ -91,11 +132,12 @@ def test_hostile_values_are_escaped_on_every_console_page(city: None) -> None:
         assert "<script>" not in page, name
         assert HOSTILE not in page, name
         assert ESCAPED in page, name
-        assert '"\'>' not in page, name  # no value leaves its attribute
+        assert "\"'>" not in page, name  # no value leaves its attribute
 
 
-def test_hostile_values_are_escaped_on_the_faq_and_chat_pages(city: None, monkeypatch: pytest.MonkeyPatch,
-                                                               tmp_path: Path) -> None:
+def test_hostile_values_are_escaped_on_the_faq_and_chat_pages(
+    city: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
     use_city(monkeypatch, tmp_path, HOSTILE, HOSTILE, HOSTILE, "#0b4f8a")
     monkeypatch.setattr(faq_module, "faq_answer", lambda topic: f"{HOSTILE}\n{HOSTILE}")
     for name, page in {
@@ -113,10 +155,15 @@ def test_a_colour_that_is_not_a_colour_is_refused(city: None, monkeypatch: pytes
         load_city()
 
 
-def test_another_city_file_rebrands_every_page_without_code(city: None, monkeypatch: pytest.MonkeyPatch,
-                                                            tmp_path: Path) -> None:
-    riverton = {"faq": faq_module.faq_page("cooling_warming_centers").body.decode(), "chat": render("chat/chat.html"),
-                "console": pages.login_page("token"), "css": render("brand.css")}
+def test_another_city_file_rebrands_every_page_without_code(
+    city: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
+) -> None:
+    riverton = {
+        "faq": faq_module.faq_page("cooling_warming_centers").body.decode(),
+        "chat": render("chat/chat.html"),
+        "console": pages.login_page("token"),
+        "css": render("brand.css"),
+    }
     assert all("Riverton" in page or "#0b4f8a" in page for page in riverton.values())
 
     use_city(monkeypatch, tmp_path, "Town of Lakeside", "211", "Lakeside 211", "#1a5e20")

@@ -8,6 +8,7 @@ Revision ID: 0001
 Revises:
 Create Date: 2026-12-04
 """
+
 import sqlalchemy as sa
 from alembic import op
 

@@ -6,6 +6,7 @@ Revision ID: 0002
 Revises: 0001
 Create Date: 2026-12-04
 """
+
 import sqlalchemy as sa
 from alembic import op
 
