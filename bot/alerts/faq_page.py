@@ -3,6 +3,8 @@
 Served by the Rasa server when credentials.yml lists `bot.alerts.faq_page.FaqPages:`
 (it takes no settings and receives no messages). A resident who opens the link
 from an SMS or a chat reads the same answer the assistant gives in a chat.
+Listing it is how a Rasa server takes part in alerts, so loading it also
+registers the ALERTS keywords with the channels (whichever command started Rasa).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.alerts.faq import faq_answer
+from bot.alerts.keywords import register_channel_hooks
 from bot.web.hsts import hsts_for_whole_app
 from bot.web.render import render
 
@@ -40,6 +43,7 @@ class FaqPages(InputChannel):
 
     @classmethod
     def from_credentials(cls, credentials: Optional[Dict[Text, Any]]) -> "FaqPages":
+        register_channel_hooks()  # ALERTS ON / ALERTS OFF by SMS and WhatsApp
         return cls()
 
     def url_prefix(self) -> Text:

@@ -31,9 +31,6 @@ def with_api_token(argv: List[str], token: Optional[str]) -> List[str]:
 
 def main() -> None:
     apply_all()
-    from bot.alerts.keywords import register_channel_hooks
-
-    register_channel_hooks()  # ALERTS ON / ALERTS OFF by SMS and WhatsApp
     from rasa.__main__ import main as rasa_main
 
     sys.argv = with_api_token(["rasa", *sys.argv[1:]], settings().rasa_api_token)
