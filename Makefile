@@ -71,11 +71,11 @@ browser: ## install Debian's chromium for the browser tests if it is missing
 		(apt-get update -qq && DEBIAN_FRONTEND=noninteractive apt-get install -y -qq chromium >/dev/null) \
 		|| { echo "could not install chromium (run as root, or install the 'chromium' package)"; exit 1; }; }
 
-test: validate stories browser ## install, train if needed, validate the data and run every test
+test: lint validate stories browser ## install, lint, train if needed, validate the data and run every test
 	@echo "==> [test] pytest (unit, HTTP and end-to-end tests)"
 	@$(PY) -m pytest -q
 
-# Style and types (configured in pyproject.toml); not yet part of `make test`.
+# Style and types (configured in pyproject.toml); the first step of `make test`.
 lint: $(STAMP) ## check style, formatting and types (ruff, mypy)
 	@$(PY) -m ruff check .
 	@$(PY) -m ruff format --check .
@@ -88,4 +88,5 @@ bench: train ## speed and scale against stock Rasa (reports/bench.json, reports/
 	@$(PY) -m bench.speed
 
 clean: ## remove the models, reports and run-time state (models/, reports/, var/, results/)
-	rm -rf models reports var results
+	rm -rf models reports results
+	find var -mindepth 1 ! -name .gitkeep -delete 2>/dev/null || true

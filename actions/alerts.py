@@ -32,10 +32,10 @@ TEXT_CHANNELS = ("sms", "whatsapp")
 def requested(tracker: Tracker) -> Tuple[List[str], List[str]]:
     """Topics and zones the latest message names (entities first, else its words); empty means all."""
     entities: List[Dict[str, Any]] = (tracker.latest_message or {}).get("entities") or []
-    topics = [normalize_topic(e.get("value")) for e in entities if e.get("entity") == TOPIC_ENTITY]
-    zones = [normalize_zone(e.get("value")) for e in entities if e.get("entity") == ZONE_ENTITY]
-    topics = [t for t in topics if t]
-    zones = [z for z in zones if z]
+    named_topics = [normalize_topic(e.get("value")) for e in entities if e.get("entity") == TOPIC_ENTITY]
+    named_zones = [normalize_zone(e.get("value")) for e in entities if e.get("entity") == ZONE_ENTITY]
+    topics = [t for t in named_topics if t]
+    zones = [z for z in named_zones if z]
     if not topics and not zones:
         text = latest_text(tracker)
         topics, zones = topics_in(text), zones_in(text)

@@ -95,7 +95,9 @@ class ActionRequestHuman(Action):
 
 
 class ActionHandoffWaiting(Action):
-    """A message to a conversation paused for staff (run by bot/rasa_ext/patches/handoff_waiting.py; see bot.handoff.waiting).
+    """A message to a conversation paused for staff.
+
+    Run by bot/rasa_ext/patches/handoff_waiting.py; see bot.handoff.waiting.
 
     If the database cannot be reached, an emergency still gets the 911 answer.
     """

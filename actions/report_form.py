@@ -234,9 +234,9 @@ class ValidateServiceRequestForm(FormValidationAction):
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
         if not form_is_active(tracker, FORM):
-            text = latest_text(tracker)
-            opening_is_a_description = not text.startswith("/") and len(text.split()) >= DESCRIPTION_MIN_WORDS
-            return {"description": text} if opening_is_a_description else {}
+            opening = latest_text(tracker)
+            opening_is_a_description = not opening.startswith("/") and len(opening.split()) >= DESCRIPTION_MIN_WORDS
+            return {"description": opening} if opening_is_a_description else {}
         text = _answer_text(tracker, "description")
         return {"description": text} if text else {}
 
@@ -339,6 +339,8 @@ class ValidateServiceRequestForm(FormValidationAction):
         if value is True:
             return {"confirm": True}
         definition = await current_definition(tracker)
+        # The summary is asked for only once the service is known (required_slots asks service_code first).
+        assert definition is not None, "confirm answered before the service was known"
         draft = await current_draft(tracker)
         intent, _ = latest_intent(tracker)
         reply = read_confirmation(str(value), intent, draft, definition)

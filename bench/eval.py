@@ -53,7 +53,7 @@ def accuracy_and_macro_f1(gold: Sequence[str], predicted: Sequence[str]) -> Tupl
     from sklearn.metrics import f1_score
 
     labels = sorted(set(gold))
-    accuracy = sum(g == p for g, p in zip(gold, predicted)) / max(len(gold), 1)
+    accuracy = sum(g == p for g, p in zip(gold, predicted, strict=True)) / max(len(gold), 1)
     macro = f1_score(gold, predicted, labels=labels, average="macro", zero_division=0)
     return accuracy, float(macro)
 
@@ -104,7 +104,7 @@ async def evaluate(model_path: Path) -> Dict[str, Any]:
     intent_gold = [g.split("/")[0] for g in gold]
     intent_pred = [p.split("/")[0] for p in predicted]
     intent_accuracy, intent_macro = accuracy_and_macro_f1(intent_gold, intent_pred)
-    errors = Counter(f"{g} -> {p}" for g, p in zip(gold, predicted) if g != p)
+    errors = Counter(f"{g} -> {p}" for g, p in zip(gold, predicted, strict=True) if g != p)
     results["holdout"] = {
         "examples": len(gold),
         "accuracy": round(accuracy, 4),
@@ -140,7 +140,7 @@ async def evaluate(model_path: Path) -> Dict[str, Any]:
         ]
         details = [
             {"service_request_id": rid, "expected": code, "chosen": got}
-            for (rid, code), got in zip(expected.items(), services)
+            for (rid, code), got in zip(expected.items(), services, strict=True)
         ]
         results["bloomington"] = {
             "examples": len(details),
@@ -183,7 +183,8 @@ def summary_lines(results: Dict[str, Any]) -> List[str]:
     civic = results.get("civic_nlu")
     if civic:
         lines.append(
-            f"civic assistant phrases ({civic['examples']}): accuracy {civic['accuracy']:.1%}, macro-F1 {civic['macro_f1']:.3f}"
+            f"civic assistant phrases ({civic['examples']}): accuracy {civic['accuracy']:.1%}, "
+            f"macro-F1 {civic['macro_f1']:.3f}"
         )
     return lines
 

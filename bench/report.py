@@ -47,7 +47,8 @@ def print_summary(results: Dict[str, Any], sides: Sequence[str], levels: Sequenc
                 continue
             print(
                 f"{name:<6} {level:>4} {row['p50_ms'] or 0:>8.0f} {row['p95_ms'] or 0:>8.0f} "
-                f"{row['p99_ms'] or 0:>8.0f} {row['msgs_per_s'] or 0:>7.1f} {row['errors']:>4} {row['unexpected_replies']:>5}"
+                f"{row['p99_ms'] or 0:>8.0f} {row['msgs_per_s'] or 0:>7.1f} {row['errors']:>4} "
+                f"{row['unexpected_replies']:>5}"
             )
     for name in sides:
         side = results[name]

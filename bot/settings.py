@@ -4,10 +4,10 @@
 reading `.env` in the project root (python-dotenv; a variable already set wins),
 and returns that object ever after: a process's configuration cannot change
 under it. `reload_settings()` builds it anew, for tests that change the
-environment (tests/conftest.py does so after every monkeypatched variable).
+environment (tests/support/settings.py does so after every monkeypatched variable).
 
 Each field names its environment variable, default and meaning; `.env.example`
-and the README list the same variables (tests/test_settings.py checks). Values
+and the README list the same variables (tests/unit/test_settings.py checks). Values
 with checks of their own (Open311 timeout, alert rates, console limits) stay
 text here and are checked where they are used, so the error names its context.
 """

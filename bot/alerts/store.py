@@ -19,7 +19,7 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple
+from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple, overload
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -78,6 +78,12 @@ async def run(work: Any) -> Any:
     return await database().run(work)
 
 
+@overload
+def aware(moment: datetime) -> datetime: ...
+@overload
+def aware(moment: None) -> None: ...
+@overload
+def aware(moment: Optional[datetime]) -> Optional[datetime]: ...
 def aware(moment: Optional[datetime]) -> Optional[datetime]:
     """SQLite gives datetimes back without their zone: they are UTC."""
     if moment is not None and moment.tzinfo is None:

@@ -40,7 +40,10 @@ async def read_capped_body(request: Request, limit: int = WEBHOOK_MAX_BODY_BYTES
 
 
 def is_text(value: str) -> bool:
-    """Whether a string is text that can be written out (JSON allows a lone surrogate like "\\ud800"; UTF-8 does not)."""
+    """Whether a string is text that can be written out.
+
+    JSON allows a lone surrogate like "\\ud800"; UTF-8 does not.
+    """
     try:
         value.encode("utf-8")
     except UnicodeEncodeError:

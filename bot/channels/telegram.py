@@ -602,7 +602,9 @@ class TelegramInput(InputChannel):
         return hook
 
     def _secret_ok(self, given: Optional[str]) -> bool:
-        return bool(given) and hmac.compare_digest(given.encode("utf-8"), self.settings.secret.encode("utf-8"))
+        if not given:
+            return False
+        return hmac.compare_digest(given.encode("utf-8"), self.settings.secret.encode("utf-8"))
 
     async def _receive(self, request: Request, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> HTTPResponse:
         sender = self.sender

@@ -19,12 +19,12 @@ import inspect
 import logging
 import time
 from dataclasses import dataclass
-from typing import Any, Dict, List, Mapping, Optional
+from typing import Any, Dict, List, Mapping, Optional, Protocol, TypeGuard
 
 import httpx
 
 from bot.catalog import load_city
-from bot.channels.outbound import NotDeliverable, deliver, sender_for
+from bot.channels.outbound import Buttons, NotDeliverable, OutboundSender, deliver, sender_for
 from bot.db.contacts import contact_for
 from bot.handoff import store
 from bot.handoff.store import CLAIMED, STAFF, Handoff
@@ -175,6 +175,19 @@ def report_details(tracker: Mapping[str, Any]) -> Dict[str, Any]:
 # --- reaching the resident ------------------------------------------------------------
 
 
+class RoleSender(Protocol):
+    """A sender that styles a message by who wrote it (the web chat's `role`)."""
+
+    channel: str
+
+    async def send(self, address: str, text: str, buttons: Buttons = None, *, role: str) -> None: ...
+
+
+def sends_roles(sender: OutboundSender) -> TypeGuard[RoleSender]:
+    """Whether the sender's `send` takes a `role`."""
+    return "role" in inspect.signature(sender.send).parameters
+
+
 async def send_to_resident(sender_id: str, text: str, from_staff: bool) -> None:
     """A message on the resident's own channel; staff replies are marked as such.
 
@@ -187,7 +200,7 @@ async def send_to_resident(sender_id: str, text: str, from_staff: bool) -> None:
         raise NotDeliverable("this conversation has no channel to reach the resident on")
     if from_staff:
         sender = sender_for(contact.channel)
-        if sender is not None and not contact.opted_out and "role" in inspect.signature(sender.send).parameters:
+        if sender is not None and not contact.opted_out and sends_roles(sender):
             await sender.send(contact.address, text, None, role="staff")
             return
         text = STAFF_PREFIX + text

@@ -21,7 +21,7 @@ import secrets
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from statistics import median
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, overload
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -85,6 +85,12 @@ def on_duty_window() -> timedelta:
     return timedelta(seconds=seconds)
 
 
+@overload
+def aware(value: datetime) -> datetime: ...
+@overload
+def aware(value: None) -> None: ...
+@overload
+def aware(value: Optional[datetime]) -> Optional[datetime]: ...
 def aware(value: Optional[datetime]) -> Optional[datetime]:
     """SQLite returns UTC datetimes without their zone."""
     if value is not None and value.tzinfo is None:

@@ -17,7 +17,7 @@ from __future__ import annotations
 
 import logging
 from datetime import datetime
-from typing import Any, Callable, Dict, List, Mapping, Optional, Sequence, Tuple, TypeVar, Union
+from typing import Any, Callable, Dict, List, Literal, Mapping, Optional, Sequence, Tuple, TypeVar, Union, overload
 from urllib.parse import quote, urlencode
 
 import httpx
@@ -237,7 +237,7 @@ class Open311Client:
         if answer is None:
             return None
         lookups = self._parse(parse_token_lookups, *answer, "GET tokens")
-        return next((l.service_request_id for l in lookups if l.service_request_id), None)
+        return next((lookup.service_request_id for lookup in lookups if lookup.service_request_id), None)
 
     # --- plumbing -----------------------------------------------------------------------
 
@@ -246,7 +246,7 @@ class Open311Client:
 
     async def _get(self, path: str, parse: Callable[[Body, Format], T], params: Optional[Dict[str, Any]] = None) -> T:
         resource = self._resource(path)
-        body, fmt = await self._call("GET", resource, params=params)  # type: ignore[misc]
+        body, fmt = await self._call("GET", resource, params=params)
         return self._parse(parse, body, fmt, f"GET {resource}")
 
     @staticmethod
@@ -255,6 +255,30 @@ class Open311Client:
             return parse(body, fmt)
         except Open311ParseError as error:
             raise Open311ParseError(f"{what}: {error}") from error
+
+    @overload
+    async def _call(
+        self,
+        method: str,
+        resource: str,
+        *,
+        params: Optional[Dict[str, Any]] = None,
+        form: Optional[List[Tuple[str, str]]] = None,
+        headers: Optional[Dict[str, str]] = None,
+        missing_ok: Literal[False] = False,
+    ) -> Tuple[bytes, Format]: ...
+
+    @overload
+    async def _call(
+        self,
+        method: str,
+        resource: str,
+        *,
+        params: Optional[Dict[str, Any]] = None,
+        form: Optional[List[Tuple[str, str]]] = None,
+        headers: Optional[Dict[str, str]] = None,
+        missing_ok: bool,
+    ) -> Optional[Tuple[bytes, Format]]: ...
 
     async def _call(
         self,

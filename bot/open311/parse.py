@@ -148,7 +148,7 @@ def _element_to_tree(element: ET.Element) -> Any:
     child_tags = [_local_name(child.tag) for child in children]
     if len(children) > 1 and len(set(child_tags)) == 1:
         return [_element_to_tree(child) for child in children]
-    return {name: _element_to_tree(child) for name, child in zip(child_tags, children)}
+    return {name: _element_to_tree(child) for name, child in zip(child_tags, children, strict=True)}
 
 
 # --- field readers: tolerant of every shape real cities send ---------------------

@@ -394,10 +394,8 @@ def build_query(params: Params, now: datetime) -> RequestQuery:
     if any(status not in STATUSES for status in statuses):
         raise ApiError(400, "status must be open, closed or both, comma-separated")
     start, end = _date_param(params, "start_date"), _date_param(params, "end_date")
-    if start is None and end is None:
-        start = now - MAX_WINDOW
-    elif start is None:
-        start = end - MAX_WINDOW  # type: ignore[operator]
+    if start is None:
+        start = (now if end is None else end) - MAX_WINDOW
     elif end is None:
         end = start + MAX_WINDOW
     if end is not None and end < start:

@@ -68,7 +68,8 @@ def serve_open311(args: argparse.Namespace) -> int:
     """Run only the reference Open311 server."""
     from bot.open311.server import main as open311_main
 
-    return open311_main(args.rest) or 0
+    open311_main(args.rest)
+    return 0
 
 
 def run_worker(_: argparse.Namespace) -> int:

@@ -272,8 +272,8 @@ class FileLockStore(LockStore):
     """
 
     def __init__(self, endpoint_config: Optional[EndpointConfig] = None, path: Optional[str] = None) -> None:
-        path = path or (endpoint_config.url if endpoint_config else None) or var_dir() / LOCK_FILE_NAME
-        self.path = os.path.abspath(path)
+        location = path or (endpoint_config.url if endpoint_config else None) or var_dir() / LOCK_FILE_NAME
+        self.path = os.path.abspath(location)
         super().__init__()
 
     def _file(self) -> "_LockFile":

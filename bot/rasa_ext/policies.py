@@ -56,14 +56,14 @@ class RecentRulePolicy(RulePolicy):
         self._rule_states: Dict[Text, List[State]] = {}
         self._matches: "OrderedDict[Tuple[int, Hashable], frozenset]" = OrderedDict()
 
-    def _rule_key_to_state(self, rule_key: Text) -> List[State]:  # type: ignore[override]
+    def _rule_key_to_state(self, rule_key: Text) -> List[State]:
         """The rule's states, parsed from its JSON key once (RulePolicy parses every key at every check)."""
         states = self._rule_states.get(rule_key)
         if states is None:
             states = self._rule_states[rule_key] = RulePolicy._rule_key_to_state(rule_key)
         return states
 
-    def _get_possible_keys(self, lookup: Dict[Text, Text], states: List[State]) -> Set[Text]:  # type: ignore[override]
+    def _get_possible_keys(self, lookup: Dict[Text, Text], states: List[State]) -> Set[Text]:
         """RulePolicy's rule keys matching the states, remembered per distinct run of states."""
         frozen = frozen_states(states)
         if frozen is None:

@@ -62,6 +62,9 @@ class CachedTracker:
 class CachedSQLTrackerStore(SQLTrackerStore):
     """SQL tracker store that reads only what is new for a conversation it already holds."""
 
+    # Set by SQLTrackerStore.__init__ (Rasa has no type information) and replaced below for SQLite.
+    engine: sa.engine.Engine
+
     def __init__(
         self, *args: Any, cache_size: Optional[int] = None, shared: Optional[bool] = None, **kwargs: Any
     ) -> None:
@@ -135,10 +138,11 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             return [(event.id, event.type_name, event.data) for event in query.all()]
 
     def _rows_after(self, sender_id: str, last_id: int) -> List[Row]:
-        if self._sql is not None:
+        sql = self._sql
+        if sql is not None:
 
             def read(cursor: Any) -> List[Row]:
-                cursor.execute(self._sql.rows_after, (sender_id, last_id))
+                cursor.execute(sql.rows_after, (sender_id, last_id))
                 return [tuple(row) for row in cursor.fetchall()]
 
             return db_engine.raw_transaction(self.engine, read)
@@ -194,20 +198,21 @@ class CachedSQLTrackerStore(SQLTrackerStore):
     def _insert(self, sender_id: str, events: Sequence[Event]) -> int:
         """Insert events with the columns SQLTrackerStore.save writes; returns the last row id (0: none)."""
         rows = [event_row(sender_id, event) for event in events]
-        if self._sql is not None:
+        sql = self._sql
+        if sql is not None:
 
             def insert(cursor: Any) -> int:
                 if rows:
-                    cursor.executemany(self._sql.insert, rows)
-                cursor.execute(self._sql.last_id, (sender_id,))
+                    cursor.executemany(sql.insert, rows)
+                cursor.execute(sql.last_id, (sender_id,))
                 return int(cursor.fetchone()[0] or 0)
 
             return db_engine.raw_transaction(self.engine, insert)
-        rows = [dict(zip(EVENT_COLUMNS, row)) for row in rows]
+        values = [dict(zip(EVENT_COLUMNS, row, strict=True)) for row in rows]
         table = self.SQLEvent.__table__
         with self.session_scope() as session:
-            if rows:
-                session.execute(table.insert(), rows)
+            if values:
+                session.execute(table.insert(), values)
             last_id = session.execute(
                 sa.select(sa.func.max(table.c.id)).where(table.c.sender_id == sender_id)
             ).scalar_one()

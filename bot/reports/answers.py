@@ -4,6 +4,7 @@ Residents answer "big one", "2", "12 elm st" or "skip, thanks" instead of the
 exact wording of a button; these pure functions turn such text into values the
 back office accepts, so every channel (buttons or not) gets the same behaviour.
 """
+
 from __future__ import annotations
 
 import difflib
@@ -24,16 +25,54 @@ _SYNONYMS: Dict[str, Sequence[str]] = {
 }
 
 _SKIP_PHRASES = (
-    "skip", "no", "nope", "nah", "no thanks", "no thank you", "none", "n/a", "na",
-    "anonymous", "anon", "stay anonymous", "dont know", "don't know", "idk",
-    "not sure", "no idea", "i dont know", "i don't know", "pass", "rather not",
-    "no contact", "prefer not", "no updates", "nothing",
+    "skip",
+    "no",
+    "nope",
+    "nah",
+    "no thanks",
+    "no thank you",
+    "none",
+    "n/a",
+    "na",
+    "anonymous",
+    "anon",
+    "stay anonymous",
+    "dont know",
+    "don't know",
+    "idk",
+    "not sure",
+    "no idea",
+    "i dont know",
+    "i don't know",
+    "pass",
+    "rather not",
+    "no contact",
+    "prefer not",
+    "no updates",
+    "nothing",
 )
 
 _NUMBER_WORDS = {
-    "a": 1, "an": 1, "one": 1, "two": 2, "three": 3, "four": 4, "five": 5, "six": 6,
-    "seven": 7, "eight": 8, "nine": 9, "ten": 10, "eleven": 11, "twelve": 12,
-    "couple": 2, "few": 3, "several": 4, "fourteen": 14, "twenty": 20, "thirty": 30,
+    "a": 1,
+    "an": 1,
+    "one": 1,
+    "two": 2,
+    "three": 3,
+    "four": 4,
+    "five": 5,
+    "six": 6,
+    "seven": 7,
+    "eight": 8,
+    "nine": 9,
+    "ten": 10,
+    "eleven": 11,
+    "twelve": 12,
+    "couple": 2,
+    "few": 3,
+    "several": 4,
+    "fourteen": 14,
+    "twenty": 20,
+    "thirty": 30,
 }
 _UNIT_DAYS = {"day": 1, "days": 1, "week": 7, "weeks": 7, "month": 30, "months": 30}
 
@@ -89,15 +128,15 @@ def match_choice(text: str, choices: Sequence[str]) -> Optional[str]:
     if said.isdigit() and 1 <= int(said) <= len(choices):
         return choices[int(said) - 1]
     labels = [_label(c) for c in choices]
-    for choice, label in zip(choices, labels):
+    for choice, label in zip(choices, labels, strict=True):
         if said in (normalise(choice), label):
             return choice
-    hits = [c for c, label in zip(choices, labels) if label and _contains_phrase(said, label)]
+    hits = [c for c, label in zip(choices, labels, strict=True) if label and _contains_phrase(said, label)]
     if len(hits) == 1:
         return hits[0]
     synonym_hits = [
         c
-        for c, label in zip(choices, labels)
+        for c, label in zip(choices, labels, strict=True)
         if any(_contains_phrase(said, normalise(s)) for s in _SYNONYMS.get(label, ()))
     ]
     if len(synonym_hits) == 1:

@@ -3,6 +3,7 @@
 "no, it's 12 Elm Street", "the size is wrong", "change my email" and "yes" all
 arrive at the same question; this turns each into slot changes.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field
@@ -14,10 +15,32 @@ from bot.reports.draft import ReportDraft
 from bot.reports.questions import askable_attributes, find_choice_in_sentence
 
 _YES = {
-    "yes", "y", "yep", "yeah", "yup", "sure", "ok", "okay", "correct", "thats right",
-    "thats correct", "looks good", "send", "send it", "yes send it", "yes please",
-    "submit", "submit it", "go ahead", "confirm", "all good", "perfect", "right",
-    "yes thats right", "file it", "do it",
+    "yes",
+    "y",
+    "yep",
+    "yeah",
+    "yup",
+    "sure",
+    "ok",
+    "okay",
+    "correct",
+    "thats right",
+    "thats correct",
+    "looks good",
+    "send",
+    "send it",
+    "yes send it",
+    "yes please",
+    "submit",
+    "submit it",
+    "go ahead",
+    "confirm",
+    "all good",
+    "perfect",
+    "right",
+    "yes thats right",
+    "file it",
+    "do it",
 }
 _NO = {"no", "n", "nope", "nah", "not quite", "wrong", "change", "change something", "edit", "fix"}
 _FIELD_WORDS = {
@@ -74,9 +97,7 @@ def read_confirmation(
     said = normalise(text)
     address = find_address(text)
     if address:
-        return ConfirmationReply(
-            "correct", {"location": address, "latitude": None, "longitude": None}
-        )
+        return ConfirmationReply("correct", {"location": address, "latitude": None, "longitude": None})
     attributes = askable_attributes(definition)
     choice = find_choice_in_sentence(attributes, text) if said not in _YES | _NO else None
     if choice is not None:

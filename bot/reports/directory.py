@@ -6,6 +6,7 @@ While the back office is unreachable (timeout, refused, 5xx) the catalog comes
 from `bot.reports.offline_catalog`, so reports are still drafted and stored in
 the outbox; the back office is asked again after OFFLINE_RETRY_SECONDS.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -116,7 +117,8 @@ class ServiceDirectory:
     async def find(self, text: str) -> Optional[Service]:
         """The service a resident named in free text ("street light", "3"), if exactly one."""
         services = await self.services()
-        names = [s.service_name for s in services]
+        # As the service buttons name them (actions/report_form.py): a service without a name by its code.
+        names = [s.service_name or s.service_code for s in services]
         chosen = match_choice(text, names)
         if chosen is None:
             said = normalise(text)

@@ -4,6 +4,7 @@ Keeps the mapping between what the dialogue collected and what Open311 receives
 in one place: the summary the resident confirms is made from the same object
 that is filed.
 """
+
 from __future__ import annotations
 
 from dataclasses import dataclass, field

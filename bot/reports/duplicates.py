@@ -5,6 +5,7 @@ reference server supports; a back office that ignores or refuses it is asked
 for the service's recent open requests instead, filtered here by distance or,
 without coordinates, by the same street address.
 """
+
 from __future__ import annotations
 
 import logging
@@ -59,7 +60,11 @@ async def find_duplicate(
     except Open311Error as error:
         logger.info("duplicate check skipped: %s", error)
         return None
-    matches = [r for r in candidates if r.is_open and r.service_code in (None, service_code) and _same_place(r, lat, long, address)]
+    matches = [
+        r
+        for r in candidates
+        if r.is_open and r.service_code in (None, service_code) and _same_place(r, lat, long, address)
+    ]
     if lat is not None and long is not None:
         matches.sort(key=lambda r: haversine_m(lat, long, r.lat, r.long) if r.has_location else math.inf)  # type: ignore[arg-type]
     return matches[0] if matches else None

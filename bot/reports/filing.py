@@ -4,6 +4,7 @@ The report goes into the outbox first (so it is never lost), then one delivery
 attempt is made at once; if the back office is slow or down, the worker keeps
 trying and messages the resident when the city's id arrives.
 """
+
 from __future__ import annotations
 
 import logging

@@ -8,6 +8,7 @@ fresh install that never reached its back office uses the city file's catalog
 parsed like a real answer, so its choice keys are the ones filing will need.
 The outbox then files the report once the back office is back.
 """
+
 from __future__ import annotations
 
 import json

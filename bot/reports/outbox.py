@@ -7,6 +7,7 @@ so a retry after a crash or a timeout adopts the request already filed instead
 of filing it again. A row is claimed before each attempt, so two processes never
 deliver the same report at the same time.
 """
+
 from __future__ import annotations
 
 import json
@@ -16,7 +17,7 @@ import secrets
 import uuid
 from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
-from typing import Any, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -37,6 +38,7 @@ REJECTED = "rejected"  # the back office refused it: retrying would not help
 
 _REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 CLAIM_SECONDS = 60
+
 
 @dataclass(frozen=True)
 class OutboxItem:
@@ -89,6 +91,11 @@ def backoff_seconds(attempts: int) -> float:
     return delay * random.uniform(0.8, 1.2)
 
 
+def inserting(values: Dict[str, Any]) -> Callable[[Connection], Any]:
+    """The work of inserting one outbox row (for Database.run)."""
+    return lambda connection: connection.execute(report_outbox.insert().values(**values))
+
+
 async def enqueue(draft: ReportDraft, sender_id: Optional[str], claim_for: Optional[float] = None) -> OutboxItem:
     """Store a confirmed report; it is safe from here on, whatever fails next.
 
@@ -116,7 +123,7 @@ async def enqueue(draft: ReportDraft, sender_id: Optional[str], claim_for: Optio
             resident_told=False,
         )
         try:
-            await database().run(lambda c: c.execute(report_outbox.insert().values(**values)))
+            await database().run(inserting(values))
         except sa.exc.IntegrityError:
             continue  # the rare reference collision: draw another
         return await get(reference)  # type: ignore[return-value]
@@ -207,9 +214,7 @@ async def attempt(item: OutboxItem, client: Open311Client) -> OutboxItem:
         existing = await _already_filed(item, client) if tried_before else None
         if existing:
             return await _save(item.reference, state=FILED, service_request_id=existing, filed_at=utcnow())
-        receipt = await client.create_request(
-            item.service_code, idempotency_key=item.idempotency_key, **item.fields
-        )
+        receipt = await client.create_request(item.service_code, idempotency_key=item.idempotency_key, **item.fields)
     except Open311Rejected as error:
         logger.warning("report %s refused by the back office: %s", item.reference, error)
         return await _save(item.reference, state=REJECTED, last_error=str(error)[:1000])
@@ -255,4 +260,3 @@ async def untold_outcomes(limit: int = 50) -> List[OutboxItem]:
         ).all()
     )
     return [OutboxItem.from_row(row) for row in rows]
-

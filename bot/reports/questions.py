@@ -3,6 +3,7 @@
 Whatever city the assistant points at, its own definition decides what is
 asked, in which order, and which answers are valid.
 """
+
 from __future__ import annotations
 
 import re
@@ -43,9 +44,7 @@ def askable_attributes(definition: ServiceDefinition) -> List[ServiceAttribute]:
     return sorted(variable, key=lambda a: (not a.required, a.order if a.order is not None else 0))
 
 
-def next_attribute(
-    definition: ServiceDefinition, answered: Dict[str, Any]
-) -> Optional[ServiceAttribute]:
+def next_attribute(definition: ServiceDefinition, answered: Dict[str, Any]) -> Optional[ServiceAttribute]:
     """The first attribute not yet answered (or skipped), else None."""
     for attribute in askable_attributes(definition):
         if attribute.code not in answered:
@@ -107,13 +106,13 @@ def check_answer(attribute: ServiceAttribute, text: str) -> Answer:
     if attribute.datatype in LIST_TYPES and attribute.values:
         return _check_list(attribute, text)
     if attribute.datatype == "number":
-        mentions_time = any(w in normalise(attribute.description) for w in ("day", "days", "week"))
+        mentions_time = any(w in normalise(attribute.description or "") for w in ("day", "days", "week"))
         number = parse_days(text) if mentions_time else parse_number(text)
         if number is None or number < 0:
             return Answer(error="Please answer with a number (for example 3).")
         return Answer(value=str(int(number)) if number == int(number) else str(number))
     if not normalise(text):
-        return Answer(error="Please type an answer, or say \"skip\".")
+        return Answer(error='Please type an answer, or say "skip".')
     return Answer(value=text[:500])
 
 
@@ -124,9 +123,7 @@ def describe_value(attribute: ServiceAttribute, value: Any) -> str:
     return ", ".join(names.get(k, str(k)) for k in keys)
 
 
-def find_choice_in_sentence(
-    attributes: Sequence[ServiceAttribute], text: str
-) -> Optional[tuple]:
+def find_choice_in_sentence(attributes: Sequence[ServiceAttribute], text: str) -> Optional[tuple]:
     """An (attribute, key) pair when a sentence names exactly one list value.
 
     Lets "no, it's a large one" correct the size without a question first.

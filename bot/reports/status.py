@@ -1,4 +1,5 @@
 """Find a request number in a message and describe a request's status."""
+
 from __future__ import annotations
 
 import re
@@ -83,7 +84,9 @@ async def describe_reference(reference: str, client: Open311Client) -> str:
         if request is not None:
             return f"{describe_request(request)} (Your reference: {item.reference}.)"
     if item.state == outbox.REJECTED:
-        return f"Your report {item.reference} was not accepted by the city's system. Please call 311 so staff can file it."
+        return (
+            f"Your report {item.reference} was not accepted by the city's system. Please call 311 so staff can file it."
+        )
     return (
         f"Your report {item.reference} is saved and waiting for the city's system to accept it. "
         "I'll message you the city's request number as soon as it arrives."

@@ -12,7 +12,7 @@ from typing import Any, Optional
 
 from sanic import Blueprint, Sanic
 from sanic.request import Request
-from sanic.response import HTTPResponse
+from sanic.response import BaseHTTPResponse
 
 from bot.settings import settings
 
@@ -25,7 +25,7 @@ def served_over_https() -> bool:
     return (settings().public_url or "").strip().lower().startswith("https://")
 
 
-async def add_hsts(_request: Request, response: Optional[HTTPResponse]) -> None:
+async def add_hsts(_request: Request, response: Optional[BaseHTTPResponse]) -> None:
     """A Sanic response middleware: the header on every response."""
     if response is not None:
         response.headers.setdefault(HSTS_HEADER, HSTS_VALUE)

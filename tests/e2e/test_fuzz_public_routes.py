@@ -144,10 +144,11 @@ class Outcome:
         self.sent = 0
         self.failures: List[str] = []
 
-    def check(self, label: str, send: Callable[[], httpx.Response]) -> None:
+    def check(self, label: str, send: Callable[..., httpx.Response], *args: Any, **kwargs: Any) -> None:
+        """Send one request, `send(*args, **kwargs)`, and note it if it fails."""
         self.sent += 1
         try:
-            answer = send()
+            answer = send(*args, **kwargs)
         except httpx.HTTPError as error:
             self.failures.append(f"{label}: no answer ({type(error).__name__})")
             return
@@ -188,17 +189,18 @@ def test_telegram_webhook(stack, outcome):
         body = json_body(rng.choice(updates), rng)
         outcome.check(
             f"telegram #{number} {body[:80]!r}",
-            lambda: httpx.post(
-                url,
-                content=body,
-                timeout=60,
-                headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET, "Content-Type": "application/json"},
-            ),
+            httpx.post,
+            url,
+            content=body,
+            timeout=60,
+            headers={"X-Telegram-Bot-Api-Secret-Token": TELEGRAM_SECRET, "Content-Type": "application/json"},
         )
     for file_id in rng.sample(ODD_TEXT, 8):
         outcome.check(
             f"telegram media {file_id[:40]!r}",
-            lambda: httpx.get(f"http://127.0.0.1:{stack.rasa_port}/webhooks/telegram/media/{raw(file_id)}", timeout=30),
+            httpx.get,
+            f"http://127.0.0.1:{stack.rasa_port}/webhooks/telegram/media/{raw(file_id)}",
+            timeout=30,
         )
     outcome.assert_clean(mark)
 
@@ -232,12 +234,11 @@ def test_twilio_webhook(stack, outcome):
             body = broken_bytes(body, rng)
         outcome.check(
             f"twilio #{number} {form!r:.100}",
-            lambda: httpx.post(
-                url,
-                content=body,
-                timeout=60,
-                headers={SIGNATURE_HEADER: signature, "Content-Type": "application/x-www-form-urlencoded"},
-            ),
+            httpx.post,
+            url,
+            content=body,
+            timeout=60,
+            headers={SIGNATURE_HEADER: signature, "Content-Type": "application/x-www-form-urlencoded"},
         )
     outcome.assert_clean(mark)
 
@@ -267,31 +268,32 @@ def test_web_chat_and_pages(stack, outcome):
         body = json_body(turn, rng)
         outcome.check(
             f"webchat #{number} {body[:80]!r}",
-            lambda: httpx.post(
-                f"{base}/webhooks/webchat/webhook",
-                content=body,
-                timeout=60,
-                headers={"Content-Type": "application/json"},
-            ),
+            httpx.post,
+            f"{base}/webhooks/webchat/webhook",
+            content=body,
+            timeout=60,
+            headers={"Content-Type": "application/json"},
         )
     for value in ODD_TEXT:
         query = f"session={uuid.uuid4()}&after={raw(value)}"
         outcome.check(
-            f"history after={value[:30]!r}", lambda: httpx.get(f"{base}/webhooks/webchat/history?{query}", timeout=30)
+            f"history after={value[:30]!r}", httpx.get, f"{base}/webhooks/webchat/history?{query}", timeout=30
         )
         outcome.check(
             f"history session={value[:30]!r}",
-            lambda: httpx.get(f"{base}/webhooks/webchat/history?session={raw(value)}", timeout=30),
+            httpx.get,
+            f"{base}/webhooks/webchat/history?session={raw(value)}",
+            timeout=30,
         )
 
         outcome.check(
             f"events Last-Event-ID={value[:30]!r}",
-            lambda: stream_status(
-                f"{base}/webhooks/webchat/events?session={uuid.uuid4()}", {"Last-Event-ID": header_value(value)}
-            ),
+            stream_status,
+            f"{base}/webhooks/webchat/events?session={uuid.uuid4()}",
+            {"Last-Event-ID": header_value(value)},
         )
-        outcome.check(f"faq {value[:30]!r}", lambda: httpx.get(f"{base}/faq/{raw(value)}", timeout=30))
-        outcome.check(f"static {value[:30]!r}", lambda: httpx.get(f"{base}/chat/static/{raw(value)}", timeout=30))
+        outcome.check(f"faq {value[:30]!r}", httpx.get, f"{base}/faq/{raw(value)}", timeout=30)
+        outcome.check(f"static {value[:30]!r}", httpx.get, f"{base}/chat/static/{raw(value)}", timeout=30)
     outcome.assert_clean(mark)
 
 
@@ -304,13 +306,12 @@ def test_rest_channel(stack, outcome):
         body = json_body(message, rng)
         outcome.check(
             f"rest #{number} {body[:80]!r}",
-            lambda: httpx.post(
-                url,
-                content=body,
-                params={"token": RASA_API_TOKEN},
-                timeout=60,
-                headers={"Content-Type": "application/json"},
-            ),
+            httpx.post,
+            url,
+            content=body,
+            params={"token": RASA_API_TOKEN},
+            timeout=60,
+            headers={"Content-Type": "application/json"},
         )
     outcome.assert_clean(mark)
 
@@ -337,22 +338,23 @@ def test_open311_reference_server(stack, outcome):
         body = "&".join(f"{raw(key)}={raw(value)}" for key, value in broken.items())
         outcome.check(
             f"open311 POST #{number} {broken!r:.100}",
-            lambda: httpx.post(
-                f"{base}/requests.json",
-                content=body,
-                timeout=30,
-                headers={"Content-Type": "application/x-www-form-urlencoded"},
-            ),
+            httpx.post,
+            f"{base}/requests.json",
+            content=body,
+            timeout=30,
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
         )
     for value in ODD_TEXT:
         for name in ("start_date", "end_date", "status", "service_request_id", "service_code", "jurisdiction_id"):
             outcome.check(
                 f"open311 GET {name}={value[:30]!r}",
-                lambda: httpx.get(f"{base}/requests.json?{name}={raw(value)}", timeout=30),
+                httpx.get,
+                f"{base}/requests.json?{name}={raw(value)}",
+                timeout=30,
             )
         for route in ("services/{}.json", "requests/{}.json", "tokens/{}.json"):
             outcome.check(
-                f"open311 {route} {value[:30]!r}", lambda: httpx.get(f"{base}/{route.format(raw(value))}", timeout=30)
+                f"open311 {route} {value[:30]!r}", httpx.get, f"{base}/{route.format(raw(value))}", timeout=30
             )
     outcome.assert_clean(mark)
 
@@ -364,16 +366,13 @@ def test_staff_console_sign_in(stack, outcome):
     for value in rng.sample(ODD_TEXT, 12):
         outcome.check(
             f"console login {value[:30]!r}",
-            lambda: httpx.post(
-                f"{base}/console/login",
-                content=f"username={raw(value)}&password={raw(value)}&login_token={raw(value)}",
-                headers={"Content-Type": "application/x-www-form-urlencoded"},
-                timeout=30,
-            ),
+            httpx.post,
+            f"{base}/console/login",
+            content=f"username={raw(value)}&password={raw(value)}&login_token={raw(value)}",
+            headers={"Content-Type": "application/x-www-form-urlencoded"},
+            timeout=30,
         )
-        outcome.check(
-            f"console next={value[:30]!r}", lambda: httpx.get(f"{base}/console/login?next={raw(value)}", timeout=30)
-        )
+        outcome.check(f"console next={value[:30]!r}", httpx.get, f"{base}/console/login?next={raw(value)}", timeout=30)
     outcome.assert_clean(mark)
 
 

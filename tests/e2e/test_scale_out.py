@@ -151,7 +151,7 @@ class Resident:
     @property
     def transcript(self) -> str:
         lines = [f"{self.sender}:"]
-        for index, (message, replies) in enumerate(zip(self.sent, self.received)):
+        for index, (message, replies) in enumerate(zip(self.sent, self.received, strict=True)):
             lines.append(f"> {message}   [server {(self.first + index) % len(self.urls)}]")
             lines.extend(f"< {reply}" for reply in replies)
         return "\n".join(lines)
@@ -233,7 +233,7 @@ def test_conversations_spread_over_two_rasa_servers(scaled: StackConfig):
         results = list(pool.map(lambda item: report_conversation(scaled, item[1], item[0]), enumerate(codes)))
 
     filed = httpx.get(f"{scaled.effective_open311_url}/requests.json", timeout=30).json()
-    for (talk, request_id, address), code in zip(results, codes):
+    for (talk, request_id, address), code in zip(results, codes, strict=True):
         # Filed once, with the resident's own answers.
         mine = [r for r in filed if r.get("address") == address]
         assert [r["service_request_id"] for r in mine] == [request_id], mine

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import warnings
+from typing import Any
 
 
 def is_permanent(error: BaseException) -> bool:
@@ -24,7 +25,7 @@ def retry_after(error: BaseException) -> float:
     """The wait a channel asked for (Telegram flood control), else 0."""
     with warnings.catch_warnings():  # PTB warns while retry_after moves to timedelta
         warnings.simplefilter("ignore")
-        wait = getattr(error, "retry_after", None)
+        wait: Any = getattr(error, "retry_after", None)  # seconds, or a timedelta in newer PTB
     try:
         return float(wait.total_seconds() if hasattr(wait, "total_seconds") else wait or 0)
     except (TypeError, ValueError):

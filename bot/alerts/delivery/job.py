@@ -210,7 +210,8 @@ class DeliveryJob:
                     lane.cost,
                 )
             work = asyncio.gather(*(self._dispatch(lane) for lane in lanes))
-            await asyncio.wait({work, helpers[0]}, return_when=asyncio.FIRST_COMPLETED)
+            first: Set["asyncio.Future[Any]"] = {work, helpers[0]}  # the work, or the lease heartbeat failing
+            await asyncio.wait(first, return_when=asyncio.FIRST_COMPLETED)
             if not work.done():
                 helpers[0].result()  # the lease was lost: raises AlertBusy
             work.result()

@@ -67,11 +67,14 @@ class ParseBatcher:
             except Exception:
                 logger.debug("A batch of %d messages failed to parse; parsing them one by one.", len(batch))
             else:
-                for (_, _, future), parse_data in zip(batch, parsed):
-                    _settle(future, lambda: parse_data)
+                for (_, _, future), parse_data in zip(batch, parsed, strict=True):
+                    _settle(future, lambda given: given, parse_data)
                 return
         for message, only, future in batch:
-            _settle(future, lambda: self.parse_now([message], [only])[0])
+            _settle(future, self._parse_one, message, only)
+
+    def _parse_one(self, message: "UserMessage", only_output_properties: bool) -> Dict[str, Any]:
+        return self.parse_now([message], [only_output_properties])[0]
 
     def parse_now(self, messages: List["UserMessage"], only_output_properties: List[bool]) -> List[Dict[str, Any]]:
         """One NLU graph run for the messages; each message's parse data."""
@@ -92,18 +95,19 @@ class ParseBatcher:
             targets=[target],
         )
         parsed = []
-        for message, only in zip(results[target], only_output_properties):
+        for message, only in zip(results[target], only_output_properties, strict=True):
             parse_data = {TEXT: "", INTENT: {INTENT_NAME_KEY: None, PREDICTED_CONFIDENCE_KEY: 0.0}, ENTITIES: []}
             parse_data.update(message.as_dict(only_output_properties=only))
             parsed.append(parse_data)
         return parsed
 
 
-def _settle(future: asyncio.Future, result: Callable[[], Any]) -> None:
+def _settle(future: asyncio.Future, compute: Callable[..., Any], *args: Any) -> None:
+    """Resolve the future with `compute(*args)` (or its exception), unless it was cancelled."""
     if future.cancelled():
         return
     try:
-        future.set_result(result())
+        future.set_result(compute(*args))
     except Exception as error:
         future.set_exception(error)
 

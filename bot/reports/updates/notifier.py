@@ -1,4 +1,5 @@
 """Sends the recorded status updates, each to its resident's own channel."""
+
 from __future__ import annotations
 
 import logging

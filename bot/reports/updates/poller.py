@@ -1,4 +1,5 @@
 """Asks the back office about every followed request and records what changed."""
+
 from __future__ import annotations
 
 import logging
@@ -22,7 +23,7 @@ async def poll_back_office(client: Open311Client) -> int:
     ids = await watched_request_ids()
     created = 0
     for start in range(0, len(ids), BATCH):
-        batch = ids[start:start + BATCH]
+        batch = ids[start : start + BATCH]
         try:
             found = await client.list_requests(service_request_ids=batch)
         except Open311Error as error:

@@ -5,6 +5,7 @@ same transaction that moves the subscription's last-seen state forward; the
 notifier then sends it, so a restart neither repeats a message nor forgets one.
 The texts are given by the caller: this module stores them and says nothing.
 """
+
 from __future__ import annotations
 
 from typing import Callable, Dict, Iterable, List, Optional, Sequence
@@ -89,9 +90,7 @@ async def record_changes(requests: Iterable[ServiceRequest], text_for: Callable[
 
 
 async def watched_request_ids() -> List[str]:
-    rows = await database().run(
-        lambda c: c.execute(sa.select(subscriptions.c.service_request_id).distinct()).all()
-    )
+    rows = await database().run(lambda c: c.execute(sa.select(subscriptions.c.service_request_id).distinct()).all())
     return [row.service_request_id for row in rows]
 
 

@@ -11,6 +11,7 @@ import asyncio
 import json
 import time
 from dataclasses import dataclass, field
+from itertools import pairwise
 from typing import Any, Dict, Iterable, List, Optional, Tuple
 
 import pytest
@@ -268,6 +269,11 @@ async def test_keywords_subscribe_narrow_report_and_stop():
 # --- the rate limiter -----------------------------------------------------------------------
 
 
+def block_the_event_loop(seconds: float) -> None:
+    """Keep the event loop busy (on purpose: no other task runs meanwhile)."""
+    time.sleep(seconds)
+
+
 async def departures(limiter: Any, count: int, busy: float = 0.0) -> List[float]:
     """When each of `count` messages got through, one after the other (`busy`: the loop blocks after each)."""
     loop = asyncio.get_running_loop()
@@ -276,14 +282,14 @@ async def departures(limiter: Any, count: int, busy: float = 0.0) -> List[float]
         await limiter.acquire()
         times.append(loop.time())
         if busy:
-            time.sleep(busy)  # a busy event loop wakes the next sender late
+            block_the_event_loop(busy)  # a busy event loop wakes the next sender late
     return times
 
 
 async def test_the_limiter_spaces_messages_at_its_rate():
     times = await departures(new_limiter(100), 41)
     assert 0.4 - 1e-6 <= times[-1] - times[0] < 1.0
-    assert all(b - a >= 0.01 - 1e-6 for a, b in zip(times, times[1:]))
+    assert all(b - a >= 0.01 - 1e-6 for a, b in pairwise(times))
 
 
 async def test_after_a_pause_the_next_message_goes_at_once_and_zero_is_no_limit():
@@ -302,7 +308,7 @@ async def test_after_a_pause_the_next_message_goes_at_once_and_zero_is_no_limit(
 
 async def test_a_late_wake_up_does_not_turn_into_a_burst():
     times = await departures(new_limiter(50), 10, busy=0.03)
-    assert all(b - a >= 0.02 - 1e-6 for a, b in zip(times, times[1:]))
+    assert all(b - a >= 0.02 - 1e-6 for a, b in pairwise(times))
 
 
 async def test_concurrent_senders_share_one_limiter_in_real_time():
@@ -663,7 +669,13 @@ async def test_a_long_sms_alert_spends_one_token_per_segment():
 
 async def test_a_gentle_stop_finishes_what_is_on_its_way_and_leaves_the_rest_pending():
     add_residents(crowd(40, "telegram", "tg"))
-    telegram = RecordingSender("telegram", delay=0.05)
+    ten_sent = asyncio.Event()
+
+    async def count_sent(_address: str) -> None:
+        if len(telegram.sent) >= 9:  # just before a send is recorded: the tenth sees nine
+            ten_sent.set()
+
+    telegram = RecordingSender("telegram", delay=0.05, on_send=count_sent)
     alert = await store.create_alert(ALL, ALL, "warning", "Storm.", "ops")
     stop = asyncio.Event()
     job = asyncio.ensure_future(
@@ -675,8 +687,7 @@ async def test_a_gentle_stop_finishes_what_is_on_its_way_and_leaves_the_rest_pen
             stop=stop,
         )
     )
-    while len(telegram.sent) < 10:
-        await asyncio.sleep(0.005)
+    await ten_sent.wait()
     stop.set()
     status = await job
     assert status.unconfirmed == 0 and status.sent == len(telegram.sent) and status.pending == 40 - status.sent

@@ -185,7 +185,7 @@ def test_about_forty_examples_per_intent_none_repeated_or_shared_with_other_inte
 
 
 def test_annotations_name_known_values_and_the_actions_read_them_alike():
-    for intent, example in examples():
+    for _intent, example in examples():
         text = plain(example)
         for name, said, value in annotations(example):
             assert name in ("alert_topic", "zone"), example
@@ -291,6 +291,6 @@ def test_the_recommended_extractors_find_topics_and_zones(tmp_path):
     tokenizer.process(messages)
     extractor.process(messages)
     synonyms.process(messages)
-    for message, expected in zip(messages, cases.values()):
+    for message, expected in zip(messages, cases.values(), strict=True):
         got = {(e["entity"], e["value"]) for e in message.get("entities", [])}
         assert got == expected, message.get("text")

@@ -7,6 +7,7 @@ out of the session's shared one); web chat messages are rows in its table.
 
 from __future__ import annotations
 
+import asyncio
 import json
 import os
 import signal
@@ -138,7 +139,7 @@ def mix() -> Dict[str, int]:
     webchat) spreads them differently on a faster machine.
     """
     raw = os.environ.get("ALERTS_TEST_MIX") or "700,400,200,8700"
-    counts = dict(zip(("telegram", "sms", "whatsapp", "webchat"), (int(n) for n in raw.split(","))))
+    counts = dict(zip(("telegram", "sms", "whatsapp", "webchat"), (int(n) for n in raw.split(",")), strict=True))
     assert sum(counts.values()) == 10_000, counts
     return counts
 
@@ -229,7 +230,7 @@ async def test_ten_thousand_subscribers_each_get_the_alert_once_across_a_crash(c
         while len([r for r in cloud.calls() if r.api_method in ("sendMessage", "Messages.json")]) < http_total // 3:
             assert first.poll() is None, log_path.read_text()[-3000:]
             assert time.monotonic() < deadline, "the job did not get going: " + log_path.read_text()[-3000:]
-            time.sleep(0.05)
+            await asyncio.sleep(0.05)
         kill_once_requests_on_the_wire_arrived(first, cloud, alert.id)
     finally:
         if first.poll() is None:

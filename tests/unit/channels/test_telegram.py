@@ -101,11 +101,9 @@ def test_a_long_button_payload_travels_as_a_key_and_falls_back_to_the_title():
 # --- configuration and set-up -------------------------------------------------------
 
 
-def test_without_a_secret_the_channel_refuses_to_start(caplog, monkeypatch):
-    monkeypatch.setenv("TELEGRAM_BOT_TOKEN", TELEGRAM_TOKEN)
-    monkeypatch.delenv("TELEGRAM_SECRET_TOKEN", raising=False)
+def test_without_a_secret_the_channel_refuses_to_start(caplog):
     with caplog.at_level(logging.INFO, logger="bot.channels.telegram"):
-        channel = TelegramInput.from_credentials(None)
+        channel = TelegramInput.from_credentials({"token": TELEGRAM_TOKEN, "secret_token": ""})
     assert channel.sender is None and channel.get_output_channel() is None
     assert any(r.levelno == logging.ERROR and "TELEGRAM_SECRET_TOKEN is not" in r.getMessage() for r in caplog.records)
 

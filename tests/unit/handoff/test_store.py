@@ -272,8 +272,9 @@ def test_a_handoffs_table_from_before_urgent_flags_gets_the_new_columns(fresh_da
     with old.begin() as connection:  # the table as the previous version made it
         connection.execute(
             sa.text(
-                "CREATE TABLE handoffs (id INTEGER PRIMARY KEY, sender_id VARCHAR(128) NOT NULL, channel VARCHAR(32) NOT NULL,"
-                " reason VARCHAR(32) NOT NULL, state VARCHAR(16) NOT NULL, created_at DATETIME NOT NULL,"
+                "CREATE TABLE handoffs (id INTEGER PRIMARY KEY, sender_id VARCHAR(128) NOT NULL,"
+                " channel VARCHAR(32) NOT NULL, reason VARCHAR(32) NOT NULL, state VARCHAR(16) NOT NULL,"
+                " created_at DATETIME NOT NULL,"
                 " updated_at DATETIME NOT NULL, claimed_by VARCHAR(64), claimed_at DATETIME, resolved_by VARCHAR(64),"
                 " resolved_at DATETIME, handed_back BOOLEAN)"
             )

@@ -109,7 +109,7 @@ async def test_definitions_ask_the_catalog_questions(
         assert definition == await open311_xml_client.get_service_definition(service.code)
         assert definition.service_code == service.code
         assert [a.code for a in definition.attributes] == [a.code for a in service.attributes]
-        for order, (got, expected) in enumerate(zip(definition.attributes, service.attributes), start=1):
+        for order, (got, expected) in enumerate(zip(definition.attributes, service.attributes, strict=True), start=1):
             assert (got.datatype, got.required, got.description, got.order, got.variable) == (
                 expected.datatype,
                 expected.required,

@@ -1,4 +1,7 @@
-"""bot/rasa_ext/patches/parse_together.py, predict_together.py: messages parsed together get exactly the parse each gets alone."""
+"""bot/rasa_ext/patches/parse_together.py, predict_together.py.
+
+Messages parsed together get exactly the parse each gets alone.
+"""
 
 from __future__ import annotations
 

@@ -85,7 +85,7 @@ def test_count_features_are_sklearns_to_the_index(trained_model: Path):
                 tokens = featurizer._get_processed_message_tokens_by_attribute(message, "text")
                 expected = rasas(featurizer, "text", [tokens])
                 got = featurizer._create_features("text", [tokens])
-                for want, have in zip(expected[0] + expected[1], got[0] + got[1]):
+                for want, have in zip(expected[0] + expected[1], got[0] + got[1], strict=True):
                     if want is None:
                         assert have is None
                         continue

@@ -1,4 +1,5 @@
 """Free-text answers to report questions: choices, numbers, addresses, contacts."""
+
 import pytest
 
 from bot.reports.answers import (
@@ -33,7 +34,12 @@ def test_size_answers(said, expected):
 
 @pytest.mark.parametrize(
     "said, expected",
-    [("in the bike lane", "bike lane"), ("crosswalk", "crosswalk"), ("2", "bike lane"), ("shoulder of the road", "shoulder")],
+    [
+        ("in the bike lane", "bike lane"),
+        ("crosswalk", "crosswalk"),
+        ("2", "bike lane"),
+        ("shoulder of the road", "shoulder"),
+    ],
 )
 def test_lane_answers(said, expected):
     assert match_choice(said, LANES) == expected

@@ -4,6 +4,7 @@ The directory tests talk over real HTTP to reference Open311 servers (and to
 sockets that refuse, hang or answer 503); tests/e2e/test_catalog_offline.py
 starts a whole assistant whose back office is not running yet.
 """
+
 from __future__ import annotations
 
 import asyncio
@@ -26,7 +27,6 @@ from bot.process.procs import ManagedProcess, free_port
 from bot.process.stack import DEFAULT_OPEN311_PATH
 from bot.reports import offline_catalog
 from bot.reports.directory import ServiceDirectory
-from bot.db.engine import reset_database
 
 RIVERTON = Path(__file__).resolve().parents[3] / "bot" / "city" / "riverton.yml"
 POSTGRES_URL = os.environ.get("SCALE_OUT_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -126,9 +126,7 @@ async def test_the_city_file_fallback_is_what_the_reference_server_answers(open3
             assert offline_catalog.city_definition(service) == await client.get_service_definition(service.code)
 
 
-async def test_the_last_catalog_is_kept_and_used_while_the_back_office_is_down(
-    small_city, open311_server_factory
-):
+async def test_the_last_catalog_is_kept_and_used_while_the_back_office_is_down(small_city, open311_server_factory):
     server = open311_server_factory.start(name="open311-catalog")
     async with server.client() as client:
         online = ServiceDirectory(client, city=small_city)

@@ -1,4 +1,5 @@
 """The report outbox against real reference Open311 servers: retries, crashes, tokens, slowness."""
+
 from __future__ import annotations
 
 import asyncio
@@ -13,8 +14,6 @@ from bot.process.worker import deliver_due, outcome_text
 from bot.reports import outbox
 from bot.reports.draft import ReportDraft
 from bot.reports.outbox import AWAITING_ID, FILED, PENDING
-from bot.db.engine import reset_database
-from bot.process.worker import deliver_due, outcome_text
 
 DRAFT = ReportDraft(
     service_code="WATER_LEAK",

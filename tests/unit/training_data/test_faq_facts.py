@@ -226,7 +226,7 @@ def test_every_city_topic_has_training_examples(city: dict, faq_data: dict) -> N
     for item in faq_data.get("nlu") or []:
         intent = item.get("intent", "")
         if intent.startswith("faq/"):
-            counts[intent[4:]] = len([l for l in item["examples"].splitlines() if l.strip().startswith("- ")])
+            counts[intent[4:]] = len([line for line in item["examples"].splitlines() if line.strip().startswith("- ")])
     for topic in city["faq"]:
         assert counts.get(topic, 0) >= 10, f"faq/{topic} has {counts.get(topic, 0)} examples"
 
