@@ -6,6 +6,7 @@ os.environ.setdefault("RASA_TELEMETRY_ENABLED", "false")
 
 pytest_plugins = [
     "tests.support.settings",
+    "tests.support.city",
     "tests.support.stack",
     "tests.support.conversation",
     "tests.support.open311",

@@ -37,11 +37,18 @@ MAX_REPLY_CHARS = 1500
 STAFF_PREFIX = "City staff: "
 
 JOINED_TEXT = "A member of city staff has joined the conversation and will reply here."
+# Named from the city file's branding (`branded`), so a city rebrands without code.
 HANDED_BACK_TEXT = (
-    "City staff have handed you back to the Riverton 311 assistant. Ask me anything, "
+    "City staff have handed you back to the {assistant} assistant. Ask me anything, "
     'or say "talk to a person" to reach staff again.'
 )
-CLOSED_TEXT = "City staff have closed this conversation. Thank you for contacting the City of Riverton."
+CLOSED_TEXT = "City staff have closed this conversation. Thank you for contacting the {city}."
+
+
+def branded(template: str) -> str:
+    """A notice with the city's names from its city file."""
+    branding = load_city().branding
+    return template.format(assistant=branding.assistant, city=branding.city)
 
 
 class HandoffError(Exception):
@@ -343,7 +350,7 @@ class HandoffService:
             raise HandoffError(f"only {handoff.claimed_by}, who claimed it, can resolve this conversation")
         if not handoff.is_open:
             raise HandoffError("this conversation is already resolved")
-        text = HANDED_BACK_TEXT if hand_back else CLOSED_TEXT
+        text = branded(HANDED_BACK_TEXT if hand_back else CLOSED_TEXT)
         events: List[Dict[str, Any]] = [{"event": "bot", "text": text, "metadata": {"handoff": handoff.id}}]
         if not hand_back:
             events += [{"event": "slot", "name": name, "value": None} for name in REPORT_SLOTS]

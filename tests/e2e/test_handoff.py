@@ -27,7 +27,7 @@ from bot.channels.identity import sender_id_for
 from bot.db.engine import utcnow
 from bot.db.schema import audit_log, staff_sessions
 from bot.handoff import store
-from bot.handoff.service import CLOSED_TEXT, HANDED_BACK_TEXT, JOINED_TEXT, STAFF_PREFIX
+from bot.handoff.service import CLOSED_TEXT, HANDED_BACK_TEXT, JOINED_TEXT, STAFF_PREFIX, branded
 from tests.support.browser import describe, screenshot, serious_violations
 from tests.support.conversation import Conversation
 from tests.support.fake_cloud import FakeCloud
@@ -234,7 +234,7 @@ def test_a_person_takes_over_until_resolved_and_the_bot_stays_silent(stack, ana,
     assert (row.state, row.resolved_by, row.handed_back) == (store.RESOLVED, ana.username, True)
     tracker = talk.tracker()
     assert tracker["paused"] is False
-    assert HANDED_BACK_TEXT in [e.get("text") for e in tracker["events"] if e.get("event") == "bot"]
+    assert branded(HANDED_BACK_TEXT) in [e.get("text") for e in tracker["events"] if e.get("event") == "bot"]
     assert "311 assistant" in talk.text("hello")  # the bot answers again
     assert "Goodbye" in talk.text("bye")
 
@@ -283,7 +283,7 @@ def test_staff_pick_up_a_conversation_on_their_own(stack, ana, ben, db):
     assert ana.post("/console/take-over", conversation="no-such-conversation-x").status_code == 404
     assert ana.post(f"/console/handoffs/{handoff.id}/resolve").status_code == 303  # closed, not handed back
     tracker = talk.tracker()
-    assert tracker["paused"] is False and CLOSED_TEXT in [e.get("text") for e in tracker["events"]]
+    assert tracker["paused"] is False and branded(CLOSED_TEXT) in [e.get("text") for e in tracker["events"]]
     assert "riverton.gov/trash" in talk.text("what day is trash pickup?")
     assert audit_of(db, handoff.id) == [(ana.username, "take_over"), (ana.username, "resolve")]
 
@@ -404,7 +404,8 @@ def test_a_telegram_resident_gets_a_person_on_telegram(stack, fake_cloud, ana, d
     assert reply.at - started < 1.0  # on the resident's phone within a second
 
     ana.post(f"/console/handoffs/{handoff.id}/resolve", hand_back="1")
-    assert wait_until(lambda: [r for r in sent_to_chat(fake_cloud, chat_id) if r.body["text"] == HANDED_BACK_TEXT])
+    handed_back = branded(HANDED_BACK_TEXT)
+    assert wait_until(lambda: [r for r in sent_to_chat(fake_cloud, chat_id) if r.body["text"] == handed_back])
     count = len(sent_to_chat(fake_cloud, chat_id))
     telegram_says(stack, chat_id, "hello")
     answers = wait_until(lambda: sent_to_chat(fake_cloud, chat_id)[count:], what="the bot's answer after the handoff")
@@ -461,7 +462,7 @@ def test_an_sms_resident_gets_a_person_by_sms(stack, fake_cloud, ana, db):
     assert len(texts_to(fake_cloud, number)) == before  # no bot answer during the handoff
     assert "the streetlight at 5th and Main is out" in ana.texts(handoff.id, "resident")
     ana.post(f"/console/handoffs/{handoff.id}/resolve", hand_back="1")
-    wait_until(lambda: [r for r in texts_to(fake_cloud, number) if r.body["Body"] == HANDED_BACK_TEXT])
+    wait_until(lambda: [r for r in texts_to(fake_cloud, number) if r.body["Body"] == branded(HANDED_BACK_TEXT)])
 
     logs = "".join(p.read_text() for p in (stack.var_dir / "logs").glob("console.log"))
     assert number not in logs and number[-7:] not in logs and "5th and Main" not in logs

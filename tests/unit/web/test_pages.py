@@ -4,44 +4,21 @@ from __future__ import annotations
 
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Iterator
 
 import pytest
-import yaml
 
 from bot.alerts import faq_page as faq_module
-from bot.catalog import DEFAULT_CITY_FILE, load_city
+from bot.catalog import load_city
 from bot.handoff import pages
 from bot.handoff.service import Turn
 from bot.handoff.store import CLAIMED, WAITING, Handoff, Note
 from bot.open311.models import Service, ServiceAttribute, ServiceDefinition
 from bot.web.render import render
+from tests.support.city import use_city
 
 HOSTILE = "\"'><script>alert(1)</script>&amp;"
 ESCAPED = "&lt;script&gt;alert(1)&lt;/script&gt;&amp;amp;"
 NOW = datetime(2026, 7, 1, 12, 0, tzinfo=timezone.utc)
-
-
-@pytest.fixture
-def city(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
-    """Each test loads the city file afresh (and leaves no other city behind)."""
-    load_city.cache_clear()
-    yield
-    monkeypatch.undo()
-    load_city.cache_clear()
-
-
-def use_city(
-    monkeypatch: pytest.MonkeyPatch, tmp_path: Path, name: str, phone: str, assistant: str, brand: str
-) -> None:
-    raw = yaml.safe_load(DEFAULT_CITY_FILE.read_text(encoding="utf-8"))
-    raw["jurisdiction"].update(name=name, phone_311=f"{phone}, or (555) 123-4567 from outside the city")
-    colours = {"brand": brand, "brand_dark": "#202020", "brand_tint": "#f0f0f0", "focus": "#aa3300"}
-    raw["branding"] = {"assistant": assistant, "phone": phone, "colours": colours}
-    path = tmp_path / "city.yml"
-    path.write_text(yaml.safe_dump(raw), encoding="utf-8")
-    monkeypatch.setenv("CITY_FILE", str(path))
-    load_city.cache_clear()
 
 
 def handoff(state: str) -> Handoff:
