@@ -1,11 +1,11 @@
 """Staff passwords: argon2id hashing and checking, off the event loop.
 
-One argon2 verify is about 80 ms of CPU (and 64 MiB of memory). Run on the
-event loop, a burst of sign-ins would stall every console page and the live
+One argon2 verify costs tens of milliseconds of CPU and its memory cost in
+RAM (argon2's point). Run on the event loop, a burst of sign-ins would stall every console page and the live
 queue, so every hash and verify runs in a small thread pool of its own
 (argon2 releases the GIL while it works). The pool is bounded
 (CONSOLE_HASH_THREADS, default half the cores, at least 1, at most 4): a flood
-of sign-ins queues up there instead of starting a thread (and 64 MiB) each.
+of sign-ins queues up there instead of starting a thread (and its memory) each.
 """
 
 from __future__ import annotations

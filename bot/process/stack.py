@@ -53,8 +53,8 @@ def default_workers(variable: str) -> int:
     Otherwise two Rasa workers where there are two cores or more: one Rasa
     process keeps a single core busy (its event loop runs in one thread), and
     the second worker nearly doubles the messages a second a 2-core machine
-    serves (README "Speed and scale"), for a second copy of the model in
-    memory. One action server process is plenty (2 ms of CPU a message).
+    serves (docs/performance.md), for a second copy of the model in memory.
+    One action server process is plenty: it does a small part of the work.
     """
     config = settings()
     if config.get(variable):
