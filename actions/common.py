@@ -6,6 +6,9 @@ from typing import Any, Dict, Optional, Tuple
 
 from rasa_sdk import Tracker
 
+from bot.i18n.languages import resident_language as city_language
+from bot.i18n.messages import Messages, messages
+
 # Intents that interrupt a form instead of answering its question. Each needs a
 # minimum confidence, so that an address or description that merely resembles a
 # question is still taken as the answer.
@@ -16,6 +19,7 @@ INTERRUPTING_INTENTS: Dict[str, float] = {
     "faq": 0.75,
     "bot_challenge": 0.75,
     "help": 0.75,
+    "set_language": 0.6,
 }
 
 MISUNDERSTOOD_INTENTS = ("nlu_fallback", "out_of_scope")
@@ -65,6 +69,16 @@ def shared_media_url(tracker: Tracker) -> Optional[str]:
     """A photo URL a channel attached to the latest message, if any."""
     url = message_metadata(tracker).get("media_url")
     return url if isinstance(url, str) and url.startswith(("http://", "https://")) else None
+
+
+def resident_language(tracker: Tracker) -> str:
+    """The language the resident reads (the `language` slot), the city's default when unset."""
+    return city_language(tracker.get_slot("language"))
+
+
+def resident_messages(tracker: Tracker) -> Messages:
+    """The texts of the resident's language, for every message an action writes."""
+    return messages(resident_language(tracker))
 
 
 def form_is_active(tracker: Tracker, form: str) -> bool:

@@ -12,6 +12,16 @@ metadata = sa.MetaData()
 
 # --- channels ----------------------------------------------------------------
 
+# The language each conversation's resident is answered in, for the messages
+# sent outside the conversation (report updates, alerts, handoff notices).
+resident_languages = sa.Table(
+    "resident_languages",
+    metadata,
+    sa.Column("sender_id", sa.String(128), primary_key=True),
+    sa.Column("language", sa.String(8), nullable=False),
+    sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 # How to reach each conversation's resident: `sender_id` is the pseudonymous
 # Rasa conversation id, `address` the chat id or phone number behind it.
 contacts = sa.Table(
@@ -102,6 +112,8 @@ report_outbox = sa.Table(
     sa.Column("filed_at", sa.DateTime(timezone=True)),
     # Whether the resident has been told the outcome (the city's id or a refusal).
     sa.Column("resident_told", sa.Boolean, nullable=False, default=False),
+    # The resident's language when they reported (the description is filed as they wrote it).
+    sa.Column("language", sa.String(8)),
 )
 
 # The filed requests each conversation follows, with the state it last heard of.
@@ -161,6 +173,15 @@ alerts = sa.Table(
     sa.Column("lease_until", sa.DateTime(timezone=True)),
     sa.Column("started_at", sa.DateTime(timezone=True)),
     sa.Column("finished_at", sa.DateTime(timezone=True)),
+)
+
+# An alert's text in the city's other languages (`alerts.text` is the default language's).
+alert_translations = sa.Table(
+    "alert_translations",
+    metadata,
+    sa.Column("alert_id", sa.Integer, sa.ForeignKey("alerts.id"), primary_key=True),
+    sa.Column("language", sa.String(8), primary_key=True),
+    sa.Column("text", sa.Text, nullable=False),
 )
 
 # One row per alert and subscriber, claimed before its message leaves.

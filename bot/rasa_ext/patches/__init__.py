@@ -3,7 +3,7 @@
 `apply_all()` is for the Rasa server (bot/rasa_ext/server.py), before Rasa
 starts; `patched()` is for tests: it applies patches and, on leaving, puts back
 exactly what it found, including whatever `apply_all()` applied inside it.
-All keep Rasa's behaviour but one, on purpose: `handoff_waiting`.
+All keep Rasa's behaviour but two, on purpose: `handoff_waiting` and `resident_language`.
 """
 
 from __future__ import annotations
@@ -24,6 +24,7 @@ from bot.rasa_ext.patches import (
     parse_together,
     predict_together,
     recent_events,
+    resident_language,
     response_variations,
     sparse_features,
     tracker_copy,
@@ -47,6 +48,7 @@ ALL: Tuple[Patch, ...] = (
     recent_events.PATCH,
     endpoint_sessions.PATCH,
     handoff_waiting.PATCH,
+    resident_language.PATCH,
 )
 BY_NAME: Dict[str, Patch] = {patch.name: patch for patch in ALL}
 

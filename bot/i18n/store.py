@@ -1,0 +1,61 @@
+"""Each resident's language, for what is sent to them outside a conversation turn.
+
+The Rasa server writes it when a resident's language changes
+(bot/rasa_ext/patches/resident_language.py); report updates, alerts and
+handoff notices read it. A resident never seen gets the city's default.
+"""
+
+from __future__ import annotations
+
+from typing import Dict, Iterable
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection
+
+from bot.db.engine import database, utcnow
+from bot.db.schema import resident_languages
+from bot.i18n.languages import resident_language
+
+
+async def remember_language(sender_id: str, language: str) -> None:
+    """Store a resident's language (upsert)."""
+
+    def upsert(connection: Connection) -> None:
+        values = {"language": language, "updated_at": utcnow()}
+        try:
+            with connection.begin_nested():
+                connection.execute(resident_languages.insert().values(sender_id=sender_id, **values))
+        except sa.exc.IntegrityError:  # known already (or inserted by another process a moment ago)
+            connection.execute(
+                resident_languages.update().where(resident_languages.c.sender_id == sender_id).values(**values)
+            )
+
+    await database().run(upsert)
+
+
+async def language_for(sender_id: str) -> str:
+    """The language a resident reads: the stored one, else the city's default."""
+    stored = await database().run(
+        lambda c: c.execute(
+            sa.select(resident_languages.c.language).where(resident_languages.c.sender_id == sender_id)
+        ).scalar()
+    )
+    return resident_language(stored)
+
+
+async def languages_for(sender_ids: Iterable[str]) -> Dict[str, str]:
+    """The language of each of many residents (one query), the default for those never seen."""
+    wanted = list(dict.fromkeys(sender_ids))
+    if not wanted:
+        return {}
+
+    def read(connection: Connection) -> Dict[str, str]:
+        rows = connection.execute(
+            sa.select(resident_languages.c.sender_id, resident_languages.c.language).where(
+                resident_languages.c.sender_id.in_(wanted)
+            )
+        )
+        return {row.sender_id: row.language for row in rows}
+
+    stored = await database().run(read)
+    return {sender: resident_language(stored.get(sender)) for sender in wanted}
