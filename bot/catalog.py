@@ -74,6 +74,8 @@ class City:
     services: List[CatalogService]
     lifecycle: List[str]
     branding: Branding
+    # `translations:`: the file's own texts in the city's other languages (bot/i18n/city.py reads them).
+    translations: Dict[str, Dict[str, Any]] = field(default_factory=dict)
 
     def service(self, code: str) -> Optional[CatalogService]:
         """The service with this exact code, or None."""
@@ -139,6 +141,7 @@ def _parse(raw: Dict[str, Any]) -> City:
         services=services,
         lifecycle=[str(x) for x in raw.get("request_lifecycle", [])],
         branding=_branding(raw, jurisdiction),
+        translations={str(lang): dict(texts or {}) for lang, texts in (raw.get("translations") or {}).items()},
     )
 
 

@@ -7,6 +7,11 @@ city's default; a resident with a language keeps it unless a message is long
 and clearly in another one. Answers to the address, contact and request-number
 questions never switch: "12 Elm St" or "ana@example.org" say nothing about
 the language a resident reads.
+
+Language identification is unreliable on one or two words (lingua rates
+"hello" Spanish), so a short first message is decided by the words each
+language's catalog lists as its own ("hola", "thanks"), and by the detector only
+when it is quite sure.
 """
 
 from __future__ import annotations
@@ -16,13 +21,16 @@ from dataclasses import dataclass
 from typing import Optional
 
 from bot.i18n.detection import detect
-from bot.i18n.languages import default_language, supported
+from bot.i18n.languages import city_languages, default_language, supported
+from bot.i18n.words import words_of
 
 # A message switches a remembered language only with this many words and this confidence.
 MIN_WORDS_TO_SWITCH = 3
 MIN_CONFIDENCE_TO_SWITCH = 0.9
-# A first message sets the language with less: "hola", "gracias", "buenas tardes".
+# A first message of MIN_WORDS_TO_SWITCH words or more sets the language with less confidence.
 MIN_CONFIDENCE_FIRST = 0.6
+# A shorter first message: its own words decide, else the detector must be quite sure.
+MIN_CONFIDENCE_SHORT = 0.8
 # Questions whose answers are names, numbers and addresses, not sentences.
 LANGUAGE_NEUTRAL_SLOTS = frozenset({"location", "contact", "request_id"})
 WORD = re.compile(r"[^\W\d_]{2,}")
@@ -47,19 +55,30 @@ def decide(turn: Turn) -> str:
     remembered = supported(turn.remembered)
     if remembered and turn.requested_slot in LANGUAGE_NEUTRAL_SLOTS:
         return remembered
-    words = len(WORD.findall(turn.text))
+    words = [word.casefold() for word in WORD.findall(turn.text)]
     detection = detect(turn.text) if words else None
+    long_and_clear = (
+        detection is not None and len(words) >= MIN_WORDS_TO_SWITCH and detection.confidence >= MIN_CONFIDENCE_TO_SWITCH
+    )
     if remembered:
-        if (
-            detection
-            and detection.language != remembered
-            and words >= MIN_WORDS_TO_SWITCH
-            and detection.confidence >= MIN_CONFIDENCE_TO_SWITCH
-        ):
-            return detection.language
-        return remembered
+        return detection.language if long_and_clear and detection else remembered
     hint = supported(turn.hint)
-    if detection and detection.confidence >= (MIN_CONFIDENCE_TO_SWITCH if hint else MIN_CONFIDENCE_FIRST):
-        if not hint or words >= MIN_WORDS_TO_SWITCH or detection.language == hint:
-            return detection.language
-    return hint or default_language()
+    if hint:
+        return detection.language if long_and_clear and detection else hint
+    if detection is None:
+        return default_language()
+    if len(words) >= MIN_WORDS_TO_SWITCH:
+        return detection.language if detection.confidence >= MIN_CONFIDENCE_FIRST else default_language()
+    return short_message_language(words) or (
+        detection.language if detection.confidence >= MIN_CONFIDENCE_SHORT else default_language()
+    )
+
+
+def short_message_language(words: "list[str]") -> Optional[str]:
+    """The one city language whose own words (locales/<lang>/words/language.yml) the message uses, if only one."""
+    found = {language for language in city_languages() if any(word in _own_words(language) for word in words)}
+    return found.pop() if len(found) == 1 else None
+
+
+def _own_words(language: str) -> "frozenset[str]":
+    return frozenset(word.casefold() for word in words_of(language, "language", "own_words"))

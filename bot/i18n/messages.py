@@ -4,7 +4,9 @@ The texts live in gettext catalogs, one `.po` file per area and language
 (`locales/<lang>/LC_MESSAGES/<area>.po`), read with Babel. A message id is a
 key ("report.filed"), not an English sentence, so English is a translation like
 the others and a text changes without touching code. Placeholders are Python's
-`{name}`. A key missing in a language falls back to the city's default
+`{name}`. A text that depends on a count is a gettext plural entry
+(`msgid_plural`, one `msgstr[n]` per form of the language's `Plural-Forms`),
+read with `Messages.plural`. A key missing in a language falls back to the city's default
 language; tests/unit/i18n checks that every key exists in every language with
 the same placeholders.
 """
@@ -12,10 +14,11 @@ the same placeholders.
 from __future__ import annotations
 
 import datetime as dt
+import gettext
 from dataclasses import dataclass
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, Mapping, Optional, Tuple
+from typing import Any, Callable, Dict, Mapping, Optional, Tuple, Union
 
 from babel import Locale
 from babel.dates import format_date, format_datetime, format_time, get_timezone
@@ -31,16 +34,40 @@ class MissingText(KeyError):
     """A key no catalog has: a bug in the code, not a missing translation."""
 
 
+Text = Union[str, Tuple[str, ...]]
+
+
+@dataclass(frozen=True)
+class Catalog:
+    """One language's texts (key -> text, or the plural forms) and how it picks a plural form."""
+
+    texts: Mapping[str, Text]
+    plural_index: Callable[[int], int]
+
+    def get(self, key: str) -> Optional[Text]:
+        return self.texts.get(key)
+
+    def __contains__(self, key: object) -> bool:
+        return key in self.texts
+
+
 @lru_cache(maxsize=8)
-def catalog(language: str) -> Mapping[str, str]:
-    """All of one language's texts (every area's .po file), key -> text; translated entries only."""
-    texts: Dict[str, str] = {}
+def catalog(language: str) -> Catalog:
+    """All of one language's texts (every area's .po file); translated entries only."""
+    texts: Dict[str, Text] = {}
+    plural_expr = "(n != 1)"
     for path in sorted((LOCALES / language / "LC_MESSAGES").glob("*.po")):
         with path.open("rb") as handle:
-            for message in read_po(handle, locale=language):
-                if message.id and isinstance(message.id, str) and message.string and not message.fuzzy:
-                    texts[message.id] = str(message.string)
-    return texts
+            po = read_po(handle, locale=language)
+        plural_expr = po.plural_expr or plural_expr
+        for message in po:
+            if message.fuzzy or not message.id:
+                continue
+            if isinstance(message.id, str) and isinstance(message.string, str) and message.string:
+                texts[message.id] = message.string
+            elif isinstance(message.id, tuple) and isinstance(message.string, tuple) and all(message.string):
+                texts[str(message.id[0])] = tuple(str(form) for form in message.string)
+    return Catalog(texts, gettext.c2py(plural_expr))
 
 
 def clear_catalogs() -> None:
@@ -56,12 +83,27 @@ class Messages:
 
     def text(self, key: str, **values: Any) -> str:
         """The text for `key` with its `{placeholders}` filled, in this language or else the default."""
-        template = catalog(self.language).get(key)
-        if template is None:
-            template = catalog(default_language()).get(key)
-        if template is None:
-            raise MissingText(key)
+        template = self._entry(key)
+        if not isinstance(template, str):
+            raise MissingText(f"{key} is a plural text: use Messages.plural")
         return template.format(**values) if values else template
+
+    def plural(self, key: str, count: int, **values: Any) -> str:
+        """The form of plural text `key` for `count` ("1 person" / "2 people"), `{count}` filled in too."""
+        forms = self._entry(key)
+        if isinstance(forms, str):
+            raise MissingText(f"{key} is not a plural text: use Messages.text")
+        language = self.language if isinstance(catalog(self.language).get(key), tuple) else default_language()
+        index = min(catalog(language).plural_index(count), len(forms) - 1)
+        return forms[index].format(count=count, **values)
+
+    def _entry(self, key: str) -> Text:
+        entry = catalog(self.language).get(key)
+        if entry is None:
+            entry = catalog(default_language()).get(key)
+        if entry is None:
+            raise MissingText(key)
+        return entry
 
     def has(self, key: str) -> bool:
         """Whether this language itself has the key (no fallback)."""

@@ -12,10 +12,19 @@ from bot.catalog import DEFAULT_CITY_FILE, load_city
 @pytest.fixture
 def city(monkeypatch: pytest.MonkeyPatch) -> Iterator[None]:
     """Each test loads the city file afresh (and leaves no other city behind)."""
-    load_city.cache_clear()
+    forget_city()
     yield
     monkeypatch.undo()
+    forget_city()
+
+
+def forget_city() -> None:
+    """Drop everything read from the city file, so the next read loads it again."""
+    from bot.i18n import languages
+
     load_city.cache_clear()
+    languages.city_languages.cache_clear()
+    languages._native_names.cache_clear()
 
 
 def use_city(
@@ -29,3 +38,11 @@ def use_city(
     path.write_text(yaml.safe_dump(raw), encoding="utf-8")
     monkeypatch.setenv("CITY_FILE", str(path))
     load_city.cache_clear()
+
+
+def use_city_text(monkeypatch: pytest.MonkeyPatch, tmp_path: Path, text: str) -> None:
+    """A city file written by the test (YAML text), loaded afresh with everything read from it."""
+    path = tmp_path / "city.yml"
+    path.write_text(text, encoding="utf-8")
+    monkeypatch.setenv("CITY_FILE", str(path))
+    forget_city()
