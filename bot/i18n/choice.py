@@ -8,17 +8,18 @@ and clearly in another one. Answers to the address, contact and request-number
 questions never switch: "12 Elm St" or "ana@example.org" say nothing about
 the language a resident reads.
 
-Language identification is unreliable on one or two words (lingua rates
-"hello" Spanish), so a short first message is decided by the words each
-language's catalog lists as its own ("hola", "thanks"), and by the detector only
-when it is quite sure.
+Language identification is unreliable on a few words (lingua rates "hello"
+and "hay un bache" wrongly), so a short first message is decided by the words
+each language lists as its own ("hola", "thanks", "bache"), and otherwise by the
+detector only when it is sure enough for the message's length.
 """
 
 from __future__ import annotations
 
 import re
 from dataclasses import dataclass
-from typing import Optional
+from functools import lru_cache
+from typing import FrozenSet, Optional, Sequence
 
 from bot.i18n.detection import detect
 from bot.i18n.languages import city_languages, default_language, supported
@@ -29,11 +30,15 @@ MIN_WORDS_TO_SWITCH = 3
 MIN_CONFIDENCE_TO_SWITCH = 0.9
 # A first message of MIN_WORDS_TO_SWITCH words or more sets the language with less confidence.
 MIN_CONFIDENCE_FIRST = 0.6
+# Up to this many words, a first message that uses one language's own words is in that language
+# (unless it is long and clearly another: "hay un bache" is Spanish though lingua says English).
+MAX_WORDS_BY_OWN_WORDS = 5
 # A shorter first message: its own words decide, else the detector must be quite sure.
 MIN_CONFIDENCE_SHORT = 0.8
 # Questions whose answers are names, numbers and addresses, not sentences.
 LANGUAGE_NEUTRAL_SLOTS = frozenset({"location", "contact", "request_id"})
 WORD = re.compile(r"[^\W\d_]{2,}")
+TRAILING_REPEAT = re.compile(r"(\w)\1+$")
 
 
 @dataclass(frozen=True)
@@ -60,25 +65,42 @@ def decide(turn: Turn) -> str:
     long_and_clear = (
         detection is not None and len(words) >= MIN_WORDS_TO_SWITCH and detection.confidence >= MIN_CONFIDENCE_TO_SWITCH
     )
+    if long_and_clear and detection:
+        return detection.language
     if remembered:
-        return detection.language if long_and_clear and detection else remembered
+        return remembered
     hint = supported(turn.hint)
     if hint:
-        return detection.language if long_and_clear and detection else hint
+        return hint
     if detection is None:
         return default_language()
-    if len(words) >= MIN_WORDS_TO_SWITCH:
-        return detection.language if detection.confidence >= MIN_CONFIDENCE_FIRST else default_language()
-    return short_message_language(words) or (
-        detection.language if detection.confidence >= MIN_CONFIDENCE_SHORT else default_language()
+    own = own_words_language(words) if len(words) <= MAX_WORDS_BY_OWN_WORDS else None
+    if own:
+        return own
+    needed = MIN_CONFIDENCE_FIRST if len(words) >= MIN_WORDS_TO_SWITCH else MIN_CONFIDENCE_SHORT
+    return detection.language if detection.confidence >= needed else default_language()
+
+
+def own_words_language(words: Sequence[str]) -> Optional[str]:
+    """The city language with the most of its own words (locales/<lang>/words/language.yml) in the message.
+
+    None when no language's words are there, or two languages tie ("mi trash": Spanglish goes to the detector).
+    """
+    counts = sorted(
+        ((sum(_is_own_word(word, language) for word in words), language) for language in city_languages()),
+        reverse=True,
     )
+    if not counts or counts[0][0] == 0 or (len(counts) > 1 and counts[1][0] == counts[0][0]):
+        return None
+    return counts[0][1]
 
 
-def short_message_language(words: "list[str]") -> Optional[str]:
-    """The one city language whose own words (locales/<lang>/words/language.yml) the message uses, if only one."""
-    found = {language for language in city_languages() if any(word in _own_words(language) for word in words)}
-    return found.pop() if len(found) == 1 else None
+def _is_own_word(word: str, language: str) -> bool:
+    """`word` is one of the language's own, also when typed with its last letter repeated ("holaa", "hiii")."""
+    own = _own_words(language)
+    return word in own or TRAILING_REPEAT.sub(r"\1", word) in own
 
 
-def _own_words(language: str) -> "frozenset[str]":
+@lru_cache(maxsize=8)
+def _own_words(language: str) -> FrozenSet[str]:
     return frozenset(word.casefold() for word in words_of(language, "language", "own_words"))

@@ -110,7 +110,8 @@ def test_the_previous_release_database_is_upgraded_with_every_row(empty_url: str
     migrate.upgrade(empty_url)
     after = all_rows(empty_url)
     assert {name: after[name] for name in NEW_TABLES} == {name: [] for name in NEW_TABLES}
-    assert all(row[column] is None for name, columns in NEW_COLUMNS.items() for row in after[name] for column in columns)
+    for name, columns in NEW_COLUMNS.items():
+        assert all(row[column] is None for row in after[name] for column in columns), name
     kept = {
         name: [{k: v for k, v in row.items() if k not in NEW_COLUMNS.get(name, ())} for row in rows]
         for name, rows in after.items()
