@@ -34,6 +34,8 @@ def use_city(
     raw["jurisdiction"].update(name=name, phone_311=f"{phone}, or (555) 123-4567 from outside the city")
     colours = {"brand": brand, "brand_dark": "#202020", "brand_tint": "#f0f0f0", "focus": "#aa3300"}
     raw["branding"] = {"assistant": assistant, "phone": phone, "colours": colours}
+    for texts in (raw.get("translations") or {}).values():
+        texts.pop("jurisdiction", None)  # Riverton's name and contacts in other languages are not this city's
     path = tmp_path / "city.yml"
     path.write_text(yaml.safe_dump(raw), encoding="utf-8")
     monkeypatch.setenv("CITY_FILE", str(path))

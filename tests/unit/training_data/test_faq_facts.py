@@ -1,15 +1,19 @@
-"""Every FAQ answer states the key facts of its topic from the city's fact sheet.
+"""Every FAQ answer states the key facts of its topic from the city's fact sheet, in English and in Spanish.
 
 The fact sheet is /work/shared/city/riverton.yml (the repo root's parent /
 shared / city / riverton.yml); the answers are the utter_faq/<topic>
-responses in data/nlu/faq.yml.
+responses in data/nlu/faq.yml. The English answers are checked against the
+phrases listed here; the Spanish ones against the figures of the bundled city
+file's facts (bot/city/riverton.yml, the same `faq:` section, always present):
+every number, amount, time, address, phone number and web or e-mail address a
+fact states, and its weekdays and months, must be in the Spanish answer.
 """
 
 from __future__ import annotations
 
 import re
 from pathlib import Path
-from typing import Dict, List
+from typing import Dict, List, Optional
 
 import pytest
 import yaml
@@ -17,6 +21,8 @@ import yaml
 REPO_ROOT = Path(__file__).resolve().parents[3]
 FAQ_FILE = REPO_ROOT / "data" / "nlu" / "faq.yml"
 CITY_FILE = REPO_ROOT.parent / "shared" / "city" / "riverton.yml"
+BUNDLED_CITY_FILE = REPO_ROOT / "bot" / "city" / "riverton.yml"
+SPANISH = [{"type": "slot", "name": "language", "value": "es"}]
 
 MAX_CHARS = 600
 
@@ -180,6 +186,68 @@ MUST_CONTAIN: Dict[str, List[str]] = {
 }
 
 
+# A figure a fact states, written the same way in every language (a time's AM/PM aside).
+FIGURE = re.compile(
+    r"\(\d{3}\) \d{3}-\d{4}"  # a phone number
+    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"  # an e-mail address
+    r"|\b[a-z]+\.gov(?:/[a-z]+)?"  # a web address
+    r"|\b\d+ [A-Z][a-z]+ (?:Street|Avenue)\b"  # a street address
+    r"|\$\d+(?:\.\d+)?"  # an amount
+    r"|\d+(?:\.\d+)?%"  # a percentage
+    r"|\b\d{1,2}(?::\d{2})? ?[AP]M\b"  # a time of day
+    r"|#?\d+(?:\.\d+)?"  # a number, a count, an ordinal's digits ("2nd floor": 2)
+)
+SPANISH_TIME = {"AM": "a. m.", "PM": "p. m."}
+SPANISH_NAMES = {
+    "Monday": "lunes",
+    "Tuesday": "martes",
+    "Wednesday": "miércoles",
+    "Thursday": "jueves",
+    "Friday": "viernes",
+    "Saturday": "sábado",
+    "Sunday": "domingo",
+    "January": "enero",
+    "February": "febrero",
+    "March": "marzo",
+    "April": "abril",
+    "May": "mayo",
+    "June": "junio",
+    "July": "julio",
+    "August": "agosto",
+    "September": "septiembre",
+    "October": "octubre",
+    "November": "noviembre",
+    "December": "diciembre",
+}
+# Per topic, what its facts say in words rather than figures (compared as MUST_CONTAIN is).
+SPANISH_MUST_CONTAIN: Dict[str, List[str]] = {
+    "city_hall_hours": ["fines de semana", "feriados"],
+    "recycling_rules": ["cada semana"],
+    "bulk_pickup": ["gratis", "dos veces al año", "hogar"],
+    "property_tax": ["dos pagos"],
+    "water_bill": ["cada dos meses"],
+    "street_sweeping": ["primer", "tercer"],
+    "library_hours": ["gratis"],
+    "senior_services": ["gratis", "entre semana", "mediodía"],
+    "power_outage": ["Riverton Power & Light"],
+}
+
+
+def spanish_figures(facts: List[str]) -> List[str]:
+    """What a Spanish answer must contain for these facts: their figures and, in Spanish, weekdays and months."""
+    wanted = []
+    for fact in facts:
+        for figure in FIGURE.findall(fact):
+            wanted.append(re.sub(r" ?([AP]M)$", lambda m: " " + SPANISH_TIME[m.group(1)], figure))
+        wanted += [SPANISH_NAMES[name] for name in re.findall(r"\b(?:" + "|".join(SPANISH_NAMES) + r")\b", fact)]
+    return wanted
+
+
+def states(text: str, figure: str) -> bool:
+    """`figure` is in `text` on its own: "1" is not the 1 of "$15", "1.5%" or "10"."""
+    return re.search(r"(?<![\w.:,$#])" + re.escape(_norm(figure)) + r"(?![\w]|[.,]\d)", _norm(text)) is not None
+
+
 def _norm(text: str) -> str:
     return re.sub(r"\s+", " ", text).strip().lower()
 
@@ -197,15 +265,31 @@ def faq_data() -> dict:
 
 
 @pytest.fixture(scope="module")
-def answers(faq_data: dict) -> Dict[str, str]:
+def bundled_facts() -> Dict[str, List[str]]:
+    faq = yaml.safe_load(BUNDLED_CITY_FILE.read_text(encoding="utf-8"))["faq"]
+    return {topic: [str(fact) for fact in entry["facts"]] for topic, entry in faq.items()}
+
+
+def _answers(faq_data: dict, condition: Optional[list]) -> Dict[str, str]:
+    """Topic -> the text of its answer's variation with this condition (None: the English one)."""
     out: Dict[str, str] = {}
     for name, variants in (faq_data.get("responses") or {}).items():
         assert name.startswith("utter_faq/"), f"unexpected response {name} in faq.yml"
-        assert isinstance(variants, list) and len(variants) == 1, f"{name}: expected exactly one variant"
-        text = variants[0].get("text")
-        assert isinstance(text, str) and text.strip(), f"{name}: empty text"
-        out[name.split("/", 1)[1]] = text
+        texts = [v.get("text") for v in variants if v.get("condition") == condition]
+        assert len(texts) == 1, f"{name}: expected exactly one variant with condition {condition}"
+        assert isinstance(texts[0], str) and texts[0].strip(), f"{name}: empty text"
+        out[name.split("/", 1)[1]] = texts[0]
     return out
+
+
+@pytest.fixture(scope="module")
+def answers(faq_data: dict) -> Dict[str, str]:
+    return _answers(faq_data, None)
+
+
+@pytest.fixture(scope="module")
+def spanish_answers(faq_data: dict) -> Dict[str, str]:
+    return _answers(faq_data, SPANISH)
 
 
 def test_every_city_topic_has_an_answer(city: dict, answers: Dict[str, str]) -> None:
@@ -244,7 +328,39 @@ def test_answer_states_key_facts(topic: str, city: dict, answers: Dict[str, str]
     assert not absent, f"utter_faq/{topic} does not state: {absent}\n  text: {answers[topic]}"
 
 
-def test_answers_are_short_plain_text(answers: Dict[str, str]) -> None:
-    for topic, text in answers.items():
+def test_every_topic_has_a_spanish_answer(bundled_facts: Dict[str, List[str]], spanish_answers: Dict[str, str]) -> None:
+    assert sorted(spanish_answers) == sorted(bundled_facts)
+    assert set(SPANISH_MUST_CONTAIN) <= set(bundled_facts)
+
+
+def test_spanish_figures_are_read_from_the_facts() -> None:
+    facts = ["Monday to Friday, 8:30 AM to 5:00 PM, 2nd floor", "$15 a year, 1.5% a month, at riverton.gov/trash"]
+    assert spanish_figures(facts) == [
+        "8:30 a. m.",
+        "5:00 p. m.",
+        "2",
+        "lunes",
+        "viernes",
+        "$15",
+        "1.5%",
+        "riverton.gov/trash",
+    ]
+    assert states("el 1 de marzo", "1") and not states("$15 y 1.5%", "1") and not states("10 días", "1")
+    assert states("el 2.º y el 4.º lunes", "2") and not states("a las 8:30", "30")
+
+
+@pytest.mark.parametrize("topic", sorted(yaml.safe_load(BUNDLED_CITY_FILE.read_text(encoding="utf-8"))["faq"]))
+def test_spanish_answer_states_key_figures(
+    topic: str, bundled_facts: Dict[str, List[str]], spanish_answers: Dict[str, str]
+) -> None:
+    wanted = spanish_figures(bundled_facts[topic]) + SPANISH_MUST_CONTAIN.get(topic, [])
+    assert wanted, f"{topic}: no figure found in its facts; list what the answer must say in SPANISH_MUST_CONTAIN"
+    text = spanish_answers[topic]
+    absent = [figure for figure in wanted if not states(text, figure)]
+    assert not absent, f"utter_faq/{topic} [es] does not state: {absent}\n  text: {text}"
+
+
+def test_answers_are_short_plain_text(answers: Dict[str, str], spanish_answers: Dict[str, str]) -> None:
+    for topic, text in [*answers.items(), *spanish_answers.items()]:
         assert len(text) <= MAX_CHARS, f"utter_faq/{topic} is {len(text)} chars (max {MAX_CHARS})"
         assert not re.search(r"\*\*|__|\]\(|^#+ |`", text, re.M), f"utter_faq/{topic} contains markdown"
