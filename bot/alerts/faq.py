@@ -1,9 +1,12 @@
 """Links from an alert to the FAQ answer for the crisis (cooling centers, boil-water advice...).
 
 The answers are the assistant's own FAQ responses (`utter_faq/<topic>` in
-data/nlu/faq.yml or domain.yml), so the page says what the chat says. The link is
-`{PUBLIC_URL}/faq/<topic>`, served by bot.alerts.faq_page when that channel is
-listed in credentials.yml.
+data/nlu/faq.yml or domain.yml), so the page says what the chat says, in the
+reader's language: the variation conditioned on the `language` slot
+(`condition: [{type: slot, name: language, value: es}]`), else the
+unconditioned one, which is the city's default language. The link is
+`{PUBLIC_URL}/faq/<topic>` (`?lang=es` for a Spanish reader), served by
+bot.alerts.faq_page when that channel is listed in credentials.yml.
 """
 
 from __future__ import annotations
@@ -11,25 +14,46 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Dict, Optional
+from typing import Any, Dict, Optional
 
 import yaml
 
+from bot.i18n.languages import resident_language
 from bot.process.procs import PROJECT_ROOT
 from bot.settings import settings
 
 PREFIX = "utter_faq/"
 TOPIC = re.compile(r"^[a-z0-9_]{1,64}$")
+LANGUAGE_SLOT = "language"
+UNCONDITIONED = ""  # the key of the variation without a condition: the default language's
 
 
 def _response_files(root: Path) -> list:
     return sorted((root / "data").rglob("*.yml")) + [root / "domain.yml"]
 
 
+def variation_language(variation: Dict[str, Any]) -> Optional[str]:
+    """UNCONDITIONED, the language a variation is conditioned on, or None for any other variation.
+
+    A variation for one channel, or conditioned on anything but the language
+    alone, is not the page's answer.
+    """
+    if variation.get("channel"):
+        return None
+    condition = variation.get("condition")
+    if not condition:
+        return UNCONDITIONED
+    if isinstance(condition, list) and len(condition) == 1 and isinstance(condition[0], dict):
+        only = condition[0]
+        if only.get("type") == "slot" and only.get("name") == LANGUAGE_SLOT and isinstance(only.get("value"), str):
+            return str(only["value"])
+    return None
+
+
 @lru_cache(maxsize=2)
-def faq_answers(root: Path = PROJECT_ROOT) -> Dict[str, str]:
-    """FAQ topic -> answer text, from every training file's `responses`."""
-    answers: Dict[str, str] = {}
+def faq_answers(root: Path = PROJECT_ROOT) -> Dict[str, Dict[str, str]]:
+    """FAQ topic -> {language (UNCONDITIONED for the default's): answer text}, from every training file."""
+    answers: Dict[str, Dict[str, str]] = {}
     for path in _response_files(root):
         if not path.is_file():
             continue
@@ -38,17 +62,25 @@ def faq_answers(root: Path = PROJECT_ROOT) -> Dict[str, str]:
         except yaml.YAMLError:
             continue
         responses = content.get("responses") if isinstance(content, dict) else None
-        for name, variants in (responses or {}).items():
-            if not str(name).startswith(PREFIX) or not isinstance(variants, list) or not variants:
+        for name, variations in (responses or {}).items():
+            if not str(name).startswith(PREFIX) or not isinstance(variations, list):
                 continue
-            first = variants[0]
-            if isinstance(first, dict) and isinstance(first.get("text"), str):
-                answers.setdefault(str(name)[len(PREFIX) :], first["text"])
-    return answers
+            texts = answers.setdefault(str(name)[len(PREFIX) :], {})
+            for variation in variations:
+                if not isinstance(variation, dict) or not isinstance(variation.get("text"), str):
+                    continue
+                language = variation_language(variation)
+                if language is not None:
+                    texts.setdefault(language, variation["text"])
+    return {topic: texts for topic, texts in answers.items() if texts}
 
 
-def faq_answer(topic: str) -> Optional[str]:
-    return faq_answers().get(topic) if TOPIC.match(topic or "") else None
+def faq_answer(topic: str, language: Optional[str] = None, root: Path = PROJECT_ROOT) -> Optional[str]:
+    """The answer to `topic` in `language` (None: the city's default), else in the default; None for no such topic."""
+    if not TOPIC.match(topic or ""):
+        return None
+    texts = faq_answers(root).get(topic) or {}
+    return texts.get(resident_language(language)) or texts.get(UNCONDITIONED) or next(iter(texts.values()), None)
 
 
 def faq_url(topic: str, public_url: Optional[str] = None) -> str:

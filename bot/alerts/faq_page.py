@@ -2,7 +2,8 @@
 
 Served by the Rasa server when credentials.yml lists `bot.alerts.faq_page.FaqPages:`
 (it takes no settings and receives no messages). A resident who opens the link
-from an SMS or a chat reads the same answer the assistant gives in a chat.
+from an SMS or a chat reads the same answer the assistant gives in a chat, in
+the language the link asks for (`?lang=es`), else their browser's.
 Listing it is how a Rasa server takes part in alerts, so loading it also
 registers the ALERTS keywords with the channels (whichever command started Rasa).
 """
@@ -18,20 +19,38 @@ from sanic.response import HTTPResponse
 
 from bot.alerts.faq import faq_answer
 from bot.alerts.keywords import register_channel_hooks
+from bot.i18n.city import branding
+from bot.i18n.languages import resident_language
+from bot.i18n.messages import messages
 from bot.web.hsts import hsts_for_whole_app
+from bot.web.language import page_language
 from bot.web.render import render
 
 POLICY = "default-src 'none'; style-src 'unsafe-inline'; base-uri 'none'; form-action 'none'"
-HEADERS = {"Content-Security-Policy": POLICY, "X-Content-Type-Options": "nosniff", "Cache-Control": "max-age=300"}
+HEADERS = {
+    "Content-Security-Policy": POLICY,
+    "X-Content-Type-Options": "nosniff",
+    "Cache-Control": "max-age=300",
+    "Vary": "Accept-Language",  # the same address is a page per language
+}
 
 
-def faq_page(topic: str) -> HTTPResponse:
-    """The page for one answer (404 for a topic the assistant has no answer for)."""
-    answer = faq_answer(topic)
+def topic_heading(topic: str, language: str) -> str:
+    """The page's heading: the topic's title in the catalog (`web.faq.topic.<topic>`), else a general one."""
+    texts = messages(language)
+    key = f"web.faq.topic.{topic}"
+    return texts.text(key) if texts.has(key) else texts.text("web.faq.heading", assistant=branding(language).assistant)
+
+
+def faq_page(topic: str, language: Optional[str] = None) -> HTTPResponse:
+    """The page for one answer in `language` (404 for a topic the assistant has no answer for)."""
+    code = resident_language(language)
+    headers = {**HEADERS, "Content-Language": code}
+    answer = faq_answer(topic, code)
     if answer is None:
-        return response.html(render("faq/not_found.html"), status=404, headers=HEADERS)
-    title = topic.replace("_", " ").capitalize()
-    return response.html(render("faq/answer.html", title=title, answer=answer), headers=HEADERS)
+        return response.html(render("faq/not_found.html", language=code), status=404, headers=headers)
+    page = render("faq/answer.html", language=code, heading=topic_heading(topic, code), answer=answer)
+    return response.html(page, headers=headers)
 
 
 class FaqPages(InputChannel):
@@ -54,7 +73,7 @@ class FaqPages(InputChannel):
         hsts_for_whole_app(pages)
 
         @pages.route("/faq/<topic>", methods=["GET"])
-        async def page(_request: Request, topic: str) -> HTTPResponse:
-            return faq_page(topic)
+        async def page(request: Request, topic: str) -> HTTPResponse:
+            return faq_page(topic, page_language(request))
 
         return pages

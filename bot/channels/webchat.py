@@ -9,6 +9,10 @@ page receives over Server-Sent Events (`events`).
 
 The session id is a random UUID made by the browser and kept in its storage; it
 is the resident's address on this channel, like a phone number for SMS.
+
+The page is shown in the language `?lang=` or the browser asks for
+(bot/web/language.py), and sends that language with each message as the
+channel's hint (`metadata.language`) for a resident the assistant does not know yet.
 """
 
 from __future__ import annotations
@@ -37,7 +41,12 @@ from bot.db.contacts import remember_contact
 from bot.db.engine import database, utcnow
 from bot.db.schema import webchat_messages
 from bot.failures import failure_summary
+from bot.i18n.city import branding
+from bot.i18n.languages import resident_language, supported
+from bot.i18n.messages import messages
+from bot.i18n.store import stored_language
 from bot.web.hsts import hsts_for_whole_app
+from bot.web.language import asked_language, language_tag, page_language, request_language
 from bot.web.render import render
 
 logger = logging.getLogger(__name__)
@@ -54,8 +63,9 @@ PUSHED_ROLES = (BOT, STAFF)
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
 # Only these files are served: nothing else in the folder (or outside it) is reachable.
+JAVASCRIPT = "application/javascript; charset=utf-8"
 ASSETS = {
-    "chat.js": "application/javascript; charset=utf-8",
+    "chat.js": JAVASCRIPT,
     "chat.css": "text/css; charset=utf-8",
 }
 # The page loads nothing from elsewhere; bot images may come from any https host.
@@ -64,7 +74,6 @@ PAGE_POLICY = (
     "connect-src 'self'; object-src 'none'; base-uri 'none'; form-action 'self'"
 )
 _NOSNIFF = {"X-Content-Type-Options": "nosniff"}
-APOLOGY = "Sorry, something went wrong on our side. Please try again, or call 311."
 
 _SESSION = re.compile(r"^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$")
 # A message id as the database keeps it: a signed 64-bit integer, written in ASCII digits.
@@ -191,6 +200,11 @@ class Turn:
     shown: str  # what the transcript shows: the same, or the button's title
     metadata: Optional[Dict[str, Any]]
 
+    @property
+    def language(self) -> Optional[str]:
+        """The language the page was asked in (its hint), if it sent one."""
+        return (self.metadata or {}).get("language")
+
 
 def parse_session(value: Any) -> str:
     """The browser's session id, which must be a UUID (lower case)."""
@@ -215,7 +229,7 @@ def _optional_text(body: Dict[str, Any], key: str) -> str:
 
 
 def parse_turn(raw: bytes) -> Turn:
-    """Check a webhook body: `{"session", "message", "title"?, "metadata"?: {"location"?}}`."""
+    """Check a webhook body: `{"session", "message", "title"?, "metadata"?: {"location"?, "language"?}}`."""
     try:
         body = json.loads(raw or b"")
     except (ValueError, UnicodeDecodeError):
@@ -232,7 +246,7 @@ def parse_turn(raw: bytes) -> Turn:
 
 
 def parse_metadata(body: Dict[str, Any]) -> Optional[Dict[str, Any]]:
-    """What the page may tell Rasa besides the text: only a shared location.
+    """What the page may tell Rasa besides the text: a shared location and the page's language.
 
     Other keys (a `media_url`, say) are dropped: channels vouch for those, and a
     web page is anyone's to write.
@@ -242,16 +256,33 @@ def parse_metadata(body: Dict[str, Any]) -> Optional[Dict[str, Any]]:
         return None
     if not isinstance(metadata, dict):
         raise BadRequest("metadata must be an object")
-    location = metadata.get("location")
-    if location is None:
-        return None
+    parsed: Dict[str, Any] = {}
+    if metadata.get("location") is not None:
+        parsed["location"] = parse_location(metadata["location"])
+    if metadata.get("language") is not None:
+        language = parse_language(metadata["language"])
+        if language:
+            parsed["language"] = language
+    return parsed or None
+
+
+def parse_location(location: Any) -> Dict[str, float]:
+    """A shared location: a latitude and longitude on Earth."""
     try:
         latitude, longitude = float(location["latitude"]), float(location["longitude"])
     except (KeyError, TypeError, ValueError):
         raise BadRequest("metadata.location needs a numeric latitude and longitude") from None
     if not (-90 <= latitude <= 90 and -180 <= longitude <= 180):
         raise BadRequest("metadata.location is not a place on Earth")
-    return {"location": {"latitude": latitude, "longitude": longitude}}
+    return {"latitude": latitude, "longitude": longitude}
+
+
+def parse_language(value: Any) -> Optional[str]:
+    """The page's language as a city language's code ("es-MX" -> "es"); None (dropped) for another language."""
+    tag = language_tag(value)
+    if tag is None:
+        raise BadRequest('metadata.language must be a language tag such as "es"')
+    return supported(tag)
 
 
 def parse_after(request: Request) -> int:
@@ -317,7 +348,7 @@ class WebChatInput(InputChannel):
             )
         except Exception as error:  # the resident still gets an answer; the log has where it failed
             logger.error("web chat message could not be handled: %s", failure_summary(error))
-            await output.send_text_message(sender_id, APOLOGY)
+            await output.send_text_message(sender_id, await apology(sender_id, turn.language))
         return output.messages
 
     async def stream(self, request: Request, sender_id: str, after: int) -> None:
@@ -358,10 +389,11 @@ class WebChatInput(InputChannel):
             self._stopping = True
 
         @web.route("/chat", methods=["GET"])
-        async def page(_request: Request) -> HTTPResponse:
+        async def page(request: Request) -> HTTPResponse:
+            language = page_language(request)
             return response.html(
-                render("chat/chat.html"),
-                headers={"Content-Security-Policy": PAGE_POLICY, "Cache-Control": "no-cache", **_NOSNIFF},
+                render("chat/chat.html", language=language, hint=request_language(request)),
+                headers={"Content-Security-Policy": PAGE_POLICY, **_by_language(language), **_NOSNIFF},
             )
 
         @web.route("/chat/static/<name>", methods=["GET"])
@@ -377,8 +409,10 @@ class WebChatInput(InputChannel):
             return await _static(name, ASSETS[name])
 
         @web.route("/chat/embed.js", methods=["GET"])
-        async def embed(_request: Request) -> HTTPResponse:
-            return await _static("embed.js", "application/javascript; charset=utf-8")
+        async def embed(request: Request) -> HTTPResponse:
+            language = page_language(request)
+            script = render("chat/embed.js", language=language, asked=asked_language(request.args.get("lang")))
+            return response.text(script, content_type=JAVASCRIPT, headers={**_by_language(language), **_NOSNIFF})
 
         @web.route("/webhooks/webchat/webhook", methods=["POST"], stream=True)  # the body is read under its cap
         async def receive(request: Request) -> HTTPResponse:
@@ -409,6 +443,25 @@ class WebChatInput(InputChannel):
             return None
 
         return web
+
+
+def _by_language(language: str) -> Dict[str, str]:
+    """Headers of a response made for the browser's language: revalidated, and never cached across languages."""
+    return {"Cache-Control": "no-cache", "Vary": "Accept-Language", "Content-Language": language}
+
+
+async def apology(sender_id: str, page_language: Optional[str]) -> str:
+    """The answer when the assistant failed: in the resident's stored language, else the page's.
+
+    The database may be what failed, so the page's language is also the fallback.
+    """
+    try:
+        language = await stored_language(sender_id) or page_language
+    except Exception as error:  # the apology must still go out
+        logger.warning("a web chat resident's language could not be read: %s", failure_summary(error))
+        language = page_language
+    code = resident_language(language)
+    return messages(code).text("web.chat.apology", phone=branding(code).phone)
 
 
 async def _static(name: str, mime_type: str) -> HTTPResponse:

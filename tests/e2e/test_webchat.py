@@ -24,7 +24,7 @@ from bot.channels.identity import sender_id_for
 from bot.channels.outbound import deliver, register_sender
 from bot.channels.webchat import MAX_MESSAGE_CHARS, WebChatSender, sender_from_env
 from bot.db.engine import reset_database
-from tests.support.browser import PHONE, describe, run_async, screenshot, serious_violations
+from tests.support.browser import PHONE, BrowserSession, describe, run_async, screenshot, serious_violations
 from tests.support.stack import RASA_API_TOKEN
 
 pytestmark = pytest.mark.e2e
@@ -100,6 +100,29 @@ def test_the_page_its_assets_and_the_embed_script_are_served(base):
     assert httpx.get(f"{base}/chat/static/..%2F..%2Fchannels%2Fwebchat.py", timeout=10).status_code == 404
 
 
+def test_the_page_the_embed_script_and_the_faq_page_come_in_the_language_asked_for(base):
+    spanish = httpx.get(f"{base}/chat", params={"lang": "es"}, headers={"Accept-Language": "en-US"}, timeout=10)
+    assert '<html lang="es">' in spanish.text and "Nueva conversación" in spanish.text
+    assert 'data-language-hint="es"' in spanish.text
+    assert spanish.headers["content-language"] == "es" and "Accept-Language" in spanish.headers["vary"]
+    by_browser = httpx.get(f"{base}/chat", headers={"Accept-Language": "es-MX,es;q=0.9,en;q=0.8"}, timeout=10)
+    assert '<html lang="es">' in by_browser.text
+    asked = httpx.get(f"{base}/chat", params={"lang": "en"}, headers={"Accept-Language": "es-MX"}, timeout=10)
+    assert '<html lang="en">' in asked.text and "New conversation" in asked.text
+    fallback = httpx.get(f"{base}/chat", headers={"Accept-Language": "fr-FR"}, timeout=10)
+    assert '<html lang="en">' in fallback.text and 'data-language-hint=""' in fallback.text
+
+    embed = httpx.get(f"{base}/chat/embed.js", params={"lang": "es"}, timeout=10)
+    assert embed.headers["content-type"].startswith("application/javascript")
+    assert '"label": "Chatear con el 311"' in embed.text and '"asked": "es"' in embed.text
+
+    faq = httpx.get(f"{base}/faq/cooling_warming_centers", params={"lang": "es"}, timeout=30)
+    assert faq.status_code == 200 and '<html lang="es">' in faq.text
+    assert "<h1>Centros de enfriamiento y de calor</h1>" in faq.text and "llame al 311" in faq.text
+    faq = httpx.get(f"{base}/faq/cooling_warming_centers", headers={"Accept-Language": "es-US"}, timeout=30)
+    assert '<html lang="es">' in faq.text and faq.headers["vary"] == "Accept-Language"
+
+
 SESSION = "0b6f2a54-7d1c-4e8e-9a51-3f0c2d7e9b10"
 
 
@@ -127,6 +150,12 @@ SESSION = "0b6f2a54-7d1c-4e8e-9a51-3f0c2d7e9b10"
             400,
             "location",
         ),
+        (json.dumps({"session": SESSION, "message": "hi", "metadata": {"language": 42}}).encode(), 400, "language"),
+        (
+            json.dumps({"session": SESSION, "message": "hi", "metadata": {"language": "<b>es</b>"}}).encode(),
+            400,
+            "language",
+        ),
     ],
     ids=[
         "malformed",
@@ -140,6 +169,8 @@ SESSION = "0b6f2a54-7d1c-4e8e-9a51-3f0c2d7e9b10"
         "metadata",
         "location",
         "off-earth",
+        "language-number",
+        "language-markup",
     ],
 )
 def test_bad_webhook_bodies_get_a_clear_4xx(base, body, status, error):
@@ -244,8 +275,8 @@ def open_chat(page: Page, base: str) -> None:
     expect(page.get_by_label("Your message")).to_be_visible()
 
 
-def type_message(page: Page, text: str) -> None:
-    box = page.get_by_label("Your message")
+def type_message(page: Page, text: str, label: str = "Your message") -> None:
+    box = page.get_by_label(label)
     box.fill(text)
     box.press("Enter")
 
@@ -443,3 +474,85 @@ def test_the_embed_script_opens_the_chat_on_a_city_site(city_site, page):
     expect(launcher).to_have_attribute("aria-expanded", "false")
     expect(launcher).to_be_focused()
     expect(page.locator("iframe[title='311 chat assistant']")).to_be_hidden()
+
+
+# --- the page in Spanish ------------------------------------------------------------------
+
+SPANISH_GREETING = "Soy el asistente 311 de la Ciudad de Riverton"
+
+
+@pytest.fixture
+def spanish_browser_page(browser_session: BrowserSession) -> Iterator[Page]:
+    """A tab of a browser set to Mexican Spanish (its Accept-Language and navigator.language)."""
+    with browser_session.active() as browser:
+        context = browser.new_context(viewport={"width": 1024, "height": 768}, locale="es-MX")
+        context.set_default_timeout(15_000)
+        try:
+            yield context.new_page()
+        finally:
+            context.close()
+
+
+def test_a_spanish_page_is_answered_in_spanish_and_passes_axe(base, page, shared_db):
+    page.goto(f"{base}/chat?lang=es")
+    box = page.get_by_label("Su mensaje")
+    expect(box).to_be_visible()
+    assert page.locator("html").get_attribute("lang") == "es"
+    assert page.title().startswith("Asistente de Riverton 311 - ")
+    expect(page.get_by_role("button", name="Nueva conversación")).to_be_visible()
+    expect(page.get_by_role("link", name="English")).to_have_attribute("lang", "en")
+
+    type_message(page, "hello", "Su mensaje")  # an English word: the page's language (the hint) decides
+    bot_said(page, SPANISH_GREETING)
+    said = transcript(page)
+    assert said[0] == "Usted dijo: hello" and said[1].startswith("Riverton 311 dijo: ")
+    expect(page.get_by_role("group", name="Opciones de respuesta")).to_be_visible()
+
+    session = page.evaluate("localStorage.getItem('citybot.webchat.session')")
+    run_async(WebChatSender().send(session, "Le escribe Dana, de Obras Públicas.", role="staff"))
+    expect(page.locator("#log .message--staff")).to_contain_text("El personal de la ciudad dijo:", timeout=10_000)
+    violations = serious_violations(page)
+    assert not violations, describe(violations)
+    page.set_viewport_size(PHONE)
+    assert page.evaluate("document.documentElement.scrollWidth") <= PHONE["width"]
+    violations = serious_violations(page)
+    assert not violations, f"phone: {describe(violations)}"
+    screenshot(page, "webchat-es.png")
+
+
+def test_a_failed_send_is_explained_in_the_pages_language(base, page):
+    page.route(f"**{WEBHOOK}", lambda route: route.abort())
+    page.goto(f"{base}/chat?lang=es")
+    type_message(page, "hola", "Su mensaje")
+    expect(page.get_by_role("alert")).to_have_text(
+        "Su mensaje no se envió (sin conexión). Inténtelo de nuevo o llame al 311."
+    )
+
+
+def test_a_browser_in_spanish_gets_the_spanish_page_and_embed(base, city_site, spanish_browser_page):
+    page = spanish_browser_page
+    page.goto(f"{base}/chat")
+    expect(page.get_by_label("Su mensaje")).to_be_visible()
+    assert page.locator("html").get_attribute("lang") == "es"
+
+    page.goto(city_site)
+    launcher = page.get_by_role("button", name="Chatear con el 311")
+    expect(launcher).to_have_attribute("lang", "es")
+    launcher.click()
+    frame = page.frame_locator("iframe[title='Asistente de chat del 311']")
+    expect(frame.get_by_label("Su mensaje")).to_be_visible()
+    assert page.locator("iframe").get_attribute("src") == f"{base}/chat"  # the chat negotiates the same language
+
+
+def test_the_language_link_switches_the_page_and_the_conversation(base, page):
+    open_chat(page, base)
+    type_message(page, "hello")
+    bot_said(page, "311 assistant")
+    page.get_by_role("link", name="Español").click()
+    page.wait_for_url("**/chat?lang=es")
+    expect(page.get_by_label("Su mensaje")).to_be_visible()
+    bot_said(page, "le escribiré en español")
+    said = transcript(page)
+    assert said[0] == "Usted dijo: hello" and "Usted dijo: Español" in said
+    type_message(page, "hello", "Su mensaje")  # the resident's language is now Spanish, whatever the word
+    expect(page.locator("#log .message--bot").last).to_contain_text(SPANISH_GREETING, timeout=REPLY_TIMEOUT)

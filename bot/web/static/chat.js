@@ -6,6 +6,12 @@
  *
  * Untrusted text (everything a message contains) only ever reaches the page as
  * text nodes; links are built as elements, never through innerHTML.
+ *
+ * The page is rendered in one language: the texts this script writes come from
+ * its #chat-texts block (from the catalogs), and each message tells the
+ * assistant the language the page was asked in (`metadata.language`), which it
+ * uses for a resident it does not know yet. The language links also tell an
+ * ongoing conversation, so the assistant switches along with the page.
  */
 (function () {
   "use strict";
@@ -13,8 +19,9 @@
   var API = "/webhooks/webchat/";
   var STORAGE_KEY = "citybot.webchat.session";
   var UUID = /^[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}$/;
-  var ASSISTANT = document.body.getAttribute("data-assistant") || "The assistant";
-  var LABELS = { user: "You said:", bot: ASSISTANT + " said:", staff: "City staff said:" };
+  var TEXTS = JSON.parse(document.getElementById("chat-texts").textContent);
+  var LANGUAGE_HINT = document.body.getAttribute("data-language-hint");
+  var LABELS = { user: TEXTS.you_said, bot: TEXTS.assistant_said, staff: TEXTS.staff_said };
   // Web addresses, e-mail addresses and bare city domains ("riverton.gov/trash").
   var LINK = /(?:https?:\/\/[^\s<>"]+|www\.[^\s<>"]+|[a-z0-9._%+-]+@[a-z0-9-]+(?:\.[a-z0-9-]+)*\.[a-z]{2,}|\b(?:[a-z0-9-]+\.)+(?:gov|org|com|net|edu|us|info)\b(?:\/[^\s<>"]*)?)/gi;
   var TRAILING = /[.,;:!?'")\]]+$/;
@@ -83,7 +90,7 @@
       if (link.protocol === "http:" || link.protocol === "https:") {
         link.target = "_blank";
         link.rel = "noopener noreferrer";
-        link.append(element("span", "visually-hidden", " (opens in a new tab)"));
+        link.append(element("span", "visually-hidden", " " + TEXTS.new_tab));
       }
       fragment.append(link);
       at = offset + address.length;
@@ -96,7 +103,7 @@
   function choices(buttons) {
     var group = element("div", "choices");
     group.setAttribute("role", "group");
-    group.setAttribute("aria-label", "Reply options");
+    group.setAttribute("aria-label", TEXTS.reply_options);
     buttons.forEach(function (button) {
       var choice = element("button", "choice", button.title || button.payload);
       choice.type = "button";
@@ -119,7 +126,7 @@
     var item = element("div", "message message--" + role);
     item.append(element("span", "visually-hidden", LABELS[role] + " "));
     if (role === "staff") {
-      var who = element("span", "message__who", "City staff");
+      var who = element("span", "message__who", TEXTS.staff_name);
       who.setAttribute("aria-hidden", "true");
       item.append(who);
     }
@@ -132,11 +139,11 @@
     if (isWebAddress(message.image)) {
       var image = element("img", "message__image");
       image.src = message.image;
-      image.alt = "Image from " + (role === "staff" ? "city staff" : ASSISTANT);
+      image.alt = role === "staff" ? TEXTS.image_from_staff : TEXTS.image_from_assistant;
       item.append(image);
     }
     if (isWebAddress(message.attachment)) {
-      var attachment = element("a", null, "Open the attachment");
+      var attachment = element("a", null, TEXTS.attachment);
       attachment.href = message.attachment;
       attachment.target = "_blank";
       attachment.rel = "noopener noreferrer";
@@ -182,24 +189,31 @@
     queue = queue.then(function () { return post(text, title); });
   }
 
+  /* Why a message was not sent: the server's words, its status code, or no connection at all. */
+  function Refused(reason) { this.reason = reason; }
+
   function post(text, title) {
     pending += 1;
     typing.hidden = false;
     var body = { session: session, message: text };
     if (title) body.title = title;
+    if (LANGUAGE_HINT) body.metadata = { language: LANGUAGE_HINT };
     return fetch(API + "webhook", {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify(body)
     })
       .then(function (response) {
-        return response.json().then(function (data) {
-          if (!response.ok) throw new Error(data && data.error ? data.error : "status " + response.status);
+        return response.json().catch(function () { return null; }).then(function (data) {
+          if (!response.ok || !Array.isArray(data)) {
+            throw new Refused(data && data.error ? data.error : TEXTS.http_status.replace("{status}", response.status));
+          }
           data.forEach(show);
         });
       })
       .catch(function (error) {
-        setProblem("Your message was not sent (" + error.message + "). Please try again, or call 311.");
+        var reason = error instanceof Refused ? error.reason : TEXTS.offline;
+        setProblem(TEXTS.not_sent.replace("{reason}", reason));
         if (!title && !input.value) input.value = text;
       })
       .then(function () {
@@ -255,6 +269,18 @@
   });
 
   document.getElementById("restart").addEventListener("click", restart);
+
+  /* Another language: an ongoing conversation is told first (as the greeting's language button
+     does), so the assistant answers in the language the page is then shown in. */
+  document.querySelectorAll("a[data-language]").forEach(function (link) {
+    link.addEventListener("click", function (event) {
+      if (!log.querySelector(".message")) return; // nothing said yet: the page's language is the hint
+      event.preventDefault();
+      var choice = JSON.stringify({ language: link.getAttribute("data-language") });
+      send("/set_language" + choice, link.textContent.trim());
+      queue.then(function () { window.location.assign(link.href); });
+    });
+  });
 
   // Embedded on a city's site: Escape closes the chat panel (see embed.js).
   document.addEventListener("keydown", function (event) {

@@ -116,7 +116,7 @@ def test_hostile_values_are_escaped_on_the_faq_and_chat_pages(
     city: None, monkeypatch: pytest.MonkeyPatch, tmp_path: Path
 ) -> None:
     use_city(monkeypatch, tmp_path, HOSTILE, HOSTILE, HOSTILE, "#0b4f8a")
-    monkeypatch.setattr(faq_module, "faq_answer", lambda topic: f"{HOSTILE}\n{HOSTILE}")
+    monkeypatch.setattr(faq_module, "faq_answer", lambda topic, language=None: f"{HOSTILE}\n{HOSTILE}")
     for name, page in {
         "faq": faq_module.faq_page("cooling_warming_centers").body.decode(),
         "faq 404": render("faq/not_found.html"),

@@ -8,6 +8,10 @@
  * page's scripts and styles cannot reach the conversation). Styles are set on
  * the elements (no <style> tag), so a strict Content-Security-Policy on the host
  * page only needs to allow this script and frames from the assistant.
+ *
+ * The assistant renders this script (a Jinja2 template) in the language the
+ * script URL asks for (`embed.js?lang=es`), else the visitor's browser language,
+ * with the city's colour. The chat opens in that language too.
  */
 (function () {
   "use strict";
@@ -17,7 +21,16 @@
 
   var script = document.currentScript;
   var origin = new URL(script ? script.src : "/", window.location.href).origin;
-  var label = (script && script.getAttribute("data-label")) || "Chat with 311";
+  // Rendered by the assistant: texts in this script's language, the city's colour.
+  var PAGE = {{ {
+    "label": _("web.embed.open", phone=brand.phone),
+    "title": _("web.embed.frame_title", phone=brand.phone),
+    "language": language,
+    "asked": asked|default("", true),
+    "colour": brand.brand,
+  }|tojson }};
+  var CHAT_PATH = "/chat";
+  var customLabel = script && script.getAttribute("data-label");
   var PANEL_ID = "citybot-webchat-panel";
 
   function styled(tag, styles) {
@@ -29,12 +42,13 @@
   var launcher = styled("button", {
     position: "fixed", right: "1rem", bottom: "1rem", "z-index": "2147483646",
     padding: "0.75rem 1.25rem", "min-height": "2.75rem", border: "2px solid #ffffff",
-    "border-radius": "2rem", background: "#0b4f8a", color: "#ffffff",
+    "border-radius": "2rem", background: PAGE.colour, color: "#ffffff",
     font: "700 1rem/1.2 system-ui, sans-serif", cursor: "pointer",
     "box-shadow": "0 2px 8px rgba(0, 0, 0, 0.3)"
   });
   launcher.type = "button";
-  launcher.textContent = label;
+  launcher.textContent = customLabel || PAGE.label;
+  if (!customLabel) launcher.lang = PAGE.language;
   launcher.setAttribute("aria-expanded", "false");
   launcher.setAttribute("aria-controls", PANEL_ID);
 
@@ -48,12 +62,14 @@
   panel.hidden = true;
 
   var frame = styled("iframe", { width: "100%", height: "100%", border: "0", display: "block" });
-  frame.title = "311 chat assistant";
+  frame.title = PAGE.title;
+  frame.lang = PAGE.language;
   panel.appendChild(frame);
 
   function setOpen(open) {
     // The chat loads on first open: visitors who never open it cost the assistant nothing.
-    if (open && !frame.src) frame.src = origin + "/chat";
+    // A language the script URL asked for is passed on; else the chat negotiates the same one.
+    if (open && !frame.src) frame.src = origin + CHAT_PATH + (PAGE.asked ? "?lang=" + encodeURIComponent(PAGE.asked) : "");
     panel.hidden = !open;
     launcher.setAttribute("aria-expanded", String(open));
     if (open) frame.focus();
