@@ -30,7 +30,7 @@ FIXTURES = Path(__file__).resolve().parents[2] / "data"
 RENAMED = {"request_subscriptions": "report_subscriptions"}  # previous release's name -> today's
 # Added since the previous release: new tables start empty, new columns NULL in the old rows.
 NEW_TABLES = {"resident_languages", "alert_translations"}
-NEW_COLUMNS = {"report_outbox": {"language"}}
+NEW_COLUMNS = {"report_outbox": {"language"}, "alerts": {"faq_url"}, "alert_deliveries": {"language"}}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -110,7 +110,9 @@ def test_the_previous_release_database_is_upgraded_with_every_row(empty_url: str
     migrate.upgrade(empty_url)
     after = all_rows(empty_url)
     assert {name: after[name] for name in NEW_TABLES} == {name: [] for name in NEW_TABLES}
-    assert all(row[column] is None for name, columns in NEW_COLUMNS.items() for row in after[name] for column in columns)
+    assert all(
+        row[column] is None for name, columns in NEW_COLUMNS.items() for row in after[name] for column in columns
+    )
     kept = {
         name: [{k: v for k, v in row.items() if k not in NEW_COLUMNS.get(name, ())} for row in rows]
         for name, rows in after.items()
