@@ -214,7 +214,7 @@ def estimates(by_channel_language: Mapping[str, Mapping[str, int]], message_in: 
     `by_channel_language`: recipients per channel and language; `message_in`: each language's message.
     """
     from bot.alerts.limiter import rate_for
-    from bot.alerts.segments import sends_per_message
+    from bot.alerts.segments import outside_gsm, sends_per_message
 
     lines = []
     for channel, counts in by_channel_language.items():
@@ -227,6 +227,14 @@ def estimates(by_channel_language: Mapping[str, Mapping[str, int]], message_in: 
             f"{cost} {unit}{'s' if cost != 1 else ''} in {language_name(code)}" for code, cost in costs.items()
         )
         lines.append(f"{channel}: {each} each, {pace}")
+        if channel == "sms":
+            for code in counts:
+                unusual = outside_gsm(message_in[code])
+                if unusual:
+                    lines.append(
+                        f"  the {language_name(code)} SMS is UCS-2 (67 characters a segment, not 153) because of: "
+                        + " ".join(unusual)
+                    )
     return lines
 
 
