@@ -84,47 +84,43 @@ def normalize_zone(value: Optional[str]) -> Optional[str]:
     return _normalize(value, _ZONE_LOOKUP, ZONES)
 
 
-def _blank(words: str, phrase: str) -> Tuple[str, List[int]]:
-    """`words` with each whole-word occurrence of `phrase` blanked out, and where they started."""
-    needle = f" {phrase} "
-    starts: List[int] = []
-    start = words.find(needle)
-    while start >= 0:
-        starts.append(start)
-        # Blank the match so a shorter phrase inside it is not counted again.
-        words = words[:start] + " " * (len(needle) - 1) + words[start + len(needle) - 1 :]
-        start = words.find(needle)
-    return words, starts
+TOPIC, ZONE = "topic", "zone"
+_PHRASES = {**{p: (TOPIC, v) for p, v in _TOPIC_LOOKUP.items()}, **{p: (ZONE, v) for p, v in _ZONE_LOOKUP.items()}}
+_KEYWORD_PHRASES = {
+    **{p: (TOPIC, v) for p, v in _KEYWORD_TOPIC_LOOKUP.items()},
+    **{p: (ZONE, v) for p, v in _KEYWORD_ZONE_LOOKUP.items()},
+}
 
 
-def _find(text: str, lookup: Dict[str, str], other: Dict[str, str]) -> List[str]:
-    """Values whose phrases occur in `text` as whole words, longest phrases first, in order of appearance.
+def _find(text: str, phrases: Dict[str, Tuple[str, str]], kind: str) -> List[str]:
+    """Values of `kind` whose phrases occur in `text` as whole words, in order of appearance.
 
-    The phrases of `other` (zones when looking for topics) are taken out
-    first, so "todas" in "todas las zonas" is no topic.
+    Topic and zone phrases are looked for together, longest first, and each
+    match is blanked out, so a shorter phrase inside a longer one does not
+    count: "todas" (all topics, in a keyword) inside "todas las zonas" (all
+    zones), "nieve" inside "limpieza de nieve".
     """
     words = f" {_clean(text)} "
-    for phrase in sorted(other, key=len, reverse=True):
-        words, _ = _blank(words, phrase)
     found: List[Tuple[int, str]] = []
-    for phrase in sorted(lookup, key=len, reverse=True):
-        words, starts = _blank(words, phrase)
-        found.extend((start, lookup[phrase]) for start in starts)
+    for phrase in sorted(phrases, key=len, reverse=True):
+        needle = f" {phrase} "
+        start = words.find(needle)
+        while start >= 0:
+            if phrases[phrase][0] == kind:
+                found.append((start, phrases[phrase][1]))
+            words = words[:start] + " " * (len(needle) - 1) + words[start + len(needle) - 1 :]
+            start = words.find(needle)
     return list(dict.fromkeys(value for _, value in sorted(found)))
 
 
 def topics_in(text: str, keyword: bool = False) -> List[str]:
     """The topics a message names ("water and road alerts" -> water, roads); `keyword`: an SMS keyword's words."""
-    if keyword:
-        return _find(text, _KEYWORD_TOPIC_LOOKUP, _KEYWORD_ZONE_LOOKUP)
-    return _find(text, _TOPIC_LOOKUP, _ZONE_LOOKUP)
+    return _find(text, _KEYWORD_PHRASES if keyword else _PHRASES, TOPIC)
 
 
 def zones_in(text: str, keyword: bool = False) -> List[str]:
     """The zones a message names ("for the east side" -> east); `keyword`: an SMS keyword's words."""
-    if keyword:
-        return _find(text, _KEYWORD_ZONE_LOOKUP, _KEYWORD_TOPIC_LOOKUP)
-    return _find(text, _ZONE_LOOKUP, _TOPIC_LOOKUP)
+    return _find(text, _KEYWORD_PHRASES if keyword else _PHRASES, ZONE)
 
 
 def phrase_words() -> Iterable[str]:
