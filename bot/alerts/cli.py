@@ -7,7 +7,8 @@
     citybot alerts status [ALERT_ID] [--json]
     citybot alerts resume ALERT_ID [--takeover] [--resend-unconfirmed]
     citybot alerts cancel ALERT_ID
-    citybot alerts subscribe-test --channel sms --address +15551230000 [--topic water] [--zone north] [--remove]
+    citybot alerts subscribe-test --channel sms --address +15551230000 [--topic water] [--zone north]
+        [--language es] [--remove]
 
 The alert's text is given once per city language: `--text` (or `--text-<code>`
 of the default language, `--text-en`) and `--text-<code>` for each other one
@@ -404,8 +405,13 @@ async def subscribe_test(args: argparse.Namespace) -> int:
         say(f"{sender_id}: unsubscribed ({change.describe(messages())}).")
         return 0
     await remember_contact(sender_id, args.channel, address)
+    if args.language:
+        from bot.i18n.store import remember_language
+
+        await remember_language(sender_id, args.language)
     change = await store.subscribe(sender_id, args.topic or [ALL], args.zone or [ALL])
-    say(f"{sender_id} ({args.channel}) now gets {change.describe(messages())}.")
+    reads = f", reads {language_name(args.language)}" if args.language else ""
+    say(f"{sender_id} ({args.channel}{reads}) now gets {change.describe(messages())}.")
     return 0
 
 
@@ -488,6 +494,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--address", required=True, help="phone number, Telegram chat id or web chat session id")
     p.add_argument("--topic", choices=topics, action="append")
     p.add_argument("--zone", choices=zones, action="append")
+    p.add_argument("--language", choices=list(city_languages()), help="the language its alerts come in")
     p.add_argument("--remove", action="store_true", help="unsubscribe it again")
     p.set_defaults(handler=subscribe_test)
     return parser

@@ -23,7 +23,7 @@ import logging
 import re
 from dataclasses import dataclass
 from functools import lru_cache
-from typing import FrozenSet, List, Optional
+from typing import FrozenSet, Iterable, List, Optional
 
 from bot.alerts import store
 from bot.alerts.texts import city_in_sentence, describe
@@ -38,16 +38,25 @@ from bot.i18n.words import word_list, words_of
 logger = logging.getLogger(__name__)
 
 
-def _upper(words: "tuple[str, ...]") -> FrozenSet[str]:
+def _upper(words: Iterable[str]) -> FrozenSet[str]:
+    """Words as a keyword is compared: upper case, without accents ("SÍ" -> "SI")."""
     return frozenset(fold(word).upper() for word in words)
 
 
+@dataclass(frozen=True)
+class Vocabulary:
+    """Every city language's keyword words together: residents mix them ("ALERTS SI")."""
+
+    alert: FrozenSet[str]  # ALERTS, ALERTAS
+    on: FrozenSet[str]
+    off: FrozenSet[str]
+    every: FrozenSet[str]  # all a keyword may hold: those, fillers, and the words of topics and zones
+
+
 @lru_cache(maxsize=1)
-def _vocabulary() -> "tuple[FrozenSet[str], FrozenSet[str], FrozenSet[str], FrozenSet[str]]":
-    """Every city language's alert words, verbs "on" and "off", and every word a keyword may hold."""
-    alert, on, off = (_upper(word_list(AREA, f"keyword_{name}")) for name in ("alert", "on", "off"))
-    filler = _upper(word_list(AREA, "keyword_filler"))
-    return alert, on, off, alert | on | off | filler | frozenset(word.upper() for word in phrase_words())
+def vocabulary() -> Vocabulary:
+    alert, on, off, filler = (_upper(word_list(AREA, f"keyword_{name}")) for name in ("alert", "on", "off", "filler"))
+    return Vocabulary(alert, on, off, alert | on | off | filler | _upper(phrase_words()))
 
 
 @dataclass(frozen=True)
@@ -80,16 +89,16 @@ def keyword_language(words: List[str]) -> str:
 
 def parse_alert_keyword(text: str) -> Optional[AlertCommand]:
     """The alert command a whole message is, or None when it is not an alert keyword."""
-    alert_words, on_words, off_words, keyword_words = _vocabulary()
+    known = vocabulary()
     words = _words(text)
-    if not words or len(words) > 12 or not alert_words & set(words):
+    if not words or len(words) > 12 or not known.alert & set(words):
         return None
-    if any(word not in keyword_words for word in words):
+    if any(word not in known.every for word in words):
         return None
     lower = " ".join(words).lower()
     topics, zones = topics_in(lower, keyword=True), zones_in(lower, keyword=True)
-    verbs = [w for w in words if w in on_words | off_words]
-    if any(w in off_words for w in verbs):
+    verbs = [w for w in words if w in known.on | known.off]
+    if any(w in known.off for w in verbs):
         action = "off"
     elif verbs or topics or zones:
         action = "on"

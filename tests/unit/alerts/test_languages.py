@@ -444,6 +444,14 @@ def test_the_cli_sends_a_text_per_language(capsys):
     assert f"[es] {SPANISH_WITH_ACCENTS}" in out and "readers: English 4, Spanish 3" in out
 
 
+def test_staff_can_try_a_spanish_alert_on_their_own_phone(capsys):
+    address = "+15550009876"
+    code, out = run_cli(capsys, "subscribe-test", "--channel", "sms", "--address", address, "--language", "es")
+    assert code == 0 and "reads Spanish" in out
+    preview = asyncio.run(store.preview_alert(ALL, ALL))
+    assert preview.by_channel_language == {"sms": {"es": 1}}
+
+
 def test_the_cli_knows_only_the_citys_languages(capsys):
     from bot.alerts.cli import main
 
