@@ -12,17 +12,16 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Iterable, Tuple
 
+from bot.alerts.words import ALL
 from bot.i18n.city import city_name
 from bot.i18n.messages import Messages
 
 if TYPE_CHECKING:
     from bot.alerts.store import Alert
 
-ALL = "all"
-
 
 def zone_name(zone: str, text: Messages) -> str:
-    """ "North" / "Norte"."""
+    """A zone as its residents call it: North / Norte."""
     return text.text(f"alerts.zone.{zone}")
 
 
