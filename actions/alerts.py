@@ -1,9 +1,10 @@
 """Crisis alerts in conversation: "send me emergency alerts", "stop the water alerts for the north side".
 
 The conversation (sender id) is what subscribes: alerts reach the resident on
-the channel they are talking on. Topic and zone come from the `alert_topic` and
-`zone` entities, else from the words of the message (bot.alerts.words), so the
-actions work whether or not an entity extractor is configured.
+the channel they are talking on, in the language they read. Topic and zone
+come from the `alert_topic` and `zone` entities, else from the words of the
+message (bot.alerts.words, every city language's), so the actions work
+whether or not an entity extractor is configured.
 """
 
 from __future__ import annotations
@@ -16,11 +17,13 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import latest_text
+from actions.common import latest_text, resident_messages
 from bot.alerts import store
-from bot.alerts.words import ALL, city_name, normalize_topic, normalize_zone, topics_in, zones_in
-from bot.catalog import load_city
+from bot.alerts.texts import city_in_sentence
+from bot.alerts.words import ALL, normalize_topic, normalize_zone, topics_in, zones_in
 from bot.db.contacts import contact_for
+from bot.i18n.city import city_info
+from bot.i18n.messages import Messages
 
 logger = logging.getLogger(__name__)
 
@@ -42,19 +45,13 @@ def requested(tracker: Tracker) -> Tuple[List[str], List[str]]:
     return list(dict.fromkeys(topics)), list(dict.fromkeys(zones))
 
 
-def how_to_stop(channel: Optional[str]) -> str:
-    if channel in TEXT_CHANNELS:
-        return "Reply ALERTS OFF to stop alerts, STOP to stop all messages."
-    return 'Say "stop alerts" any time to stop them.'
+def how_to_stop(channel: Optional[str], text: Messages) -> str:
+    """Keywords on SMS and WhatsApp, words in a chat."""
+    return text.text("alerts.stop_hint.text" if channel in TEXT_CHANNELS else "alerts.stop_hint.chat")
 
 
-def unreachable_text() -> str:
-    city = load_city()
-    return (
-        "I can send emergency alerts by text message, WhatsApp, Telegram or the city's web chat, "
-        "but not to this conversation. Text ALERTS ON to the city's 311 number to get them, "
-        f"or call {city.info.get('phone_311', '311')}."
-    )
+def unreachable_text(text: Messages) -> str:
+    return text.text("alerts.unreachable", phone=city_info(text.language).get("phone_311", "311"))
 
 
 class ActionSubscribeAlerts(Action):
@@ -64,19 +61,22 @@ class ActionSubscribeAlerts(Action):
         return "action_subscribe_alerts"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        text = resident_messages(tracker)
         contact = await contact_for(tracker.sender_id)
         if contact is None:
-            dispatcher.utter_message(text=unreachable_text())
+            dispatcher.utter_message(text=unreachable_text(text))
             return []
         topics, zones = requested(tracker)
         change = await store.subscribe(tracker.sender_id, topics or [ALL], zones or [ALL])
+        what = change.describe(text)
         if change.changed:
-            text = f"Done: you'll get emergency alerts from {city_name()} here: {change.describe()}."
+            parts = [text.text("alerts.subscribed", city=city_in_sentence(text), subscriptions=what)]
         else:
-            text = f"You're already getting {change.describe()}."
+            parts = [text.text("alerts.already_subscribed", subscriptions=what)]
         if ALL in (topics or [ALL]) and ALL in (zones or [ALL]):
-            text += ' To narrow them, say for example "only water alerts for the North zone".'
-        dispatcher.utter_message(text=f"{text} {how_to_stop(contact.channel)}")
+            parts.append(text.text("alerts.narrow_hint"))
+        parts.append(how_to_stop(contact.channel, text))
+        dispatcher.utter_message(text=" ".join(parts))
         return []
 
 
@@ -87,17 +87,15 @@ class ActionUnsubscribeAlerts(Action):
         return "action_unsubscribe_alerts"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        text = resident_messages(tracker)
         topics, zones = requested(tracker)
         change = await store.unsubscribe(tracker.sender_id, topics or None, zones or None)
         if not change.before:
-            text = "You weren't getting emergency alerts, so there's nothing to stop."
+            reply = text.text("alerts.unsubscribed.none")
         elif not change.after:
-            text = (
-                'Emergency alerts are off: you won\'t get any more. Say "send me emergency alerts" to get them again.'
-            )
-        elif not change.changed:
-            text = f'That didn\'t change anything: you get {change.describe()}. Say "stop alerts" to stop them all.'
+            reply = text.text("alerts.unsubscribed.all")
         else:
-            text = f'Done. You still get {change.describe()}. Say "stop alerts" to stop them all.'
-        dispatcher.utter_message(text=text)
+            key = "alerts.unsubscribed.partly" if change.changed else "alerts.unsubscribed.unchanged"
+            reply = text.text(key, subscriptions=change.describe(text))
+        dispatcher.utter_message(text=reply)
         return []

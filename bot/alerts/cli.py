@@ -1,12 +1,21 @@
 """`citybot alerts ...`: staff write, preview, send and follow crisis alerts.
 
-    citybot alerts preview --topic water --zone north
+    citybot alerts preview --topic water --zone north [--text-es "..."]
     citybot alerts send --topic weather --zone all --severity warning \\
-        --text "Heat advisory until Friday." [--faq cooling_warming_centers] [--yes]
+        --text "Heat advisory until Friday." --text-es "Aviso de calor hasta el viernes." \\
+        [--faq cooling_warming_centers] [--yes]
     citybot alerts status [ALERT_ID] [--json]
     citybot alerts resume ALERT_ID [--takeover] [--resend-unconfirmed]
     citybot alerts cancel ALERT_ID
-    citybot alerts subscribe-test --channel sms --address +15551230000 [--topic water] [--zone north] [--remove]
+    citybot alerts subscribe-test --channel sms --address +15551230000 [--topic water] [--zone north]
+        [--language es] [--remove]
+
+The alert's text is given once per city language: `--text` (or `--text-<code>`
+of the default language, `--text-en`) and `--text-<code>` for each other one
+(`--text-es`), as the city file's `languages:` lists them. A reader whose
+language has no text gets the default language's; preview and send say how
+many will, before anything is sent. Staff read this tool in the default
+language; residents read their alerts in theirs.
 """
 
 from __future__ import annotations
@@ -18,14 +27,17 @@ import logging
 import signal
 import sys
 import time
-from typing import Any, Dict, List, Optional, Sequence, TextIO
+from typing import Any, Dict, List, Mapping, Optional, Sequence, TextIO
 
+from babel import Locale
 from tqdm import tqdm
 
 from bot.alerts import store
 from bot.alerts.store import AlertError, AlertStatus
 from bot.alerts.words import ALL, SEVERITIES, TOPICS, ZONES
 from bot.db.engine import utcnow
+from bot.i18n.languages import city_languages, default_language
+from bot.i18n.messages import messages
 from bot.settings import settings
 
 CHANNELS = ("telegram", "sms", "whatsapp", "webchat")
@@ -93,16 +105,42 @@ class ProgressBar:
             self._bar.close()
 
 
+# --- languages -------------------------------------------------------------------------
+
+
+def language_name(code: str) -> str:
+    """A language's name for staff, in the default language ("Spanish")."""
+    return Locale.parse(default_language()).languages.get(code) or code
+
+
+def per_language(counts: Mapping[str, int]) -> str:
+    """`English 4, Spanish 2`."""
+    return ", ".join(f"{language_name(code)} {number}" for code, number in counts.items()) or "nobody"
+
+
+def fallback_lines(falling_back: Mapping[str, int]) -> List[str]:
+    """`No Spanish text: 12 Spanish readers will get the English text (add --text-es).`"""
+    default = language_name(default_language())
+    return [
+        f"No {language_name(code)} text: {number} {language_name(code)} reader{'s' if number != 1 else ''} "
+        f"will get the {default} text (add --text-{code})."
+        for code, number in falling_back.items()
+    ]
+
+
 def describe_status(status: AlertStatus) -> List[str]:
     alert = status.alert
     lines = [
         f"Alert {alert.id} ({alert.state}): {alert.severity} on {alert.topic}, zone {alert.zone}, "
         f"by {alert.created_by or '-'} at {alert.created_at:%Y-%m-%d %H:%M} UTC",
         f"  {alert.text}",
+        *(f"  [{code}] {text}" for code, text in alert.translations.items()),
         f"  {progress_line(status)}",
     ]
     for channel, counts in status.by_channel.items():
         lines.append(f"  {channel:<9} " + "  ".join(f"{state} {n}" for state, n in sorted(counts.items())))
+    if status.by_language:
+        lines.append(f"  readers: {per_language(status.by_language)}")
     if status.unconfirmed:
         lines.append(
             f"  {status.unconfirmed} message(s) were on their way when a delivery job stopped: they probably "
@@ -126,22 +164,41 @@ async def preview(args: argparse.Namespace) -> int:
     say(f"An alert on {result.topic}, zone {result.zone}, would reach {result.total} resident(s):")
     for channel, count in result.by_channel.items():
         note = "" if channel in configured else "  (channel not configured here: these would wait)"
-        say(f"  {channel:<9} {count}{note}")
+        say(f"  {channel:<9} {count}  ({per_language(result.by_channel_language[channel])}){note}")
     if result.opted_out:
         say(f"  ({result.opted_out} matching subscriber(s) opted out with STOP: they get nothing)")
+    say(f"By language: {per_language(result.by_language)}")
+    for line in fallback_lines(result.falling_back(_texts(args, read_stdin=False))):
+        say(f"  {line}")
     return 0
 
 
-def _text(args: argparse.Namespace) -> str:
-    text = args.text
-    if text == "-":
-        text = sys.stdin.read()
-    text = (text or "").strip()
-    if args.faq:
-        from bot.alerts.faq import faq_url
+def text_option(language: str) -> str:
+    """The option giving the alert in `language`: --text-es (dest text_es)."""
+    return f"text_{language}"
 
-        text = f"{text} {faq_url(args.faq)}"
-    return text
+
+def _texts(args: argparse.Namespace, read_stdin: bool = True) -> Dict[str, str]:
+    """The alert's texts given on the command line, by language (the default's under its code too)."""
+    given: Dict[str, str] = {}
+    from_stdin = [code for code in city_languages() if getattr(args, text_option(code), None) == "-"]
+    if len(from_stdin) > 1:
+        raise AlertError("only one text can be read from stdin (-)")
+    for code in city_languages():
+        text = getattr(args, text_option(code), None)
+        if text == "-":
+            text = sys.stdin.read() if read_stdin else "(from stdin)"
+        if text is not None:
+            given[code] = text.strip()
+    return given
+
+
+def _faq_url(args: argparse.Namespace) -> Optional[str]:
+    if not args.faq:
+        return None
+    from bot.alerts.faq import faq_url
+
+    return faq_url(args.faq)
 
 
 def _duration(seconds: float) -> str:
@@ -152,18 +209,33 @@ def _duration(seconds: float) -> str:
     return f"{seconds / 3600:.1f} h"
 
 
-def estimates(by_channel: Dict[str, int], message: str) -> List[str]:
-    """Per channel: what one message costs its rate limit and how long the channel takes."""
+def estimates(by_channel_language: Mapping[str, Mapping[str, int]], message_in: Mapping[str, str]) -> List[str]:
+    """Per channel: what one message costs its rate limit in each language, and how long the channel takes.
+
+    `by_channel_language`: recipients per channel and language; `message_in`: each language's message.
+    """
     from bot.alerts.limiter import rate_for
-    from bot.alerts.segments import sends_per_message
+    from bot.alerts.segments import outside_gsm, sends_per_message
 
     lines = []
-    for channel, count in by_channel.items():
-        cost = sends_per_message(channel, message)
+    for channel, counts in by_channel_language.items():
+        costs = {code: sends_per_message(channel, message_in[code]) for code in counts}
         rate = rate_for(channel)
         unit = "SMS segment" if channel == "sms" else "message"
-        pace = "no rate limit" if rate <= 0 else f"about {_duration(count * cost / rate)} at {rate:g}/s"
-        lines.append(f"{channel}: {cost} {unit}{'s' if cost != 1 else ''} each, {pace}")
+        total = sum(number * costs[code] for code, number in counts.items())
+        pace = "no rate limit" if rate <= 0 else f"about {_duration(total / rate)} at {rate:g}/s"
+        each = ", ".join(
+            f"{cost} {unit}{'s' if cost != 1 else ''} in {language_name(code)}" for code, cost in costs.items()
+        )
+        lines.append(f"{channel}: {each} each, {pace}")
+        if channel == "sms":
+            for code in counts:
+                unusual = outside_gsm(message_in[code])
+                if unusual:
+                    lines.append(
+                        f"  the {language_name(code)} SMS is UCS-2 (67 characters a segment, not 153) because of: "
+                        + " ".join(unusual)
+                    )
     return lines
 
 
@@ -247,14 +319,22 @@ def _stop_on_first_interrupt() -> asyncio.Event:
 
 
 async def send(args: argparse.Namespace) -> int:
-    text = _text(args)
-    topic, zone, severity, text = store.validate(args.topic, args.zone, args.severity, text)
+    texts = _texts(args)
+    default = default_language()
+    topic, zone, severity, text = store.validate(args.topic, args.zone, args.severity, texts.pop(default, ""))
+    translations = store.validate_translations(texts)
+    faq = _faq_url(args)
     result = await store.preview_alert(topic, zone)
     configured = _senders()
-    message = store.alert_message(store.Alert(0, topic, zone, severity, text, None, utcnow(), "draft"))
-    say("Residents will read:\n  " + message.replace("\n", "\n  "))
+    draft = store.Alert(0, topic, zone, severity, text, None, utcnow(), "draft", faq_url=faq, translations=translations)
+    message_in = {code: store.alert_message(draft, code) for code in city_languages()}
+    for code in [default] + [c for c in result.by_language if c != default]:
+        say(f"{language_name(code)} readers will read:\n  " + message_in[code].replace("\n", "\n  "))
     say(f"Recipients: {result.total} (" + ", ".join(f"{c} {n}" for c, n in result.by_channel.items()) + ")")
-    for line in estimates(result.by_channel, message):
+    say(f"By language: {per_language(result.by_language)}")
+    for line in fallback_lines(result.falling_back(translations)):
+        say(f"  {line}")
+    for line in estimates(result.by_channel_language, message_in):
         say(f"  {line}")
     missing = [c for c in result.by_channel if c not in configured]
     if missing:
@@ -264,7 +344,7 @@ async def send(args: argparse.Namespace) -> int:
         )
     if not _confirm(f"Send to {result.total} resident(s)?", args.yes):
         return 1
-    alert = await store.create_alert(topic, zone, severity, text, args.by or settings().user)
+    alert = await store.create_alert(topic, zone, severity, text, args.by or settings().user, translations, faq)
     say(f"Alert {alert.id} written; sending.")
     if args.no_wait:
         say(f"The worker delivers it; follow it with `citybot alerts status {alert.id}`.")
@@ -322,15 +402,42 @@ async def subscribe_test(args: argparse.Namespace) -> int:
     sender_id = sender_id_for(args.channel, address)
     if args.remove:
         change = await store.unsubscribe(sender_id)
-        say(f"{sender_id}: unsubscribed ({change.describe()}).")
+        say(f"{sender_id}: unsubscribed ({change.describe(messages())}).")
         return 0
     await remember_contact(sender_id, args.channel, address)
+    if args.language:
+        from bot.i18n.store import remember_language
+
+        await remember_language(sender_id, args.language)
     change = await store.subscribe(sender_id, args.topic or [ALL], args.zone or [ALL])
-    say(f"{sender_id} ({args.channel}) now gets {change.describe()}.")
+    reads = f", reads {language_name(args.language)}" if args.language else ""
+    say(f"{sender_id} ({args.channel}{reads}) now gets {change.describe(messages())}.")
     return 0
 
 
 # --- parser ---------------------------------------------------------------------------
+
+
+def add_text_options(parser: argparse.ArgumentParser, required: bool) -> None:
+    """--text (the default language's, also --text-<code>) and --text-<code> for each other city language."""
+    default = default_language()
+    parser.add_argument(
+        "--text",
+        f"--text-{default}",
+        dest=text_option(default),
+        required=required,
+        metavar="TEXT",
+        help=f'the message in {language_name(default)} ("-" reads it from stdin); links are fine',
+    )
+    for code in city_languages():
+        if code != default:
+            parser.add_argument(
+                f"--text-{code}",
+                dest=text_option(code),
+                metavar="TEXT",
+                help=f"the message in {language_name(code)} (without it, {language_name(code)} readers "
+                f"get the {language_name(default)} text)",
+            )
 
 
 def build_parser() -> argparse.ArgumentParser:
@@ -338,9 +445,10 @@ def build_parser() -> argparse.ArgumentParser:
     commands = parser.add_subparsers(dest="command", required=True)
     topics, zones = list(TOPICS) + [ALL], list(ZONES) + [ALL]
 
-    p = commands.add_parser("preview", help="count who an alert would reach, per channel")
+    p = commands.add_parser("preview", help="count who an alert would reach, per channel and language")
     p.add_argument("--topic", choices=topics, default=ALL)
     p.add_argument("--zone", choices=zones, default=ALL)
+    add_text_options(p, required=False)
     p.add_argument("--no-channels", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(handler=preview)
 
@@ -348,8 +456,12 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--topic", choices=topics, required=True)
     p.add_argument("--zone", choices=zones, required=True)
     p.add_argument("--severity", choices=list(SEVERITIES), required=True)
-    p.add_argument("--text", required=True, help='the message ("-" reads it from stdin); links are fine')
-    p.add_argument("--faq", metavar="TOPIC", help="append the link to this FAQ answer ({PUBLIC_URL}/faq/TOPIC)")
+    add_text_options(p, required=True)
+    p.add_argument(
+        "--faq",
+        metavar="TOPIC",
+        help="add the link to this FAQ answer ({PUBLIC_URL}/faq/TOPIC?lang=<the reader's language>)",
+    )
     p.add_argument("--by", help="who wrote it (default: $USER)")
     p.add_argument("--yes", "-y", action="store_true", help="do not ask before sending")
     p.add_argument("--no-wait", action="store_true", help="only write it; the worker delivers it")
@@ -382,6 +494,7 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--address", required=True, help="phone number, Telegram chat id or web chat session id")
     p.add_argument("--topic", choices=topics, action="append")
     p.add_argument("--zone", choices=zones, action="append")
+    p.add_argument("--language", choices=list(city_languages()), help="the language its alerts come in")
     p.add_argument("--remove", action="store_true", help="unsubscribe it again")
     p.set_defaults(handler=subscribe_test)
     return parser

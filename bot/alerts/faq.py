@@ -5,8 +5,9 @@ data/nlu/faq.yml or domain.yml), so the page says what the chat says, in the
 reader's language: the variation conditioned on the `language` slot
 (`condition: [{type: slot, name: language, value: es}]`), else the
 unconditioned one, which is the city's default language. The link is
-`{PUBLIC_URL}/faq/<topic>` (`?lang=es` for a Spanish reader), served by
-bot.alerts.faq_page when that channel is listed in credentials.yml.
+`{PUBLIC_URL}/faq/<topic>`, served by bot.alerts.faq_page when that channel is
+listed in credentials.yml; each reader's alert links it with their language,
+`?lang=<code>`, which the page is shown in.
 """
 
 from __future__ import annotations
@@ -15,6 +16,7 @@ import re
 from functools import lru_cache
 from pathlib import Path
 from typing import Any, Dict, Optional
+from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
 import yaml
 
@@ -92,3 +94,10 @@ def faq_url(topic: str, public_url: Optional[str] = None) -> str:
     if not base.startswith(("https://", "http://")):
         raise ValueError("set PUBLIC_URL to the assistant's public address to link an FAQ answer")
     return f"{base}/faq/{topic}"
+
+
+def with_language(url: str, language: str) -> str:
+    """The FAQ link for a reader of `language`: `?lang=<code>` added (or replaced)."""
+    parts = urlsplit(url)
+    query = [(key, value) for key, value in parse_qsl(parts.query) if key != "lang"] + [("lang", language)]
+    return urlunsplit(parts._replace(query=urlencode(query)))

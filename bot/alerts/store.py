@@ -2,11 +2,15 @@
 
 - `alert_subscriptions`: what each conversation (pseudonymous sender id) wants:
   a topic (weather|water|roads|all) in a zone (north|east|south|west|all).
-- `alerts`: what staff wrote; `lease_owner`/`lease_until` say which process is
-  delivering it (one at a time, taken over when the lease runs out).
+- `alerts`: what staff wrote, in the default language; `lease_owner`/`lease_until`
+  say which process is delivering it (one at a time, taken over when the lease
+  runs out). `alert_translations`: the same alert in the city's other languages.
 - `alert_deliveries`: one row per alert and subscriber (unique), written for
   every matching, reachable, not opted-out subscriber in the same transaction
-  that creates the alert. A row is pending, then `sending` (claimed, committed
+  that creates the alert, with the language the resident reads it in. The
+  language is fixed then: a resident who switches language while the alert is
+  on its way, or a job that resumes it after a crash, changes nothing of what
+  each row sends. A row is pending, then `sending` (claimed, committed
   before the message leaves), then sent, failed (after retries, or refused for
   good) or skipped (opted out or unsubscribed since). A row still `sending`
   when its process died is `unconfirmed`: the message may or may not have left,
@@ -19,16 +23,19 @@ from __future__ import annotations
 import logging
 from dataclasses import asdict, dataclass, field
 from datetime import datetime, timezone
-from typing import Any, Dict, Iterable, List, Optional, Sequence, Set, Tuple, overload
+from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Set, Tuple, overload
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from bot.alerts.words import ALL, SEVERITIES, TOPICS, ZONES, collapse, describe
+from bot.alerts import texts
+from bot.alerts.words import ALL, SEVERITIES, TOPICS, ZONES, collapse
 from bot.db.engine import database, utcnow
 from bot.db.schema import alert_deliveries as deliveries
 from bot.db.schema import alert_subscriptions as subscriptions
-from bot.db.schema import alerts, contacts
+from bot.db.schema import alert_translations, alerts, contacts, resident_languages
+from bot.i18n.languages import city_languages, default_language, resident_language
+from bot.i18n.messages import Messages, messages
 
 logger = logging.getLogger(__name__)
 
@@ -176,8 +183,9 @@ class SubscriptionChange:
     def subscribed(self) -> bool:
         return bool(self.after)
 
-    def describe(self) -> str:
-        return describe(self.after)
+    def describe(self, text: Messages) -> str:
+        """What the conversation now gets, in `text`'s language."""
+        return texts.describe(self.after, text)
 
 
 def _pairs(connection: Connection, sender_id: str) -> Set[Pair]:
@@ -266,56 +274,115 @@ def matches(topic: str, zone: str) -> Any:
 def validate(topic: str, zone: str, severity: str = "warning", text: str = "x") -> Tuple[str, str, str, str]:
     topic, zone = (topic or "").strip().lower(), (zone or "").strip().lower()
     severity = (severity or "").strip().lower()
-    text = (text or "").strip()
     if topic not in TOPICS + (ALL,):
         raise AlertError(f"unknown topic {topic!r}: use one of {', '.join(TOPICS + (ALL,))}")
     if zone not in ZONES + (ALL,):
         raise AlertError(f"unknown zone {zone!r}: use one of {', '.join(ZONES + (ALL,))}")
     if severity not in SEVERITIES:
         raise AlertError(f"unknown severity {severity!r}: use one of {', '.join(SEVERITIES)}")
+    return topic, zone, severity, _checked_text(text, "the alert")
+
+
+def _checked_text(text: Optional[str], what: str) -> str:
+    text = (text or "").strip()
     if not text:
-        raise AlertError("the alert has no text")
+        raise AlertError(f"{what} has no text")
     if len(text) > MAX_TEXT:
-        raise AlertError(f"the alert text is {len(text)} characters; keep it under {MAX_TEXT}")
-    return topic, zone, severity, text
+        raise AlertError(f"{what} is {len(text)} characters; keep it under {MAX_TEXT}")
+    return text
+
+
+def validate_translations(translations: Optional[Mapping[str, Optional[str]]]) -> Dict[str, str]:
+    """The alert's texts in the city's other languages (language code -> text); None values are left out."""
+    others = [code for code in city_languages() if code != default_language()]
+    checked: Dict[str, str] = {}
+    for language, text in (translations or {}).items():
+        if text is None:
+            continue
+        if language not in others:
+            raise AlertError(
+                f"no text in {language!r} can be given: the other city languages are {', '.join(others) or 'none'}"
+            )
+        checked[language] = _checked_text(text, f"the alert in {language!r}")
+    return dict(sorted(checked.items()))
+
+
+def reader_language() -> Any:
+    """SQL: the language each subscriber reads (as bot.i18n.store.languages_for decides it), for set-based statements.
+
+    To be joined with `resident_languages` on the subscriber; a resident never
+    seen, or whose language the city no longer offers, reads the default.
+    """
+    return sa.case(
+        (resident_languages.c.language.in_(list(city_languages())), resident_languages.c.language),
+        else_=sa.literal(default_language(), sa.String),
+    )
 
 
 @dataclass(frozen=True)
 class Preview:
-    """Who an alert would reach now: subscribers per channel, and matching ones excluded for STOP."""
+    """Who an alert would reach now: subscribers per channel and language, and matching ones excluded for STOP."""
 
     topic: str
     zone: str
     by_channel: Dict[str, int]
     opted_out: int
+    by_channel_language: Dict[str, Dict[str, int]] = field(default_factory=dict)  # channel -> language -> count
 
     @property
     def total(self) -> int:
         return sum(self.by_channel.values())
 
+    @property
+    def by_language(self) -> Dict[str, int]:
+        """Recipients per language they read, the city's languages in order."""
+        counts = {code: 0 for code in city_languages()}
+        for per_language in self.by_channel_language.values():
+            for language, number in per_language.items():
+                counts[language] = counts.get(language, 0) + number
+        return {language: number for language, number in counts.items() if number}
+
+    def falling_back(self, translations: Iterable[str]) -> Dict[str, int]:
+        """Readers of each language the alert has no text in (they get the default language's text)."""
+        given = {default_language(), *translations}
+        return {language: number for language, number in self.by_language.items() if language not in given}
+
     def as_dict(self) -> Dict[str, Any]:
-        return {**asdict(self), "total": self.total}
+        return {**asdict(self), "total": self.total, "by_language": self.by_language}
 
 
 async def preview_alert(topic: str, zone: str) -> Preview:
-    """Count the recipients an alert on `topic` in `zone` would have, per channel."""
+    """Count the recipients an alert on `topic` in `zone` would have, per channel and language."""
     topic, zone, _, _ = validate(topic, zone)
 
     def count(connection: Connection) -> Preview:
         query = (
-            sa.select(contacts.c.channel, contacts.c.opted_out, sa.func.count(sa.distinct(subscriptions.c.sender_id)))
-            .select_from(subscriptions.join(contacts, contacts.c.sender_id == subscriptions.c.sender_id))
+            sa.select(
+                contacts.c.channel,
+                contacts.c.opted_out,
+                resident_languages.c.language,
+                sa.func.count(sa.distinct(subscriptions.c.sender_id)),
+            )
+            .select_from(
+                subscriptions.join(contacts, contacts.c.sender_id == subscriptions.c.sender_id).outerjoin(
+                    resident_languages, resident_languages.c.sender_id == subscriptions.c.sender_id
+                )
+            )
             .where(matches(topic, zone))
-            .group_by(contacts.c.channel, contacts.c.opted_out)
+            .group_by(contacts.c.channel, contacts.c.opted_out, resident_languages.c.language)
         )
-        by_channel: Dict[str, int] = {}
+        by_channel: Dict[str, Dict[str, int]] = {}
         opted_out = 0
-        for channel, is_opted_out, number in connection.execute(query).all():
+        for channel, is_opted_out, stored, number in connection.execute(query).all():
             if is_opted_out:
                 opted_out += number
-            else:
-                by_channel[channel] = by_channel.get(channel, 0) + number
-        return Preview(topic, zone, dict(sorted(by_channel.items())), opted_out)
+                continue
+            per_language = by_channel.setdefault(channel, {})
+            language = resident_language(stored)
+            per_language[language] = per_language.get(language, 0) + number
+        by_channel_language = {channel: dict(sorted(counts.items())) for channel, counts in sorted(by_channel.items())}
+        totals = {channel: sum(counts.values()) for channel, counts in by_channel_language.items()}
+        return Preview(topic, zone, totals, opted_out, by_channel_language)
 
     return await run(count)
 
@@ -334,9 +401,15 @@ class Alert:
     finished_at: Optional[datetime] = None
     lease_owner: Optional[str] = None
     lease_until: Optional[datetime] = None
+    faq_url: Optional[str] = None  # the FAQ answer it links to (each reader's link adds ?lang=)
+    translations: Dict[str, str] = field(default_factory=dict)  # language -> text, the other city languages
+
+    def text_in(self, language: str) -> str:
+        """The staff's words for a reader of `language`: their language's text, else the default language's."""
+        return self.translations.get(language) or self.text
 
     @classmethod
-    def from_row(cls, row: Any) -> "Alert":
+    def from_row(cls, row: Any, translations: Optional[Mapping[str, str]] = None) -> "Alert":
         return cls(
             id=row.id,
             topic=row.topic,
@@ -350,29 +423,38 @@ class Alert:
             finished_at=aware(row.finished_at),
             lease_owner=row.lease_owner,
             lease_until=aware(row.lease_until),
+            faq_url=row.faq_url,
+            translations=dict(translations or {}),
         )
 
     def as_dict(self) -> Dict[str, Any]:
         return {k: (v.isoformat() if isinstance(v, datetime) else v) for k, v in asdict(self).items()}
 
 
-def alert_message(alert: Alert) -> str:
-    """The text residents receive: who sends it, how serious, where, the staff's words, how to stop."""
-    from bot.catalog import load_city
-
-    city = load_city().name or "City"
-    head = {"info": "notice", "advisory": "advisory", "warning": "WARNING", "emergency": "EMERGENCY"}[alert.severity]
-    where = "" if alert.zone == ALL else f" ({alert.zone.title()} zone)"
-    return f"{city} {head}{where}: {alert.text}\nReply ALERTS OFF to stop alerts."
+def alert_message(alert: Alert, language: Optional[str] = None) -> str:
+    """The text a reader of `language` (default: the city's) receives: who sends it, how serious,
+    where, the staff's words, the FAQ link, how to stop."""
+    return texts.alert_message(alert, messages(language))
 
 
-async def create_alert(topic: str, zone: str, severity: str, text: str, created_by: Optional[str] = None) -> Alert:
+async def create_alert(
+    topic: str,
+    zone: str,
+    severity: str,
+    text: str,
+    created_by: Optional[str] = None,
+    translations: Optional[Mapping[str, Optional[str]]] = None,
+    faq_url: Optional[str] = None,
+) -> Alert:
     """Write an alert and, in the same transaction, one pending delivery per recipient.
 
-    Recipients are the subscribers whose subscriptions match, who have a
-    contact (a channel to be reached on) and have not opted out (STOP).
+    `text` is in the city's default language, `translations` in its other
+    languages. Recipients are the subscribers whose subscriptions match, who
+    have a contact (a channel to be reached on) and have not opted out (STOP);
+    each row gets the language its resident reads now.
     """
     topic, zone, severity, text = validate(topic, zone, severity, text)
+    other_texts = validate_translations(translations)
 
     def write(connection: Connection) -> Alert:
         now = utcnow()
@@ -385,51 +467,84 @@ async def create_alert(topic: str, zone: str, severity: str, text: str, created_
                 created_by=created_by,
                 created_at=now,
                 state=QUEUED,
+                faq_url=faq_url,
             )
         ).inserted_primary_key[0]
+        if other_texts:
+            connection.execute(
+                alert_translations.insert(),
+                [{"alert_id": alert_id, "language": code, "text": words} for code, words in other_texts.items()],
+            )
         recipients = (
             sa.select(
                 sa.literal(alert_id, sa.Integer),
                 subscriptions.c.sender_id,
                 contacts.c.channel,
+                reader_language(),
                 sa.literal(PENDING, sa.String),
                 sa.literal(0, sa.Integer),
                 sa.literal(now, sa.DateTime(timezone=True)),
             )
-            .select_from(subscriptions.join(contacts, contacts.c.sender_id == subscriptions.c.sender_id))
+            .select_from(
+                subscriptions.join(contacts, contacts.c.sender_id == subscriptions.c.sender_id).outerjoin(
+                    resident_languages, resident_languages.c.sender_id == subscriptions.c.sender_id
+                )
+            )
             .where(matches(topic, zone))
             .where(contacts.c.opted_out == sa.false())
             .distinct()
         )
         connection.execute(
             deliveries.insert().from_select(
-                ["alert_id", "sender_id", "channel", "state", "attempts", "next_attempt_at"], recipients
+                ["alert_id", "sender_id", "channel", "language", "state", "attempts", "next_attempt_at"], recipients
             )
         )
-        row = connection.execute(sa.select(alerts).where(alerts.c.id == alert_id)).one()
-        return Alert.from_row(row)
+        alert = load_alert(connection, alert_id)
+        assert alert is not None
+        return alert
 
     alert = await run(write)
     logger.info("alert %s written (%s, %s, %s) by %s", alert.id, topic, zone, severity, created_by or "staff")
     return alert
 
 
+def _translations_of(connection: Connection, alert_ids: List[int]) -> Dict[int, Dict[str, str]]:
+    found: Dict[int, Dict[str, str]] = {}
+    if alert_ids:
+        rows = connection.execute(sa.select(alert_translations).where(alert_translations.c.alert_id.in_(alert_ids)))
+        for row in rows:
+            found.setdefault(row.alert_id, {})[row.language] = row.text
+    return found
+
+
+def load_alert(connection: Connection, alert_id: int) -> Optional[Alert]:
+    """An alert with its texts in every language it has (None when there is no such alert)."""
+    row = connection.execute(sa.select(alerts).where(alerts.c.id == alert_id)).first()
+    if row is None:
+        return None
+    return Alert.from_row(row, _translations_of(connection, [alert_id]).get(alert_id))
+
+
 async def get_alert(alert_id: int) -> Optional[Alert]:
-    row = await run(lambda c: c.execute(sa.select(alerts).where(alerts.c.id == alert_id)).first())
-    return Alert.from_row(row) if row else None
+    return await run(lambda c: load_alert(c, alert_id))
 
 
 async def list_alerts(limit: int = 20) -> List[Alert]:
-    rows = await run(lambda c: c.execute(sa.select(alerts).order_by(alerts.c.id.desc()).limit(limit)).all())
-    return [Alert.from_row(row) for row in rows]
+    def read(connection: Connection) -> List[Alert]:
+        rows = connection.execute(sa.select(alerts).order_by(alerts.c.id.desc()).limit(limit)).all()
+        translations = _translations_of(connection, [row.id for row in rows])
+        return [Alert.from_row(row, translations.get(row.id)) for row in rows]
+
+    return await run(read)
 
 
 @dataclass
 class AlertStatus:
-    """Where an alert's delivery stands: deliveries per state, overall and per channel."""
+    """Where an alert's delivery stands: deliveries per state, overall and per channel; how many per language."""
 
     alert: Alert
     by_channel: Dict[str, Dict[str, int]] = field(default_factory=dict)
+    by_language: Dict[str, int] = field(default_factory=dict)
 
     def count(self, *states: str) -> int:
         return sum(n for counts in self.by_channel.values() for s, n in counts.items() if s in states)
@@ -478,22 +593,28 @@ class AlertStatus:
             "pending": self.pending,
             "done": self.done,
             "by_channel": self.by_channel,
+            "by_language": self.by_language,
         }
 
 
 def status_in(connection: Connection, alert_id: int) -> AlertStatus:
-    row = connection.execute(sa.select(alerts).where(alerts.c.id == alert_id)).first()
-    if row is None:
+    alert = load_alert(connection, alert_id)
+    if alert is None:
         raise AlertError(f"there is no alert {alert_id}")
-    status = AlertStatus(Alert.from_row(row))
+    status = AlertStatus(alert)
     query = (
-        sa.select(deliveries.c.channel, deliveries.c.state, sa.func.count())
+        sa.select(deliveries.c.channel, deliveries.c.state, deliveries.c.language, sa.func.count())
         .where(deliveries.c.alert_id == alert_id)
-        .group_by(deliveries.c.channel, deliveries.c.state)
+        .group_by(deliveries.c.channel, deliveries.c.state, deliveries.c.language)
     )
-    for channel, state, number in connection.execute(query).all():
-        status.by_channel.setdefault(channel, {})[state] = number
+    by_language = {code: 0 for code in city_languages()}
+    for channel, state, stored, number in connection.execute(query).all():
+        counts = status.by_channel.setdefault(channel, {})
+        counts[state] = counts.get(state, 0) + number
+        language = resident_language(stored)
+        by_language[language] = by_language.get(language, 0) + number
     status.by_channel = dict(sorted(status.by_channel.items()))
+    status.by_language = {language: number for language, number in by_language.items() if number}
     return status
 
 

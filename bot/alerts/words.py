@@ -1,124 +1,69 @@
-"""Alert topics and zones as residents say them, and as subscriptions describe them.
+"""Alert topics and zones as residents say them, in any of the city's languages.
 
 The NLU's `alert_topic` and `zone` entities (and SMS keywords) come in many
-spellings: "storm", "boil water", "road closures", "eastside". They are read
-here into the stored values: topic weather|water|roads|all, zone
-north|east|south|west|all ("all" meaning any).
+spellings: "storm", "boil water", "road closures", "eastside", "inundación",
+"zona norte". They are read here into the stored values: topic
+weather|water|roads|all, zone north|east|south|west|all ("all" meaning any).
+The phrases are data, per language (`bot/i18n/locales/<lang>/words/alerts.yml`);
+residents mix languages and drop accents, so every language's phrases are
+known at once, each also without its accents.
 """
 
 from __future__ import annotations
 
 import re
-from typing import Dict, Iterable, List, Optional, Sequence, Tuple
+import unicodedata
+from typing import Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+
+from bot.i18n.words import word_map
 
 ALL = "all"
 TOPICS: Tuple[str, ...] = ("weather", "water", "roads")
 ZONES: Tuple[str, ...] = ("north", "east", "south", "west")
 SEVERITIES: Tuple[str, ...] = ("info", "advisory", "warning", "emergency")
+AREA = "alerts"  # the word files' name
 
-# Phrases (lower case, as words) for each topic; longer phrases win over shorter ones.
-TOPIC_WORDS: Dict[str, Tuple[str, ...]] = {
-    "weather": (
-        "weather",
-        "storm",
-        "storms",
-        "severe weather",
-        "heat",
-        "heat wave",
-        "heatwave",
-        "hot weather",
-        "extreme heat",
-        "cold",
-        "cold snap",
-        "freeze",
-        "freezing",
-        "snow",
-        "snowstorm",
-        "blizzard",
-        "ice",
-        "ice storm",
-        "tornado",
-        "tornadoes",
-        "wind",
-        "high wind",
-        "thunderstorm",
-        "thunderstorms",
-        "hurricane",
-        "flood",
-        "floods",
-        "flooding",
-        "flash flood",
-        "winter weather",
-    ),
-    "water": (
-        "water",
-        "boil water",
-        "boil-water",
-        "boil water notice",
-        "boil notice",
-        "drinking water",
-        "tap water",
-        "water main",
-        "water mains",
-        "water quality",
-        "water outage",
-        "water service",
-        "water shutoff",
-    ),
-    "roads": (
-        "road",
-        "roads",
-        "road closure",
-        "road closures",
-        "closures",
-        "closed roads",
-        "street closure",
-        "street closures",
-        "streets",
-        "traffic",
-        "detour",
-        "detours",
-        "road conditions",
-        "road work",
-        "roadwork",
-        "bridge closure",
-        "plowing",
-        "snow plowing",
-    ),
-    ALL: ("everything", "all topics", "every topic", "all kinds", "all types", "all alerts"),
-}
 
-ZONE_WORDS: Dict[str, Tuple[str, ...]] = {
-    "north": ("north", "northside", "north side", "northern", "north zone", "north end", "north riverton"),
-    "east": ("east", "eastside", "east side", "eastern", "east zone", "east end", "east riverton"),
-    "south": ("south", "southside", "south side", "southern", "south zone", "south end", "south riverton"),
-    "west": ("west", "westside", "west side", "western", "west zone", "west end", "west riverton"),
-    ALL: (
-        "citywide",
-        "city-wide",
-        "city wide",
-        "whole city",
-        "entire city",
-        "all zones",
-        "every zone",
-        "all neighborhoods",
-        "everywhere",
-        "all areas",
-    ),
-}
+def fold(text: str) -> str:
+    """Lower case without accents, as residents type on a phone ("Inundación" -> "inundacion")."""
+    decomposed = unicodedata.normalize("NFKD", text.casefold())
+    return "".join(ch for ch in decomposed if not unicodedata.combining(ch))
 
-_TOPIC_LOOKUP = {phrase: topic for topic, phrases in TOPIC_WORDS.items() for phrase in phrases}
-_ZONE_LOOKUP = {phrase: zone for zone, phrases in ZONE_WORDS.items() for phrase in phrases}
+
+def _with_unaccented(table: Mapping[str, Tuple[str, ...]]) -> Dict[str, Tuple[str, ...]]:
+    """Each phrase as written and, when it differs, without accents (both are what the NLU must find)."""
+    return {
+        value: tuple(dict.fromkeys(p for phrase in phrases for p in (phrase, fold(phrase))))
+        for value, phrases in table.items()
+    }
+
+
+# Phrases (lower case, as words) for each value, every city language's.
+TOPIC_WORDS: Dict[str, Tuple[str, ...]] = _with_unaccented(word_map(AREA, "topics"))
+ZONE_WORDS: Dict[str, Tuple[str, ...]] = _with_unaccented(word_map(AREA, "zones"))
+# Words that name a value only inside an SMS keyword ("ALERTAS SI AGUA ESTE"), not in a sentence ("este barrio").
+KEYWORD_TOPIC_WORDS: Dict[str, Tuple[str, ...]] = _with_unaccented(word_map(AREA, "keyword_topics"))
+KEYWORD_ZONE_WORDS: Dict[str, Tuple[str, ...]] = _with_unaccented(word_map(AREA, "keyword_zones"))
+
+
+def _lookup(*tables: Mapping[str, Tuple[str, ...]]) -> Dict[str, str]:
+    return {_clean(phrase): value for table in tables for value, phrases in table.items() for phrase in phrases}
 
 
 def _clean(value: str) -> str:
-    return re.sub(r"[^a-z0-9 -]+", " ", value.lower()).replace("_", " ").strip()
+    return " ".join(re.sub(r"[^a-z0-9 -]+", " ", fold(value).replace("_", " ")).split())
+
+
+_TOPIC_LOOKUP = _lookup(TOPIC_WORDS)
+_ZONE_LOOKUP = _lookup(ZONE_WORDS)
+_KEYWORD_TOPIC_LOOKUP = _lookup(TOPIC_WORDS, KEYWORD_TOPIC_WORDS)
+_KEYWORD_ZONE_LOOKUP = _lookup(ZONE_WORDS, KEYWORD_ZONE_WORDS)
 
 
 def _normalize(value: Optional[str], lookup: Dict[str, str], allowed: Sequence[str]) -> Optional[str]:
     if not isinstance(value, str):
         return None
-    text = " ".join(_clean(value).split())
+    text = _clean(value)
     if text in allowed or text == ALL:
         return text
     if text in lookup:
@@ -139,60 +84,54 @@ def normalize_zone(value: Optional[str]) -> Optional[str]:
     return _normalize(value, _ZONE_LOOKUP, ZONES)
 
 
-def _find(text: str, lookup: Dict[str, str]) -> List[str]:
-    """Values whose phrases occur in `text` as whole words, longest phrases first, in order of appearance."""
-    words = f" {' '.join(_clean(text).split())} "
+TOPIC, ZONE = "topic", "zone"
+_PHRASES = {**{p: (TOPIC, v) for p, v in _TOPIC_LOOKUP.items()}, **{p: (ZONE, v) for p, v in _ZONE_LOOKUP.items()}}
+_KEYWORD_PHRASES = {
+    **{p: (TOPIC, v) for p, v in _KEYWORD_TOPIC_LOOKUP.items()},
+    **{p: (ZONE, v) for p, v in _KEYWORD_ZONE_LOOKUP.items()},
+}
+
+
+def _find(text: str, phrases: Dict[str, Tuple[str, str]], kind: str) -> List[str]:
+    """Values of `kind` whose phrases occur in `text` as whole words, in order of appearance.
+
+    Topic and zone phrases are looked for together, longest first, and each
+    match is blanked out, so a shorter phrase inside a longer one does not
+    count: "todas" (all topics, in a keyword) inside "todas las zonas" (all
+    zones), "nieve" inside "limpieza de nieve".
+    """
+    words = f" {_clean(text)} "
     found: List[Tuple[int, str]] = []
-    for phrase in sorted(lookup, key=len, reverse=True):
+    for phrase in sorted(phrases, key=len, reverse=True):
         needle = f" {phrase} "
         start = words.find(needle)
         while start >= 0:
-            found.append((start, lookup[phrase]))
-            # Blank the match so a shorter phrase inside it is not counted again.
+            if phrases[phrase][0] == kind:
+                found.append((start, phrases[phrase][1]))
             words = words[:start] + " " * (len(needle) - 1) + words[start + len(needle) - 1 :]
             start = words.find(needle)
-    values: List[str] = []
-    for _, value in sorted(found):
-        if value not in values:
-            values.append(value)
-    return values
+    return list(dict.fromkeys(value for _, value in sorted(found)))
 
 
-def topics_in(text: str) -> List[str]:
-    """The topics a message names ("water and road alerts" -> water, roads)."""
-    return _find(text, _TOPIC_LOOKUP)
+def topics_in(text: str, keyword: bool = False) -> List[str]:
+    """The topics a message names ("water and road alerts" -> water, roads); `keyword`: an SMS keyword's words."""
+    return _find(text, _KEYWORD_PHRASES if keyword else _PHRASES, TOPIC)
 
 
-def zones_in(text: str) -> List[str]:
-    """The zones a message names ("for the east side" -> east)."""
-    return _find(text, _ZONE_LOOKUP)
+def zones_in(text: str, keyword: bool = False) -> List[str]:
+    """The zones a message names ("for the east side" -> east); `keyword`: an SMS keyword's words."""
+    return _find(text, _KEYWORD_PHRASES if keyword else _PHRASES, ZONE)
+
+
+def phrase_words() -> Iterable[str]:
+    """Every word of every topic and zone phrase, keyword-only ones too ("boil", "side", "este")."""
+    for table in (TOPIC_WORDS, ZONE_WORDS, KEYWORD_TOPIC_WORDS, KEYWORD_ZONE_WORDS):
+        for phrases in table.values():
+            for phrase in phrases:
+                yield from _clean(phrase).split()
 
 
 def collapse(values: Iterable[str]) -> List[str]:
     """Values as stored: "all" alone when it is named, else each named value once."""
     unique = list(dict.fromkeys(v for v in values if v))
     return [ALL] if not unique or ALL in unique else unique
-
-
-def topic_label(topic: str) -> str:
-    return "all alerts" if topic == ALL else f"{topic} alerts"
-
-
-def zone_label(zone: str) -> str:
-    return "citywide" if zone == ALL else f"for the {zone.title()} zone"
-
-
-def describe(pairs: Iterable[Tuple[str, str]]) -> str:
-    """Subscriptions in a sentence: "water alerts for the North zone and all alerts citywide"."""
-    parts = [f"{topic_label(t)} {zone_label(z)}" for t, z in sorted(pairs, key=lambda p: (p[0] != ALL, p))]
-    if not parts:
-        return "no alerts"
-    return parts[0] if len(parts) == 1 else ", ".join(parts[:-1]) + " and " + parts[-1]
-
-
-def city_name() -> str:
-    """The city as a sentence names it: "the City of Riverton"."""
-    from bot.catalog import load_city
-
-    name = load_city().name or "the city"
-    return f"the {name}" if name.lower().startswith("city of") else name

@@ -173,6 +173,7 @@ alerts = sa.Table(
     sa.Column("lease_until", sa.DateTime(timezone=True)),
     sa.Column("started_at", sa.DateTime(timezone=True)),
     sa.Column("finished_at", sa.DateTime(timezone=True)),
+    sa.Column("faq_url", sa.String(512)),  # the FAQ answer it links to; each reader's link adds ?lang=
 )
 
 # An alert's text in the city's other languages (`alerts.text` is the default language's).
@@ -192,6 +193,8 @@ alert_deliveries = sa.Table(
     sa.Column("alert_id", sa.Integer, sa.ForeignKey("alerts.id"), nullable=False),
     sa.Column("sender_id", sa.String(128), nullable=False),
     sa.Column("channel", sa.String(32), nullable=False),
+    # The language the resident reads this alert in, fixed when the row is written (NULL: the default).
+    sa.Column("language", sa.String(8)),
     sa.Column("state", sa.String(16), nullable=False),
     sa.Column("attempts", sa.Integer, nullable=False, default=0),
     sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),

@@ -3,19 +3,19 @@
 from __future__ import annotations
 
 from dataclasses import dataclass
-from typing import Iterable, Sequence, Tuple
+from typing import Iterable, Optional, Sequence, Tuple
 
 import sqlalchemy as sa
 
 from bot.alerts.store import ALL
 from bot.db.engine import database, utcnow
 from bot.db.schema import alert_subscriptions as subscriptions
-from bot.db.schema import contacts
+from bot.db.schema import contacts, resident_languages
 
 
 @dataclass
 class Resident:
-    """A resident as the alert tables know them: a contact and what they subscribed to."""
+    """A resident as the alert tables know them: a contact, what they subscribed to, the language they read."""
 
     sender_id: str
     channel: str
@@ -23,6 +23,7 @@ class Resident:
     pairs: Sequence[Tuple[str, str]] = ((ALL, ALL),)
     opted_out: bool = False
     has_contact: bool = True
+    language: Optional[str] = None  # None: never stored (they read the default language)
 
 
 def add_residents(residents: Iterable[Resident]) -> None:
@@ -39,8 +40,13 @@ def add_residents(residents: Iterable[Resident]) -> None:
         subscription_rows = [
             dict(sender_id=r.sender_id, topic=t, zone=z, created_at=now) for r in residents for t, z in r.pairs
         ]
+        language_rows = [
+            dict(sender_id=r.sender_id, language=r.language, updated_at=now) for r in residents if r.language
+        ]
         if contact_rows:
             connection.execute(contacts.insert(), contact_rows)
+        if language_rows:
+            connection.execute(resident_languages.insert(), language_rows)
         if subscription_rows:
             connection.execute(subscriptions.insert(), subscription_rows)
 

@@ -5,10 +5,11 @@ delivery rows, one lane per channel (lanes), each with its rate limiter
 (bot.alerts.limiter) and a few concurrent senders:
 
 1. A sender takes its channel's tokens from the limiter (one per message, or
-   per SMS segment), then claims one row (claims): in one committed
-   transaction the row goes from pending to `sending` (with the job's id and
-   the attempt counted), after checking that the resident has not opted out
-   or unsubscribed since the alert was written (then it is skipped).
+   per SMS segment of the row's language's message), then claims one row
+   (claims): in one committed transaction the row goes from pending to
+   `sending` (with the job's id and the attempt counted), after checking that
+   the resident has not opted out or unsubscribed since the alert was written
+   (then it is skipped).
 2. The message goes out through the channel's OutboundSender, spaced once
    more by the same limit right before it leaves (claims committed together
    come back together; they must not leave together).
@@ -20,6 +21,11 @@ Claims and outcomes of all senders are written together in shared transactions
 (group_commit), so a slow disk costs one commit per round, not per message.
 Web chat messages are rows the web chat's sender writes in the claim's own
 transaction, together with the "sent" mark, so those are exactly once.
+
+Each row sends the alert in the language written on it when the alert was
+created (its resident's then): the text staff gave in that language, else the
+default language's, framed in the row's language. What a row sends therefore
+does not depend on when, or by which job, it is sent.
 
 One job at a time delivers an alert: it holds a lease on the alert row (lease),
 renewed while it runs. When a process dies the lease runs out

@@ -9,18 +9,26 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Any, Dict, List, Mapping, Optional, Tuple
+from typing import Any, Dict, List, Mapping, NamedTuple, Optional, Tuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from bot.alerts import store
-from bot.alerts.store import PENDING, SENDING, SENT, SKIPPED, UNCONFIRMED, Alert, matches
+from bot.alerts.store import PENDING, SENDING, SENT, SKIPPED, UNCONFIRMED, Alert, alert_message, matches
 from bot.channels.outbound import TransactionalSender
 from bot.db.engine import utcnow
 from bot.db.schema import alert_deliveries as deliveries
 from bot.db.schema import alert_subscriptions as subscriptions
 from bot.db.schema import contacts
+from bot.i18n.languages import resident_language
+
+
+class Due(NamedTuple):
+    """A pending row due for sending, and the language its message is in (what it costs the limiter)."""
+
+    id: int
+    language: str
 
 
 @dataclass(frozen=True)
@@ -31,15 +39,18 @@ class Claim:
     sender_id: str
     address: str
     attempts: int
+    language: str
 
 
 @dataclass
 class Rows:
     """The delivery rows of one alert, as one job sees them.
 
-    `written_here` names the channels whose messages are rows in this database
-    (the web chat): their sender writes them in the claim's transaction,
-    together with the "sent" mark, so they are delivered exactly once.
+    Each row carries the language its resident reads, fixed when the alert was
+    written; `message(language)` is what such a row sends. `written_here` names
+    the channels whose messages are rows in this database (the web chat): their
+    sender writes them in the claim's transaction, together with the "sent"
+    mark, so they are delivered exactly once.
     """
 
     alert_id: int
@@ -47,8 +58,15 @@ class Rows:
     lease_seconds: float
     page_size: int
     alert: Optional[Alert] = None
-    text: str = ""
     written_here: Mapping[str, TransactionalSender] = field(default_factory=dict)
+    _messages: Dict[str, str] = field(default_factory=dict)
+
+    def message(self, language: str) -> str:
+        """The alert as a reader of `language` receives it (the same for every row of that language)."""
+        assert self.alert is not None
+        if language not in self._messages:
+            self._messages[language] = alert_message(self.alert, language)
+        return self._messages[language]
 
     def skip_unreachable(self, channel: str, connection: Connection) -> int:
         """Skip, in bulk, pending rows whose resident opted out or unsubscribed since the alert was written."""
@@ -82,9 +100,9 @@ class Rows:
         ).all()
         return [row.channel for row in rows]
 
-    def due_ids(self, channel: str, after: int, connection: Connection) -> List[int]:
+    def due(self, channel: str, after: int, connection: Connection) -> List[Due]:
         rows = connection.execute(
-            sa.select(deliveries.c.id)
+            sa.select(deliveries.c.id, deliveries.c.language)
             .where(deliveries.c.alert_id == self.alert_id)
             .where(deliveries.c.channel == channel)
             .where(deliveries.c.state == PENDING)
@@ -93,7 +111,7 @@ class Rows:
             .order_by(deliveries.c.id)
             .limit(self.page_size)
         ).all()
-        return [row.id for row in rows]
+        return [Due(row.id, resident_language(row.language)) for row in rows]
 
     def waiting(self, channel: str, connection: Connection) -> Tuple[int, Any]:
         row = connection.execute(
@@ -154,6 +172,7 @@ class Rows:
                 deliveries.c.sender_id,
                 deliveries.c.channel,
                 deliveries.c.attempts,
+                deliveries.c.language,
                 contacts.c.address,
                 contacts.c.opted_out,
             )
@@ -195,7 +214,11 @@ class Rows:
             )
             results.update({entry["row_id"]: SKIPPED for entry in skipped})
         for channel, written in here.items():
-            self.written_here[channel].write_in(connection, [row.sender_id for row in written], self.text)
+            by_language: Dict[str, List[str]] = {}
+            for row in written:
+                by_language.setdefault(resident_language(row.language), []).append(row.sender_id)
+            for language, sender_ids in by_language.items():
+                self.written_here[channel].write_in(connection, sender_ids, self.message(language))
             connection.execute(
                 pending.where(deliveries.c.id.in_([row.id for row in written])).values(
                     state=SENT, sent_at=utcnow(), attempts=deliveries.c.attempts + 1, claimed_by=self.job_id
@@ -223,5 +246,7 @@ class Rows:
                 )
             for row in claimed:
                 if row.id in ours:
-                    results[row.id] = Claim(row.id, row.sender_id, row.address, row.attempts + 1)
+                    results[row.id] = Claim(
+                        row.id, row.sender_id, row.address, row.attempts + 1, resident_language(row.language)
+                    )
         return results

@@ -17,13 +17,13 @@ from typing import Any, Awaitable, Callable, List, Mapping, Optional, Set, Union
 from sqlalchemy.engine import Connection
 
 from bot.alerts import store
-from bot.alerts.delivery.claims import Claim, Rows
+from bot.alerts.delivery.claims import Claim, Due, Rows
 from bot.alerts.delivery.failures import is_permanent, retry_after, short
 from bot.alerts.delivery.group_commit import BatchWriter
 from bot.alerts.delivery.lanes import Lane, open_lanes
 from bot.alerts.delivery.lease import Lease
 from bot.alerts.delivery.settings import DeliverySettings, new_job_id
-from bot.alerts.store import CANCELLED, FAILED, PENDING, SENT, SKIPPED, AlertStatus, alert_message
+from bot.alerts.store import CANCELLED, FAILED, PENDING, SENT, SKIPPED, AlertStatus
 from bot.channels.outbound import NotDeliverable, OutboundSender
 from bot.db.engine import database, utcnow
 
@@ -62,11 +62,11 @@ class DeliveryJob:
     async def _send(self, lane: Lane, claim: Claim) -> None:
         assert lane.sender is not None
         record = partial(self.writer.outcome, id=claim.id)
-        for _ in range(lane.cost):  # evenly spaced on the wire, even when claims came back together
+        for _ in range(lane.cost(claim.language)):  # evenly spaced on the wire, even when claims came back together
             await lane.limit.send.acquire()
         self._on_the_wire.add(claim.id)
         try:
-            await lane.sender.send(claim.address, self.rows.text)
+            await lane.sender.send(claim.address, self.rows.message(claim.language))
         except NotDeliverable as reason:
             record(state=SKIPPED, error=str(reason)[:500])
         except Exception as error:
@@ -91,7 +91,7 @@ class DeliveryJob:
     def _stopping(self) -> bool:
         return self.stop is not None and self.stop.is_set()
 
-    def _take_more(self, lane: Lane, batch: List[int]) -> None:
+    def _take_more(self, lane: Lane, batch: List[Due]) -> None:
         """Rows written here are delivered by their claim: take a few more waiting ones along."""
         limit = 50 if lane.limit.unlimited else max(1, min(50, int(lane.limit.rate / 10)))
         while len(batch) < limit:
@@ -117,12 +117,12 @@ class DeliveryJob:
             try:
                 if self._stopping():
                     continue  # drain the queue: the rows stay pending
-                for _ in range(len(batch) * lane.cost):
+                for _ in range(sum(lane.cost(due.language) for due in batch)):
                     await lane.limit.claim.acquire()
                 if self._stopping():
                     continue
                 try:
-                    claims = await asyncio.gather(*(self.writer.claim(delivery_id) for delivery_id in batch))
+                    claims = await asyncio.gather(*(self.writer.claim(due.id) for due in batch))
                 except Exception as error:
                     logger.warning("alert %s: could not claim %d deliveries: %s", self.alert_id, len(batch), error)
                     await asyncio.sleep(self.settings.idle_poll_seconds)
@@ -160,16 +160,16 @@ class DeliveryJob:
                 )
             after = 0
             while True:
-                ids = await store.run(partial(self.rows.due_ids, lane.channel, after))
-                if not ids:
+                rows = await store.run(partial(self.rows.due, lane.channel, after))
+                if not rows:
                     break
-                for delivery_id in ids:
+                for due in rows:
                     if self._stopping():
                         break
-                    await lane.queue.put(delivery_id)
+                    await lane.queue.put(due)
                 if self._stopping():
                     break
-                after = ids[-1]
+                after = rows[-1].id
             await lane.queue.join()
             await self.writer.flush()
             if self._stopping():
@@ -191,7 +191,6 @@ class DeliveryJob:
         alert = self.rows.alert = await store.run(self.lease.take)
         if alert.state == CANCELLED:
             return await store.alert_status(self.alert_id)
-        self.rows.text = alert_message(alert)
         keeper = _keep_sqlite_open()
         self.writer.start()
         helpers: List["asyncio.Task[None]"] = [asyncio.ensure_future(self.lease.heartbeat())]
@@ -202,12 +201,12 @@ class DeliveryJob:
             lanes, self.unavailable = await open_lanes(self.rows, self.senders, self.rates, self.settings)
             for lane in lanes:
                 logger.info(
-                    "alert %s: %s at %s/s with %d sender(s), %d send(s) per message",
+                    "alert %s: %s at %s/s with %d sender(s), send(s) per message by language: %s",
                     self.alert_id,
                     lane.channel,
                     lane.limit.rate or "unlimited",
                     lane.concurrency,
-                    lane.cost,
+                    lane.costs,
                 )
             work = asyncio.gather(*(self._dispatch(lane) for lane in lanes))
             first: Set["asyncio.Future[Any]"] = {work, helpers[0]}  # the work, or the lease heartbeat failing
@@ -292,8 +291,11 @@ async def send_alert(
     text: str,
     created_by: Optional[str] = None,
     progress: Optional[ProgressCallback] = None,
+    translations: Optional[Mapping[str, Optional[str]]] = None,
+    faq_url: Optional[str] = None,
     **options: Any,
 ) -> AlertStatus:
-    """Write an alert and deliver it (what a staff console's "send" button does)."""
-    alert = await store.create_alert(topic, zone, severity, text, created_by)
+    """Write an alert (`translations`: its text in the other city languages) and deliver it
+    (what a staff console's "send" button does)."""
+    alert = await store.create_alert(topic, zone, severity, text, created_by, translations, faq_url)
     return await run_delivery(alert.id, progress, **options)

@@ -1,5 +1,8 @@
 """One lane per channel: its sender, its rate limit, how many senders share it and what a message costs.
 
+A message's cost depends on its language (a Spanish SMS with "á" is UCS-2:
+shorter segments), so a lane knows the cost of each language's message.
+
 A channel nobody can send on in this process stays pending (another process,
 or a later start, delivers it). Web chat messages are rows of this database:
 the web chat's sender writes them in the claim's own transaction.
@@ -9,15 +12,16 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from typing import Dict, List, Mapping, Optional, Set, Tuple
 
 from bot.alerts import store
-from bot.alerts.delivery.claims import Rows
+from bot.alerts.delivery.claims import Due, Rows
 from bot.alerts.delivery.settings import DeliverySettings
 from bot.alerts.limiter import ChannelLimit, limit_for, rate_for
 from bot.alerts.segments import sends_per_message
 from bot.channels.outbound import OutboundSender, TransactionalSender, sender_for
+from bot.i18n.languages import city_languages
 
 logger = logging.getLogger(__name__)
 
@@ -34,8 +38,12 @@ class Lane:
     limit: ChannelLimit
     concurrency: int
     sender: Optional[OutboundSender]  # None: written in the claim's transaction (Rows.written_here)
-    queue: "asyncio.Queue[Optional[int]]"
-    cost: int = 1  # limiter tokens per message: SMS segments, or messages a long text is split into
+    queue: "asyncio.Queue[Optional[Due]]"
+    # Limiter tokens per message, per language: SMS segments, or messages a long text is split into.
+    costs: Dict[str, int] = field(default_factory=dict)
+
+    def cost(self, language: str) -> int:
+        return self.costs.get(language, 1)
 
 
 def _written_here(channel: str, sender: Optional[OutboundSender]) -> Optional[TransactionalSender]:
@@ -73,9 +81,9 @@ async def open_lanes(
             continue
         rate = rates[channel] if channel in rates else rate_for(channel)
         concurrency = settings.senders_for(rate)
-        queue: "asyncio.Queue[Optional[int]]" = asyncio.Queue(maxsize=concurrency * 4)
-        cost = sends_per_message(channel, rows.text)
-        lanes.append(Lane(channel, limit_for(channel, rate), concurrency, sender, queue, cost))
+        queue: "asyncio.Queue[Optional[Due]]" = asyncio.Queue(maxsize=concurrency * 4)
+        costs = {language: sends_per_message(channel, rows.message(language)) for language in city_languages()}
+        lanes.append(Lane(channel, limit_for(channel, rate), concurrency, sender, queue, costs))
     rows.written_here = written_here
     if unavailable and (rows.alert_id, tuple(unavailable)) not in _warned_unavailable:
         _warned_unavailable.add((rows.alert_id, tuple(unavailable)))

@@ -89,7 +89,9 @@ class Lease:
                 self.alert_id,
                 stale,
             )
-        return Alert.from_row(connection.execute(sa.select(alerts).where(alerts.c.id == self.alert_id)).one())
+        taken = store.load_alert(connection, self.alert_id)  # with its texts in every language
+        assert taken is not None
+        return taken
 
     def renew(self, connection: Connection) -> bool:
         result = connection.execute(

@@ -5,6 +5,7 @@ from __future__ import annotations
 import csv
 import json
 import re
+from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional, Set
 
 import pytest
@@ -31,6 +32,8 @@ from bot.process.procs import PROJECT_ROOT
 from tests.support.residents import Resident, add_residents
 
 ALERTS_YML = PROJECT_ROOT / "data" / "nlu" / "alerts.yml"
+SPANISH_YML = PROJECT_ROOT / "data" / "nlu" / "es" / "alerts.yml"
+TRAINING_FILES = [ALERTS_YML, SPANISH_YML]  # the intents' examples, per language
 EVAL = PROJECT_ROOT.parent / "shared" / "eval"
 INTENTS = ("subscribe_alerts", "unsubscribe_alerts")
 
@@ -141,8 +144,8 @@ async def test_entity_values_are_read_whatever_the_spelling():
 ANNOTATION = re.compile(r"\[(?P<text>[^\]]+)\](?:\((?P<simple>[^)]+)\)|(?P<json>\{[^}]+\}))")
 
 
-def examples() -> Iterator[tuple]:
-    content = yaml.safe_load(ALERTS_YML.read_text(encoding="utf-8"))
+def examples(path: Path = ALERTS_YML) -> Iterator[tuple]:
+    content = yaml.safe_load(path.read_text(encoding="utf-8"))
     for block in content["nlu"]:
         if "intent" in block:
             for line in block["examples"].splitlines():
@@ -167,15 +170,16 @@ def annotations(example: str) -> List[tuple]:
     return found
 
 
-def test_about_forty_examples_per_intent_none_repeated_or_shared_with_other_intents():
-    pairs = list(examples())
+@pytest.mark.parametrize("training_file", TRAINING_FILES, ids=lambda path: path.parent.name)
+def test_about_forty_examples_per_intent_none_repeated_or_shared_with_other_intents(training_file: Path):
+    pairs = list(examples(training_file))
     for intent in INTENTS:
         assert len([1 for i, _ in pairs if i == intent]) >= 40
     texts = [plain(e).lower() for _, e in pairs]
     assert len(texts) == len(set(texts))
     others: Set[str] = set()
-    for path in (PROJECT_ROOT / "data" / "nlu").glob("*.yml"):
-        if path.name == ALERTS_YML.name:
+    for path in training_file.parent.glob("*.yml"):
+        if path.name == training_file.name:
             continue
         for block in (yaml.safe_load(path.read_text(encoding="utf-8")) or {}).get("nlu") or []:
             for line in str(block.get("examples") or "").splitlines():
@@ -184,8 +188,9 @@ def test_about_forty_examples_per_intent_none_repeated_or_shared_with_other_inte
     assert not set(texts) & others
 
 
-def test_annotations_name_known_values_and_the_actions_read_them_alike():
-    for _intent, example in examples():
+@pytest.mark.parametrize("training_file", TRAINING_FILES, ids=lambda path: path.parent.name)
+def test_annotations_name_known_values_and_the_actions_read_them_alike(training_file: Path):
+    for _intent, example in examples(training_file):
         text = plain(example)
         for name, said, value in annotations(example):
             assert name in ("alert_topic", "zone"), example
@@ -197,9 +202,10 @@ def test_annotations_name_known_values_and_the_actions_read_them_alike():
                 assert value in zones_in(text), example
 
 
-def test_keyword_shaped_examples_mean_the_same_as_their_intent():
+@pytest.mark.parametrize("training_file", TRAINING_FILES, ids=lambda path: path.parent.name)
+def test_keyword_shaped_examples_mean_the_same_as_their_intent(training_file: Path):
     checked = 0
-    for intent, example in examples():
+    for intent, example in examples(training_file):
         command = parse_alert_keyword(plain(example))
         if command is not None and command.action != "status":
             assert command.action == ("on" if intent == "subscribe_alerts" else "off"), example
@@ -256,7 +262,11 @@ def _eval_sentences() -> Set[str]:
 def test_no_example_comes_from_the_external_evaluation_sets():
     external = _eval_sentences()
     assert len(external) > 1000
-    ours = {" ".join(re.sub(r"[^a-z0-9 ]+", " ", plain(e).lower()).split()) for _, e in examples()}
+    ours = {
+        " ".join(re.sub(r"[^a-z0-9 ]+", " ", plain(e).lower()).split())
+        for path in TRAINING_FILES
+        for _, e in examples(path)
+    }
     assert not ours & external
 
 
@@ -271,7 +281,7 @@ def test_the_recommended_extractors_find_topics_and_zones(tmp_path):
     from rasa.shared.nlu.training_data.loading import load_data
     from rasa.shared.nlu.training_data.message import Message
 
-    data = load_data(str(ALERTS_YML))
+    data = load_data(str(ALERTS_YML)).merge(load_data(str(SPANISH_YML)))
     storage = LocalModelStorage(tmp_path)
     context = ExecutionContext(GraphSchema({}), "alerts-test")
     config = {**RegexEntityExtractor.get_default_config(), "use_lookup_tables": True}
@@ -286,6 +296,11 @@ def test_the_recommended_extractors_find_topics_and_zones(tmp_path):
         "ALERTS ON ROADS EASTSIDE": {("alert_topic", "roads"), ("zone", "east")},
         "citywide road closures please": {("alert_topic", "roads"), ("zone", "all")},
         "where do I pay a parking ticket": set(),
+        "quiero alertas de inundación para la zona norte": {("alert_topic", "weather"), ("zone", "north")},
+        "ya no quiero alertas de trafico en el oeste": {("alert_topic", "roads"), ("zone", "west")},
+        "ALERTAS SI AGUA SUR": {("alert_topic", "water"), ("zone", "south")},
+        "avisos de hervir el agua para toda la ciudad": {("alert_topic", "water"), ("zone", "all")},
+        "donde pago una multa de estacionamiento": set(),
     }
     messages = [Message.build(text) for text in cases]
     tokenizer.process(messages)

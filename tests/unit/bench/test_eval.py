@@ -189,8 +189,7 @@ def test_the_summary_reports_each_language_its_missed_emergencies_and_language_c
     assert lines[3:13] == [f"  missed emergency: 'fuego {n}' -> out_of_scope" for n in range(10)]
     assert lines[13] == "  and 2 more missed emergencies in the report"
     assert (
-        lines[14]
-        == "language of a first short message (language_id): en 100.0% of 150, es 87.5% of 160"
+        lines[14] == "language of a first short message (language_id): en 100.0% of 150, es 87.5% of 160"
         " (detector alone: en 90.0%, es 95.0%)"
     )
     assert lines[15] == "neutral messages (40) keeping a resident's language: en 100.0%, es 97.5%"

@@ -30,7 +30,7 @@ FIXTURES = Path(__file__).resolve().parents[2] / "data"
 RENAMED = {"request_subscriptions": "report_subscriptions"}  # previous release's name -> today's
 # Added since the previous release: new tables start empty, new columns NULL in the old rows.
 NEW_TABLES = {"resident_languages", "alert_translations"}
-NEW_COLUMNS = {"report_outbox": {"language"}}
+NEW_COLUMNS = {"report_outbox": {"language"}, "alerts": {"faq_url"}, "alert_deliveries": {"language"}}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])

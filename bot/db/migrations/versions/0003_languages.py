@@ -1,4 +1,4 @@
-"""Language access: each resident's language, each report's, and alerts' texts in other languages.
+"""Language access: each resident's language, each report's, alerts' texts in other languages and each delivery's.
 
 Revision ID: 0003
 Revises: 0002
@@ -32,9 +32,17 @@ def upgrade() -> None:
     )
     with op.batch_alter_table("report_outbox") as batch_op:
         batch_op.add_column(sa.Column("language", sa.String(length=8), nullable=True))
+    with op.batch_alter_table("alerts") as batch_op:
+        batch_op.add_column(sa.Column("faq_url", sa.String(length=512), nullable=True))
+    with op.batch_alter_table("alert_deliveries") as batch_op:
+        batch_op.add_column(sa.Column("language", sa.String(length=8), nullable=True))
 
 
 def downgrade() -> None:
+    with op.batch_alter_table("alert_deliveries") as batch_op:
+        batch_op.drop_column("language")
+    with op.batch_alter_table("alerts") as batch_op:
+        batch_op.drop_column("faq_url")
     with op.batch_alter_table("report_outbox") as batch_op:
         batch_op.drop_column("language")
     op.drop_table("alert_translations")
