@@ -7,14 +7,14 @@ handoff notices read it. A resident never seen gets the city's default.
 
 from __future__ import annotations
 
-from typing import Dict, Iterable
+from typing import Dict, Iterable, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
 from bot.db.engine import database, utcnow
 from bot.db.schema import resident_languages
-from bot.i18n.languages import resident_language
+from bot.i18n.languages import resident_language, supported
 
 
 async def remember_language(sender_id: str, language: str) -> None:
@@ -33,14 +33,23 @@ async def remember_language(sender_id: str, language: str) -> None:
     await database().run(upsert)
 
 
-async def language_for(sender_id: str) -> str:
-    """The language a resident reads: the stored one, else the city's default."""
+async def stored_language(sender_id: str) -> Optional[str]:
+    """A resident's stored language if it is one of the city's; None for a resident never seen.
+
+    For a channel that knows something better than the default (Telegram's
+    language_code) when the resident has no language yet.
+    """
     stored = await database().run(
         lambda c: c.execute(
             sa.select(resident_languages.c.language).where(resident_languages.c.sender_id == sender_id)
         ).scalar()
     )
-    return resident_language(stored)
+    return supported(stored)
+
+
+async def language_for(sender_id: str) -> str:
+    """The language a resident reads: the stored one, else the city's default."""
+    return resident_language(await stored_language(sender_id))
 
 
 async def languages_for(sender_ids: Iterable[str]) -> Dict[str, str]:
