@@ -10,15 +10,11 @@ from rasa_sdk.events import ConversationPaused, ConversationResumed, EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import MISUNDERSTOOD_INTENTS
-from bot.catalog import load_city
+from actions.common import MISUNDERSTOOD_INTENTS, resident_messages
+from bot.i18n.city import city_info
+from bot.i18n.messages import Messages
 
 logger = logging.getLogger(__name__)
-
-CAN_DO = (
-    "I can answer questions about city services, take a report (potholes, missed "
-    "garbage, street lights, graffiti, noise and more) or check a report's status."
-)
 
 
 def previous_user_intent(tracker: Tracker) -> Optional[str]:
@@ -29,15 +25,13 @@ def previous_user_intent(tracker: Tracker) -> Optional[str]:
     return ((user_events[-2].get("parse_data") or {}).get("intent") or {}).get("name")
 
 
-def person_path() -> str:
-    """How to reach a person at the city, from the city's own contacts."""
-    info = load_city().info
-    phone = info.get("phone_311", "311")
+def person_path(texts: Messages) -> str:
+    """How to reach a person at the city, from the city's own contacts in the resident's language."""
+    info = city_info(texts.language)
     hall = info.get("city_hall") or {}
-    hours = hall.get("hours")
-    text = f"To talk to a person, call {phone}."
-    if hours and hall.get("address"):
-        text += f" You can also visit City Hall at {hall['address']}, {hours}."
+    text = texts.text("conversation.call_for_a_person", phone=info.get("phone_311", "311"))
+    if hall.get("hours") and hall.get("address"):
+        text += " " + texts.text("conversation.visit_city_hall", address=hall["address"], hours=hall["hours"])
     return text
 
 
@@ -48,16 +42,18 @@ class ActionHandleMisunderstanding(Action):
         return "action_handle_misunderstanding"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        texts = resident_messages(tracker)
         if previous_user_intent(tracker) in MISUNDERSTOOD_INTENTS:
             dispatcher.utter_message(
-                text=f"Sorry, I'm still not able to help with that. {person_path()}",
+                text=texts.text("conversation.still_not_understood", person_path=person_path(texts)),
                 buttons=[
-                    {"title": "Talk to a person", "payload": "/request_human"},
-                    {"title": "What can you do?", "payload": "/help"},
+                    {"title": texts.text("conversation.talk_to_a_person"), "payload": "/request_human"},
+                    {"title": texts.text("conversation.what_can_you_do"), "payload": "/help"},
                 ],
             )
         else:
-            dispatcher.utter_message(text=f"Sorry, I can't help with that. {CAN_DO}")
+            can_do = texts.text("conversation.can_do")
+            dispatcher.utter_message(text=texts.text("conversation.not_understood", can_do=can_do))
         return []
 
 
@@ -81,14 +77,15 @@ class ActionRequestHuman(Action):
         from bot.handoff.waiting import opening_message
 
         reason = MISUNDERSTOOD if previous_user_intent(tracker) in MISUNDERSTOOD_INTENTS else ASKED
+        texts = resident_messages(tracker)
         try:
             contact = await contact_for(tracker.sender_id)
             channel = contact.channel if contact is not None else (tracker.get_latest_input_channel() or "rest")
             handoff, _created = await open_handoff(tracker.sender_id, channel, reason)
-            text = await opening_message(handoff)
+            text = await opening_message(handoff, texts)
         except Exception:  # the database is unreachable: the city's contacts are the next best thing
             logger.exception("could not open a handoff")
-            dispatcher.utter_message(text=f"Of course. {person_path()} For emergencies, call 911.")
+            dispatcher.utter_message(text=texts.text("conversation.person_unavailable", person_path=person_path(texts)))
             return []
         dispatcher.utter_message(text=text)
         return [ConversationPaused()]
@@ -110,7 +107,7 @@ class ActionHandoffWaiting(Action):
 
         intent = (tracker.latest_message.get("intent") or {}).get("name")
         try:
-            answer = await while_waiting(tracker.sender_id, intent)
+            answer = await while_waiting(tracker.sender_id, intent, resident_messages(tracker))
         except Exception:
             logger.exception("could not handle a message while waiting for staff")
             if intent == EMERGENCY_INTENT:

@@ -1,7 +1,7 @@
 """Plain-text messaging: buttons as numbered choices, long replies in pieces.
 
 SMS and WhatsApp over Twilio have no buttons, so a reply's buttons become
-"Reply 1 for ...; 2 for ..." and a resident's "2" becomes button 2's payload.
+"Reply 1 for ...; 2 for ..." (in the resident's language) and a resident's "2" becomes button 2's payload.
 Twilio refuses a body over 1,600 characters (error 21617), on SMS and WhatsApp
 alike, so a longer reply is cut where a reader expects a break: between
 paragraphs, then lines, then sentences, then words.
@@ -11,6 +11,8 @@ from __future__ import annotations
 
 import re
 from typing import Dict, List, Optional, Sequence
+
+from bot.i18n.messages import Messages
 
 MAX_BODY = 1600
 
@@ -39,13 +41,15 @@ def payloads_of(buttons: Buttons) -> List[str]:
     return [str(b.get("payload") or b.get("title") or "") for b in buttons or []]
 
 
-def with_choices(text: str, buttons: Buttons) -> str:
-    """The text followed by its buttons as numbered choices."""
+def with_choices(text: str, buttons: Buttons, texts: Messages) -> str:
+    """The text followed by its buttons as numbered choices, in the resident's language."""
     titles = [str(b.get("title") or b.get("payload") or "").strip().rstrip(".") for b in buttons or []]
     if not titles:
         return text
-    options = "; ".join(f"{number} for {title}" for number, title in enumerate(titles, 1))
-    return f"{text}\n\nReply {options}."
+    choices = "; ".join(
+        texts.text("channels.sms_choice", number=number, title=title) for number, title in enumerate(titles, 1)
+    )
+    return f"{text}\n\n{texts.text('channels.sms_choices', choices=choices)}"
 
 
 def pick_choice(text: str, payloads: Sequence[str]) -> Optional[str]:

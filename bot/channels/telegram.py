@@ -44,11 +44,13 @@ from telegram.error import TelegramError
 from telegram.ext import AIORateLimiter, ExtBot
 
 from bot.channels.identity import mask, require_production_secret, sender_id_for
+from bot.channels.language import resident_texts
 from bot.channels.limits import MAX_MESSAGE_CHARS, BodyTooLarge, read_capped_body, text_too_long
 from bot.channels.media import media_error, media_signature_ok, signed_media_url, stream_remote
 from bot.channels.outbound import Buttons, register_sender
 from bot.db.contacts import contact_for, first_delivery, remember_contact
 from bot.failures import failure_summary
+from bot.i18n.messages import Messages
 from bot.settings import settings
 from bot.web.hsts import hsts_for_whole_app
 
@@ -66,15 +68,21 @@ FLOOD_RETRIES = 1
 
 # Commands Telegram clients offer, as the intents they stand for.
 COMMANDS = {"start": "/greet", "help": "/help", "cancel": "/cancel"}
-LOCATION_TEXT = "my location"
-PHOTO_TEXT = "photo"
-UNSUPPORTED_REPLY = "Sorry, I can only read text messages, locations, photos and contacts."
-TOO_LONG_REPLY = (
-    f"That message is too long for me. Please send it as shorter messages of up to {MAX_MESSAGE_CHARS} characters."
-)
-EDITED_REPLY = "I can't read changes to earlier messages. Please send the corrected text as a new message."
-EXPIRED_BUTTON_REPLY = "Sorry, that button has expired. Please type your answer instead."
-CHOOSE_TEXT = "Please choose:"
+# Texts by key of the `channels` catalog, written in the resident's language when the update is answered.
+LOCATION_TEXT = "channels.my_location"  # what a shared location says to the assistant
+PHOTO_TEXT = "channels.telegram_photo"  # ...and a photo without a caption
+UNSUPPORTED_REPLY = "channels.unsupported"
+TOO_LONG_REPLY = "channels.too_long"
+EDITED_REPLY = "channels.edited"
+EXPIRED_BUTTON_REPLY = "channels.button_expired"
+CHOOSE_TEXT = "channels.choose"
+# The message metadata's language hint, read by bot/rasa_ext/patches/resident_language.py.
+LANGUAGE_HINT = "language"
+
+
+def fixed_reply(key: str, texts: Messages) -> str:
+    """One of the channel's own replies in the resident's language."""
+    return texts.text(key, max_chars=MAX_MESSAGE_CHARS)
 
 
 class TelegramSetupError(Exception):
@@ -295,7 +303,9 @@ class TelegramSender:
         """Send a text (split when too long, buttons under the last part); raises TelegramError."""
         bot = await self.ready()
         markup = self.buttons.keyboard(buttons)
-        chunks = split_text(text) or ([CHOOSE_TEXT] if markup else [])
+        chunks = split_text(text)
+        if not chunks and markup:  # Telegram needs a text over buttons
+            chunks = [(await resident_texts(sender_id_for(CHANNEL, address))).text(CHOOSE_TEXT)]
         for index, chunk in enumerate(chunks):
             last = index == len(chunks) - 1
             await bot.send_message(chat_id=_chat_id(address), text=chunk, reply_markup=markup if last else None)
@@ -386,8 +396,10 @@ class Incoming:
     chat_id: Optional[int]
     text: Optional[str] = None  # the resident's message, for Rasa
     metadata: Dict[str, Any] = field(default_factory=dict)
-    reply: Optional[str] = None  # a fixed answer instead of a conversation turn
+    reply: Optional[str] = None  # the key of a fixed answer instead of a conversation turn
     callback_id: Optional[str] = None  # a button press to answer
+    stand_in: Optional[str] = None  # the key of what a location or photo without text says to Rasa
+    language: Optional[str] = None  # the resident's Telegram language (`from.language_code`: "es", "es-MX")
 
 
 def _parse(data: Dict[str, Any], bot: Bot) -> Any:
@@ -434,7 +446,19 @@ def _photo_file_id(message: Any) -> Optional[str]:
     return None
 
 
+def _language_code(source: Any) -> Optional[str]:
+    """The language the sender's Telegram app is in, as Telegram gives it ("es", "es-MX")."""
+    return _text(_get(source, "from", "language_code"))
+
+
 def _read_message(message: Any) -> Optional[Incoming]:
+    incoming = _read_content(message)
+    if incoming is not None:
+        incoming.language = _language_code(message)
+    return incoming
+
+
+def _read_content(message: Any) -> Optional[Incoming]:
     chat_id = _private_chat_id(message)
     if chat_id is None:
         return None
@@ -447,14 +471,14 @@ def _read_message(message: Any) -> Optional[Incoming]:
         return Incoming(chat_id, text=user_text) if user_text else Incoming(chat_id, reply=UNSUPPORTED_REPLY)
     location = _coordinates(_get(message, "venue", "location")) or _coordinates(_get(message, "location"))
     if location:
-        return Incoming(chat_id, text=LOCATION_TEXT, metadata={"location": location})
+        return Incoming(chat_id, stand_in=LOCATION_TEXT, metadata={"location": location})
     file_id = _photo_file_id(message)
     if file_id:
         url = signed_media_url(CHANNEL, file_id)
         caption = _text(_get(message, "caption"))
         if caption and text_too_long(caption):
             return Incoming(chat_id, reply=TOO_LONG_REPLY)
-        return Incoming(chat_id, text=caption or PHOTO_TEXT, metadata={"media_url": url} if url else {})
+        return Incoming(chat_id, text=caption, stand_in=PHOTO_TEXT, metadata={"media_url": url} if url else {})
     contact = _get(message, "contact")
     details = [_text(_get(contact, k)) for k in ("first_name", "last_name", "phone_number")]
     if any(details):
@@ -472,7 +496,9 @@ def _pressed_title(query: Any, data: str) -> Optional[str]:
 
 
 def _read_callback(query: Any, payloads: ButtonPayloads) -> Incoming:
-    incoming = Incoming(_private_chat_id(_get(query, "message")), callback_id=_text(_get(query, "id")))
+    incoming = Incoming(
+        _private_chat_id(_get(query, "message")), callback_id=_text(_get(query, "id")), language=_language_code(query)
+    )
     data = _get(query, "data")
     if isinstance(data, str) and data:
         incoming.text = payloads.payload_for(data) or _pressed_title(query, data)
@@ -493,7 +519,7 @@ def read_update(data: Dict[str, Any], bot: Bot, payloads: ButtonPayloads) -> Opt
     edited = _get(update, "edited_message")
     if edited is not None:
         chat_id = _private_chat_id(edited)
-        return Incoming(chat_id, reply=EDITED_REPLY) if chat_id is not None else None
+        return Incoming(chat_id, reply=EDITED_REPLY, language=_language_code(edited)) if chat_id is not None else None
     return None  # inline queries, channel posts, polls, membership changes: nothing to say
 
 
@@ -661,17 +687,16 @@ class TelegramInput(InputChannel):
         logger.info("telegram: update %s from chat %s (%s)", update_id, mask(address), sender_id)
         output = TelegramOutput(sender, address)
         if incoming.reply:
-            await output.send_text_message(sender_id, incoming.reply)
+            texts = await resident_texts(sender_id, incoming.language)
+            await output.send_text_message(sender_id, fixed_reply(incoming.reply, texts))
             return
-        await on_new_message(
-            UserMessage(
-                incoming.text,
-                output,
-                sender_id,
-                input_channel=self.name(),
-                metadata=incoming.metadata or None,
-            )
-        )
+        text = incoming.text
+        if not text and incoming.stand_in:
+            text = (await resident_texts(sender_id, incoming.language)).text(incoming.stand_in)
+        metadata = dict(incoming.metadata)
+        if incoming.language:
+            metadata[LANGUAGE_HINT] = incoming.language
+        await on_new_message(UserMessage(text, output, sender_id, input_channel=self.name(), metadata=metadata or None))
 
     async def _media(self, request: Request, file_id: str) -> Optional[HTTPResponse]:
         """A resident's photo, for the city's back office, through a link the bot signed."""

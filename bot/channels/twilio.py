@@ -28,15 +28,17 @@ from twilio.twiml.messaging_response import MessagingResponse
 
 from bot.channels.hooks import handle_keyword
 from bot.channels.identity import mask, require_production_secret, sender_id_for
+from bot.channels.language import resident_texts
 from bot.channels.limits import MAX_MESSAGE_CHARS, BodyTooLarge, read_capped_body, text_too_long
 from bot.channels.outbound import NotDeliverable, deliver, register_sender
 from bot.channels.sms_choices import resolve_reply
-from bot.channels.sms_keywords import OPTED_IN_TEXT, OPTED_OUT_TEXT, Keyword, carrier_keyword, help_text
+from bot.channels.sms_keywords import Keyword, carrier_keyword, confirmed_by_carrier, help_text, keyword_language
 from bot.channels.twilio_inbound import InboundMessage, MalformedWebhook, parse_form
 from bot.channels.twilio_rest import TwilioSender, TwilioSendError, TwilioSettings, sender_from_env
 from bot.channels.twilio_signature import SIGNATURE_HEADER, is_valid_signature, signed_url
 from bot.db.contacts import contact_for, first_delivery, remember_contact, set_opted_out
 from bot.failures import failure_summary
+from bot.i18n.messages import messages
 from bot.web.hsts import hsts_for_whole_app
 
 logger = logging.getLogger(__name__)
@@ -54,6 +56,11 @@ OnNewMessage = Callable[[UserMessage], Awaitable[Any]]
 def _twiml_ack() -> HTTPResponse:
     """An empty TwiML answer: received, nothing to send in reply (replies go by REST)."""
     return response.text(str(MessagingResponse()), content_type="text/xml")
+
+
+async def stand_in(message: InboundMessage, sender_id: str) -> str:
+    """What a bare location or photo says to the assistant, in the resident's language ("" for neither)."""
+    return message.text_in(await resident_texts(sender_id)) if message.stand_in else ""
 
 
 class TwilioOutput(OutputChannel):
@@ -193,16 +200,15 @@ class TwilioInput(InputChannel):
             keyword = carrier_keyword(channel, message.text, opted_out, message.opt_out_type)
             logger.info("%s message from %s (conversation %s)", channel, mask(message.address), sender_id)
             if keyword is not None:
-                await self._keyword(keyword, channel, sender_id)
+                await self._keyword(keyword, message, channel, sender_id)
             elif opted_out:
                 logger.info("conversation %s opted out: message not answered (START opts back in)", sender_id)
             elif message.text and (hook_reply := await handle_keyword(sender_id, message.text)) is not None:
                 await self.output.send_text_message(sender_id, hook_reply)  # e.g. ALERTS ON / ALERTS OFF
-            elif message.text:
-                text = await resolve_reply(sender_id, message.text)
+            elif said := message.text or await stand_in(message, sender_id):
                 await on_new_message(
                     UserMessage(
-                        text,
+                        await resolve_reply(sender_id, said),
                         self.output,
                         sender_id,
                         input_channel=self.name(),
@@ -213,20 +219,25 @@ class TwilioInput(InputChannel):
         except Exception as error:
             logger.error("failed to handle a Twilio message for conversation %s: %s", sender_id, failure_summary(error))
 
-    async def _keyword(self, keyword: Keyword, channel: str, sender_id: str) -> None:
-        """STOP, START and HELP, answered here and never passed to the dialogue.
+    async def _keyword(self, keyword: Keyword, message: InboundMessage, channel: str, sender_id: str) -> None:
+        """STOP, START and HELP (and a city language's own, like ALTO and AYUDA), never passed to the dialogue.
 
-        On SMS, Twilio itself confirms STOP and START; WhatsApp has nobody else
-        to, so the assistant does (before opting out, while it still may).
+        Twilio itself confirms its standard STOP and START on SMS; for the rest
+        (WhatsApp, where nobody else does, and words only the assistant knows)
+        the assistant confirms, before opting out while it still may. The answer
+        is in the keyword's own language (AYUDA: Spanish), else the resident's.
         """
         logger.info("carrier keyword %s from conversation %s", keyword.value, sender_id)
+        language = keyword_language(message.text)
+        texts = messages(language) if language else await resident_texts(sender_id)
+        confirm = not confirmed_by_carrier(channel, message.text, message.opt_out_type)
         if keyword is Keyword.OPT_OUT:
-            if channel == "whatsapp":
-                await self.output.send_text_message(sender_id, OPTED_OUT_TEXT)
+            if confirm:
+                await self.output.send_text_message(sender_id, texts.text("channels.sms_opted_out"))
             await set_opted_out(sender_id, True)
         elif keyword is Keyword.OPT_IN:
             await set_opted_out(sender_id, False)
-            if channel == "whatsapp":
-                await self.output.send_text_message(sender_id, OPTED_IN_TEXT)
+            if confirm:
+                await self.output.send_text_message(sender_id, texts.text("channels.sms_opted_in"))
         else:
-            await self.output.send_text_message(sender_id, help_text())
+            await self.output.send_text_message(sender_id, help_text(texts))

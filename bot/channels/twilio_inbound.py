@@ -13,12 +13,14 @@ from typing import Any, Dict, List, Optional, Tuple
 from urllib.parse import parse_qsl, urlsplit
 
 from bot.channels.media import url_on_hosts
+from bot.i18n.messages import Messages
 
 DEFAULT_API_BASE_URL = "https://api.twilio.com"
 FORM_CONTENT_TYPE = "application/x-www-form-urlencoded"
 WHATSAPP_PREFIX = "whatsapp:"
-LOCATION_TEXT = "my location"
-PHOTO_TEXT = "Here is a photo."
+# What a message with only a location or a photo says to the assistant, in the resident's language.
+LOCATION_TEXT = "channels.my_location"
+PHOTO_TEXT = "channels.sms_photo"
 MAX_MEDIA = 10  # Twilio attaches at most ten media items to a message
 # Where Twilio keeps a message's media: MediaUrl is on the REST API host and redirects to its CDN.
 TWILIO_MEDIA_HOSTS = frozenset({"api.twilio.com", "media.twiliocdn.com"})
@@ -111,13 +113,18 @@ class InboundMessage:
 
     message_sid: str
     address: str  # "+15551234567" or "whatsapp:+15551234567": where replies go
-    text: str
+    text: str  # what the resident wrote (or a shared place's address)
     metadata: Dict[str, Any] = field(default_factory=dict)
     opt_out_type: Optional[str] = None  # Twilio's Advanced Opt-Out verdict: STOP, START or HELP
+    stand_in: Optional[str] = None  # the key of what a bare location or photo says (LOCATION_TEXT, PHOTO_TEXT)
 
     @property
     def channel(self) -> Optional[str]:
         return channel_of(self.address)
+
+    def text_in(self, texts: Messages) -> str:
+        """What the message says to the assistant: the text, else its stand-in in the resident's language."""
+        return self.text or (texts.text(self.stand_in) if self.stand_in else "")
 
     @classmethod
     def from_form(cls, params: FormParams, api_base_url: str = DEFAULT_API_BASE_URL) -> "InboundMessage":
@@ -128,14 +135,16 @@ class InboundMessage:
             raise MalformedWebhook("a Twilio message needs MessageSid and From")
         text = _MANGLED_AT.sub("@", params.first("Body")).strip()
         metadata: Dict[str, Any] = {}
+        stand_in = None
         latitude = _coordinate(params, "Latitude", 90)
         longitude = _coordinate(params, "Longitude", 180)
         if latitude is not None and longitude is not None:
             metadata["location"] = {"latitude": latitude, "longitude": longitude}
             # A shared place may come with its address; that reads better than "my location".
-            text = text or params.first("Address").strip() or LOCATION_TEXT
+            text = text or params.first("Address").strip()
+            stand_in = LOCATION_TEXT
         image = _image_url(params, api_base_url)
         if image:
             metadata["media_url"] = image
-            text = text or PHOTO_TEXT
-        return cls(message_sid, address, text, metadata, params.first("OptOutType").upper() or None)
+            stand_in = stand_in or PHOTO_TEXT
+        return cls(message_sid, address, text, metadata, params.first("OptOutType").upper() or None, stand_in)

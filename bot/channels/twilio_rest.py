@@ -31,6 +31,8 @@ from bot.channels.sms_choices import remember_choices
 from bot.channels.sms_format import payloads_of, split_body, with_choices
 from bot.channels.twilio_inbound import DEFAULT_API_BASE_URL, channel_of
 from bot.db.contacts import contact_for, set_opted_out
+from bot.i18n.messages import messages
+from bot.i18n.store import language_for
 from bot.settings import settings
 
 logger = logging.getLogger(__name__)
@@ -301,7 +303,8 @@ class TwilioSender:
         origin = self.settings.origin(channel)
         if buttons:
             await remember_choices(sender_id, payloads_of(buttons))
-        bodies = split_body(with_choices(text, buttons))
+            text = with_choices(text, buttons, messages(await language_for(sender_id)))
+        bodies = split_body(text)
         for body in bodies:
             try:
                 await self.messages.create({"To": address, "Body": body, **origin})

@@ -16,11 +16,16 @@ from datetime import datetime, timezone
 from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 from zoneinfo import ZoneInfo
 
+from babel import Locale
+
 from bot.catalog import load_city
 from bot.handoff.service import Turn
 from bot.handoff.store import CLAIMED, WAITING, Handoff, Note
+from bot.i18n.languages import resident_language
 from bot.web.render import render
 
+# The console is written in English, whatever the residents read.
+CONSOLE_LOCALE = Locale("en")
 CHANNEL_NAMES = {
     "webchat": "Web chat",
     "telegram": "Telegram",
@@ -93,6 +98,11 @@ def channel_name(channel: str) -> str:
     return CHANNEL_NAMES.get(channel, channel)
 
 
+def language_name(code: Optional[str]) -> str:
+    """A resident's language as staff read it, in the console's English ("Spanish"); the default when unknown."""
+    return Locale.parse(resident_language(code)).get_display_name(CONSOLE_LOCALE) or str(code)
+
+
 URGENT_FLAG = "Urgent: emergency message"
 
 
@@ -120,6 +130,7 @@ def slot_label(name: str) -> str:
 # What every console template may call or compare with.
 HELPERS = {
     "channel_name": channel_name,
+    "language_name": language_name,
     "clock": clock,
     "when": when,
     "waited": waited,
@@ -202,7 +213,9 @@ def queue_page(
     csrf: str,
     notice: Optional[str] = None,
     problem: Optional[str] = None,
+    resident_languages: Optional[Mapping[str, str]] = None,
 ) -> str:
+    """`resident_languages`: each waiting resident's language by conversation id (the default for one not given)."""
     return page(
         "queue.html",
         "Queue",
@@ -215,6 +228,7 @@ def queue_page(
         recent=recent,
         resolved=resolved,
         on_duty=on_duty,
+        resident_languages=resident_languages or {},
     )
 
 
@@ -315,7 +329,9 @@ def conversation_page(
     problem: Optional[str] = None,
     paused: Optional[bool] = None,
     reachable: bool = True,
+    resident_language: Optional[str] = None,
 ) -> str:
+    """`resident_language`: the language the resident reads (the default when not given); the page stays in English."""
     return page(
         "conversation.html",
         f"Conversation #{handoff.id}",
@@ -332,6 +348,7 @@ def conversation_page(
         filing=filing,
         paused=paused,
         reachable=reachable,
+        resident_language=resident_language,
         status=status_of(handoff, staff),
         mine=handoff.state == CLAIMED and handoff.claimed_by == staff,
     )
@@ -345,11 +362,17 @@ def error_page(status: int, message: str, staff: Optional[str] = None, csrf: str
     return page("error.html", "Error", "error", staff, csrf, status=status, message=message)
 
 
-def queue_json(items: Sequence[Handoff], on_duty: Sequence[str]) -> str:
+def queue_json(items: Sequence[Handoff], on_duty: Sequence[str], languages: Mapping[str, str]) -> str:
     return json.dumps(
         {
             "items": [
-                {**h.as_json(), "channel_name": channel_name(h.channel), "urgent_text": URGENT_FLAG} for h in items
+                {
+                    **h.as_json(),
+                    "channel_name": channel_name(h.channel),
+                    "language_name": language_name(languages.get(h.sender_id)),
+                    "urgent_text": URGENT_FLAG,
+                }
+                for h in items
             ],
             "on_duty": list(on_duty),
         }

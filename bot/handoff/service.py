@@ -28,27 +28,27 @@ from bot.channels.outbound import Buttons, NotDeliverable, OutboundSender, deliv
 from bot.db.contacts import contact_for
 from bot.handoff import store
 from bot.handoff.store import CLAIMED, STAFF, Handoff
+from bot.i18n.city import branding
+from bot.i18n.messages import messages
+from bot.i18n.store import language_for
 from bot.reports.draft import REPORT_SLOTS, ReportDraft
 from bot.settings import settings
 
 logger = logging.getLogger(__name__)
 
 MAX_REPLY_CHARS = 1500
-STAFF_PREFIX = "City staff: "
 
-JOINED_TEXT = "A member of city staff has joined the conversation and will reply here."
-# Named from the city file's branding (`branded`), so a city rebrands without code.
-HANDED_BACK_TEXT = (
-    "City staff have handed you back to the {assistant} assistant. Ask me anything, "
-    'or say "talk to a person" to reach staff again.'
-)
-CLOSED_TEXT = "City staff have closed this conversation. Thank you for contacting the {city}."
+# What the resident is told, by key of the `handoff` catalog, in the resident's language.
+JOINED = "handoff.staff_joined"
+HANDED_BACK = "handoff.handed_back"
+CLOSED = "handoff.closed"
+STAFF_REPLY = "handoff.staff_reply"
 
 
-def branded(template: str) -> str:
-    """A notice with the city's names from its city file."""
-    branding = load_city().branding
-    return template.format(assistant=branding.assistant, city=branding.city)
+def notice(key: str, language: str) -> str:
+    """A notice to the resident in their language, with the city's names from its city file."""
+    names = branding(language)
+    return messages(language).text(key, assistant=names.assistant, city=names.city)
 
 
 class HandoffError(Exception):
@@ -199,7 +199,8 @@ async def send_to_resident(sender_id: str, text: str, from_staff: bool) -> None:
     """A message on the resident's own channel; staff replies are marked as such.
 
     The web chat shows staff messages in their own style; on SMS and Telegram
-    they start with "City staff:". Raises NotDeliverable when the resident
+    they start with "City staff:" in the resident's language (the reply itself
+    is sent as staff wrote it). Raises NotDeliverable when the resident
     cannot be reached (REST conversations, an opted-out number, a channel off).
     """
     contact = await contact_for(sender_id)
@@ -210,7 +211,7 @@ async def send_to_resident(sender_id: str, text: str, from_staff: bool) -> None:
         if sender is not None and not contact.opted_out and sends_roles(sender):
             await sender.send(contact.address, text, None, role="staff")
             return
-        text = STAFF_PREFIX + text
+        text = messages(await language_for(sender_id)).text(STAFF_REPLY, text=text)
     await deliver(sender_id, text)
 
 
@@ -268,7 +269,7 @@ class HandoffService:
         # started overnight, or a restart) is paused again now that staff have it.
         try:
             await self._ensure_paused(handoff)
-            await self._say(handoff, JOINED_TEXT, staff=None)
+            await self._say(handoff, notice(JOINED, await language_for(handoff.sender_id)), staff=None)
         except HandoffError as error:  # the claim stands; replies will say whether Rasa is back
             logger.warning("handoff %s: claimed, but the assistant's server could not be told (%s)", handoff.id, error)
         return handoff
@@ -302,7 +303,7 @@ class HandoffService:
             await store.resolve(handoff.id, username, handed_back=True)
             await store.audit(username, "resolve", handoff.id, "the assistant could not be paused")
             raise
-        await self._say(handoff, JOINED_TEXT, staff=None)
+        await self._say(handoff, notice(JOINED, await language_for(handoff.sender_id)), staff=None)
         return handoff
 
     async def reply(self, handoff_id: int, username: str, text: str) -> Optional[str]:
@@ -350,7 +351,7 @@ class HandoffService:
             raise HandoffError(f"only {handoff.claimed_by}, who claimed it, can resolve this conversation")
         if not handoff.is_open:
             raise HandoffError("this conversation is already resolved")
-        text = branded(HANDED_BACK_TEXT if hand_back else CLOSED_TEXT)
+        text = notice(HANDED_BACK if hand_back else CLOSED, await language_for(handoff.sender_id))
         events: List[Dict[str, Any]] = [{"event": "bot", "text": text, "metadata": {"handoff": handoff.id}}]
         if not hand_back:
             events += [{"event": "slot", "name": name, "value": None} for name in REPORT_SLOTS]

@@ -15,7 +15,9 @@ the NLU and `action_handoff_waiting` (run by `bot.rasa_ext.patches.handoff_waiti
 The wait told follows the queue: the resident's place in it, the staff on duty
 and how long staff usually take, or City Hall's hours when nobody is on duty.
 Resident-facing fixed replies are domain responses; the wait sentences, which
-depend on numbers, are the templates below.
+depend on numbers, are in the resident's language from the `handoff` catalog
+(bot/i18n/locales/<lang>/LC_MESSAGES/handoff.po), with the city's contacts and
+hours from the city file's translation.
 """
 
 from __future__ import annotations
@@ -24,11 +26,12 @@ import logging
 import math
 from dataclasses import dataclass, field
 from datetime import timedelta
-from typing import Dict, List, Optional, Tuple
+from typing import Any, Dict, List, Mapping, Optional, Tuple
 
-from bot.catalog import load_city
 from bot.handoff import store
 from bot.handoff.store import WAITING, Handoff
+from bot.i18n.city import city_info
+from bot.i18n.messages import Messages
 
 logger = logging.getLogger(__name__)
 
@@ -41,34 +44,19 @@ REQUEST_HUMAN_INTENT = "request_human"
 
 # --- what the resident is told about the queue --------------------------------------------
 
-JOINING = "Of course. I'm passing you to a member of city staff, who will answer right here."
-STILL_WAITING = "You're in the queue for city staff, who will answer right here."
-NEXT_IN_LINE = "You're next, and with {staff} on duty the wait should be about {wait}."
-PEOPLE_AHEAD = "There {ahead} ahead of you and {staff} on duty, so the wait should be about {wait}."
-KEPT_FOR_STAFF = 'Anything you write meanwhile is kept for them; say "cancel" to leave the queue.'
-CALL_INSTEAD = "If you'd rather call, it's {phone}. For emergencies, call 911."
-NOBODY_ON_DUTY = "Nobody from city staff is online right now{hours}."
-NOBODY_JOINING = "Of course. " + NOBODY_ON_DUTY
-QUEUED_FOR_LATER = (
-    "Your conversation is in their queue{ahead} and a person will reply right here when they're back. " + KEPT_FOR_STAFF
-)
-CALL_OR_VISIT = "You can also call {phone}{visit}. For emergencies, call 911."
 
-
-def plural(count: int, one: str, many: str) -> str:
-    return f"{count} {one if count == 1 else many}"
-
-
-def duration_text(wait: timedelta) -> str:
+def duration_text(wait: timedelta, texts: Messages) -> str:
     """'a minute', '12 minutes', '1 hour', '1 hour 35 minutes' (5-minute steps from an hour on)."""
     minutes = max(1, math.ceil(wait.total_seconds() / 60))
     if minutes >= 60:
         minutes = 5 * round(minutes / 5)
     if minutes < 60:
-        return "a minute" if minutes == 1 else f"{minutes} minutes"
+        return texts.plural("handoff.minutes", minutes)
     hours, rest = divmod(minutes, 60)
-    text = plural(hours, "hour", "hours")
-    return f"{text} {rest} minutes" if rest else text
+    text = texts.plural("handoff.hours", hours)
+    if not rest:
+        return text
+    return texts.text("handoff.hours_and_minutes", hours=text, minutes=texts.plural("handoff.minutes", rest))
 
 
 # However quickly staff closed their last conversations, one with a resident waiting takes this long.
@@ -88,16 +76,17 @@ def expected_wait(position: int, on_duty: int, busy: int, pickup: timedelta, per
     return pickup + rounds * max(per_conversation, MIN_CONVERSATION)
 
 
-async def queue_message(handoff: Handoff, joining: bool) -> str:
+async def queue_message(handoff: Handoff, joining: bool, texts: Messages) -> str:
     """The resident's place in the queue and the wait; City Hall's hours when nobody is on duty.
 
     `joining`: the handoff was just opened (the first thing said), else a reminder.
     """
-    info = load_city().info
+    info = city_info(texts.language)
     phone = info.get("phone_311", "311")
     position = await store.queue_position(handoff.id)
-    ahead_count = max(position - 1, 0)
+    ahead = max(position - 1, 0)
     on_duty = await store.staff_on_duty()
+    opening = [texts.text("handoff.of_course")] if joining else []
     if on_duty:
         wait = expected_wait(
             position,
@@ -106,32 +95,50 @@ async def queue_message(handoff: Handoff, joining: bool) -> str:
             await store.typical_wait(),
             await store.typical_handling(),
         )
-        staff = plural(len(on_duty), "staff member", "staff members")
-        if ahead_count:
-            ahead = "is 1 person" if ahead_count == 1 else f"are {ahead_count} people"
-            line = PEOPLE_AHEAD.format(ahead=ahead, staff=staff, wait=duration_text(wait))
+        staff = texts.plural("handoff.staff_on_duty", len(on_duty))
+        if ahead:
+            line = texts.plural("handoff.people_ahead", ahead, staff=staff, wait=duration_text(wait, texts))
         else:
-            line = NEXT_IN_LINE.format(staff=staff, wait=duration_text(wait))
-        intro = JOINING if joining else STILL_WAITING
-        return " ".join((intro, line, KEPT_FOR_STAFF, CALL_INSTEAD.format(phone=phone)))
-    hall = info.get("city_hall") or {}
-    hours = ""
-    if hall.get("hours"):
-        hours = f": City Hall is open {hall['hours']}" + (f" (closed {hall['closed']})" if hall.get("closed") else "")
-    visit = f", or visit City Hall at {hall['address']}" if hall.get("address") else ""
-    ahead = f" ({plural(ahead_count, 'person', 'people')} ahead of you)" if ahead_count else ""
+            line = texts.text("handoff.next_in_line", staff=staff, wait=duration_text(wait, texts))
+        intro = texts.text("handoff.passing_to_staff" if joining else "handoff.still_waiting")
+        return " ".join(
+            (
+                *opening,
+                intro,
+                line,
+                texts.text("handoff.kept_for_staff"),
+                texts.text("handoff.call_instead", phone=phone),
+            )
+        )
     return " ".join(
         (
-            (NOBODY_JOINING if joining else NOBODY_ON_DUTY).format(hours=hours),
-            QUEUED_FOR_LATER.format(ahead=ahead),
-            CALL_OR_VISIT.format(phone=phone, visit=visit),
+            *opening,
+            nobody_on_duty(info.get("city_hall") or {}, texts),
+            texts.plural("handoff.queued_for_later_ahead", ahead) if ahead else texts.text("handoff.queued_for_later"),
+            texts.text("handoff.kept_for_staff"),
+            call_or_visit(phone, info.get("city_hall") or {}, texts),
         )
     )
 
 
-async def opening_message(handoff: Handoff) -> str:
+def nobody_on_duty(hall: Mapping[str, Any], texts: Messages) -> str:
+    """Nobody is online, and when City Hall is open (and closed) if the city file says."""
+    if not hall.get("hours"):
+        return texts.text("handoff.nobody_on_duty")
+    if hall.get("closed"):
+        return texts.text("handoff.nobody_on_duty_open_closed", hours=hall["hours"], closed=hall["closed"])
+    return texts.text("handoff.nobody_on_duty_open", hours=hall["hours"])
+
+
+def call_or_visit(phone: str, hall: Mapping[str, Any], texts: Messages) -> str:
+    if hall.get("address"):
+        return texts.text("handoff.call_or_visit", phone=phone, address=hall["address"])
+    return texts.text("handoff.call", phone=phone)
+
+
+async def opening_message(handoff: Handoff, texts: Messages) -> str:
     """What the resident is told as the handoff opens."""
-    return await queue_message(handoff, joining=True)
+    return await queue_message(handoff, joining=True, texts=texts)
 
 
 # --- the resident's messages while waiting -----------------------------------------------
@@ -152,7 +159,7 @@ def response(name: str) -> Dict[str, str]:
     return {"response": name}
 
 
-async def while_waiting(sender_id: str, intent: Optional[str]) -> Answer:
+async def while_waiting(sender_id: str, intent: Optional[str], texts: Messages) -> Answer:
     """What a message to a conversation paused for staff comes to (see the module docstring)."""
     handoff = await store.open_handoff_for(sender_id)
     if handoff is None:
@@ -164,7 +171,7 @@ async def while_waiting(sender_id: str, intent: Optional[str]) -> Answer:
     if intent == CANCEL_INTENT:
         return await leave_queue(handoff)
     if intent == REQUEST_HUMAN_INTENT:
-        return Answer(({"text": await queue_message(handoff, joining=False)},))
+        return Answer(({"text": await queue_message(handoff, joining=False, texts=texts)},))
     if handoff.noted_at is None and await store.note_first_message(handoff.id):
         return Answer((response("utter_handoff_noted"),))
     return SILENT

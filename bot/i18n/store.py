@@ -34,7 +34,11 @@ async def remember_language(sender_id: str, language: str) -> None:
 
 
 async def stored_language(sender_id: str) -> Optional[str]:
-    """A resident's stored language; None for one never seen (a channel's hint may then decide)."""
+    """A resident's stored language if it is one of the city's; None for a resident never seen.
+
+    For a channel that knows something better than the default (Telegram's
+    language_code) when the resident has no language yet.
+    """
     stored = await database().run(
         lambda c: c.execute(
             sa.select(resident_languages.c.language).where(resident_languages.c.sender_id == sender_id)

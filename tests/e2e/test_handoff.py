@@ -27,7 +27,8 @@ from bot.channels.identity import sender_id_for
 from bot.db.engine import utcnow
 from bot.db.schema import audit_log, staff_sessions
 from bot.handoff import store
-from bot.handoff.service import CLOSED_TEXT, HANDED_BACK_TEXT, JOINED_TEXT, STAFF_PREFIX, branded
+from bot.handoff.service import CLOSED, HANDED_BACK, JOINED, notice
+from bot.i18n.messages import messages
 from tests.support.browser import describe, screenshot, serious_violations
 from tests.support.conversation import Conversation
 from tests.support.fake_cloud import FakeCloud
@@ -69,6 +70,11 @@ def wait_until(check, timeout: float = 15.0, what: str = "condition") -> Any:
             return value
         time.sleep(0.1)
     raise AssertionError(f"{what} not met within {timeout}s")
+
+
+def staff_reply(text: str, language: str = "en") -> str:
+    """A staff reply as SMS and Telegram residents read it."""
+    return messages(language).text("handoff.staff_reply", text=text)
 
 
 def staff_events(tracker: Dict[str, Any]) -> List[Dict[str, Any]]:
@@ -234,7 +240,7 @@ def test_a_person_takes_over_until_resolved_and_the_bot_stays_silent(stack, ana,
     assert (row.state, row.resolved_by, row.handed_back) == (store.RESOLVED, ana.username, True)
     tracker = talk.tracker()
     assert tracker["paused"] is False
-    assert branded(HANDED_BACK_TEXT) in [e.get("text") for e in tracker["events"] if e.get("event") == "bot"]
+    assert notice(HANDED_BACK, "en") in [e.get("text") for e in tracker["events"] if e.get("event") == "bot"]
     assert "311 assistant" in talk.text("hello")  # the bot answers again
     assert "Goodbye" in talk.text("bye")
 
@@ -283,7 +289,7 @@ def test_staff_pick_up_a_conversation_on_their_own(stack, ana, ben, db):
     assert ana.post("/console/take-over", conversation="no-such-conversation-x").status_code == 404
     assert ana.post(f"/console/handoffs/{handoff.id}/resolve").status_code == 303  # closed, not handed back
     tracker = talk.tracker()
-    assert tracker["paused"] is False and branded(CLOSED_TEXT) in [e.get("text") for e in tracker["events"]]
+    assert tracker["paused"] is False and notice(CLOSED, "en") in [e.get("text") for e in tracker["events"]]
     assert "riverton.gov/trash" in talk.text("what day is trash pickup?")
     assert audit_of(db, handoff.id) == [(ana.username, "take_over"), (ana.username, "resolve")]
 
@@ -393,18 +399,18 @@ def test_a_telegram_resident_gets_a_person_on_telegram(stack, fake_cloud, ana, d
     assert "my bins were not collected" in ana.texts(handoff.id, "resident")
 
     ana.post(f"/console/handoffs/{handoff.id}/claim")
-    assert wait_until(lambda: [r for r in sent_to_chat(fake_cloud, chat_id) if r.body["text"] == JOINED_TEXT])
+    assert wait_until(lambda: [r for r in sent_to_chat(fake_cloud, chat_id) if r.body["text"] == notice(JOINED, "en")])
     started = time.time()
     assert (
         ana.post(f"/console/handoffs/{handoff.id}/reply", text="Hi Rita, I'll send a truck tomorrow.").status_code
         == 303
     )
     (reply,) = [r for r in sent_to_chat(fake_cloud, chat_id) if "send a truck" in r.body["text"]]
-    assert reply.body["text"] == STAFF_PREFIX + "Hi Rita, I'll send a truck tomorrow."
+    assert reply.body["text"] == staff_reply("Hi Rita, I'll send a truck tomorrow.")
     assert reply.at - started < 1.0  # on the resident's phone within a second
 
     ana.post(f"/console/handoffs/{handoff.id}/resolve", hand_back="1")
-    handed_back = branded(HANDED_BACK_TEXT)
+    handed_back = notice(HANDED_BACK, "en")
     assert wait_until(lambda: [r for r in sent_to_chat(fake_cloud, chat_id) if r.body["text"] == handed_back])
     count = len(sent_to_chat(fake_cloud, chat_id))
     telegram_says(stack, chat_id, "hello")
@@ -446,14 +452,14 @@ def test_an_sms_resident_gets_a_person_by_sms(stack, fake_cloud, ana, db):
     assert handoff.channel == "sms" and handoff.state == store.WAITING
 
     ana.post(f"/console/handoffs/{handoff.id}/claim")
-    wait_until(lambda: [r for r in texts_to(fake_cloud, number) if r.body["Body"] == JOINED_TEXT])
+    wait_until(lambda: [r for r in texts_to(fake_cloud, number) if r.body["Body"] == notice(JOINED, "en")])
     started = time.time()
     assert (
         ana.post(f"/console/handoffs/{handoff.id}/reply", text="Hello, this is the city. How can I help?").status_code
         == 303
     )
     (reply,) = [r for r in texts_to(fake_cloud, number) if "How can I help?" in r.body["Body"]]
-    assert reply.body["Body"] == STAFF_PREFIX + "Hello, this is the city. How can I help?"
+    assert reply.body["Body"] == staff_reply("Hello, this is the city. How can I help?")
     assert reply.body["From"] == TWILIO_NUMBER and reply.at - started < 1.0
 
     before = len(texts_to(fake_cloud, number))
@@ -462,10 +468,31 @@ def test_an_sms_resident_gets_a_person_by_sms(stack, fake_cloud, ana, db):
     assert len(texts_to(fake_cloud, number)) == before  # no bot answer during the handoff
     assert "the streetlight at 5th and Main is out" in ana.texts(handoff.id, "resident")
     ana.post(f"/console/handoffs/{handoff.id}/resolve", hand_back="1")
-    wait_until(lambda: [r for r in texts_to(fake_cloud, number) if r.body["Body"] == branded(HANDED_BACK_TEXT)])
+    wait_until(lambda: [r for r in texts_to(fake_cloud, number) if r.body["Body"] == notice(HANDED_BACK, "en")])
 
     logs = "".join(p.read_text() for p in (stack.var_dir / "logs").glob("console.log"))
     assert number not in logs and number[-7:] not in logs and "5th and Main" not in logs
+
+
+def test_a_spanish_reader_waits_and_talks_with_staff_in_spanish(stack, fake_cloud, ana, db):
+    number = f"+1555{random.randint(200, 999)}{random.randint(1000, 9999)}"
+    twilio_says(stack, number, '/set_language{"language": "es"}')  # the greeting's language button, by SMS
+    wait_until(lambda: texts_to(fake_cloud, number), what="the language change")
+    twilio_says(stack, number, "/request_human")
+    opening = wait_until(lambda: texts_to(fake_cloud, number)[1:], what="the bot's answer")[-1].body["Body"]
+    assert opening.startswith("Por supuesto. ") and "personal municipal" in opening, opening
+    handoff = handoff_of(db, sender_id_for("sms", number))
+    (row,) = [line for line in ana.get("/console").text.splitlines() if f'data-handoff="{handoff.id}"' in line]
+    assert "<td data-language>Spanish</td>" in row
+    assert '<dd id="resident-language">Spanish</dd>' in ana.get(f"/console/handoffs/{handoff.id}").text
+
+    ana.post(f"/console/handoffs/{handoff.id}/claim")
+    wait_until(lambda: [r for r in texts_to(fake_cloud, number) if r.body["Body"] == notice(JOINED, "es")])
+    ana.post(f"/console/handoffs/{handoff.id}/reply", text="Hi! I'll answer in English, sorry.")
+    (reply,) = [r for r in texts_to(fake_cloud, number) if "answer in English" in r.body["Body"]]
+    assert reply.body["Body"] == staff_reply("Hi! I'll answer in English, sorry.", "es")  # sent as staff wrote it
+    ana.post(f"/console/handoffs/{handoff.id}/resolve", hand_back="0")
+    wait_until(lambda: [r for r in texts_to(fake_cloud, number) if r.body["Body"] == notice(CLOSED, "es")])
 
 
 # --- in the browser: a web chat resident and a staff member side by side ------------------------

@@ -17,7 +17,8 @@ import pytest
 
 from bot.channels.identity import sender_id_for
 from bot.channels.limits import MAX_MESSAGE_CHARS, WEBHOOK_MAX_BODY_BYTES
-from bot.channels.telegram import TOO_LONG_REPLY
+from bot.channels.telegram import TOO_LONG_REPLY, fixed_reply
+from bot.i18n.messages import messages
 from tests.support.stack import RASA_API_TOKEN
 from tests.support.telegram import SECRET_HEADER, TelegramChat
 from tests.support.twilio import Phone
@@ -66,7 +67,7 @@ def test_a_too_long_telegram_message_is_answered_without_a_turn(stack, fake_clou
     chat = TelegramChat(stack, fake_cloud)
     started = time.monotonic()
     sent = chat.deliver(chat.update(text=TOO_LONG))
-    assert time.monotonic() - started < 5 and [m["text"] for m in sent] == [TOO_LONG_REPLY]
+    assert time.monotonic() - started < 5 and [m["text"] for m in sent] == [fixed_reply(TOO_LONG_REPLY, messages("en"))]
     events = conversation_events(stack, sender_of_chat(chat))
     assert not [e for e in events if e.get("event") == "user"]
 

@@ -115,6 +115,18 @@ def test_start_is_a_greeting_with_buttons(chat):
     assert "For emergencies, call 911" in help_text
 
 
+def test_a_spanish_telegram_app_is_greeted_and_answered_in_spanish(stack, fake_cloud):
+    chat = TelegramChat(stack, fake_cloud)
+    chat.user["language_code"] = "es-MX"
+    greeting = last_with(chat.send(text="/start"), "Soy el asistente 311")
+    assert ("Reportar un problema", "/report_problem") in keyboard(greeting)
+    assert ("English", '/set_language{"language": "en"}') in keyboard(greeting)
+    (sticker,) = chat.send(sticker={"file_id": "CAACAgIAAxkBAAE", "file_unique_id": "x", "width": 512, "height": 512})
+    assert sticker["text"] == "Lo siento, solo puedo leer mensajes de texto, ubicaciones, fotos y contactos."
+    english = TelegramChat(stack, fake_cloud)  # language_code "en": as before
+    assert "I'm the City of Riverton's 311 assistant" in english.say("/start")
+
+
 def test_a_pothole_report_with_a_button_a_shared_location_a_photo_and_a_contact(stack, fake_cloud, chat):
     replies = chat.send(text="I need to report a pothole")
     size = last_with(replies, "How big is it?")

@@ -24,6 +24,7 @@ from bot.channels.sms_format import MAX_BODY, body_length, with_choices
 from bot.channels.twilio_rest import TwilioSender, TwilioSettings
 from bot.db.contacts import contact_for
 from bot.db.engine import reset_database
+from bot.i18n.messages import messages
 from tests.support.reports import request_number
 from tests.support.stack import RASA_API_TOKEN, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_NUMBER
 from tests.support.twilio import EXAMPLES, USED_NUMBERS, WEBHOOK, Phone
@@ -220,7 +221,7 @@ def test_a_long_message_is_split_and_its_choices_still_work(stack, phone, stack_
     phone.read_so_far += len(pieces)
     assert len(pieces) >= 3 and all(body_length(p) <= MAX_BODY for p in pieces)
     assert all(p.startswith("Paragraph") for p in pieces)  # cut between paragraphs
-    assert "\n\n".join(pieces) == with_choices(text, buttons)
+    assert "\n\n".join(pieces) == with_choices(text, buttons, messages("en"))
     assert "8:30" in phone.send("2")  # button 2 of that message: the City Hall question
 
 
@@ -275,6 +276,20 @@ def test_help_gives_the_311_number(phone):
     assert "(555) 010-0311" in reply and "STOP" in reply and "911" in reply
     assert "INFO" not in reply
     assert "(555) 010-0311" in phone.send("info")
+
+
+def test_an_sms_conversation_in_spanish_gets_spanish_choices_help_and_opt_out(phone, stack_database):
+    assert "le escribiré en español" in phone.send('/set_language{"language": "es"}'), phone.transcript
+    greeting = phone.send("/greet")
+    assert "Soy el asistente 311" in greeting, phone.transcript
+    assert "Responda 1 para Reportar un problema; 2 para Ver cómo va un reporte;" in greeting
+    assert "Reply 1 for" not in greeting
+    for keyword in ("AYUDA", "help"):  # the Spanish word, and the carriers' word from a Spanish reader
+        reply = phone.send(keyword)
+        assert reply.startswith("Asistente 311 de la") and "Responda ALTO para dejar de recibir mensajes" in reply
+    assert phone.send("alto") == "Ya no recibirá mensajes de este número. Envíe START para volver a recibirlos."
+    assert asyncio.run(contact_for(phone.sender_id)).opted_out
+    assert phone.send_unanswered("hola")
 
 
 def test_a_retried_webhook_is_answered_once(phone):

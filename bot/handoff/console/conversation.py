@@ -126,6 +126,7 @@ async def render_conversation(
     request: Request, handoff_id: int, problem: Optional[str] = None, status: int = 200
 ) -> HTTPResponse:
     from bot.db.contacts import contact_for
+    from bot.i18n.store import language_for
 
     session: StaffSession = request.ctx.staff
     handoff = await store.get_handoff(handoff_id)
@@ -159,6 +160,7 @@ async def render_conversation(
         problem=problem,
         paused=paused,
         reachable=await contact_for(handoff.sender_id) is not None,
+        resident_language=await language_for(handoff.sender_id),
     )
     return html(page, status=status)
 

@@ -12,6 +12,7 @@ from sanic.response import HTTPResponse
 from bot.handoff import pages, store
 from bot.handoff.console.web import COOKIE, Heartbeat, form_value, html, open_stream, see_other, service, staff_only
 from bot.handoff.store import StaffSession
+from bot.i18n.store import languages_for
 
 QUEUE_POLL_SECONDS = 1.0
 
@@ -20,9 +21,10 @@ queue = Blueprint("console_queue")
 
 async def render_queue(request: Request, problem: Optional[str] = None, status: int = 200) -> HTTPResponse:
     session: StaffSession = request.ctx.staff
+    items = await store.open_handoffs()
     return html(
         pages.queue_page(
-            await store.open_handoffs(),
+            items,
             await store.recent_conversations(),
             await store.recently_resolved(10),
             await store.staff_on_duty(),
@@ -30,13 +32,15 @@ async def render_queue(request: Request, problem: Optional[str] = None, status: 
             session.csrf_token,
             notice=request.args.get("done"),
             problem=problem,
+            resident_languages=await languages_for(h.sender_id for h in items),
         ),
         status=status,
     )
 
 
 async def queue_json() -> str:
-    return pages.queue_json(await store.open_handoffs(), await store.staff_on_duty())
+    items = await store.open_handoffs()
+    return pages.queue_json(items, await store.staff_on_duty(), await languages_for(h.sender_id for h in items))
 
 
 @queue.get("/console")

@@ -100,6 +100,9 @@
     head.append(link);
     row.append(head);
     row.append(el("td", null, item.channel_name || CHANNELS[item.channel] || item.channel));
+    var language = el("td", null, item.language_name || "");
+    language.setAttribute("data-language", "");
+    row.append(language);
     var since = el("time", null, waited(item.created_at));
     since.setAttribute("datetime", item.created_at);
     since.setAttribute("data-since", "");

@@ -1,14 +1,18 @@
-"""The Telegram channel's parts that need no running assistant: sending, splitting, buttons, settings, set-up."""
+"""The Telegram channel's parts that need no running assistant: sending, splitting, buttons, settings, set-up,
+and the resident's language (the app's language_code as the hint, fixed replies in the resident's language)."""
 
 from __future__ import annotations
 
 import asyncio
 import json
 import logging
-from typing import List, Optional
+from typing import Any, Dict, Iterator, List, Optional, Tuple
 
 import pytest
+from rasa.core.channels.channel import UserMessage
 
+from bot.channels.identity import sender_id_for
+from bot.channels.limits import MAX_MESSAGE_CHARS
 from bot.channels.telegram import (
     ButtonPayloads,
     TelegramInput,
@@ -18,6 +22,8 @@ from bot.channels.telegram import (
     split_text,
 )
 from bot.channels.telegram import main as telegram_cli
+from bot.db.engine import reset_database
+from bot.i18n.store import remember_language
 from tests.support.fake_cloud import RecordedRequest
 from tests.support.stack import TELEGRAM_SECRET, TELEGRAM_TOKEN
 from tests.support.telegram import keyboard, new_chat_id
@@ -125,3 +131,105 @@ def test_set_webhook_registers_the_url_and_the_secret(fake_cloud, monkeypatch, c
     assert telegram_cli(["set-webhook", "--public-url", "https://bot.riverton.example"]) == 1
     assert "TELEGRAM_SECRET_TOKEN" in capsys.readouterr().err
     assert len(fake_cloud.calls("setWebhook")) == before + 1
+
+
+# --- the resident's language ------------------------------------------------------------
+
+
+def message_update(chat_id: int, language_code: Optional[str] = None, **content: Any) -> Dict[str, Any]:
+    sender: Dict[str, Any] = {"id": chat_id, "is_bot": False, "first_name": "Rita"}
+    if language_code:
+        sender["language_code"] = language_code
+    chat = {"id": chat_id, "type": "private", "first_name": "Rita"}
+    return {"update_id": 1, "message": {"message_id": 1, "date": 1, "chat": chat, "from": sender, **content}}
+
+
+def test_the_telegram_apps_language_is_read_from_every_kind_of_update():
+    assert read_update(message_update(5, "es-MX", text="hola"), None, ButtonPayloads()).language == "es-MX"
+    assert read_update(message_update(5, text="hi"), None, ButtonPayloads()).language is None
+    edited = {"update_id": 2, "edited_message": message_update(5, "es", text="x")["message"]}
+    assert read_update(edited, None, ButtonPayloads()).language == "es"
+    query = {
+        "id": "q1",
+        "from": {"id": 5, "is_bot": False, "first_name": "R", "language_code": "es"},
+        "chat_instance": "1",
+        "data": "/affirm",
+        "message": {"message_id": 1, "date": 1, "chat": {"id": 5, "type": "private"}, "text": "?"},
+    }
+    assert read_update({"update_id": 3, "callback_query": query}, None, ButtonPayloads()).language == "es"
+
+
+class RecordingTelegram:
+    """The channel's sender, recorded instead of calling Telegram."""
+
+    def __init__(self) -> None:
+        self.sent: List[Tuple[str, str]] = []
+
+    async def send(self, address: str, text: str, buttons: Any = None) -> None:
+        self.sent.append((address, text))
+
+    async def answer_callback(self, callback_id: str) -> None:
+        pass
+
+
+@pytest.fixture
+def database(tmp_path, monkeypatch) -> Iterator[None]:
+    monkeypatch.setenv("CITYBOT_VAR_DIR", str(tmp_path))
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    reset_database()
+    yield
+    reset_database()
+
+
+async def answer(update: Dict[str, Any]) -> Tuple[List[str], List[UserMessage]]:
+    """What the resident is sent and what reaches Rasa for one update."""
+    sender, to_rasa = RecordingTelegram(), []
+
+    async def on_new_message(message: UserMessage) -> None:
+        to_rasa.append(message)
+
+    incoming = read_update(update, None, ButtonPayloads())
+    await TelegramInput(TelegramSettings())._answer(sender, 1, incoming, on_new_message)  # type: ignore[arg-type]
+    return [text for _, text in sender.sent], to_rasa
+
+
+async def test_fixed_replies_and_stand_ins_follow_the_stored_language_then_the_apps(database):
+    too_long = "x" * (MAX_MESSAGE_CHARS + 1)
+    sent, _ = await answer(message_update(new_chat_id(), "es-MX", text=too_long))
+    assert sent == [
+        "Ese mensaje es demasiado largo para mí. Por favor, envíelo en mensajes más cortos, "
+        f"de hasta {MAX_MESSAGE_CHARS} caracteres."
+    ]
+    sent, _ = await answer(message_update(new_chat_id(), text=too_long))
+    assert sent == [
+        f"That message is too long for me. Please send it as shorter messages of up to {MAX_MESSAGE_CHARS} characters."
+    ]
+
+    reader = new_chat_id()
+    await remember_language(sender_id_for("telegram", str(reader)), "es")
+    place = {"location": {"latitude": 41.5, "longitude": -90.5}}
+    _, (message,) = await answer(message_update(reader, "en", **place))  # the stored language wins over the app's
+    assert message.text == "mi ubicación"
+    assert message.metadata == {"location": {"latitude": 41.5, "longitude": -90.5}, "language": "en"}
+    sent, _ = await answer(message_update(reader, "en", sticker={"file_id": "s"}))
+    assert sent == ["Lo siento, solo puedo leer mensajes de texto, ubicaciones, fotos y contactos."]
+
+
+async def test_the_apps_language_reaches_rasa_as_the_hint_and_english_is_unchanged(database):
+    _, (spanish,) = await answer(message_update(new_chat_id(), "es", text="buenas"))
+    assert spanish.text == "buenas" and spanish.metadata == {"language": "es"}
+    _, (english,) = await answer(message_update(new_chat_id(), location={"latitude": 41.5, "longitude": -90.5}))
+    assert english.text == "my location" and "language" not in english.metadata
+
+
+def test_buttons_without_a_text_are_introduced_in_the_residents_language(fake_cloud, sender, database):
+    address = str(new_chat_id())
+    asyncio.run(remember_language(sender_id_for("telegram", address), "es"))
+
+    async def send_once() -> None:
+        await sender.send(address, "", [{"title": "Sí", "payload": "/affirm"}])
+        await sender.bot.shutdown()
+
+    asyncio.run(send_once())
+    (sent,) = [r.body for r in fake_cloud.calls("sendMessage") if r.body.get("chat_id") == address]
+    assert sent["text"] == "Por favor, elija:"

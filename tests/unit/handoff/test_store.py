@@ -23,9 +23,11 @@ from bot.db.schema import audit_log, handoffs, staff_sessions, staff_users
 from bot.handoff import store
 from bot.handoff.service import report_details, transcript
 from bot.handoff.waiting import duration_text, expected_wait, opening_message
+from bot.i18n.messages import messages
 from bot.process.procs import PROJECT_ROOT, venv_bin
 
 PASSWORD = "correct horse battery"
+ENGLISH = messages("en")
 
 
 @pytest.fixture(autouse=True)
@@ -170,21 +172,21 @@ async def test_the_queue_lists_waiting_conversations_longest_waiting_first():
 
 async def test_the_resident_is_told_the_wait_or_city_hall_hours():
     handoff, _ = await store.open_handoff("rest-a", "rest", store.ASKED)
-    nobody = await opening_message(handoff)
+    nobody = await opening_message(handoff, ENGLISH)
     assert "Nobody from city staff is online right now" in nobody
     assert "Monday to Friday, 8:30 AM to 5:00 PM" in nobody and "200 Main Street" in nobody and "911" in nobody
 
     await store.add_staff("dana", PASSWORD)
     await store.start_session("dana")
     assert await store.staff_on_duty() == ["dana"]
-    first = await opening_message(handoff)
+    first = await opening_message(handoff, ENGLISH)
     assert "member of city staff" in first and "ahead of you" not in first
     assert "You're next, and with 1 staff member on duty the wait should be about 5 minutes." in first
     second, _ = await store.open_handoff("rest-b", "rest", store.ASKED)
     # one person ahead, one on duty: the usual pickup and one usual conversation (10 minutes before any)
     assert (
         "There is 1 person ahead of you and 1 staff member on duty, so the wait should be about 15 minutes."
-        in await opening_message(second)
+        in await opening_message(second, ENGLISH)
     )
 
     # the pickup is learnt from the claims made; dana is busy with the first one
@@ -195,7 +197,7 @@ async def test_the_resident_is_told_the_wait_or_city_hall_hours():
             .values(state=store.CLAIMED, claimed_by="dana", claimed_at=handoff.created_at + timedelta(minutes=12))
         )
     assert "You're next, and with 1 staff member on duty the wait should be about 22 minutes." in await opening_message(
-        second
+        second, ENGLISH
     )
 
     # a console not seen for a while is not on duty
@@ -210,7 +212,7 @@ def test_the_wait_grows_with_the_queue_and_shrinks_with_the_staff_on_duty():
     assert expected_wait(19, 1, 0, pickup, conversation) == timedelta(minutes=185)  # 18 ahead, one person
     assert expected_wait(19, 3, 0, pickup, conversation) == timedelta(minutes=65)
     assert expected_wait(1, 2, 2, pickup, conversation) == timedelta(minutes=15)  # both on duty are busy
-    assert [duration_text(timedelta(minutes=m)) for m in (0.2, 1, 7, 22, 60, 187)] == [
+    assert [duration_text(timedelta(minutes=m), ENGLISH) for m in (0.2, 1, 7, 22, 60, 187)] == [
         "a minute",
         "a minute",
         "7 minutes",
@@ -225,18 +227,18 @@ async def test_eighteen_ahead_is_never_about_a_minute():
         last, _ = await store.open_handoff(f"rest-{number}", "rest", store.ASKED)
     await store.add_staff("dana", PASSWORD)
     await store.start_session("dana")
-    told = await opening_message(last)
+    told = await opening_message(last, ENGLISH)
     assert "There are 18 people ahead of you and 1 staff member on duty" in told
     assert "about 3 hours 5 minutes" in told and "a minute" not in told
     await store.add_staff("eli", PASSWORD)
     await store.start_session("eli")
     assert "18 people ahead of you and 2 staff members on duty, so the wait should be about 1 hour 35 minutes" in (
-        await opening_message(last)
+        await opening_message(last, ENGLISH)
     )
 
     with database().engine.begin() as connection:  # nobody on duty: said so, with the place in the queue
         connection.execute(staff_sessions.update().values(last_seen_at=utcnow() - timedelta(minutes=5)))
-    nobody = await opening_message(last)
+    nobody = await opening_message(last, ENGLISH)
     assert "Nobody from city staff is online right now: City Hall is open Monday to Friday" in nobody
     assert "(18 people ahead of you)" in nobody and "wait should be" not in nobody
 
