@@ -11,6 +11,7 @@ languages' conversations differ.
 from __future__ import annotations
 
 import json
+import re
 from pathlib import Path
 from typing import Any, Dict, List, Optional, Tuple
 
@@ -59,8 +60,19 @@ def by_language(name: str) -> Dict[str, Dict[str, Any]]:
     return {str(language): variation for language, variation in pairs}
 
 
+def sent(payload: str) -> str:
+    """A button's payload as Rasa sends it: `{slot}` placeholders filled, `{{ }}` turned into braces.
+
+    A literal brace must be doubled, or Rasa logs an error each time it fills the response.
+    """
+    placeholders = re.findall(r"{([^\n{}]+?)}", payload.replace("{{", "").replace("}}", ""))
+    assert all(name.isidentifier() for name in placeholders), f"a brace Rasa would take for a slot in {payload!r}"
+    return payload.replace("{{", "{").replace("}}", "}")
+
+
 def payload_kind(payload: str) -> Tuple[str, ...]:
     """What a button sends: an intent with its entities (bar the language switch), or text the resident types."""
+    payload = sent(payload)
     if not payload.startswith("/"):
         return ("text",)
     intent, _, entities = payload[1:].partition("{")
