@@ -117,3 +117,13 @@ def test_change_buttons_are_titled_in_spanish_and_clear_their_own_part():
 def test_english_change_buttons_are_unchanged():
     titles = [b["title"] for b in change_buttons(DEFINITION, Wording(messages("en"), "POTHOLE"))]
     assert titles == ["Location", "Description", "Size", "Pole number", "Contact details", "Send it as it is"]
+
+
+def test_no_payload_switches_a_spanish_readers_language():
+    """A button's payload arrives as the resident's message: it must never read as a sentence in another language."""
+    from bot.i18n.choice import Turn, decide
+    from bot.reports.questions import SKIP_PAYLOAD
+
+    wording = Wording(messages("es"), "POTHOLE")
+    payloads = [b["payload"] for b in confirm_buttons(wording) + change_buttons(DEFINITION, wording)] + [SKIP_PAYLOAD]
+    assert {payload: decide(Turn(payload, remembered="es")) for payload in payloads} == {p: "es" for p in payloads}
