@@ -1,7 +1,10 @@
 """The service request form: which service, its questions, where, what, who, confirm.
 
 The questions come from the back office's service definition at run time, so the
-same form serves any city's catalog.
+same form serves any city's catalog. Every text is in the resident's language
+(the `language` slot, bot/i18n); the back office's questions and choices are
+shown through the city file's translations, and the report is filed with the
+back office's own codes and keys.
 """
 
 from __future__ import annotations
@@ -20,21 +23,25 @@ from actions.common import (
     is_interruption,
     latest_intent,
     latest_text,
+    resident_language,
+    resident_messages,
     shared_coordinates,
     shared_media_url,
 )
 from bot.catalog import load_city
+from bot.i18n.city import branding
 from bot.open311.client import client_from_env
 from bot.open311.models import Open311Error, ServiceDefinition
-from bot.reports.answers import find_address, is_skip, looks_like_location, normalise, parse_contact
-from bot.reports.corrections import change_buttons, read_confirmation
-from bot.reports.directory import directory
+from bot.reports.answers import find_address, is_skip, looks_like_location, parse_contact
+from bot.reports.corrections import CHANGE_PAYLOAD, SEND_PAYLOAD, change_buttons, confirm_buttons, read_confirmation
+from bot.reports.directory import directory, shown_name
 from bot.reports.draft import ANONYMOUS, REPORT_SLOTS, ReportDraft
 from bot.reports.duplicates import find_duplicate
 from bot.reports.filing import submission_message, submit
-from bot.reports.questions import check_answer, next_attribute, question_for
+from bot.reports.questions import Wording, check_answer, next_attribute, question_for
 from bot.reports.status import describe_request
 from bot.reports.updates.store import subscribe
+from bot.reports.vocabulary import normalise, vocabulary
 
 logger = logging.getLogger(__name__)
 
@@ -42,11 +49,6 @@ FORM = "service_request_form"
 REPORT_INTENT_PREFIX = "report_"
 # An opening message this long is taken as the description too.
 DESCRIPTION_MIN_WORDS = 6
-BACK_OFFICE_DOWN = (
-    "Sorry, I can't reach the city's service request system right now. "
-    "Your answers so far are kept; please try again in a few minutes, or call 311."
-)
-
 
 FOLLOW = "follow"
 FILE_ANYWAY = "file"
@@ -85,6 +87,11 @@ def service_code_for_intent(intent: Optional[str]) -> Optional[str]:
 async def current_definition(tracker: Tracker) -> Optional[ServiceDefinition]:
     code = tracker.get_slot("service_code")
     return await directory().definition(code) if code else None
+
+
+def wording(tracker: Tracker) -> Wording:
+    """The current service's questions as this resident reads them."""
+    return Wording(resident_messages(tracker), tracker.get_slot("service_code") or "")
 
 
 async def current_draft(tracker: Tracker) -> ReportDraft:
@@ -128,7 +135,8 @@ class ValidateServiceRequestForm(FormValidationAction):
             return preset + await super().run(dispatcher, tracker, domain)
         except Open311Error as error:
             logger.warning("back office error during the form: %s", error)
-            dispatcher.utter_message(text=BACK_OFFICE_DOWN)
+            texts = resident_messages(tracker)
+            dispatcher.utter_message(text=texts.text("reports.form.unavailable", phone=branding(texts.language).phone))
             # Keep asking the same question: the form neither ends nor loses answers.
             return preset + [SlotSet("attribute_value", None)]
 
@@ -194,12 +202,25 @@ class ValidateServiceRequestForm(FormValidationAction):
             return {}
         intent, _ = latest_intent(tracker)
         code = service_code_for_intent(intent)
-        if code is None and _requested(tracker, "service_code"):
-            service = await directory().find(latest_text(tracker))
-            code = service.service_code if service else None
+        if _requested(tracker, "service_code"):
+            code = await self._named_service(tracker) or code
         if code is None and _requested(tracker, "service_code") and not is_interruption(tracker):
             return {"service_code": latest_text(tracker)}  # validation explains the choices
         return {"service_code": code} if code else {}
+
+    @staticmethod
+    async def _named_service(tracker: Tracker) -> Optional[str]:
+        """The service the reply to "what kind of problem?" names: a button's code, a name, a keyword."""
+        text = latest_text(tracker)
+        pressed = await directory().service(text)  # the service buttons send the code
+        if pressed is not None:
+            return pressed.service_code
+        if service_code_for_intent(latest_intent(tracker)[0]):
+            return None  # the intent already names it
+        service = await directory().find(text, resident_language(tracker))
+        if service is None and not is_interruption(tracker):
+            service = await directory().find_by_keyword(text)
+        return service.service_code if service else None
 
     async def extract_attribute_value(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -216,7 +237,7 @@ class ValidateServiceRequestForm(FormValidationAction):
         attribute = next_attribute(definition, tracker.get_slot("attributes") or {}) if definition else None
         if attribute is None or not attribute.values:
             return False
-        return check_answer(attribute, latest_text(tracker)).ok
+        return check_answer(attribute, latest_text(tracker), wording(tracker)).ok
 
     async def extract_location(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -266,7 +287,7 @@ class ValidateServiceRequestForm(FormValidationAction):
     ) -> Dict[Text, Any]:
         if value and await directory().service(str(value)) is not None:
             return {"service_code": value}
-        dispatcher.utter_message(text="Sorry, I didn't catch which kind of problem it is.")
+        dispatcher.utter_message(text=resident_messages(tracker).text("reports.form.which_service"))
         return {"service_code": None}
 
     @ignores_cleared
@@ -278,7 +299,7 @@ class ValidateServiceRequestForm(FormValidationAction):
         attribute = next_attribute(definition, answered) if definition else None
         if attribute is None:
             return {"attribute_value": None}
-        answer = check_answer(attribute, str(value))
+        answer = check_answer(attribute, str(value), wording(tracker))
         if not answer.ok:
             dispatcher.utter_message(text=answer.error)
             return {"attribute_value": None}
@@ -292,7 +313,7 @@ class ValidateServiceRequestForm(FormValidationAction):
         text = str(value or "").strip()
         if looks_like_location(text):
             return {"location": text[:200], **await duplicate_check(tracker, address=text[:200])}
-        dispatcher.utter_message(text="I need a street address, an intersection or a landmark to send the crew to.")
+        dispatcher.utter_message(text=resident_messages(tracker).text("reports.form.need_location"))
         return {"location": None}
 
     @ignores_cleared
@@ -302,7 +323,7 @@ class ValidateServiceRequestForm(FormValidationAction):
         text = str(value or "").strip()
         if len(normalise(text)) >= 2:
             return {"description": text[:1000]}
-        dispatcher.utter_message(text="Please add a few words about the problem.")
+        dispatcher.utter_message(text=resident_messages(tracker).text("reports.form.need_description"))
         return {"description": None}
 
     @ignores_cleared
@@ -311,11 +332,14 @@ class ValidateServiceRequestForm(FormValidationAction):
     ) -> Dict[Text, Any]:
         said = normalise(str(value))
         intent, _ = latest_intent(tracker)
-        if "follow" in said or (intent == "affirm" and "file" not in said):
+        words = vocabulary()
+        follows = any(word in said for word in words.follow)
+        files = any(word in said for word in words.file_anyway)
+        if follows or (intent == "affirm" and not files):
             return {"duplicate_choice": FOLLOW}
-        if "file" in said or "new" in said or intent == "deny":
+        if files or intent == "deny":
             return {"duplicate_choice": FILE_ANYWAY}
-        dispatcher.utter_message(text='Please say "follow it" or "file mine anyway".')
+        dispatcher.utter_message(text=resident_messages(tracker).text("reports.duplicate.retry"))
         return {"duplicate_choice": None}
 
     @ignores_cleared
@@ -326,9 +350,7 @@ class ValidateServiceRequestForm(FormValidationAction):
         if is_skip(text):
             return {"contact": ANONYMOUS}
         if parse_contact(text).is_empty():
-            dispatcher.utter_message(
-                text='I couldn\'t find an email address or phone number there. Send one, or say "skip".'
-            )
+            dispatcher.utter_message(text=resident_messages(tracker).text("reports.form.no_contact"))
             return {"contact": None}
         return {"contact": text[:300]}
 
@@ -343,33 +365,36 @@ class ValidateServiceRequestForm(FormValidationAction):
         assert definition is not None, "confirm answered before the service was known"
         draft = await current_draft(tracker)
         intent, _ = latest_intent(tracker)
-        reply = read_confirmation(str(value), intent, draft, definition)
+        texts = resident_messages(tracker)
+        reply = read_confirmation(str(value), intent, draft, definition, wording(tracker))
         if reply.kind == "confirm":
             return {"confirm": True, "awaiting_change": None}
         if reply.kind == "correct":
             if any(v is not None for v in reply.slots.values()):
-                dispatcher.utter_message(text="Got it, I've updated your report.")
+                dispatcher.utter_message(text=texts.text("reports.form.updated"))
             return {**reply.slots, "confirm": None, "awaiting_change": None}
         if reply.kind == "ask_what":
             return {"confirm": None, "awaiting_change": True}
-        dispatcher.utter_message(
-            text='Sorry, I didn\'t catch that. Say "yes" to send the report, or tell me what to change.'
-        )
+        dispatcher.utter_message(text=texts.text("reports.form.unclear_confirm"))
         return {"confirm": None}
 
 
 class ActionAskServiceCode(Action):
-    """Offers the back office's services when the resident hasn't said which."""
+    """Offers the back office's services when the resident hasn't said which.
+
+    Each button shows the service's name in the resident's language and sends
+    its code, which reads the same in every language.
+    """
 
     def name(self) -> Text:
         return "action_ask_service_code"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         services = await directory().services()
-        buttons = [
-            {"title": s.service_name or s.service_code, "payload": s.service_name or s.service_code} for s in services
-        ]
-        dispatcher.utter_message(text="What kind of problem would you like to report?", buttons=buttons)
+        language = resident_language(tracker)
+        buttons = [{"title": shown_name(s, language), "payload": s.service_code} for s in services]
+        text = resident_messages(tracker).text("reports.ask_service")
+        dispatcher.utter_message(text=text, buttons=buttons)
         return []
 
 
@@ -383,7 +408,7 @@ class ActionAskAttributeValue(Action):
         definition = await current_definition(tracker)
         attribute = next_attribute(definition, tracker.get_slot("attributes") or {}) if definition else None
         if attribute is not None:
-            question = question_for(attribute)
+            question = question_for(attribute, wording(tracker))
             dispatcher.utter_message(text=question.text, buttons=question.buttons)
         return []
 
@@ -398,13 +423,12 @@ class ActionAskDuplicateChoice(Action):
         request = await client_from_env().get_request(tracker.get_slot("duplicate_of"))
         if request is None:
             return [SlotSet("duplicate_of", ""), SlotSet("duplicate_choice", FILE_ANYWAY)]
+        texts = resident_messages(tracker)
         dispatcher.utter_message(
-            text=f"This looks already reported. {describe_request(request)} "
-            "Would you like to follow that request instead of filing a new one? "
-            "I'll message you when it is updated.",
+            text=texts.text("reports.duplicate.offer", request=describe_request(request, texts)),
             buttons=[
-                {"title": "Follow it", "payload": "follow it"},
-                {"title": "File mine anyway", "payload": "file mine anyway"},
+                {"title": texts.text("reports.duplicate.follow"), "payload": SEND_PAYLOAD},
+                {"title": texts.text("reports.duplicate.file_anyway"), "payload": CHANGE_PAYLOAD},
             ],
         )
         return []
@@ -420,21 +444,14 @@ class ActionAskConfirm(Action):
         definition = await current_definition(tracker)
         if definition is None:
             return []
+        asking = wording(tracker)
         if tracker.get_slot("awaiting_change"):
             dispatcher.utter_message(
-                text="What would you like to change? You can also just type the correction.",
-                buttons=change_buttons(definition),
+                text=asking.texts.text("reports.ask_change"), buttons=change_buttons(definition, asking)
             )
             return []
         draft = await current_draft(tracker)
-        dispatcher.utter_message(
-            text=draft.summary(definition),
-            buttons=[
-                {"title": "Yes, send it", "payload": "yes, send it"},
-                {"title": "Change something", "payload": "change something"},
-                {"title": "Cancel", "payload": "/cancel"},
-            ],
-        )
+        dispatcher.utter_message(text=draft.summary(definition, asking.texts), buttons=confirm_buttons(asking))
         return []
 
 
@@ -451,8 +468,7 @@ class ActionSubmitReport(Action):
             if request is not None:
                 await subscribe(tracker.sender_id, request)
                 dispatcher.utter_message(
-                    text=f"OK, you're following request {request.service_request_id}. "
-                    "I'll message you when it is updated."
+                    text=resident_messages(tracker).text("reports.following", request_id=request.service_request_id)
                 )
             return reset
         if tracker.get_slot("confirm") is not True:

@@ -10,17 +10,18 @@ from rasa_sdk.events import EventType, SlotSet
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import form_is_active, is_interruption, latest_text
+from actions.common import form_is_active, is_interruption, latest_text, resident_messages
 from bot.open311.client import client_from_env
 from bot.open311.models import Open311Error
 from bot.reports.status import (
-    MALFORMED_MESSAGE,
     describe_reference,
     describe_request,
     extract_request_id,
     is_local_reference,
     is_plausible_request_id,
+    malformed_message,
     not_found_message,
+    unavailable_message,
 )
 
 logger = logging.getLogger(__name__)
@@ -56,12 +57,12 @@ class ValidateStatusForm(FormValidationAction):
             return {}
         if is_plausible_request_id(str(value)):
             return {"request_id": str(value)}
-        dispatcher.utter_message(text=MALFORMED_MESSAGE)
+        dispatcher.utter_message(text=malformed_message(resident_messages(tracker)))
         return {"request_id": None, "requested_slot": None}
 
 
 class ActionCheckStatus(Action):
-    """Looks the request up in Open311 and tells its status and notes."""
+    """Looks the request up in Open311 and tells its status and notes, in the resident's language."""
 
     def name(self) -> Text:
         return "action_check_status"
@@ -70,20 +71,18 @@ class ActionCheckStatus(Action):
         request_id = tracker.get_slot("request_id")
         if not request_id:
             return []
+        texts = resident_messages(tracker)
         try:
             if is_local_reference(request_id):
-                dispatcher.utter_message(text=await describe_reference(request_id, client_from_env()))
+                dispatcher.utter_message(text=await describe_reference(request_id, client_from_env(), texts))
                 return [SlotSet("request_id", None)]
             request = await client_from_env().get_request(request_id)
         except Open311Error as error:
             logger.warning("status lookup failed: %s", error)
-            dispatcher.utter_message(
-                text="Sorry, I can't reach the city's service request system right now. "
-                "Please try again in a few minutes, or call 311."
-            )
+            dispatcher.utter_message(text=unavailable_message(texts))
             return [SlotSet("request_id", None)]
         if request is None:
-            dispatcher.utter_message(text=not_found_message(request_id))
+            dispatcher.utter_message(text=not_found_message(request_id, texts))
         else:
-            dispatcher.utter_message(text=describe_request(request))
+            dispatcher.utter_message(text=describe_request(request, texts))
         return [SlotSet("request_id", None)]

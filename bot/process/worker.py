@@ -14,10 +14,14 @@ from typing import Optional
 
 from bot.alerts.delivery.loop import alert_loop
 from bot.channels.outbound import NotDeliverable, close_senders, deliver, load_senders_from_env
+from bot.i18n.city import branding
+from bot.i18n.messages import Messages, messages
+from bot.i18n.store import language_for
 from bot.open311.client import Open311Client, client_from_env
 from bot.open311.models import Open311Error
 from bot.reports import outbox
 from bot.reports.outbox import FILED, OutboxItem
+from bot.reports.status import service_label
 from bot.reports.updates.notifier import send_pending
 from bot.reports.updates.poller import poll_back_office
 from bot.reports.updates.store import subscribe
@@ -26,17 +30,19 @@ from bot.settings import settings
 logger = logging.getLogger(__name__)
 
 
-def outcome_text(item: OutboxItem) -> str:
-    """What the resident is told once the back office has answered for a stored report."""
-    what = (item.service_name or "service").lower()
+def outcome_text(item: OutboxItem, texts: Optional[Messages] = None) -> str:
+    """What the resident is told once the back office has answered for a stored report.
+
+    In `texts` (the resident's stored language), else the language they reported in.
+    """
+    texts = texts or messages(item.language)
+    what = service_label(texts, item.service_code, item.service_name).lower()
     if item.state == FILED:
-        return (
-            f"Your {what} report {item.reference} has reached the city. "
-            f"Its request number is {item.service_request_id}; I'll let you know when it is updated."
+        return texts.text(
+            "reports.outcome.filed", service=what, reference=item.reference, request_id=item.service_request_id
         )
-    return (
-        f"Sorry, the city's system did not accept your {what} report {item.reference}. "
-        "Please call 311 so staff can file it for you."
+    return texts.text(
+        "reports.outcome.rejected", service=what, reference=item.reference, phone=branding(texts.language).phone
     )
 
 
@@ -56,7 +62,8 @@ async def tell_outcomes(client: Open311Client) -> int:
         try:
             await follow_filed(item, client)
             if item.sender_id:
-                await deliver(item.sender_id, outcome_text(item))
+                texts = messages(await language_for(item.sender_id))
+                await deliver(item.sender_id, outcome_text(item, texts))
                 told += 1
         except NotDeliverable as reason:
             logger.info("outcome of %s not deliverable: %s", item.reference, reason)

@@ -10,71 +10,10 @@ from __future__ import annotations
 import difflib
 import re
 from dataclasses import dataclass
-from typing import Dict, List, Optional, Sequence
+from functools import lru_cache
+from typing import Dict, List, Optional, Pattern, Sequence, Tuple
 
-_WORD = re.compile(r"[a-z0-9#]+")
-
-# Words residents use for a choice whose label says something else.
-_SYNONYMS: Dict[str, Sequence[str]] = {
-    "yes": ("yes", "yeah", "yep", "yup", "y", "sure", "correct", "it is", "right", "true", "ya", "yea"),
-    "no": ("no", "nope", "nah", "n", "not", "false", "isnt", "wasnt"),
-    "small": ("small", "little", "tiny", "minor"),
-    "medium": ("medium", "mid", "moderate", "average", "tire"),
-    "large": ("large", "big", "huge", "massive", "enormous", "giant", "deep"),
-    "not sure": ("not sure", "unsure", "dont know", "no idea", "idk"),
-}
-
-_SKIP_PHRASES = (
-    "skip",
-    "no",
-    "nope",
-    "nah",
-    "no thanks",
-    "no thank you",
-    "none",
-    "n/a",
-    "na",
-    "anonymous",
-    "anon",
-    "stay anonymous",
-    "dont know",
-    "don't know",
-    "idk",
-    "not sure",
-    "no idea",
-    "i dont know",
-    "i don't know",
-    "pass",
-    "rather not",
-    "no contact",
-    "prefer not",
-    "no updates",
-    "nothing",
-)
-
-_NUMBER_WORDS = {
-    "a": 1,
-    "an": 1,
-    "one": 1,
-    "two": 2,
-    "three": 3,
-    "four": 4,
-    "five": 5,
-    "six": 6,
-    "seven": 7,
-    "eight": 8,
-    "nine": 9,
-    "ten": 10,
-    "eleven": 11,
-    "twelve": 12,
-    "couple": 2,
-    "few": 3,
-    "several": 4,
-    "fourteen": 14,
-    "twenty": 20,
-    "thirty": 30,
-}
-_UNIT_DAYS = {"day": 1, "days": 1, "week": 7, "weeks": 7, "month": 30, "months": 30}
+from bot.reports.vocabulary import contains_phrase, normalise, vocabulary
 
 _STREET_SUFFIX = (
     r"street|st|avenue|ave|road|rd|boulevard|blvd|drive|dr|lane|ln|way|court|ct|place|pl|"
@@ -84,26 +23,35 @@ _ADDRESS = re.compile(
     rf"\b(\d{{1,6}}[a-z]?\s+(?:[nsew]\.?\s+)?(?:[a-z0-9'.-]+\s+){{0,4}}(?:{_STREET_SUFFIX})\b\.?)",
     re.IGNORECASE,
 )
-_INTERSECTION = re.compile(
-    rf"\b((?:[a-z0-9'.-]+\s+){{0,3}}(?:{_STREET_SUFFIX})\.?\s+(?:and|&|at|/)\s+"
-    rf"(?:[a-z0-9'.-]+\s+){{0,3}}(?:{_STREET_SUFFIX})\b\.?)",
-    re.IGNORECASE,
-)
-_LEADING_FILLER = re.compile(
-    r"^(?:(?:the|corner|of|near|at|on|by|outside|in|front|intersection|its|it's|is|no|yes)\s+)+",
-    re.IGNORECASE,
-)
 _EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
 _PHONE = re.compile(r"(?:\+?\d[\s().-]*){7,15}")
-_NAME_INTRO = re.compile(
-    r"\b(?:my name is|name is|name's|i am|i'm|this is)\s+([a-z][a-z'-]+(?:\s+[a-z][a-z'-]+)?)",
-    re.IGNORECASE,
-)
+# A name as people write it, accents included ("José", "O'Neil", "Ana-María").
+_NAME_WORD = r"[^\W\d_](?:[^\W\d_]|['-])+"
+_ONE_NAME = re.compile(r"[^\W\d_](?:[^\W\d_]|['-])*")
 
 
-def normalise(text: str) -> str:
-    """Lower-case words and numbers only, single-spaced, apostrophes dropped."""
-    return " ".join(_WORD.findall(text.lower().replace("'", "").replace("’", "")))
+def _alternatives(words: Tuple[str, ...]) -> str:
+    """A regex alternation of literal words and phrases, longest first (so "name is" loses to "my name is")."""
+    return "|".join(re.escape(word).replace(r"\ ", r"\s+") for word in sorted(words, key=len, reverse=True))
+
+
+@lru_cache(maxsize=4)
+def _intersection(joiners: Tuple[str, ...]) -> Pattern[str]:
+    return re.compile(
+        rf"\b((?:[a-z0-9'.-]+\s+){{0,3}}(?:{_STREET_SUFFIX})\.?\s+(?:{_alternatives(joiners)})\s+"
+        rf"(?:[a-z0-9'.-]+\s+){{0,3}}(?:{_STREET_SUFFIX})\b\.?)",
+        re.IGNORECASE,
+    )
+
+
+@lru_cache(maxsize=4)
+def _leading_filler(fillers: Tuple[str, ...]) -> Pattern[str]:
+    return re.compile(rf"^(?:(?:{_alternatives(fillers)})\s+)+", re.IGNORECASE)
+
+
+@lru_cache(maxsize=4)
+def _name_intro(intros: Tuple[str, ...]) -> Pattern[str]:
+    return re.compile(rf"\b(?:{_alternatives(intros)})\s+({_NAME_WORD}(?:\s+{_NAME_WORD})?)", re.IGNORECASE)
 
 
 def _label(choice: str) -> str:
@@ -111,16 +59,14 @@ def _label(choice: str) -> str:
     return normalise(choice.split("(")[0])
 
 
-def _contains_phrase(words: str, phrase: str) -> bool:
-    return f" {phrase} " in f" {words} "
-
-
 def match_choice(text: str, choices: Sequence[str]) -> Optional[str]:
     """The one choice the text means, or None when it means none or several.
 
     Understands the number of the choice in the list ("2"), its exact wording, its
     short label, a known synonym ("big" for "large"), the label appearing inside
-    a sentence ("it's in the bike lane"), and small typos.
+    a sentence ("it's in the bike lane"), and small typos. The synonyms are
+    every city language's, keyed by the choice's short label in the back
+    office's words (bot/i18n/locales/<lang>/words/reports.yml).
     """
     said = normalise(text)
     if not said or not choices:
@@ -131,13 +77,14 @@ def match_choice(text: str, choices: Sequence[str]) -> Optional[str]:
     for choice, label in zip(choices, labels, strict=True):
         if said in (normalise(choice), label):
             return choice
-    hits = [c for c, label in zip(choices, labels, strict=True) if label and _contains_phrase(said, label)]
+    hits = [c for c, label in zip(choices, labels, strict=True) if label and contains_phrase(said, label)]
     if len(hits) == 1:
         return hits[0]
+    synonyms = vocabulary().choice_synonyms
     synonym_hits = [
         c
         for c, label in zip(choices, labels, strict=True)
-        if any(_contains_phrase(said, normalise(s)) for s in _SYNONYMS.get(label, ()))
+        if any(contains_phrase(said, word) for word in synonyms.get(label, ()))
     ]
     if len(synonym_hits) == 1:
         return synonym_hits[0]
@@ -148,44 +95,59 @@ def match_choice(text: str, choices: Sequence[str]) -> Optional[str]:
 
 
 def is_skip(text: str) -> bool:
-    """True when the resident declines to answer an optional question."""
+    """True when the resident declines to answer an optional question ("skip", "no thanks", "omitir")."""
     said = normalise(text)
-    return said in {normalise(p) for p in _SKIP_PHRASES} or said.startswith("skip")
+    words = vocabulary()
+    return said in words.skip or said.startswith(words.skip_starts)
+
+
+@lru_cache(maxsize=4)
+def _durations(units: Tuple[str, ...], joiners: Tuple[str, ...]) -> Tuple[Pattern[str], Pattern[str]]:
+    """Digits with an optional unit ("5", "5 days"), and a word before a unit ("two weeks", "un par de meses")."""
+    unit = "|".join(sorted(units, key=len, reverse=True))
+    joined = f"(?:(?:{'|'.join(joiners)})\\s+)?" if joiners else ""
+    digits = re.compile(rf"(\d+(?:\.\d+)?)\s*(?:({unit})\b)?")
+    worded = re.compile(rf"\b([a-z]+)\s+{joined}({unit})\b")
+    return digits, worded
 
 
 def parse_days(text: str) -> Optional[float]:
-    """A duration in days from "3", "about 5 days", "two weeks" or "a month"."""
+    """A duration in days from "3", "about 5 days", "two weeks", "a month", "dos semanas" or "since yesterday"."""
     said = normalise(text)
-    match = re.search(r"(\d+(?:\.\d+)?)\s*(days?|weeks?|months?)?", said)
+    words = vocabulary()
+    digits, worded = _durations(tuple(words.day_units), words.unit_joiners)
+    match = digits.search(said)
     if match:
-        return float(match.group(1)) * _UNIT_DAYS.get(match.group(2) or "days", 1)
-    for word, number in _NUMBER_WORDS.items():
-        unit = re.search(rf"\b{word}\s+(days?|weeks?|months?)\b", said)
-        if unit:
-            return float(number * _UNIT_DAYS[unit.group(1)])
-    if re.search(r"\b(since )?(yesterday)\b", said):
+        return float(match.group(1)) * (words.day_units[match.group(2)] if match.group(2) else 1)
+    for match in worded.finditer(said):
+        number = 1 if match.group(1) in words.articles else words.numbers.get(match.group(1))
+        if number is not None:
+            return float(number * words.day_units[match.group(2)])
+    if any(contains_phrase(said, word) for word in words.yesterday):
         return 1.0
     return None
 
 
 def parse_number(text: str) -> Optional[float]:
-    """A plain number from "12", "about 7" or "seven"."""
+    """A plain number from "12", "about 7", "seven" or "siete"."""
     said = normalise(text)
     match = re.search(r"\d+(?:\.\d+)?", text)
     if match:
         return float(match.group(0))
+    numbers = vocabulary().numbers
     for word in said.split():
-        if word in _NUMBER_WORDS and word not in ("a", "an"):
-            return float(_NUMBER_WORDS[word])
+        if word in numbers:
+            return float(numbers[word])
     return None
 
 
 def find_address(text: str) -> Optional[str]:
     """A street address or intersection inside a sentence, as the resident wrote it."""
-    for pattern in (_ADDRESS, _INTERSECTION):
+    words = vocabulary()
+    for pattern in (_ADDRESS, _intersection(words.intersection_joiners)):
         match = pattern.search(text)
         if match:
-            return _LEADING_FILLER.sub("", match.group(1).strip(" .,"))
+            return _leading_filler(words.address_fillers).sub("", match.group(1).strip(" .,"))
     return None
 
 
@@ -219,14 +181,14 @@ class ContactDetails:
         }
         return {k: v for k, v in fields.items() if v}
 
-    def describe(self) -> str:
-        """A short readable form for the summary."""
+    def describe(self) -> Optional[str]:
+        """A short readable form for the summary; None when there is none (an anonymous report)."""
         parts: List[str] = []
         name = " ".join(p for p in (self.first_name, self.last_name) if p)
         if name:
             parts.append(name)
         parts.extend(p for p in (self.email, self.phone) if p)
-        return ", ".join(parts) if parts else "anonymous"
+        return ", ".join(parts) if parts else None
 
 
 def parse_contact(text: str) -> ContactDetails:
@@ -240,12 +202,12 @@ def parse_contact(text: str) -> ContactDetails:
     if phone and len(re.sub(r"\D", "", phone.group(0))) >= 7:
         details.phone = phone.group(0).strip()
         rest = rest.replace(phone.group(0), " ")
-    name_match = _NAME_INTRO.search(rest)
+    name_match = _name_intro(vocabulary().name_intros).search(rest)
     candidate = name_match.group(1) if name_match else None
     if candidate is None:
         words = [w for w in re.split(r"[\s,;]+", rest.strip()) if w]
-        if 1 <= len(words) <= 3 and all(re.fullmatch(r"[A-Za-z][A-Za-z'-]*", w) for w in words):
-            if normalise(" ".join(words)) not in {normalise(p) for p in _SKIP_PHRASES}:
+        if 1 <= len(words) <= 3 and all(_ONE_NAME.fullmatch(w) for w in words):
+            if normalise(" ".join(words)) not in vocabulary().skip:
                 candidate = " ".join(words[:2])
     if candidate and (details.email or details.phone or name_match or candidate[0].isupper()):
         parts = candidate.split()

@@ -7,49 +7,22 @@ arrive at the same question; this turns each into slot changes.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 from bot.open311.models import ServiceDefinition
-from bot.reports.answers import find_address, normalise
+from bot.reports.answers import find_address
 from bot.reports.draft import ReportDraft
-from bot.reports.questions import askable_attributes, find_choice_in_sentence
+from bot.reports.questions import Wording, askable_attributes, find_choice_in_sentence
+from bot.reports.vocabulary import contains_phrase, normalise, vocabulary
 
-_YES = {
-    "yes",
-    "y",
-    "yep",
-    "yeah",
-    "yup",
-    "sure",
-    "ok",
-    "okay",
-    "correct",
-    "thats right",
-    "thats correct",
-    "looks good",
-    "send",
-    "send it",
-    "yes send it",
-    "yes please",
-    "submit",
-    "submit it",
-    "go ahead",
-    "confirm",
-    "all good",
-    "perfect",
-    "right",
-    "yes thats right",
-    "file it",
-    "do it",
-}
-_NO = {"no", "n", "nope", "nah", "not quite", "wrong", "change", "change something", "edit", "fix"}
-_FIELD_WORDS = {
-    "location": ("address", "location", "street", "where", "place", "intersection", "corner"),
-    "description": ("description", "describe", "details", "detail", "text"),
-    "contact": ("contact", "email", "e mail", "phone", "number", "name", "anonymous"),
-    "media_url": ("photo", "picture", "image", "pic"),
-    "service_code": ("service", "category", "type of problem", "wrong problem", "different problem"),
-}
+# Button payloads the summary's buttons send. They are intents, not sentences:
+# read the same whatever the resident's language, and too short to switch it.
+SEND_PAYLOAD = "/affirm"
+CHANGE_PAYLOAD = "/deny"
+CANCEL_PAYLOAD = "/cancel"
+# The report's own parts a resident can change, by slot (the fields of
+# words/reports.yml name them in every language).
+CHANGEABLE = ("location", "description")
 
 
 @dataclass
@@ -65,41 +38,54 @@ class ConfirmationReply:
     slots: Dict[str, Any] = field(default_factory=dict)
 
 
-def _mentions(said: str, words: tuple) -> bool:
-    padded = f" {said} "
-    return any(f" {w} " in padded for w in words)
+def _mentions(said: str, words: Tuple[str, ...]) -> bool:
+    return any(contains_phrase(said, word) for word in words)
 
 
-def _attribute_words(code: str) -> tuple:
+def _attribute_words(code: str) -> Tuple[str, ...]:
     """How a resident names an attribute: its code in words ("bin type")."""
     words = normalise(code.replace("_", " "))
     return (words,) if words else ()
 
 
-def change_buttons(definition: ServiceDefinition) -> List[Dict[str, str]]:
-    """Buttons offering each field of the report for correction."""
-    buttons = [
-        {"title": "Location", "payload": "change the location"},
-        {"title": "Description", "payload": "change the description"},
-    ]
+def change_buttons(definition: ServiceDefinition, wording: Wording) -> List[Dict[str, str]]:
+    """Buttons offering each field of the report for correction.
+
+    Titles are in the resident's language; each payload is the field's own name
+    (a slot or the back office's attribute code), which `read_confirmation`
+    reads in any language and which is too short to switch the resident's.
+    """
+    texts = wording.texts
+    buttons = [{"title": texts.text(f"reports.change.{slot}"), "payload": slot} for slot in CHANGEABLE]
     for attribute in askable_attributes(definition):
-        label = attribute.code.replace("_", " ")
-        buttons.append({"title": label.capitalize(), "payload": f"change the {label}"})
-    buttons.append({"title": "Contact details", "payload": "change the contact details"})
-    buttons.append({"title": "Send it as it is", "payload": "yes, send it"})
+        buttons.append({"title": wording.label(attribute), "payload": attribute.code.replace("_", " ")})
+    buttons.append({"title": texts.text("reports.change.contact"), "payload": "contact"})
+    buttons.append({"title": texts.text("reports.change.send"), "payload": SEND_PAYLOAD})
     return buttons
 
 
+def confirm_buttons(wording: Wording) -> List[Dict[str, str]]:
+    """The summary's buttons: send it, change something, cancel."""
+    texts = wording.texts
+    return [
+        {"title": texts.text("reports.confirm.send"), "payload": SEND_PAYLOAD},
+        {"title": texts.text("reports.confirm.change"), "payload": CHANGE_PAYLOAD},
+        {"title": texts.text("reports.confirm.cancel"), "payload": CANCEL_PAYLOAD},
+    ]
+
+
 def read_confirmation(
-    text: str, intent: Optional[str], draft: ReportDraft, definition: ServiceDefinition
+    text: str, intent: Optional[str], draft: ReportDraft, definition: ServiceDefinition, wording: Wording
 ) -> ConfirmationReply:
-    """Interpret a reply to the summary."""
+    """Interpret a reply to the summary, in any of the city's languages ("yes", "sí", "cambiar la dirección")."""
     said = normalise(text)
+    words = vocabulary()
     address = find_address(text)
     if address:
         return ConfirmationReply("correct", {"location": address, "latitude": None, "longitude": None})
     attributes = askable_attributes(definition)
-    choice = find_choice_in_sentence(attributes, text) if said not in _YES | _NO else None
+    plain = said in words.confirm_yes or said in words.confirm_no
+    choice = None if plain else find_choice_in_sentence(attributes, text, wording)
     if choice is not None:
         attribute, key = choice
         if draft.attributes.get(attribute.code) != key:
@@ -107,8 +93,8 @@ def read_confirmation(
             updated[attribute.code] = key
             return ConfirmationReply("correct", {"attributes": updated})
     cleared: Dict[str, Any] = {}
-    for slot, words in _FIELD_WORDS.items():
-        if _mentions(said, words):
+    for slot, names in words.fields.items():
+        if _mentions(said, names):
             cleared[slot] = None
     for attribute in attributes:
         if _mentions(said, _attribute_words(attribute.code)):
@@ -121,8 +107,8 @@ def read_confirmation(
         cleared.update({"latitude": None, "longitude": None})
     if cleared:
         return ConfirmationReply("correct", cleared)
-    if said in _YES or (intent == "affirm" and said not in _NO):
+    if said in words.confirm_yes or (intent == "affirm" and said not in words.confirm_no):
         return ConfirmationReply("confirm")
-    if said in _NO or intent == "deny":
+    if said in words.confirm_no or intent == "deny":
         return ConfirmationReply("ask_what")
     return ConfirmationReply("unclear")

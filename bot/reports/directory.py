@@ -12,13 +12,16 @@ from __future__ import annotations
 import asyncio
 import logging
 import time
-from typing import Dict, List, Optional, Tuple
+from typing import Dict, List, Optional, Sequence, Tuple
 
-from bot.catalog import City
+from bot.catalog import City, load_city
+from bot.i18n.city import service_text
+from bot.i18n.languages import city_languages, resident_language
 from bot.open311.client import Open311Client, client_from_env
 from bot.open311.models import Open311Unavailable, Service, ServiceDefinition
 from bot.reports import offline_catalog
-from bot.reports.answers import match_choice, normalise
+from bot.reports.answers import match_choice
+from bot.reports.vocabulary import contains_phrase, normalise
 
 logger = logging.getLogger(__name__)
 
@@ -114,17 +117,62 @@ class ServiceDirectory:
         await offline_catalog.store_definition(endpoint, code, definition)
         return self._until(online=True), definition
 
-    async def find(self, text: str) -> Optional[Service]:
-        """The service a resident named in free text ("street light", "3"), if exactly one."""
+    async def find(self, text: str, language: Optional[str] = None) -> Optional[Service]:
+        """The service a resident named in free text ("street light", "3", "bache"), if exactly one.
+
+        Its code ("POTHOLE", what the service buttons send), then its name as
+        `language`'s resident reads it, the back office's name, and its name in
+        the city's other languages.
+        """
         services = await self.services()
-        # As the service buttons name them (actions/report_form.py): a service without a name by its code.
-        names = [s.service_name or s.service_code for s in services]
-        chosen = match_choice(text, names)
-        if chosen is None:
-            said = normalise(text)
-            hits = [s for s in services if normalise(s.service_code) == said]
-            return hits[0] if len(hits) == 1 else None
-        return services[names.index(chosen)]
+        said = normalise(text)
+        by_code = [s for s in services if normalise(s.service_code) == said]
+        if said and len(by_code) == 1:
+            return by_code[0]
+        for names in _names_to_try(services, resident_language(language)):
+            chosen = match_choice(text, names)
+            if chosen is not None:
+                return services[names.index(chosen)]
+        return None
+
+    async def find_by_keyword(self, text: str) -> Optional[Service]:
+        """The one service whose keywords the text holds ("hole in road", "hoyo en la calle"), if exactly one.
+
+        The back office's keywords and the city file's translated ones
+        (`translations: <lang>: services: CODE: keywords`). Looser than `find`:
+        only for a message that answers the question, not one that asks for
+        something else (an emergency can mention a hydrant).
+        """
+        said = normalise(text)
+        services = await self.services()
+        hits = [s for s in services if any(contains_phrase(said, word) for word in _keywords(s))]
+        return hits[0] if said and len(hits) == 1 else None
+
+
+def shown_name(service: Service, language: str) -> str:
+    """A service as a resident of `language` reads it (a service without a name: its code)."""
+    back_office = service.service_name or service.service_code
+    return service_text(language, service.service_code, "name", back_office) or back_office
+
+
+def _names_to_try(services: Sequence[Service], language: str) -> List[List[str]]:
+    """The services' names, one list per wording, in the order a resident's words are tried."""
+    others = [code for code in city_languages() if code != language]
+    lists = [[shown_name(s, language) for s in services], [s.service_name or s.service_code for s in services]]
+    lists += [[shown_name(s, other) for s in services] for other in others]
+    return lists
+
+
+def _keywords(service: Service) -> List[str]:
+    """The back office's keywords and the city file's translated ones.
+
+    (`translations: <lang>: services: CODE: keywords`, a list: bot/i18n/city.py reads only texts.)
+    """
+    words = list(service.keywords)
+    for language in city_languages():
+        texts = (load_city().translations.get(language) or {}).get("services") or {}
+        words.extend(str(word) for word in (texts.get(service.service_code) or {}).get("keywords") or [])
+    return [said for said in (normalise(word) for word in words) if said]
 
 
 _directory: Optional[ServiceDirectory] = None

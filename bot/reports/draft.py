@@ -10,10 +10,13 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Mapping, Optional
 
+from bot.i18n.city import service_text
+from bot.i18n.messages import Messages
 from bot.open311.models import ServiceDefinition
 from bot.reports.answers import ContactDetails, is_skip, parse_contact
-from bot.reports.questions import askable_attributes, describe_value
+from bot.reports.questions import Wording, askable_attributes, describe_value
 
+# The `contact` slot's value for a resident who stays anonymous (never shown: the summary says it in their language).
 ANONYMOUS = "anonymous"
 
 # The slots that hold a report; cleared together when a report ends.
@@ -46,10 +49,12 @@ class ReportDraft:
     description: Optional[str] = None
     contact_text: Optional[str] = None
     media_url: Optional[str] = None
+    # The resident's language (the `language` slot): recorded with the request, never used to translate it.
+    language: Optional[str] = None
 
     @classmethod
     def from_slots(cls, slots: Mapping[str, Any], service_name: str) -> "ReportDraft":
-        """Build a draft from a tracker's slot values."""
+        """Build a draft from a tracker's slot values (`service_name`: the back office's name)."""
         return cls(
             service_code=slots.get("service_code") or "",
             service_name=service_name,
@@ -60,6 +65,7 @@ class ReportDraft:
             description=slots.get("description"),
             contact_text=slots.get("contact"),
             media_url=slots.get("media_url"),
+            language=slots.get("language"),
         )
 
     @property
@@ -72,38 +78,48 @@ class ReportDraft:
     def has_coordinates(self) -> bool:
         return self.latitude is not None and self.longitude is not None
 
-    def location_text(self) -> str:
+    def location_text(self, texts: Messages) -> str:
         """Where the problem is, as the resident will read it back."""
         if self.location:
             return self.location
         if self.has_coordinates():
-            return f"the location you shared ({self.latitude:.5f}, {self.longitude:.5f})"
-        return "not given"
+            return texts.text(
+                "reports.summary.shared_location", latitude=f"{self.latitude:.5f}", longitude=f"{self.longitude:.5f}"
+            )
+        return texts.text("reports.summary.no_location")
 
     def filled_attributes(self) -> Dict[str, Any]:
         """Answered attributes, without the skipped ones."""
         return {code: value for code, value in self.attributes.items() if value not in (None, "")}
 
-    def summary_lines(self, definition: ServiceDefinition) -> List[str]:
-        """One line per field, in the order the questions were asked."""
-        lines = [f"Service: {self.service_name}"]
+    def summary_lines(self, definition: ServiceDefinition, texts: Messages) -> List[str]:
+        """One line per field, in the order the questions were asked, in the resident's language."""
+        wording = Wording(texts, self.service_code)
+        shown_name = service_text(texts.language, self.service_code, "name", self.service_name)
+        lines = [texts.text("reports.summary.service", service=shown_name)]
         for attribute in askable_attributes(definition):
             if attribute.code in self.attributes:
                 value = self.attributes[attribute.code]
-                shown = describe_value(attribute, value) if value not in (None, "") else "(skipped)"
-                question = (attribute.description or attribute.code).rstrip("?")
-                lines.append(f"{question}: {shown}")
-        lines.append(f"Location: {self.location_text()}")
-        lines.append(f"Description: {self.description or '(none)'}")
+                shown = (
+                    describe_value(attribute, value, wording)
+                    if value not in (None, "")
+                    else texts.text("reports.summary.skipped")
+                )
+                question = wording.question(attribute).strip("¿?")
+                lines.append(texts.text("reports.summary.answer", question=question, answer=shown))
+        lines.append(texts.text("reports.summary.location", location=self.location_text(texts)))
+        description = self.description or texts.text("reports.summary.no_description")
+        lines.append(texts.text("reports.summary.description", description=description))
         if self.media_url:
-            lines.append("Photo: attached")
-        lines.append(f"Contact: {self.contact.describe()}")
+            lines.append(texts.text("reports.summary.photo"))
+        contact = self.contact.describe() or texts.text("reports.summary.anonymous")
+        lines.append(texts.text("reports.summary.contact", contact=contact))
         return lines
 
-    def summary(self, definition: ServiceDefinition) -> str:
+    def summary(self, definition: ServiceDefinition, texts: Messages) -> str:
         """The read-back the resident confirms before anything is filed."""
-        body = "\n".join(f"- {line}" for line in self.summary_lines(definition))
-        return f"Here's your report:\n{body}\nShall I send it to the city?"
+        body = "\n".join(f"- {line}" for line in self.summary_lines(definition, texts))
+        return texts.text("reports.summary", lines=body)
 
     def open311_fields(self) -> Dict[str, Any]:
         """Keyword arguments for `Open311Client.create_request`."""

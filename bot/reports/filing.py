@@ -8,17 +8,21 @@ trying and messages the resident when the city's id arrives.
 from __future__ import annotations
 
 import logging
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from typing import Optional
 
 from bot.catalog import City
+from bot.i18n.city import branding, service_text
+from bot.i18n.languages import resident_language
+from bot.i18n.messages import Messages, messages
+from bot.i18n.store import language_for
 from bot.open311.client import Open311Client
 from bot.open311.models import Open311Error, ServiceRequest
 from bot.open311.parse import parse_datetime
 from bot.reports import outbox
 from bot.reports.draft import ReportDraft
 from bot.reports.outbox import AWAITING_ID, FILED, REJECTED, OutboxItem
-from bot.reports.status import format_day
+from bot.reports.status import city_day, service_label
 from bot.reports.updates.store import subscribe
 
 logger = logging.getLogger(__name__)
@@ -33,7 +37,13 @@ class Submission:
 
 
 async def submit(draft: ReportDraft, sender_id: Optional[str], client: Open311Client) -> Submission:
-    """Store the report, try to deliver it now, and follow the request once it is filed."""
+    """Store the report, try to deliver it now, and follow the request once it is filed.
+
+    A draft without a language (one staff file from the console) is recorded
+    in the resident's stored language.
+    """
+    if not draft.language:
+        draft = replace(draft, language=await language_for(sender_id) if sender_id else resident_language(None))
     # Stored already claimed: the worker could otherwise take it first, and the
     # resident would be told the back office is not answering when it is.
     item = await outbox.enqueue(draft, sender_id, claim_for=outbox.CLAIM_SECONDS)
@@ -53,48 +63,42 @@ async def submit(draft: ReportDraft, sender_id: Optional[str], client: Open311Cl
     return Submission(item, request)
 
 
-def time_frame(request: Optional[ServiceRequest], service_code: str, city: City) -> Optional[str]:
+def time_frame(request: Optional[ServiceRequest], service_code: str, city: City, texts: Messages) -> Optional[str]:
     """The expected time frame: the back office's date, else the catalog's target."""
     expected = parse_datetime(request.expected_datetime) if request and request.expected_datetime else None
     service = city.service(service_code)
-    agency = service.agency if service else "The city"
+    agency = (
+        service_text(texts.language, service_code, "agency", service.agency)
+        if service and service.agency
+        else texts.text("reports.time_frame.city")
+    )
     if expected is not None:
-        return f"{agency} expects to have it handled by {format_day(expected)}."
+        return texts.text("reports.time_frame.expected", agency=agency, day=city_day(texts, expected, city))
     if service and service.target_days:
-        days = "1 business day" if service.target_days == 1 else f"{service.target_days} days"
-        return f"{agency} usually handles these within {days}."
+        days = texts.plural("reports.time_frame.days", service.target_days)
+        return texts.text("reports.time_frame.usual", agency=agency, days=days)
     return None
 
 
 def submission_message(submission: Submission, draft: ReportDraft, city: City) -> str:
-    """The confirmation a resident keeps: the reference, and the city's id when there is one."""
+    """The confirmation a resident keeps, in the language the report was made in: the reference, and the city's id."""
     item = submission.item
-    what = draft.service_name.lower()
+    texts = messages(item.language)
+    what = service_label(texts, draft.service_code, draft.service_name).lower()
+    phone = branding(texts.language).phone
     if item.state == REJECTED:
-        reason = item.last_error or "no reason given"
-        return (
-            f"Sorry, the city's system didn't accept the report ({reason}). "
-            "Please call 311 so staff can file it for you."
-        )
+        reason = item.last_error or texts.text("reports.rejected.no_reason")
+        return texts.text("reports.rejected", reason=reason, phone=phone)
     if item.state == FILED:
-        lines = [
-            f"Thank you! Your {what} report has been filed. Your request number is "
-            f"{item.service_request_id} (your reference: {item.reference})."
-        ]
-        frame = time_frame(submission.request, draft.service_code, city)
+        request_id = item.service_request_id
+        lines = [texts.text("reports.filed", service=what, request_id=request_id, reference=item.reference)]
+        frame = time_frame(submission.request, draft.service_code, city, texts)
         if frame:
             lines.append(frame)
         if submission.request and submission.request.service_notice:
-            lines.append(submission.request.service_notice)
-        lines.append(f'To check on it later, ask me "status of request {item.service_request_id}".')
+            lines.append(submission.request.service_notice)  # the back office's notice, as it wrote it
+        lines.append(texts.text("reports.filed.check_later", request_id=request_id))
         return " ".join(lines)
     if item.state == AWAITING_ID:
-        return (
-            f"Thank you! The city has received your {what} report. Your reference is {item.reference}; "
-            "I'll send you the city's request number as soon as it is assigned."
-        )
-    return (
-        f"Thank you! Your {what} report is saved with reference {item.reference}. The city's system "
-        "isn't answering right now, so I'll send it as soon as it's back and message you the city's "
-        f"request number. You can ask me about {item.reference} any time."
-    )
+        return texts.text("reports.awaiting_id", service=what, reference=item.reference)
+    return texts.text("reports.saved_for_later", service=what, reference=item.reference)

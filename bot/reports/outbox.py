@@ -6,6 +6,14 @@ idempotency key (sent as `Idempotency-Key`) and its reference in the description
 so a retry after a crash or a timeout adopts the request already filed instead
 of filing it again. A row is claimed before each attempt, so two processes never
 deliver the same report at the same time.
+
+The back office keeps its own language: the description is filed as the
+resident wrote it, with the service code and value keys of the back office.
+The resident's language is recorded in the row (`language`) and shown to the
+back office as a second marker after the reference: "... [ref R-7KQ2M] [lang es]"
+(a language code, so nothing is translated and every back office can read it).
+The reference marker stays whole, so finding a report in the back office by
+`[ref R-7KQ2M]` works as before.
 """
 
 from __future__ import annotations
@@ -24,6 +32,7 @@ from sqlalchemy.engine import Connection
 
 from bot.db.engine import database, utcnow
 from bot.db.schema import report_outbox
+from bot.i18n.languages import resident_language
 from bot.open311.client import Open311Client
 from bot.open311.models import Open311Error, Open311Rejected
 from bot.reports.draft import ReportDraft
@@ -57,6 +66,7 @@ class OutboxItem:
     service_request_id: Optional[str]
     created_at: datetime
     resident_told: bool
+    language: str  # the resident's, when they reported
 
     @classmethod
     def from_row(cls, row: Any) -> "OutboxItem":
@@ -75,7 +85,18 @@ class OutboxItem:
             service_request_id=row.service_request_id,
             created_at=created,
             resident_told=bool(row.resident_told),
+            language=resident_language(row.language),
         )
+
+
+def reference_marker(reference: str) -> str:
+    """What the description carries to find the report in the back office: "[ref R-7KQ2M]"."""
+    return f"[ref {reference}]"
+
+
+def filed_description(description: Optional[str], reference: str, language: str) -> str:
+    """The description as the resident wrote it, then the reference and language markers."""
+    return f"{description or ''} {reference_marker(reference)} [lang {language}]".strip()
 
 
 def new_reference() -> str:
@@ -103,10 +124,11 @@ async def enqueue(draft: ReportDraft, sender_id: Optional[str], claim_for: Optio
     that many seconds (to deliver it at once), so the worker cannot take it in
     between; if the caller dies, the claim runs out and the worker delivers it.
     """
+    language = resident_language(draft.language)
     for _ in range(5):
         reference = new_reference()
         fields = draft.open311_fields()
-        fields["description"] = f"{fields.get('description') or ''} [ref {reference}]".strip()
+        fields["description"] = filed_description(fields.get("description"), reference, language)
         now = utcnow()
         values = dict(
             reference=reference,
@@ -121,6 +143,7 @@ async def enqueue(draft: ReportDraft, sender_id: Optional[str], claim_for: Optio
             claimed_until=now + timedelta(seconds=claim_for) if claim_for else None,
             created_at=now,
             resident_told=False,
+            language=language,
         )
         try:
             await database().run(inserting(values))
@@ -193,7 +216,7 @@ async def _already_filed(item: OutboxItem, client: Open311Client) -> Optional[st
     """The city's id for this report if an earlier attempt reached the back office."""
     since = item.created_at - timedelta(minutes=5)
     for request in await client.list_requests(service_code=item.service_code, start_date=since):
-        if request.description and f"[ref {item.reference}]" in request.description:
+        if request.description and reference_marker(item.reference) in request.description:
             return request.service_request_id
     return None
 

@@ -48,8 +48,11 @@ async def subscribe(sender_id: str, request: ServiceRequest) -> None:
     await database().run(insert)
 
 
-async def record_changes(requests: Iterable[ServiceRequest], text_for: Callable[[ServiceRequest], str]) -> int:
-    """Write a notification (its text from `text_for`) for every subscriber of a request that changed."""
+async def record_changes(requests: Iterable[ServiceRequest], text_for: Callable[[ServiceRequest, str], str]) -> int:
+    """Write a notification for every subscriber of a request that changed.
+
+    Its text is `text_for(request, sender_id)`: each follower reads it in their own language.
+    """
     by_id: Dict[str, ServiceRequest] = {r.service_request_id: r for r in requests}
 
     def record(connection: Connection) -> int:
@@ -69,7 +72,7 @@ async def record_changes(requests: Iterable[ServiceRequest], text_for: Callable[
                             sender_id=row.sender_id,
                             service_request_id=row.service_request_id,
                             change_key=key,
-                            text=text_for(request),
+                            text=text_for(request, row.sender_id),
                             state="pending",
                             attempts=0,
                             created_at=utcnow(),
@@ -87,6 +90,18 @@ async def record_changes(requests: Iterable[ServiceRequest], text_for: Callable[
         return created
 
     return await database().run(record)
+
+
+async def followers_of(request_ids: Sequence[str]) -> List[str]:
+    """Who follows any of these requests."""
+    rows = await database().run(
+        lambda c: c.execute(
+            sa.select(subscriptions.c.sender_id)
+            .where(subscriptions.c.service_request_id.in_(list(request_ids)))
+            .distinct()
+        ).all()
+    )
+    return [row.sender_id for row in rows]
 
 
 async def watched_request_ids() -> List[str]:

@@ -13,15 +13,19 @@ from actions.conversation import ActionHandleMisunderstanding, ActionRequestHuma
 from actions.report_form import (
     ActionAskAttributeValue,
     ActionAskConfirm,
+    ActionAskDuplicateChoice,
+    ActionAskServiceCode,
     ActionSubmitReport,
     ValidateServiceRequestForm,
 )
 from actions.status import ActionCheckStatus, ValidateStatusForm
 from bot.db.engine import reset_database
 from bot.open311.client import reset_client_from_env
+from bot.open311.store import RequestStore
 from bot.process.procs import PROJECT_ROOT
 from bot.reports.directory import reset_directory
 from bot.reports.outbox import get as outbox_item
+from tests.support.reports import use_spanish_riverton
 
 DOMAIN: Dict[str, Any] = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
 FORM = "service_request_form"
@@ -273,3 +277,132 @@ async def test_one_misunderstanding_explains_two_offer_a_person():
 async def test_asking_for_a_person_gives_the_city_contacts():
     messages, _ = await run(ActionRequestHuman(), make_tracker("agent", intent="request_human", active_loop=None))
     assert "311" in messages[0]["text"] and "200 Main Street" in messages[0]["text"]
+
+
+# --- A resident who reads Spanish (the `language` slot is "es") ------------------------
+
+
+@pytest.fixture
+def spanish(city, monkeypatch, tmp_path):
+    """Riverton with the test's own Spanish translations of a few services."""
+    use_spanish_riverton(monkeypatch, tmp_path)
+
+
+def in_spanish(text: str, **options: Any) -> Tracker:
+    slots = {"language": "es", **(options.pop("slots", None) or {})}
+    return make_tracker(text, slots=slots, **options)
+
+
+async def test_the_service_list_in_spanish_sends_codes(spanish):
+    messages, _ = await run(ActionAskServiceCode(), in_spanish("", requested_slot="service_code"))
+    assert messages[0]["text"] == "¿Qué tipo de problema quiere reportar?"
+    pothole = next(b for b in messages[0]["buttons"] if b["payload"] == "POTHOLE")
+    assert pothole["title"] == "Bache"
+    _, slots = await run(ValidateServiceRequestForm(), in_spanish("bache", requested_slot="service_code"))
+    assert slots["service_code"] == "POTHOLE"
+
+
+async def test_a_spanish_question_and_a_spanish_answer_filed_as_the_back_offices_key(spanish):
+    messages, _ = await run(ActionAskAttributeValue(), in_spanish("", slots={"service_code": "POTHOLE"}))
+    assert messages[0]["text"] == "¿Qué tan grande es?"
+    assert [b["title"] for b in messages[0]["buttons"]][2] == "grande (más grande que una llanta de carro)"
+    tracker = in_spanish("grande", slots={"service_code": "POTHOLE"}, requested_slot="attribute_value")
+    messages, slots = await run(ValidateServiceRequestForm(), tracker)
+    assert messages == [] and slots["attributes"] == {"size": SIZE_LARGE}
+    tracker = in_spanish("morado", slots={"service_code": "POTHOLE"}, requested_slot="attribute_value")
+    messages, _ = await run(ValidateServiceRequestForm(), tracker)
+    assert messages[0]["text"].startswith("Disculpe, no le entendí. Por favor, elija una de estas opciones: 1. pequeño")
+
+
+async def test_an_optional_question_skipped_in_spanish(spanish):
+    answered = {"service_code": "POTHOLE", "attributes": {"size": SIZE_LARGE}}
+    tracker = in_spanish("omitir", slots=answered, requested_slot="attribute_value")
+    _, slots = await run(ValidateServiceRequestForm(), tracker)
+    assert slots["attributes"] == {"size": SIZE_LARGE, "lane": None}
+
+
+async def test_the_spanish_summary_and_its_buttons(spanish):
+    messages, _ = await run(ActionAskConfirm(), in_spanish("", slots=FULL_REPORT))
+    text = messages[0]["text"]
+    for expected in (
+        "Este es su reporte:",
+        "- Servicio: Bache",
+        "- Qué tan grande es: grande (más grande que una llanta de carro)",
+        "- En qué parte de la calle está: (omitida)",
+        "- Ubicación: 40 Oak Avenue",
+        "- Descripción: deep hole",  # as the resident wrote it
+        "- Contacto: anónimo",
+        "¿Lo envío a la Ciudad?",
+    ):
+        assert expected in text
+    assert [(b["title"], b["payload"]) for b in messages[0]["buttons"]] == [
+        ("Sí, envíelo", "/affirm"),
+        ("Cambiar algo", "/deny"),
+        ("Cancelar", "/cancel"),
+    ]
+
+
+async def test_spanish_corrections_at_the_summary(spanish):
+    tracker = in_spanish("cambiar la dirección", slots=FULL_REPORT, requested_slot="confirm")
+    messages, slots = await run(ValidateServiceRequestForm(), tracker)
+    assert slots["location"] is None and slots["confirm"] is None and messages == []
+    tracker = in_spanish("no, es en 12 Elm St", intent="deny", slots=FULL_REPORT, requested_slot="confirm")
+    messages, slots = await run(ValidateServiceRequestForm(), tracker)
+    assert slots["location"] == "12 Elm St" and messages[0]["text"] == "Listo, actualicé su reporte."
+    tracker = in_spanish("mmm", slots=FULL_REPORT, requested_slot="confirm")
+    messages, _ = await run(ValidateServiceRequestForm(), tracker)
+    assert messages[0]["text"].startswith('Disculpe, no le entendí. Diga "sí"')
+
+
+async def test_si_files_a_spanish_report_with_the_back_offices_codes(spanish, back_office):
+    tracker = in_spanish("sí", intent="affirm", slots=FULL_REPORT, requested_slot="confirm")
+    _, slots = await run(ValidateServiceRequestForm(), tracker)
+    assert slots["confirm"] is True
+    report = {**FULL_REPORT, "description": "hoyo muy hondo", "confirm": True}
+    messages, slots = await run(ActionSubmitReport(), in_spanish("sí", slots=report))
+    text = messages[0]["text"]
+    assert text.startswith("¡Gracias! Su reporte de bache quedó registrado. Su número de solicitud es ")
+    assert "(Departamento de Obras Públicas)" in text
+    async with RequestStore(back_office.db_path) as store:
+        filed = await store.get(slots["last_request_id"])
+    assert filed.service_code == "POTHOLE" and filed.attributes == {"size": SIZE_LARGE}
+    assert filed.description.startswith("hoyo muy hondo [ref R-") and filed.description.endswith("[lang es]")
+
+
+async def test_a_back_office_that_is_down_keeps_a_spanish_report_in_spanish(spanish, monkeypatch):
+    monkeypatch.setenv("OPEN311_URL", "http://127.0.0.1:9/open311/v2")  # nothing listens there
+    reset_client_from_env()
+    messages, slots = await run(ActionSubmitReport(), in_spanish("sí", slots={**FULL_REPORT, "confirm": True}))
+    reference = slots["last_request_id"]
+    assert f"quedó guardado con la referencia {reference}" in messages[0]["text"]
+    item = await outbox_item(reference)
+    assert item.language == "es" and item.fields["attributes"] == {"size": SIZE_LARGE}
+
+
+async def test_status_in_spanish(spanish):
+    messages, _ = await run(ActionCheckStatus(), in_spanish("", slots={"request_id": "987654"}, active_loop=None))
+    assert messages[0]["text"].startswith("No encontré ninguna solicitud con el número 987654.")
+    malformed = in_spanish("el del árbol", active_loop="status_form", requested_slot="request_id")
+    messages, _ = await run(ValidateStatusForm(), malformed)
+    assert messages[0]["text"].startswith("Eso no parece un número de solicitud.")
+
+
+async def test_a_duplicate_offered_in_spanish_and_followed_with_its_button(spanish, back_office):
+    async with back_office.client() as client:
+        receipt = await client.create_request(
+            "POTHOLE", address_string="40 Oak Avenue", attributes={"size": SIZE_LARGE}
+        )
+    waiting = {**FULL_REPORT, "duplicate_of": receipt.service_request_id}
+    messages, _ = await run(ActionAskDuplicateChoice(), in_spanish("", slots=waiting))
+    assert messages[0]["text"].startswith(
+        f"Parece que esto ya se reportó. La solicitud {receipt.service_request_id} (Bache"
+    )
+    follow = messages[0]["buttons"][0]
+    assert follow["title"] == "Darle seguimiento"
+    tracker = in_spanish(follow["payload"], intent="affirm", slots=waiting, requested_slot="duplicate_choice")
+    _, slots = await run(ValidateServiceRequestForm(), tracker)
+    assert slots["duplicate_choice"] == "follow"
+    messages, _ = await run(ActionSubmitReport(), in_spanish("", slots={**waiting, "duplicate_choice": "follow"}))
+    assert messages[0]["text"].startswith(
+        f"Listo, ahora le da seguimiento a la solicitud {receipt.service_request_id}."
+    )

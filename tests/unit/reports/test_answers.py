@@ -9,6 +9,7 @@ from bot.reports.answers import (
     match_choice,
     parse_contact,
     parse_days,
+    parse_number,
 )
 
 SIZES = ["small (smaller than a dinner plate)", "medium (up to a car tire)", "large (bigger than a car tire)"]
@@ -102,3 +103,61 @@ def test_contact_with_name_email_and_phone():
 def test_contact_without_details_is_empty():
     assert parse_contact("whatever works").is_empty()
     assert parse_contact("skip").is_empty()
+
+
+# --- Spanish: the words of every city language are read together ---------------------
+
+
+@pytest.mark.parametrize(
+    "said, expected", [("sí", "yes"), ("Si, claro", "yes"), ("así es", "yes"), ("nel", "no"), ("no", "no")]
+)
+def test_spanish_yes_no_answers(said, expected):
+    assert match_choice(said, YES_NO) == expected
+
+
+@pytest.mark.parametrize("said, expected", [("grande", SIZES[2]), ("es enorme", SIZES[2]), ("chiquito", SIZES[0])])
+def test_spanish_size_words_pick_the_back_offices_choice(said, expected):
+    assert match_choice(said, SIZES) == expected
+
+
+@pytest.mark.parametrize("said", ["omitir", "Omitir, gracias", "saltar", "no sé", "anónimo", "prefiero no"])
+def test_spanish_skips(said):
+    assert is_skip(said)
+
+
+@pytest.mark.parametrize(
+    "text, days",
+    [
+        ("dos semanas", 14),
+        ("un mes", 30),
+        ("una semana", 7),
+        ("desde ayer", 1),
+        ("tres días", 3),
+        ("un par de semanas", 14),
+    ],
+)
+def test_spanish_durations(text, days):
+    assert parse_days(text) == days
+
+
+def test_spanish_numbers():
+    assert parse_number("siete") == 7 and parse_number("veinte") == 20 and parse_number("treinta") == 30
+
+
+@pytest.mark.parametrize(
+    "text, expected",
+    [
+        ("no, es en 12 Elm St", "12 Elm St"),
+        ("en la esquina de Oak Avenue y 5th Street", "Oak Avenue y 5th Street"),
+        ("El Camino Road and Main Street", "El Camino Road and Main Street"),  # "el" starts street names
+    ],
+)
+def test_spanish_sentences_with_addresses(text, expected):
+    assert find_address(text) == expected
+
+
+def test_a_spanish_contact_with_an_accented_name():
+    details = parse_contact("me llamo José Pérez, jose@example.org")
+    assert (details.first_name, details.last_name, details.email) == ("José", "Pérez", "jose@example.org")
+    assert parse_contact("omitir").is_empty()
+    assert parse_contact("nada").is_empty()

@@ -153,3 +153,32 @@ async def test_following_a_request_twice_is_following_it_once():
         return connection.execute(sa.select(column).order_by(column)).all()
 
     assert [row.sender_id for row in await database().run(rows)] == ["resident-1", "resident-2"]
+
+
+async def test_a_spanish_report_is_filed_as_written_with_the_back_offices_keys_and_its_language(open311_server):
+    """The description goes as the resident wrote it; the back office reads the language as a marker."""
+    from dataclasses import replace
+
+    from bot.open311.store import RequestStore
+
+    spanish = replace(DRAFT, description="la toma de agua está abierta", language="es")
+    item = await outbox.enqueue(spanish, "resident-es")
+    assert item.language == "es" and (await outbox.get(item.reference)).language == "es"
+    async with open311_server.client() as client:
+        filed = await outbox.attempt(await outbox.claim(item.reference), client)
+    async with RequestStore(open311_server.db_path) as store:
+        request = await store.get(filed.service_request_id)
+    assert request.description == f"la toma de agua está abierta [ref {item.reference}] [lang es]"
+    assert request.service_code == "WATER_LEAK" and request.attributes == {"source": "fire hydrant"}
+
+
+async def test_a_report_without_a_language_is_recorded_in_the_residents_stored_one(open311_server):
+    """Staff filing from the console give no language: the resident's stored language is recorded."""
+    from bot.i18n.store import remember_language
+    from bot.reports.filing import submit
+
+    await remember_language("resident-stored", "es")
+    async with open311_server.client() as client:
+        submission = await submit(DRAFT, "resident-stored", client)
+    assert submission.item.language == "es" and submission.item.fields["description"].endswith("[lang es]")
+    assert (await outbox.enqueue(DRAFT, None)).language == "en"  # nobody to ask: the city's default
