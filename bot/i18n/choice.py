@@ -6,7 +6,7 @@ browser's language, `?lang=`), else what their message looks like, else the
 city's default; a resident with a language keeps it unless a message is long
 and clearly in another one. Answers to the address, contact and request-number
 questions never switch: "12 Elm St" or "ana@example.org" say nothing about
-the language a resident reads.
+the language a resident reads, and neither does a button's intent payload.
 
 Language identification is unreliable on a few words (lingua rates "hello"
 and "hay un bache" wrongly), so a short first message is decided by the words
@@ -60,7 +60,8 @@ def decide(turn: Turn) -> str:
     remembered = supported(turn.remembered)
     if remembered and turn.requested_slot in LANGUAGE_NEUTRAL_SLOTS:
         return remembered
-    words = [word.casefold() for word in WORD.findall(turn.text)]
+    # A button's intent payload ("/affirm", "/report_pothole") is no one's writing.
+    words = [] if turn.text.startswith("/") else [word.casefold() for word in WORD.findall(turn.text)]
     detection = detect(turn.text) if words else None
     long_and_clear = (
         detection is not None and len(words) >= MIN_WORDS_TO_SWITCH and detection.confidence >= MIN_CONFIDENCE_TO_SWITCH

@@ -57,3 +57,9 @@ def test_the_channel_hint_decides_a_short_first_message() -> None:
     assert decide(Turn("hello", hint="es")) == "es"
     assert decide(Turn("hola", hint="fr")) == "es"  # a hint the city does not offer is no hint
     assert decide(Turn("there is a pothole on my street", hint="es")) == "en"
+
+
+def test_a_buttons_intent_payload_never_switches() -> None:
+    for payload in ("/affirm", "/report_pothole", "/check_status", '/report_problem{"zone": "north side of town"}'):
+        assert decide(Turn(payload, remembered="es")) == "es"
+    assert decide(Turn("/report_pothole")) == "en"  # no language yet: the default
