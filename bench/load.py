@@ -14,10 +14,15 @@ from bench.sides import Side
 from bench.stats import Stats
 
 
-async def run_load(side: Side, concurrency: int, seconds: float, max_messages: int, seed: int) -> Tuple[Stats, float]:
-    """`concurrency` residents talking at once for `seconds` (at most `max_messages` messages)."""
+async def run_load(
+    side: Side, concurrency: int, seconds: float, max_messages: int, seed: int, spanish_share: float = 0.0
+) -> Tuple[Stats, float]:
+    """`concurrency` residents talking at once for `seconds` (at most `max_messages` messages).
+
+    `spanish_share` of the conversations are in Spanish.
+    """
     stats = Stats()
-    workload = Workload(side, seed)
+    workload = Workload(side, seed, spanish_share)
     deadline = time.monotonic() + seconds
     budget = [max_messages]
     async with http_client(concurrency + 10) as client:
@@ -25,7 +30,8 @@ async def run_load(side: Side, concurrency: int, seconds: float, max_messages: i
         async def resident(index: int) -> None:
             rng = random.Random(seed * 1000 + index)
             while time.monotonic() < deadline and budget[0] > 0:
-                talk = Talk(client, side.rest_urls, stats, deadline, budget)
+                language = workload.language(rng)
+                talk = Talk(client, side.rest_urls, stats, deadline, budget, language, workload.answered_in(language))
                 stats.conversations += 1
                 try:
                     await workload.pick(rng)(talk, rng)

@@ -9,15 +9,7 @@ import time
 import uuid
 from typing import Any, Callable, List, Optional, Sequence
 
-from bench.scripts import (
-    DESCRIPTIONS,
-    FAQ_LINES,
-    MID_REPORT_QUESTIONS,
-    OUT_OF_SCOPE_LINES,
-    REPORTS_SCRIPTS,
-    STREETS,
-    UNKNOWN_REQUEST_ID,
-)
+from bench.scripts import MARKERS, SCRIPTS, STREETS, UNKNOWN_REQUEST_ID, Markers, Scripts
 from bench.sides import Side
 from bench.stats import Stats
 
@@ -45,8 +37,20 @@ def http_client(connections: int) -> Any:
 class Talk:
     """One resident's conversation; each message waits for the answer."""
 
-    def __init__(self, client: Any, urls: Sequence[str], stats: Stats, deadline: float, budget: List[int]) -> None:
+    def __init__(
+        self,
+        client: Any,
+        urls: Sequence[str],
+        stats: Stats,
+        deadline: float,
+        budget: List[int],
+        language: str = "en",
+        answered_in: str = "en",
+    ) -> None:
         self.client = client
+        self.scripts: Scripts = SCRIPTS[language]  # what this resident says
+        self.answered_in = answered_in
+        self.markers: Markers = MARKERS[answered_in]  # what the assistant's answers to them say
         self.urls = list(urls)
         self.stats = stats
         self.deadline = deadline
@@ -92,91 +96,108 @@ class Talk:
 
 
 class Workload:
-    """The conversations residents have, drawn at random with realistic weights."""
+    """The conversations residents have, drawn at random with realistic weights, some of them in Spanish."""
 
-    def __init__(self, side: Side, seed: int) -> None:
+    def __init__(self, side: Side, seed: int, spanish_share: float = 0.0) -> None:
         from bot.catalog import load_city
 
         self.city = load_city()
         self.side = side
+        self.spanish_share = spanish_share
+
+    def language(self, rng: random.Random) -> str:
+        """The language the next resident writes in."""
+        return "es" if rng.random() < self.spanish_share else "en"
+
+    def answered_in(self, language: str) -> str:
+        """The language the side answers a resident of `language` in: stock Rasa has no language access."""
+        return language if self.side.name == "ours" else "en"
 
     def address(self) -> str:
         """A new address for every report, so none looks like a duplicate of another."""
         number = next(self.side.street_numbers)
         return f"{number} {STREETS[number % len(STREETS)]}"
 
-    def attribute_asked(self, reply: str, code: str) -> Optional[Any]:
+    def attribute_asked(self, reply: str, code: str, language: str) -> Optional[Any]:
+        from bot.i18n.city import attribute_text
+
         service = self.city.service(code)
         for attribute in service.attributes if service else []:
-            if attribute.description.rstrip("?") in reply:
+            question = attribute_text(language, code, attribute.code, attribute.description) or ""
+            if question.strip("¿?") in reply:
                 return attribute
         return None
 
     async def report(self, talk: Talk, rng: random.Random) -> None:
         """A complete service request: opening, the service's questions, where, what, confirm."""
-        code = rng.choice(sorted(REPORTS_SCRIPTS))
-        opening, answers = REPORTS_SCRIPTS[code]
+        said, marks = talk.scripts, talk.markers
+        code = rng.choice(sorted(said.reports))
+        opening, answers = said.reports[code]
         if rng.random() < 0.5:
-            await talk.say("hi")
+            await talk.say(said.short_greeting)
         reply = await talk.say(opening)
         if rng.random() < 0.3:  # a city question in the middle of the report
             question = reply
-            reply = await talk.say(rng.choice(MID_REPORT_QUESTIONS))
+            reply = await talk.say(rng.choice(said.mid_report_questions))
             talk.expect(question.splitlines()[-1][:20] in reply, "the report's question again", reply)
         for _ in range(6):
-            attribute = self.attribute_asked(reply, code)
+            attribute = self.attribute_asked(reply, code, talk.answered_in)
             if attribute is None:
                 break
-            reply = await talk.say(answers.get(attribute.code, "skip"))
-        talk.expect("Where is it?" in reply, "the location question", reply)
+            reply = await talk.say(answers.get(attribute.code, said.skip))
+        talk.expect(marks.location_question in reply, "the location question", reply)
         address = self.address()
         reply = await talk.say(address)
-        talk.expect("describe the problem" in reply, "the description question", reply)
-        reply = await talk.say(rng.choice(DESCRIPTIONS))
-        talk.expect("updates" in reply, "the contact question", reply)
-        reply = await talk.say("skip")
-        talk.expect("Here's your report" in reply and address in reply, "the summary", reply)
-        reply = await talk.say("yes")
-        match = re.search(r"request number is (\w[\w-]*)", reply) or re.search(r"reference (R-[A-Z0-9]+)", reply)
+        talk.expect(marks.description_question in reply, "the description question", reply)
+        reply = await talk.say(rng.choice(said.descriptions))
+        talk.expect(marks.contact_question in reply, "the contact question", reply)
+        reply = await talk.say(said.skip)
+        talk.expect(marks.summary in reply and address in reply, "the summary", reply)
+        reply = await talk.say(said.yes)
+        match = re.search(marks.request_number, reply) or re.search(marks.reference, reply)
         talk.expect(match is not None, "a request number", reply)
         self.side.filed.append(match.group(1))
-        await talk.say("thanks")
+        await talk.say(said.thanks)
 
     async def questions(self, talk: Talk, rng: random.Random) -> None:
         """City questions, a greeting, a bot question, thanks and goodbye."""
-        await talk.say("hello")
-        for line in rng.sample(FAQ_LINES, 3):
+        said = talk.scripts
+        await talk.say(said.greeting)
+        for line in rng.sample(said.faq_lines, 3):
             await talk.say(line)
-        await talk.say("are you a robot?")
-        for line in rng.sample(FAQ_LINES, 2):
+        await talk.say(said.bot_question)
+        for line in rng.sample(said.faq_lines, 2):
             await talk.say(line)
-        await talk.say("thanks!")
-        await talk.say("bye")
+        await talk.say(said.thanks)
+        await talk.say(said.bye)
 
     async def status(self, talk: Talk, rng: random.Random) -> None:
         """Status lookups: a number in the question, then one asked for."""
+        said, marks = talk.scripts, talk.markers
         request_id = rng.choice(self.side.filed) if self.side.filed else UNKNOWN_REQUEST_ID
-        await talk.say("hello")
-        reply = await talk.say(f"what's happening with my request {request_id}?")
-        talk.expect(f"Request {request_id}" in reply or request_id in reply, "the request's status", reply)
-        await talk.say(rng.choice(FAQ_LINES))
-        reply = await talk.say("can you check on my report?")
-        talk.expect("request number" in reply, "a question for the number", reply)
+        await talk.say(said.greeting)
+        reply = await talk.say(said.status_question.format(request_id=request_id))
+        shown = marks.request_status.format(request_id=request_id)
+        talk.expect(shown in reply or request_id in reply, "the request's status", reply)
+        await talk.say(rng.choice(said.faq_lines))
+        reply = await talk.say(said.check_on_report)
+        talk.expect(marks.request_id_question in reply, "a question for the number", reply)
         reply = await talk.say(request_id)
         talk.expect(request_id in reply, "the request's status", reply)
-        await talk.say("thanks")
-        await talk.say("bye")
+        await talk.say(said.thanks)
+        await talk.say(said.bye)
 
     async def out_of_scope(self, talk: Talk, rng: random.Random) -> None:
         """Things the assistant cannot do, then a person asked for."""
-        await talk.say("hi")
-        first, second = rng.sample(OUT_OF_SCOPE_LINES, 2)
+        said = talk.scripts
+        await talk.say(said.short_greeting)
+        first, second = rng.sample(said.out_of_scope_lines, 2)
         await talk.say(first)
-        await talk.say(rng.choice(FAQ_LINES))
+        await talk.say(rng.choice(said.faq_lines))
         await talk.say(first)
         await talk.say(second)
         # The last turn: after this the conversation may be handed to city staff.
-        reply = await talk.say("I want to talk to a real person")
+        reply = await talk.say(said.ask_person)
         talk.expect("311" in reply or "555" in reply, "the city's contacts", reply)
 
     def pick(self, rng: random.Random) -> Callable:

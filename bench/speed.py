@@ -10,8 +10,10 @@ noisy machine:
 
 - realistic mixed conversations over the REST channel (city questions, complete
   service requests through the form and the action server, status lookups,
-  out-of-scope lines) at 1, 10 and 50 conversations in flight; each simulated
-  resident waits for the answer before sending the next message;
+  out-of-scope lines), a share of them in Spanish (`--spanish`, 0.3), at 1, 10
+  and 50 conversations in flight; each simulated resident waits for the answer
+  before sending the next message; stock Rasa, which has no language access,
+  answers its Spanish residents in English and is checked against that;
 - one long conversation: the cost of a turn at turn 10 and at turn 200;
 - the Rasa server's peak RSS, cold start (launch to first answer) and the
   `rasa train` time of each configuration.
@@ -87,6 +89,12 @@ def parse_args(argv: Optional[List[str]]) -> argparse.Namespace:
     parser.add_argument("--out", type=Path, help="JSON report (default reports/bench.json)")
     parser.add_argument("--chart", type=Path, help="PNG chart (default reports/bench.png)")
     parser.add_argument("--seed", type=int, default=311)
+    parser.add_argument(
+        "--spanish",
+        type=float,
+        default=0.3,
+        help="share of the conversations in Spanish (0: English only, as before language access)",
+    )
     return parser.parse_args(argv)
 
 
@@ -114,7 +122,7 @@ def main(argv: Optional[List[str]] = None) -> int:
             say(f"{side.name}: starting the stack{' (scale-out)' if args.scale_out else ''}")
             start_side(side, args.scale_out, args.rasa_processes)
         for side in sides:  # warm up: every kind of conversation once, not measured
-            asyncio.run(run_load(side, 4, 45.0, 60, seed=args.seed + 7))
+            asyncio.run(run_load(side, 4, 45.0, 60, seed=args.seed + 7, spanish_share=args.spanish))
         # Each level in rounds, the sides taking turns, so that the machine's busy
         # and quiet moments fall on both sides alike.
         rounds = max(1, args.rounds)
@@ -131,6 +139,7 @@ def main(argv: Optional[List[str]] = None) -> int:
                             args.seconds / rounds,
                             args.max_messages // rounds,
                             seed=args.seed + level * 10 + round_index,
+                            spanish_share=args.spanish,
                         )
                     )
                     merge(totals[side.name][0], stats)
@@ -173,6 +182,7 @@ def main(argv: Optional[List[str]] = None) -> int:
         },
         "rasa_processes": args.rasa_processes if args.scale_out else 1,
         "seconds_per_level": args.seconds,
+        "spanish_share": args.spanish,
         "cpus": os.cpu_count(),
         "load_average_at_end": os.getloadavg(),
         "bench_seconds": round(time.monotonic() - started, 1),
