@@ -9,6 +9,7 @@ back office's own codes and keys.
 
 from __future__ import annotations
 
+import abc
 import functools
 import logging
 from typing import Any, Dict, List, Optional, Text
@@ -28,16 +29,18 @@ from actions.common import (
     shared_coordinates,
     shared_media_url,
 )
+from actions.free_text import PENDING, ask_if_unsure, free_text_answer
 from bot.catalog import load_city
 from bot.i18n.city import branding
 from bot.open311.client import client_from_env
 from bot.open311.models import Open311Error, ServiceDefinition
-from bot.reports.answers import find_address, is_skip, looks_like_location, parse_contact
+from bot.reports.answers import find_address, is_skip, parse_contact
 from bot.reports.corrections import CHANGE_PAYLOAD, SEND_PAYLOAD, change_buttons, confirm_buttons, read_confirmation
 from bot.reports.directory import directory, shown_name
 from bot.reports.draft import ANONYMOUS, REPORT_SLOTS, ReportDraft
 from bot.reports.duplicates import find_duplicate
 from bot.reports.filing import submission_message, submit
+from bot.reports.places import read_place
 from bot.reports.questions import Wording, check_answer, next_attribute, question_for
 from bot.reports.status import describe_request
 from bot.reports.updates.store import subscribe
@@ -145,7 +148,7 @@ class ValidateServiceRequestForm(FormValidationAction):
         """A new report forgets whatever an earlier, unfinished one left in the slots."""
         if form_is_active(tracker, FORM):
             return []
-        cleared = list(REPORT_SLOTS) + ["awaiting_change"]
+        cleared = list(REPORT_SLOTS) + ["awaiting_change", PENDING]
         # Rasa appends the old values as candidates to validate; drop them.
         while tracker.events and tracker.events[-1].get("event") == "slot":
             tracker.events.pop()
@@ -225,11 +228,20 @@ class ValidateServiceRequestForm(FormValidationAction):
     async def extract_attribute_value(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
+        if _requested(tracker, "attribute_value") and await self._asks_free_text(tracker):
+            return free_text_answer(dispatcher, tracker, "attribute_value")
         text = _answer_text(tracker, "attribute_value")
         if text is None and _requested(tracker, "attribute_value"):
             # "recycling" may read like a city question, but it is one of the choices.
             text = latest_text(tracker) if await self._is_a_choice(tracker) else None
         return {"attribute_value": text} if text else {}
+
+    @staticmethod
+    async def _asks_free_text(tracker: Tracker) -> bool:
+        """Whether the question asked takes the resident's own words (no list of choices)."""
+        definition = await current_definition(tracker)
+        attribute = next_attribute(definition, tracker.get_slot("attributes") or {}) if definition else None
+        return attribute is not None and not attribute.values
 
     @staticmethod
     async def _is_a_choice(tracker: Tracker) -> bool:
@@ -245,11 +257,12 @@ class ValidateServiceRequestForm(FormValidationAction):
         if not form_is_active(tracker, FORM):
             address = find_address(latest_text(tracker))
             return {"location": address} if address else {}
-        text = _answer_text(tracker, "location")
-        if text is None and _requested(tracker, "location") and find_address(latest_text(tracker)):
+        if not _requested(tracker, "location"):
+            return {}
+        if find_address(latest_text(tracker)):
             # "99 Cancel Road" may read like "cancel", but a street address is the answer.
-            text = latest_text(tracker)
-        return {"location": text} if text else {}
+            return {"location": latest_text(tracker), PENDING: None}
+        return free_text_answer(dispatcher, tracker, "location")
 
     async def extract_description(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -258,8 +271,7 @@ class ValidateServiceRequestForm(FormValidationAction):
             opening = latest_text(tracker)
             opening_is_a_description = not opening.startswith("/") and len(opening.split()) >= DESCRIPTION_MIN_WORDS
             return {"description": opening} if opening_is_a_description else {}
-        text = _answer_text(tracker, "description")
-        return {"description": text} if text else {}
+        return free_text_answer(dispatcher, tracker, "description") if _requested(tracker, "description") else {}
 
     async def extract_duplicate_choice(
         self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
@@ -310,9 +322,9 @@ class ValidateServiceRequestForm(FormValidationAction):
     async def validate_location(
         self, value: Any, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict
     ) -> Dict[Text, Any]:
-        text = str(value or "").strip()
-        if looks_like_location(text):
-            return {"location": text[:200], **await duplicate_check(tracker, address=text[:200])}
+        place = read_place(str(value or "")[:200])
+        if place is not None:
+            return {"location": place.location[:300], **await duplicate_check(tracker, address=place.search)}
         dispatcher.utter_message(text=resident_messages(tracker).text("reports.form.need_location"))
         return {"location": None}
 
@@ -407,10 +419,35 @@ class ActionAskAttributeValue(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         definition = await current_definition(tracker)
         attribute = next_attribute(definition, tracker.get_slot("attributes") or {}) if definition else None
-        if attribute is not None:
+        if attribute is not None and not ask_if_unsure(dispatcher, tracker, "attribute_value"):
             question = question_for(attribute, wording(tracker))
             dispatcher.utter_message(text=question.text, buttons=question.buttons)
         return []
+
+
+class AskOrClarify(Action, abc.ABC):
+    """Asks a free-text question (its `utter_ask_<slot>` response), or first whether an unsure reply was the answer."""
+
+    @property
+    @abc.abstractmethod
+    def slot(self) -> Text:
+        """The slot whose question this asks."""
+
+    def name(self) -> Text:
+        return f"action_ask_{self.slot}"
+
+    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
+        if not ask_if_unsure(dispatcher, tracker, self.slot):
+            dispatcher.utter_message(response=f"utter_ask_{self.slot}")
+        return []
+
+
+class ActionAskLocation(AskOrClarify):
+    slot = "location"
+
+
+class ActionAskDescription(AskOrClarify):
+    slot = "description"
 
 
 class ActionAskDuplicateChoice(Action):
@@ -486,4 +523,4 @@ class ActionResetReport(Action):
         return "action_reset_report"
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        return [SlotSet(slot, None) for slot in REPORT_SLOTS] + [SlotSet("awaiting_change", None)]
+        return [SlotSet(slot, None) for slot in (*REPORT_SLOTS, "awaiting_change", PENDING)]

@@ -10,7 +10,7 @@ import re
 from dataclasses import dataclass, field
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import yaml
 
@@ -44,6 +44,15 @@ class CatalogService:
     attributes: List[CatalogAttribute]
 
 
+@dataclass(frozen=True)
+class Landmark:
+    """A place residents name instead of an address, and the words they use for it."""
+
+    name: str
+    address: str
+    aliases: Tuple[str, ...]
+
+
 COLOUR = re.compile(r"^#[0-9a-fA-F]{6}$")
 # Used when a city file has no `branding:` section (they pass WCAG AA on white).
 DEFAULT_COLOURS = {"brand": "#0b4f8a", "brand_dark": "#083a66", "brand_tint": "#e3edf7", "focus": "#b34700"}
@@ -74,6 +83,7 @@ class City:
     services: List[CatalogService]
     lifecycle: List[str]
     branding: Branding
+    landmarks: List[Landmark] = field(default_factory=list)
     # `translations:`: the file's own texts in the city's other languages (bot/i18n/city.py reads them).
     translations: Dict[str, Dict[str, Any]] = field(default_factory=dict)
 
@@ -141,6 +151,14 @@ def _parse(raw: Dict[str, Any]) -> City:
         services=services,
         lifecycle=[str(x) for x in raw.get("request_lifecycle", [])],
         branding=_branding(raw, jurisdiction),
+        landmarks=[
+            Landmark(
+                name=str(item["name"]),
+                address=str(item.get("address", "")),
+                aliases=tuple(str(alias) for alias in item.get("aliases", [])),
+            )
+            for item in raw.get("landmarks", [])
+        ],
         translations={str(lang): dict(texts or {}) for lang, texts in (raw.get("translations") or {}).items()},
     )
 

@@ -151,14 +151,6 @@ def find_address(text: str) -> Optional[str]:
     return None
 
 
-def looks_like_location(text: str) -> bool:
-    """Whether a reply can serve as a location: an address, intersection or landmark."""
-    said = normalise(text)
-    if find_address(text):
-        return True
-    return len(said) >= 4 and any(ch.isalpha() for ch in said) and not is_skip(text)
-
-
 @dataclass
 class ContactDetails:
     """Optional details a resident leaves so the city can follow up."""

@@ -47,6 +47,8 @@ class Vocabulary:
     yesterday: Tuple[str, ...]
     address_fillers: Tuple[str, ...]  # raw
     intersection_joiners: Tuple[str, ...]  # raw
+    not_street_names: FrozenSet[str]  # "my" in "my street"
+    street_prefixes: Tuple[str, ...]  # raw: "calle" in "calle Elm"
     name_intros: Tuple[str, ...]  # raw
     choice_joiners: Tuple[str, ...]  # raw
     confirm_yes: FrozenSet[str]
@@ -54,6 +56,9 @@ class Vocabulary:
     fields: Dict[str, Tuple[str, ...]]  # a report slot -> words naming it
     follow: Tuple[str, ...]
     file_anyway: Tuple[str, ...]
+    question_starts: Tuple[str, ...]  # raw, lower case: a free-text answer starting so reads as a question
+    my_answer: FrozenSet[str]  # "it's the description"
+    a_question: FrozenSet[str]  # "it's a question"
 
 
 def _normalised(words: Tuple[str, ...]) -> Tuple[str, ...]:
@@ -89,6 +94,8 @@ def _vocabulary(languages: Tuple[str, ...]) -> Vocabulary:
         yesterday=words("yesterday"),
         address_fillers=_raw("address_fillers"),
         intersection_joiners=_raw("intersection_joiners"),
+        not_street_names=frozenset(words("not_street_names")),
+        street_prefixes=_raw("street_prefixes"),
         name_intros=_raw("name_intros"),
         choice_joiners=_raw("choice_joiners"),
         confirm_yes=frozenset(words("confirm_yes")),
@@ -96,6 +103,9 @@ def _vocabulary(languages: Tuple[str, ...]) -> Vocabulary:
         fields=lists("fields"),
         follow=words("follow"),
         file_anyway=words("file_anyway"),
+        question_starts=tuple(dict.fromkeys(word.lower() for word in word_list(AREA, "question_starts"))),
+        my_answer=frozenset(words("my_answer")),
+        a_question=frozenset(words("a_question")),
     )
 
 

@@ -5,7 +5,6 @@ import pytest
 from bot.reports.answers import (
     find_address,
     is_skip,
-    looks_like_location,
     match_choice,
     parse_contact,
     parse_days,
@@ -67,12 +66,6 @@ def test_unclear_or_ambiguous_answers_match_nothing(said):
 )
 def test_addresses_found_in_sentences(text, expected):
     assert find_address(text) == expected
-
-
-def test_locations_accept_landmarks_but_not_skips():
-    assert looks_like_location("behind the Main Library")
-    assert not looks_like_location("skip")
-    assert not looks_like_location("?")
 
 
 @pytest.mark.parametrize("said", ["skip", "Skip it", "no thanks", "anonymous", "I don't know"])
