@@ -80,9 +80,19 @@ def label_of(parse: Dict[str, Any]) -> str:
     return intent
 
 
+HANDOFF_INTENT = "request_human"
+# CLINC's splits: `oos_val` is for tuning (bot/rasa_ext/negatives.py), `oos_test` only measures.
+CLINC_SPLITS = (("clinc_oos_val", "oos_val"), ("clinc_oos_test", "oos_test"))
+
+
 def is_taken_in_scope(label: str) -> bool:
     """Whether a prediction would start a report or answer a city FAQ."""
     return label.startswith(REQUEST_INTENT_PREFIX) or label.startswith("faq")
+
+
+def is_acted_on(label: str) -> bool:
+    """Whether a prediction would start something: a report, a city answer, or a handoff to staff."""
+    return is_taken_in_scope(label) or label == HANDOFF_INTENT
 
 
 def accuracy_and_macro_f1(gold: Sequence[str], predicted: Sequence[str]) -> Tuple[float, float]:
@@ -228,8 +238,8 @@ async def score_holdout(parser: Parser, holdout: HoldoutSet) -> Dict[str, Any]:
     return {"language": holdout.language, **holdout_figures(texts, [g for _, g in pairs], predicted)}
 
 
-def clinc_oos_texts(path: Path) -> List[str]:
-    return [text for text, _ in json.loads(path.read_text())["oos_test"]]
+def clinc_oos_texts(path: Path, split: str = "oos_test") -> List[str]:
+    return [text for text, _ in json.loads(path.read_text())[split]]
 
 
 async def clinc_figures(parser: Parser, oos: Sequence[str]) -> Dict[str, Any]:
@@ -240,6 +250,8 @@ async def clinc_figures(parser: Parser, oos: Sequence[str]) -> Dict[str, Any]:
         "taken_as_request_or_faq": round(len(wrong) / len(oos), 4),
         "taken_as_request": round(sum(lab.startswith(REQUEST_INTENT_PREFIX) for lab in oos_labels) / len(oos), 4),
         "taken_as_faq": round(sum(lab.startswith("faq") for lab in oos_labels) / len(oos), 4),
+        "handed_to_staff": round(sum(lab == HANDOFF_INTENT for lab in oos_labels) / len(oos), 4),
+        "acted_on": round(sum(is_acted_on(lab) for lab in oos_labels) / len(oos), 4),
         "most_common_wrong": Counter(wrong).most_common(5),
     }
 
@@ -289,10 +301,11 @@ async def evaluate(model_path: Path, holdouts: Sequence[HoldoutSet] = HOLDOUTS) 
     for key, path in LANGUAGE_ID_SETS:
         results[key] = language_id_figures(load_language_id(path))
     clinc = SHARED_EVAL / "clinc150" / "data_full.json"
-    if clinc.exists():
-        results["clinc_oos_test"] = await clinc_figures(parser, clinc_oos_texts(clinc))
-    else:
-        results["clinc_oos_test"] = {"skipped": f"{clinc} not found"}
+    for key, split in CLINC_SPLITS:
+        if clinc.exists():
+            results[key] = await clinc_figures(parser, clinc_oos_texts(clinc, split))
+        else:
+            results[key] = {"skipped": f"{clinc} not found"}
     if (SHARED_EVAL / "open311").exists():
         expected = labels["bloomington"]
         results["bloomington"] = await bloomington_figures(parser, expected, bloomington_texts(expected))
@@ -350,12 +363,14 @@ def summary_lines(results: Dict[str, Any]) -> List[str]:
     for key, _path in LANGUAGE_ID_SETS:
         if key in results:
             lines.extend(language_id_lines(results[key], key))
-    oos = results.get("clinc_oos_test", {})
-    if "examples" in oos:
-        lines.append(
-            f"CLINC150 oos_test ({oos['examples']}): {oos['taken_as_request_or_faq']:.1%} wrongly taken as a "
-            f"service request or FAQ ({oos['taken_as_request']:.1%} request, {oos['taken_as_faq']:.1%} FAQ)"
-        )
+    for key, split in CLINC_SPLITS:
+        oos = results.get(key, {})
+        if "examples" in oos:
+            lines.append(
+                f"CLINC150 {split} ({oos['examples']}): {oos['taken_as_request_or_faq']:.1%} wrongly taken as a "
+                f"service request or FAQ ({oos['taken_as_request']:.1%} request, {oos['taken_as_faq']:.1%} FAQ); "
+                f"{oos['acted_on']:.1%} with handoffs to staff ({oos['handed_to_staff']:.1%})"
+            )
     bloomington = results.get("bloomington")
     if bloomington:
         lines.append(
