@@ -68,6 +68,8 @@ class Settings:
         "OPEN311_API_KEYS", None, keep_empty=True
     )  # reference server: accepted keys, comma-separated
     city_file: Optional[Path] = setting("CITY_FILE", None, Path)  # unset: bot/city/riverton.yml
+    # training only: CLINC150's file for out-of-scope examples (unset: ../shared/eval/clinc150/data_full.json)
+    out_of_scope_negatives: Optional[Path] = setting("OUT_OF_SCOPE_NEGATIVES", None, Path)
 
     # --- storage
     database_url: Optional[str] = setting("DATABASE_URL", None)  # unset: SQLite files in var_dir

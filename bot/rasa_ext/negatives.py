@@ -27,7 +27,6 @@ from __future__ import annotations
 
 import json
 import logging
-import os
 import random
 from pathlib import Path
 from typing import Any, Dict, Iterable, List, Optional, Sequence, Text
@@ -37,6 +36,8 @@ from rasa.shared.core.training_data.structures import StoryGraph
 from rasa.shared.importers.importer import TrainingDataImporter
 from rasa.shared.nlu.training_data.message import Message
 from rasa.shared.nlu.training_data.training_data import TrainingData
+
+from bot.settings import settings
 
 logger = logging.getLogger(__name__)
 
@@ -113,7 +114,7 @@ class OutOfScopeNegatives(TrainingDataImporter):
         per_intent: int = 8,
         **_: Any,
     ) -> None:
-        self.path = Path(os.environ.get("OUT_OF_SCOPE_NEGATIVES") or path or DEFAULT_PATH)
+        self.path = Path(settings().out_of_scope_negatives or path or DEFAULT_PATH)
         self.per_intent = int(per_intent)
 
     def get_nlu_data(self, language: Optional[Text] = "en") -> TrainingData:

@@ -2,14 +2,28 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, List
+import re
+import unicodedata
+from dataclasses import dataclass
+from typing import Any, Dict, List, Text, Tuple
 
+from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
 from rasa.nlu.classifiers.fallback_classifier import FallbackClassifier
 from rasa.nlu.constants import RESPONSE_SELECTOR_PROPERTY_NAME
 from rasa.nlu.selectors.response_selector import ResponseSelector
-from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY
+from rasa.shared.nlu.constants import (
+    INTENT,
+    INTENT_NAME_KEY,
+    INTENT_RANKING_KEY,
+    PREDICTED_CONFIDENCE_KEY,
+    TEXT,
+)
 from rasa.shared.nlu.training_data.message import Message
+
+EMERGENCY_INTENT = "emergency"
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -66,3 +80,77 @@ class AnswerAwareFallbackClassifier(FallbackClassifier):
         ) or {}
         confidence = response.get(PREDICTED_CONFIDENCE_KEY)
         return confidence is not None and confidence < self.component_config["answer_threshold"]
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class EmergencyPhrases(GraphComponent):
+    """Any message with an emergency's words is `emergency`, whatever the classifier said.
+
+    A resident whose father has chest pain must get the 911 answer even when
+    the classifier, trained on everyday questions, is unsure or wrong. The words
+    of each city language are in `bot/i18n/locales/<lang>/words/emergency.yml`
+    (`phrases`, and `not_emergencies` such as "fire hydrant" that mean something
+    else), read when the model loads, so a city adds one without retraining.
+    Put it last in the pipeline, after the fallback classifier.
+    """
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "EmergencyPhrases":
+        return cls(emergency_words())
+
+    def __init__(self, words: "EmergencyWords") -> None:
+        self.words = words
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Mark the messages that hold an emergency's words as `emergency` (confidence 1)."""
+        for message in messages:
+            if self.words.in_text(message.get(TEXT) or ""):
+                mark_emergency(message)
+        return messages
+
+
+@dataclass(frozen=True)
+class EmergencyWords:
+    """Every city language's emergency phrases and the phrases that mean something else, normalised."""
+
+    phrases: Tuple[str, ...]
+    not_emergencies: Tuple[str, ...]
+
+    def in_text(self, text: str) -> bool:
+        """Whether `text` holds an emergency phrase and no phrase that means something else."""
+        if text.startswith("/"):
+            return False  # a button's payload is the resident's choice already
+        said = f" {normalise(text)} "
+        if any(f" {phrase} " in said for phrase in self.not_emergencies):
+            return False
+        return any(f" {phrase} " in said for phrase in self.phrases)
+
+
+def emergency_words() -> EmergencyWords:
+    """The emergency phrases of every city language (bot/i18n/locales/<lang>/words/emergency.yml)."""
+    from bot.i18n.words import word_list
+
+    def normalised(name: str) -> Tuple[str, ...]:
+        return tuple(dict.fromkeys(said for said in (normalise(w) for w in word_list("emergency", name)) if said))
+
+    return EmergencyWords(normalised("phrases"), normalised("not_emergencies"))
+
+
+def normalise(text: str) -> str:
+    """Lower-case words without accents or punctuation, single-spaced ("Can't  breathe!" -> "cant breathe")."""
+    decomposed = unicodedata.normalize("NFKD", text.lower().replace("'", "").replace("’", ""))
+    return " ".join(re.findall(r"[a-z0-9]+", "".join(ch for ch in decomposed if not unicodedata.combining(ch))))
+
+
+def mark_emergency(message: Message) -> None:
+    """Make `emergency` the message's intent, at the top of its ranking."""
+    intent = {INTENT_NAME_KEY: EMERGENCY_INTENT, PREDICTED_CONFIDENCE_KEY: 1.0}
+    ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != EMERGENCY_INTENT]
+    message.set(INTENT, intent, add_to_output=True)
+    message.set(INTENT_RANKING_KEY, [intent, *ranking], add_to_output=True)

@@ -1,0 +1,53 @@
+"""An emergency's words make a message `emergency` whatever the classifier said, in either language."""
+
+from __future__ import annotations
+
+import pytest
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.rasa_ext.nlu import EmergencyPhrases, emergency_words
+
+
+def classified(text: str, intent: str = "out_of_scope", confidence: float = 1.0) -> Message:
+    message = Message(data={"text": text})
+    message.set("intent", {"name": intent, "confidence": confidence}, add_to_output=True)
+    message.set("intent_ranking", [{"name": intent, "confidence": confidence}], add_to_output=True)
+    return message
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "my dad is having chest pain",
+        "there are gunshots on my block",
+        "I think my neighbor overdosed, he's unconscious",
+        "Can't breathe, please help",
+        "water is coming in under the front door",
+        "mi papá tiene dolor en el pecho",
+        "se escucharon balazos en la esquina",
+        "hay un cable de luz tirado echando chispas",
+        "huele a gas en todo el edificio",
+        "Se está quemando la casa de al lado!!",
+    ],
+)
+def test_an_emergency_the_classifier_missed_becomes_one(text: str) -> None:
+    (message,) = EmergencyPhrases(emergency_words()).process([classified(text)])
+    assert message.get("intent") == {"name": "emergency", "confidence": 1.0}
+    assert [r["name"] for r in message.get("intent_ranking")] == ["emergency", "out_of_scope"]
+
+
+@pytest.mark.parametrize(
+    "text",
+    [
+        "the fire hydrant on my corner is leaking",
+        "la boca de incendio está abierta y sale agua",
+        "where is the nearest gas station",
+        "when is the fire station open house",
+        "I want to report a pothole",
+        "how do I pay my water bill",
+        "/report_water_leak",
+    ],
+)
+def test_other_messages_keep_the_classifiers_intent(text: str) -> None:
+    (message,) = EmergencyPhrases(emergency_words()).process([classified(text, "report_water_leak", 0.9)])
+    assert message.get("intent")["name"] == "report_water_leak"
