@@ -235,7 +235,10 @@ async def score_holdout(parser: Parser, holdout: HoldoutSet) -> Dict[str, Any]:
     pairs = load_holdout(holdout.path)
     texts = [text for text, _ in pairs]
     predicted = await parser.labels(texts)
-    return {"language": holdout.language, **holdout_figures(texts, [g for _, g in pairs], predicted)}
+    figures = holdout_figures(texts, [g for _, g in pairs], predicted)
+    # Each sentence as a resident's first message: is it answered in its own language?
+    in_its_language = sum(first_message_language(text) == holdout.language for text in texts)
+    return {"language": holdout.language, **figures, "first_message_language": share(in_its_language, len(texts))}
 
 
 def clinc_oos_texts(path: Path, split: str = "oos_test") -> List[str]:
@@ -324,6 +327,8 @@ def holdout_lines(holdout: Dict[str, Any]) -> List[str]:
         f"macro-F1 {holdout['macro_f1']:.3f} (intents only: {holdout['intent_accuracy']:.1%}, "
         f"{holdout['intent_macro_f1']:.3f})"
     )
+    if holdout.get("first_message_language") is not None:
+        line += f"; answered in its language as a first message {holdout['first_message_language']:.1%}"
     if holdout["emergency_examples"]:
         line += (
             f"; emergencies recognised {holdout['emergency_recall']:.1%} "

@@ -30,9 +30,6 @@ MIN_WORDS_TO_SWITCH = 3
 MIN_CONFIDENCE_TO_SWITCH = 0.9
 # A first message of MIN_WORDS_TO_SWITCH words or more sets the language with less confidence.
 MIN_CONFIDENCE_FIRST = 0.6
-# Up to this many words, a first message that uses one language's own words is in that language
-# (unless it is long and clearly another: "hay un bache" is Spanish though lingua says English).
-MAX_WORDS_BY_OWN_WORDS = 5
 # A shorter first message: its own words decide, else the detector must be quite sure.
 MIN_CONFIDENCE_SHORT = 0.8
 # Questions whose answers are names, numbers and addresses, not sentences.
@@ -75,7 +72,7 @@ def decide(turn: Turn) -> str:
         return hint
     if detection is None:
         return default_language()
-    own = own_words_language(words) if len(words) <= MAX_WORDS_BY_OWN_WORDS else None
+    own = own_words_language(words)  # unless long and clearly another: "hay un bache" is Spanish, lingua says English
     if own:
         return own
     needed = MIN_CONFIDENCE_FIRST if len(words) >= MIN_WORDS_TO_SWITCH else MIN_CONFIDENCE_SHORT

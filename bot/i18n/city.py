@@ -86,6 +86,12 @@ def attribute_text(language: str, service_code: str, attribute_code: str, defaul
     return str(translated) if translated else default
 
 
+def attribute_name(language: str, service_code: str, attribute_code: str) -> Optional[str]:
+    """A short name for an attribute in `language` ("tamaño" for `size`), if the city file gives one."""
+    translated = _attribute(language, service_code, attribute_code).get("name")
+    return str(translated) if translated else None
+
+
 def value_name(language: str, service_code: str, attribute_code: str, key: str, default: str) -> str:
     """A list attribute's choice, by the back office's value key, in `language`, else `default`."""
     values = _attribute(language, service_code, attribute_code).get("values") or {}

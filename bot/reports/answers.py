@@ -64,7 +64,8 @@ def match_choice(text: str, choices: Sequence[str]) -> Optional[str]:
 
     Understands the number of the choice in the list ("2"), its exact wording, its
     short label, a known synonym ("big" for "large"), the label appearing inside
-    a sentence ("it's in the bike lane"), and small typos. The synonyms are
+    a sentence ("it's in the bike lane"), small typos, and a word of only one
+    label ("bridge" for "bridge or overpass"). The synonyms are
     every city language's, keyed by the choice's short label in the back
     office's words (bot/i18n/locales/<lang>/words/reports.yml).
     """
@@ -91,7 +92,8 @@ def match_choice(text: str, choices: Sequence[str]) -> Optional[str]:
     close = difflib.get_close_matches(said, labels, n=2, cutoff=0.75)
     if len(close) == 1:
         return choices[labels.index(close[0])]
-    return None
+    part_of = [c for c, label in zip(choices, labels, strict=True) if len(said) >= 4 and contains_phrase(label, said)]
+    return part_of[0] if len(part_of) == 1 else None
 
 
 def is_skip(text: str) -> bool:

@@ -9,6 +9,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any, Dict, List, Optional, Tuple
 
+from bot.i18n.city import attribute_name
+from bot.i18n.languages import city_languages
 from bot.open311.models import ServiceDefinition
 from bot.reports.answers import find_address
 from bot.reports.draft import ReportDraft
@@ -42,10 +44,11 @@ def _mentions(said: str, words: Tuple[str, ...]) -> bool:
     return any(contains_phrase(said, word) for word in words)
 
 
-def _attribute_words(code: str) -> Tuple[str, ...]:
-    """How a resident names an attribute: its code in words ("bin type")."""
-    words = normalise(code.replace("_", " "))
-    return (words,) if words else ()
+def _attribute_words(service_code: str, code: str) -> Tuple[str, ...]:
+    """How a resident names an attribute: its code in words ("bin type"), or its name in a city language ("tamaño")."""
+    names = [code.replace("_", " ")]
+    names += [attribute_name(language, service_code, code) or "" for language in city_languages()]
+    return tuple(dict.fromkeys(said for said in (normalise(name) for name in names) if said))
 
 
 def change_buttons(definition: ServiceDefinition, wording: Wording) -> List[Dict[str, str]]:
@@ -97,7 +100,7 @@ def read_confirmation(
         if _mentions(said, names):
             cleared[slot] = None
     for attribute in attributes:
-        if _mentions(said, _attribute_words(attribute.code)):
+        if _mentions(said, _attribute_words(definition.service_code, attribute.code)):
             updated = dict(cleared.get("attributes") or draft.attributes)
             updated.pop(attribute.code, None)
             cleared["attributes"] = updated

@@ -11,7 +11,7 @@ from dataclasses import dataclass
 from functools import lru_cache
 from typing import Any, Dict, List, Optional, Pattern, Sequence, Tuple
 
-from bot.i18n.city import attribute_text, value_name
+from bot.i18n.city import attribute_name, attribute_text, value_name
 from bot.i18n.messages import Messages
 from bot.open311.models import ServiceAttribute, ServiceDefinition
 from bot.reports.answers import is_skip, match_choice, parse_days, parse_number
@@ -67,7 +67,11 @@ class Wording:
         return (asked or attribute.code.replace("_", " ")).strip()
 
     def label(self, attribute: ServiceAttribute) -> str:
-        """A short name for the attribute (a change button): its translated question, else its code in words."""
+        """A short name for the attribute (a change button): its name in the city file, its translated
+        question, else its code in words."""
+        named = attribute_name(self.language, self.service_code, attribute.code)
+        if named:
+            return named[:1].upper() + named[1:]
         translated = attribute_text(self.language, self.service_code, attribute.code, None)
         return translated.strip() if translated else attribute.code.replace("_", " ").capitalize()
 

@@ -33,9 +33,9 @@ _names = itertools.count(random.randint(100, 999))
 
 
 def response(name: str) -> str:
-    """A response's text as domain.yml words it."""
+    """A response's English text as domain.yml words it (the variation without a language condition)."""
     domain = yaml.safe_load((PROJECT_ROOT / "domain.yml").read_text())
-    (variation,) = domain["responses"][name]
+    (variation,) = [v for v in domain["responses"][name] if not v.get("condition")]
     return variation["text"]
 
 

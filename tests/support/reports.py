@@ -47,6 +47,7 @@ SPANISH = {
         "agency": "Departamento de Obras Públicas",
         "attributes": {
             "size": {
+                "name": "tamaño",
                 "description": "¿Qué tan grande es?",
                 "values": {
                     "small (smaller than a dinner plate)": "pequeño (más chico que un plato)",

@@ -154,3 +154,11 @@ def test_a_spanish_contact_with_an_accented_name():
     assert (details.first_name, details.last_name, details.email) == ("José", "Pérez", "jose@example.org")
     assert parse_contact("omitir").is_empty()
     assert parse_contact("nada").is_empty()
+
+
+def test_a_word_of_only_one_choice_picks_it():
+    choices = ["public property", "private property", "bridge or overpass", "traffic sign"]
+    assert match_choice("bridge", choices) == "bridge or overpass"
+    assert match_choice("property", choices) is None  # two choices say it
+    spanish = ["propiedad pública", "propiedad privada", "puente o paso elevado", "señal de tránsito"]
+    assert match_choice("puente", spanish) == "puente o paso elevado"

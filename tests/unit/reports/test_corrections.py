@@ -72,6 +72,13 @@ def test_naming_a_part_in_spanish_clears_it(said, cleared):
     assert reply.kind == "correct" and reply.slots[cleared] is None
 
 
+@pytest.mark.parametrize("said", ["el tamaño está mal", "cambiar el tamano", "the size is wrong"])
+def test_naming_an_attribute_by_its_name_in_a_city_language_clears_that_answer(said):
+    reply = read(said)
+    assert reply.kind == "correct" and "size" not in reply.slots["attributes"]
+    assert reply.slots["attributes"] == {"pole_number": None}
+
+
 def test_the_wrong_problem_type_clears_the_service_and_its_answers():
     reply = read("el tipo de problema está mal")
     assert reply.slots["service_code"] is None and reply.slots["attributes"] == {}
@@ -99,7 +106,7 @@ def test_change_buttons_are_titled_in_spanish_and_clear_their_own_part():
     assert [b["title"] for b in buttons] == [
         "Ubicación",
         "Descripción",
-        "¿Qué tan grande es?",
+        "Tamaño",
         "Pole number",
         "Datos de contacto",
         "Enviarlo así",
