@@ -47,8 +47,8 @@ DEFAULT_PATH = Path(__file__).resolve().parents[2].parent / "shared" / "eval" / 
 TRAINING_SPLITS = ("oos_train", "train")
 # CLINC intents too close to something the city assistant does: left out, not taught as "not the city".
 # Small talk it answers (greeting, yes/no, "are you a bot"), city topics (taxes, bills, holidays,
-# directions, meetings), a language change, status questions, and sentences that share a channel's
-# words ("my location", "text me") or an emergency's ("gas").
+# directions, meetings), a language change, status questions ("what's the status of ..."), and
+# sentences that share a channel's words ("my location", "text me") or an emergency's ("gas").
 CITY_LIKE_INTENTS = frozenset(
     {
         "greeting",
@@ -75,6 +75,9 @@ CITY_LIKE_INTENTS = frozenset(
         "change_language",
         "translate",
         "application_status",
+        "order_status",
+        "pto_request_status",
+        "flight_status",
         "share_location",
         "current_location",
         "make_call",

@@ -24,6 +24,9 @@ from rasa.shared.nlu.constants import (
 from rasa.shared.nlu.training_data.message import Message
 
 EMERGENCY_INTENT = "emergency"
+STATUS_INTENT = "check_status"
+# What a message carrying one of the assistant's references may not be left as.
+NOT_UNDERSTOOD = frozenset({"out_of_scope", "nlu_fallback"})
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -115,6 +118,39 @@ class EmergencyPhrases(GraphComponent):
         return messages
 
 
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class OwnReferences(GraphComponent):
+    """A message holding one of the assistant's report references (R-KVJ88H) is a status question
+    when the classifier found it out of scope or was unsure.
+
+    The references are random letters and digits: the classifier has never seen
+    the one a resident types, and "any news on R-HT6Y3W?" must not get "I can't
+    help with that". Only those two outcomes change; an emergency or a report
+    that mentions a reference keeps its intent. Put it before EmergencyPhrases.
+    """
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "OwnReferences":
+        return cls()
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """Mark the not-understood messages that hold a reference as `check_status`."""
+        from bot.reports.outbox import LOCAL_REFERENCE
+
+        for message in messages:
+            text = message.get(TEXT) or ""
+            intent = (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+            if intent in NOT_UNDERSTOOD and not text.startswith("/") and LOCAL_REFERENCE.search(text):
+                set_top_intent(message, STATUS_INTENT)
+        return messages
+
+
 @dataclass(frozen=True)
 class EmergencyWords:
     """Every city language's emergency phrases and the phrases that mean something else, normalised."""
@@ -150,7 +186,12 @@ def normalise(text: str) -> str:
 
 def mark_emergency(message: Message) -> None:
     """Make `emergency` the message's intent, at the top of its ranking."""
-    intent = {INTENT_NAME_KEY: EMERGENCY_INTENT, PREDICTED_CONFIDENCE_KEY: 1.0}
-    ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != EMERGENCY_INTENT]
+    set_top_intent(message, EMERGENCY_INTENT)
+
+
+def set_top_intent(message: Message, name: str) -> None:
+    """Make `name` the message's intent (confidence 1), at the top of its ranking."""
+    intent = {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: 1.0}
+    ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != name]
     message.set(INTENT, intent, add_to_output=True)
     message.set(INTENT_RANKING_KEY, [intent, *ranking], add_to_output=True)

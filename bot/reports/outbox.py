@@ -21,6 +21,7 @@ from __future__ import annotations
 import json
 import logging
 import random
+import re
 import secrets
 import uuid
 from dataclasses import dataclass
@@ -46,6 +47,8 @@ FILED = "filed"
 REJECTED = "rejected"  # the back office refused it: retrying would not help
 
 _REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
+# A reference as a resident types it back: any case, 5 to 8 characters (earlier references were shorter).
+LOCAL_REFERENCE = re.compile(r"(?<![\w-])R-[A-Z0-9]{5,8}(?![\w-])", re.IGNORECASE)
 CLAIM_SECONDS = 60
 
 

@@ -24,7 +24,12 @@ def model_is_current(model: Path) -> bool:
     """Whether the model is newer than every training input (as `make train` decides)."""
     if not model.exists():
         return False
-    inputs = [PROJECT_ROOT / "config.yml", PROJECT_ROOT / "domain.yml", *(PROJECT_ROOT / "data").rglob("*.yml")]
+    inputs = [
+        PROJECT_ROOT / "config.yml",
+        PROJECT_ROOT / "domain.yml",
+        *(PROJECT_ROOT / "data").rglob("*.yml"),
+        *(PROJECT_ROOT / "bot" / "rasa_ext").rglob("*.py"),  # the importer and components training runs
+    ]
     return all(path.stat().st_mtime <= model.stat().st_mtime for path in inputs)
 
 
