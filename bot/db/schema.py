@@ -248,7 +248,7 @@ handoff_notes = sa.Table(
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
 
-# Console accounts, with their failed logins and lockout.
+# Console accounts, with their role, failed logins and lockout.
 staff_users = sa.Table(
     "staff_users",
     metadata,
@@ -258,6 +258,9 @@ staff_users = sa.Table(
     sa.Column("disabled", sa.Boolean, nullable=False, default=False),
     sa.Column("failed_logins", sa.Integer, nullable=False, default=0),
     sa.Column("locked_until", sa.DateTime(timezone=True)),
+    # agent | supervisor | admin (bot/handoff/roles.py); the least one unless said otherwise.
+    sa.Column("role", sa.String(16), nullable=False, server_default="agent"),
+    sa.Column("last_sign_in_at", sa.DateTime(timezone=True)),
 )
 
 # Console sign-ins.

@@ -1,11 +1,15 @@
 """`citybot console` and `citybot staff ...`: the staff console and its accounts.
 
 citybot console [--host 127.0.0.1] [--port 8080]
-citybot staff add dana             # asks for the password twice (or reads one line from stdin)
+citybot staff add dana             # an agent; asks for the password twice (or reads one line from stdin)
+citybot staff add root --role admin   # the first admin (who then manages accounts in the console)
+citybot staff role dana supervisor # agent | supervisor | admin, in force at dana's next request
 citybot staff passwd dana          # a new password; dana's sessions end
 citybot staff disable dana         # no more sign-ins; dana's sessions end
 citybot staff enable dana
-citybot staff list
+citybot staff list                 # with each account's role
+
+The last active admin can be neither disabled nor demoted: make another admin first.
 """
 
 from __future__ import annotations
@@ -49,11 +53,29 @@ def staff_add(args: argparse.Namespace) -> int:
     from bot.handoff import store
 
     try:
-        name = _audited(store.add_staff(args.username, read_password()), "staff_add")
+        name = store.check_username(args.username)
+        _audited(store.add_staff(name, read_password(), args.role), "staff_add", f"{name} as {args.role}")
     except store.AccountError as error:
         print(f"citybot staff add: {error}", file=sys.stderr)
         return 1
-    print(f"==> Staff account {name} created. Sign in at /console on the console (CONSOLE_PORT, default 8080).")
+    print(f"==> Staff account {name} ({args.role}) created. Sign in at /console (CONSOLE_PORT, default 8080).")
+    return 0
+
+
+def staff_role(args: argparse.Namespace) -> int:
+    from bot.handoff import store
+
+    async def change() -> str:
+        name = store.check_username(args.username)
+        before = await store.set_role(name, args.role)
+        return f"{name}: {before} -> {args.role}"
+
+    try:
+        _audited(change(), "staff_role")
+    except store.AccountError as error:
+        print(f"citybot staff role: {error}", file=sys.stderr)
+        return 1
+    print(f"==> {args.username} is now {args.role}.")
     return 0
 
 
@@ -87,8 +109,10 @@ def staff_list(_: argparse.Namespace) -> int:
     from bot.handoff import store
 
     for account in _run(store.list_staff()):
-        state = "disabled" if account["disabled"] else "active"
-        print(f"{account['username']}\t{state}\tcreated {account['created_at']:%Y-%m-%d}")
+        state = "disabled" if account.disabled else "active"
+        seen = f"{account.last_sign_in_at:%Y-%m-%d %H:%M} UTC" if account.last_sign_in_at else "never"
+        created = f"{account.created_at:%Y-%m-%d}"
+        print(f"{account.username}\t{state}\t{account.role}\tcreated {created}\tlast sign-in {seen}")
     return 0
 
 
@@ -105,6 +129,8 @@ def run_console(args: argparse.Namespace) -> int:
 
 def add_commands(commands: Any) -> None:
     """Add `console` and `staff` to the `citybot` command line."""
+    from bot.handoff import roles
+
     console = commands.add_parser("console", help="run the staff console (live handoff to city staff)")
     console.add_argument("--host", default=None, help="default: CONSOLE_HOST or 127.0.0.1")
     console.add_argument("--port", type=int, default=None, help="default: CONSOLE_PORT or 8080")
@@ -121,4 +147,12 @@ def add_commands(commands: Any) -> None:
         command = actions.add_parser(name, help=text)
         command.add_argument("username")
         command.set_defaults(handler=handler)
-    actions.add_parser("list", help="list the accounts").set_defaults(handler=staff_list)
+        if name == "add":
+            command.add_argument(
+                "--role", choices=roles.ROLES, default=roles.DEFAULT, help=f"default: {roles.DEFAULT} (the least)"
+            )
+    role = actions.add_parser("role", help="give an account another role (agent, supervisor or admin)")
+    role.add_argument("username")
+    role.add_argument("role", choices=roles.ROLES)
+    role.set_defaults(handler=staff_role)
+    actions.add_parser("list", help="list the accounts and their roles").set_defaults(handler=staff_list)

@@ -19,8 +19,9 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 
 from bot.catalog import load_city
+from bot.handoff import roles
 from bot.handoff.service import Turn
-from bot.handoff.store import CLAIMED, WAITING, Handoff, Note
+from bot.handoff.store import CLAIMED, MIN_PASSWORD_CHARS, WAITING, Handoff, Note, StaffAccount
 from bot.i18n.languages import resident_language
 from bot.web.render import render
 
@@ -57,7 +58,35 @@ NOTICES = {
     "filed": "The service request was filed.",
     "taken": "You took over this conversation; the assistant is paused.",
     "signed_out": "You are signed out.",
+    "account_created": "Account created. Give its holder the password by a safe way; they can sign in now.",
+    "account_disabled": "Account disabled: it cannot sign in, and its sessions have ended.",
+    "account_enabled": "Account enabled: it can sign in again.",
+    "password_reset": "New password set: the account's sessions have ended and any lockout is lifted.",
+    "role_changed": "Role changed; it applies from the account's next page.",
+    "role_unchanged": "The account already has that role.",
 }
+
+
+@dataclass(frozen=True)
+class NavLink:
+    page: str  # the page name it leads to (marked as the current page there)
+    href: str
+    label: str
+    role: str  # the least role that sees it
+
+
+# The console's sections, each shown only to the roles that may open it.
+NAV = (
+    NavLink("queue", "/console", "Queue", roles.AGENT),
+    NavLink("audit", "/console/audit", "Audit log", roles.AGENT),
+    NavLink("accounts", "/console/accounts", "Accounts", roles.ADMIN),
+)
+
+
+def navigation(role: str) -> List[NavLink]:
+    return [link for link in NAV if roles.allows(role, link.role)]
+
+
 # Why the sign-in page is shown again ({minutes}: "3 minutes", "1 minute").
 SIGN_IN_PROBLEMS = {
     "wrong": "Wrong username or password.",
@@ -152,15 +181,18 @@ def page(
     csrf: str = "",
     notice: Optional[str] = None,
     problem: Optional[str] = None,
+    role: str = roles.DEFAULT,
     **values: Any,
 ) -> str:
-    """A console page: the layout's values, the notice's text and the helpers, then the page's own values."""
+    """A console page: the layout's values (the sections `role` may open), the notice's text and the helpers,
+    then the page's own values."""
     return render(
         f"console/{template}",
         title=title,
         page=page_name,
         staff=staff,
         csrf=csrf,
+        nav=navigation(role) if staff else [],
         zone=city_zone().key,
         notice=NOTICES.get(notice or ""),
         problem=problem,
@@ -214,6 +246,7 @@ def queue_page(
     notice: Optional[str] = None,
     problem: Optional[str] = None,
     resident_languages: Optional[Mapping[str, str]] = None,
+    role: str = roles.DEFAULT,
 ) -> str:
     """`resident_languages`: each waiting resident's language by conversation id (the default for one not given)."""
     return page(
@@ -224,6 +257,7 @@ def queue_page(
         csrf,
         notice,
         problem,
+        role,
         items=items,
         recent=recent,
         resolved=resolved,
@@ -330,6 +364,7 @@ def conversation_page(
     paused: Optional[bool] = None,
     reachable: bool = True,
     resident_language: Optional[str] = None,
+    role: str = roles.DEFAULT,
 ) -> str:
     """`resident_language`: the language the resident reads (the default when not given); the page stays in English."""
     return page(
@@ -340,6 +375,7 @@ def conversation_page(
         csrf,
         notice,
         problem,
+        role,
         handoff=handoff,
         turns=turns,
         notes=notes,
@@ -354,12 +390,82 @@ def conversation_page(
     )
 
 
-def audit_page(entries: Iterable[Mapping[str, Any]], staff: str, csrf: str) -> str:
-    return page("audit.html", "Audit log", "audit", staff, csrf, entries=entries)
+def audit_page(entries: Iterable[Mapping[str, Any]], staff: str, csrf: str, role: str = roles.DEFAULT) -> str:
+    return page("audit.html", "Audit log", "audit", staff, csrf, role=role, entries=entries)
 
 
-def error_page(status: int, message: str, staff: Optional[str] = None, csrf: str = "") -> str:
-    return page("error.html", "Error", "error", staff, csrf, status=status, message=message)
+def error_page(
+    status: int, message: str, staff: Optional[str] = None, csrf: str = "", role: str = roles.DEFAULT
+) -> str:
+    return page("error.html", "Error", "error", staff, csrf, role=role, status=status, message=message)
+
+
+# --- staff accounts (admins) -----------------------------------------------------------------
+
+
+def account_state(account: StaffAccount) -> str:
+    if account.disabled:
+        return "Disabled"
+    if account.locked_until is not None and account.locked:
+        return f"Locked until {when(account.locked_until)}"
+    return "Active"
+
+
+ACCOUNT_HELPERS = {
+    "ROLES": roles.ROLES,
+    "ROLE_DESCRIPTIONS": roles.DESCRIPTIONS,
+    "account_state": account_state,
+    "min_password": MIN_PASSWORD_CHARS,
+}
+
+
+def accounts_page(
+    accounts: Sequence[StaffAccount],
+    staff: str,
+    csrf: str,
+    role: str,
+    notice: Optional[str] = None,
+    problem: Optional[str] = None,
+    typed: Optional[Mapping[str, str]] = None,
+) -> str:
+    """Every account, and the form for a new one (`typed`: its username and role as sent, never the password)."""
+    return page(
+        "accounts.html",
+        "Accounts",
+        "accounts",
+        staff,
+        csrf,
+        notice,
+        problem,
+        role,
+        accounts=accounts,
+        typed={"username": "", "role": roles.DEFAULT, **(typed or {})},
+        **ACCOUNT_HELPERS,
+    )
+
+
+def account_page(
+    account: StaffAccount,
+    staff: str,
+    csrf: str,
+    role: str,
+    notice: Optional[str] = None,
+    problem: Optional[str] = None,
+) -> str:
+    """One account and what an admin may do with it: its role, a new password, disabling or enabling it."""
+    return page(
+        "account.html",
+        f"Account {account.username}",
+        "account",
+        staff,
+        csrf,
+        notice,
+        problem,
+        role,
+        account=account,
+        own=account.username == staff,
+        **ACCOUNT_HELPERS,
+    )
 
 
 def queue_json(items: Sequence[Handoff], on_duty: Sequence[str], languages: Mapping[str, str]) -> str:

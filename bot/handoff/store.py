@@ -28,7 +28,7 @@ from sqlalchemy.engine import Connection
 
 from bot.db.engine import database, utcnow
 from bot.db.schema import audit_log, contacts, handoff_notes, handoffs, staff_sessions, staff_users
-from bot.handoff import passwords
+from bot.handoff import passwords, roles
 from bot.settings import settings
 
 logger = logging.getLogger(__name__)
@@ -484,7 +484,44 @@ async def audit_entries(handoff_id: Optional[int] = None, limit: int = 200) -> L
 
 
 class AccountError(ValueError):
-    """A username or password that cannot be used."""
+    """A username, password or role that cannot be used; `status` is the console's answer."""
+
+    status = 400
+
+
+class NoAccount(AccountError):
+    status = 404
+
+
+class AccountConflict(AccountError):
+    """The name is taken, or the change would leave no active admin."""
+
+    status = 409
+
+
+@dataclass(frozen=True)
+class StaffAccount:
+    username: str
+    role: str
+    disabled: bool
+    created_at: datetime
+    last_sign_in_at: Optional[datetime]
+    locked_until: Optional[datetime]
+
+    @classmethod
+    def from_row(cls, row: Any) -> "StaffAccount":
+        return cls(
+            username=row.username,
+            role=row.role,
+            disabled=bool(row.disabled),
+            created_at=aware(row.created_at),
+            last_sign_in_at=aware(row.last_sign_in_at),
+            locked_until=aware(row.locked_until),
+        )
+
+    @property
+    def locked(self) -> bool:
+        return self.locked_until is not None and self.locked_until > utcnow()
 
 
 def check_username(username: str) -> str:
@@ -502,9 +539,17 @@ def check_password(password: str) -> str:
     return password
 
 
-async def add_staff(username: str, password: str) -> str:
-    """Create a staff account; AccountError when the name is taken or invalid."""
+def check_role(role: str) -> str:
+    value = (role or "").strip().lower()
+    if value not in roles.ROLES:
+        raise AccountError(f"a role is one of {', '.join(roles.ROLES)}")
+    return value
+
+
+async def add_staff(username: str, password: str, role: str = roles.DEFAULT) -> str:
+    """Create a staff account (an agent unless said otherwise); AccountError when the name is taken or invalid."""
     name = check_username(username)
+    role = check_role(role)
     digest = await passwords.hash_password(check_password(password))
 
     def work(connection: Connection) -> None:
@@ -512,58 +557,100 @@ async def add_staff(username: str, password: str) -> str:
             with connection.begin_nested():
                 connection.execute(
                     staff_users.insert().values(
-                        username=name, password_hash=digest, created_at=utcnow(), disabled=False, failed_logins=0
+                        username=name,
+                        password_hash=digest,
+                        created_at=utcnow(),
+                        disabled=False,
+                        failed_logins=0,
+                        role=role,
                     )
                 )
         except sa.exc.IntegrityError:
-            raise AccountError(f"staff account {name!r} already exists") from None
+            raise AccountConflict(f"staff account {name!r} already exists") from None
 
     await database().run(work)
     return name
 
 
-async def set_password(username: str, password: str) -> None:
-    """New password; every session of the account ends."""
+async def set_password(username: str, password: str, enable: bool = True) -> None:
+    """New password, lockout lifted; every session of the account ends.
+
+    `enable` lets a disabled account sign in again (the CLI's `passwd`); the console keeps it disabled.
+    """
     name = check_username(username)
     digest = await passwords.hash_password(check_password(password))
+    values: Dict[str, Any] = {"password_hash": digest, "failed_logins": 0, "locked_until": None}
+    if enable:
+        values["disabled"] = False
 
     def work(connection: Connection) -> None:
-        updated = connection.execute(
-            staff_users.update()
-            .where(staff_users.c.username == name)
-            .values(password_hash=digest, failed_logins=0, locked_until=None, disabled=False)
-        ).rowcount
+        one = staff_users.update().where(staff_users.c.username == name)
+        updated = connection.execute(one.values(**values)).rowcount
         if not updated:
-            raise AccountError(f"no staff account {name!r}")
+            raise NoAccount(f"no staff account {name!r}")
         connection.execute(staff_sessions.delete().where(staff_sessions.c.username == name))
 
     await database().run(work)
 
 
+ACTIVE_ADMIN = sa.and_(staff_users.c.role == roles.ADMIN, sa.not_(staff_users.c.disabled))
+
+
+def _change_account(connection: Connection, name: str, **values: Any) -> StaffAccount:
+    """Change one account, never leaving the console without an active admin; the account as it was.
+
+    The active admins are locked first (PostgreSQL: two admins demoting each other
+    at once take turns) and counted again after the change (SQLite holds its one
+    writer's lock by then), so the last active admin stays one.
+    """
+    connection.execute(sa.select(staff_users.c.username).where(ACTIVE_ADMIN).with_for_update()).all()
+    row = connection.execute(sa.select(staff_users).where(staff_users.c.username == name)).first()
+    if row is None:
+        raise NoAccount(f"no staff account {name!r}")
+    before = StaffAccount.from_row(row)
+    connection.execute(staff_users.update().where(staff_users.c.username == name).values(**values))
+    if before.role == roles.ADMIN and not before.disabled:
+        left = connection.execute(sa.select(sa.func.count()).select_from(staff_users).where(ACTIVE_ADMIN)).scalar_one()
+        if not left:  # raising rolls the change back
+            raise AccountConflict(
+                f"the last active admin ({name}) can be neither disabled nor demoted:"
+                " make another account an admin first"
+            )
+    return before
+
+
 async def set_disabled(username: str, disabled: bool) -> None:
+    """Stop an account from signing in (its sessions end), or let it again; never the last active admin."""
     name = check_username(username)
 
     def work(connection: Connection) -> None:
-        updated = connection.execute(
-            staff_users.update().where(staff_users.c.username == name).values(disabled=disabled)
-        ).rowcount
-        if not updated:
-            raise AccountError(f"no staff account {name!r}")
+        _change_account(connection, name, disabled=disabled)
         if disabled:
             connection.execute(staff_sessions.delete().where(staff_sessions.c.username == name))
 
     await database().run(work)
 
 
-async def list_staff() -> List[Dict[str, Any]]:
-    rows = await database().run(
-        lambda c: c.execute(
-            sa.select(staff_users.c.username, staff_users.c.created_at, staff_users.c.disabled).order_by(
-                staff_users.c.username
-            )
-        ).all()
-    )
-    return [{"username": r.username, "created_at": aware(r.created_at), "disabled": r.disabled} for r in rows]
+async def set_role(username: str, role: str) -> str:
+    """Give an account another role (in force at its next request); its role before. Never the last active admin's."""
+    name = check_username(username)
+    role = check_role(role)
+    return (await database().run(lambda c: _change_account(c, name, role=role))).role
+
+
+async def list_staff() -> List[StaffAccount]:
+    rows = await database().run(lambda c: c.execute(sa.select(staff_users).order_by(staff_users.c.username)).all())
+    return [StaffAccount.from_row(r) for r in rows]
+
+
+async def get_staff(username: str) -> Optional[StaffAccount]:
+    try:
+        name = check_username(username)
+    except AccountError:
+        return None
+    query = sa.select(staff_users).where(staff_users.c.username == name)
+    row = await database().run(lambda c: c.execute(query).first())
+    return StaffAccount.from_row(row) if row is not None else None
 
 
 @dataclass(frozen=True)
@@ -602,7 +689,7 @@ async def sign_in(username: str, password: str) -> SignIn:
         return SignIn(account=name)
     if not good:
         return await _count_failure(name)
-    values: Dict[str, Any] = {"failed_logins": 0, "locked_until": None}
+    values: Dict[str, Any] = {"failed_logins": 0, "locked_until": None, "last_sign_in_at": now}
     if passwords.needs_rehash(row.password_hash):
         values["password_hash"] = await passwords.hash_password(password)
     await database().run(
@@ -643,10 +730,13 @@ def token_hash(token: str) -> str:
 
 @dataclass(frozen=True)
 class StaffSession:
+    """A signed-in staff member; `role` is read with the session on every request (a change applies at once)."""
+
     username: str
     csrf_token: str
     token_hash: str
     expires_at: datetime
+    role: str = roles.DEFAULT
 
 
 async def start_session(username: str) -> tuple:
@@ -656,8 +746,9 @@ async def start_session(username: str) -> tuple:
     now = utcnow()
     expires = now + session_lifetime()
     digest = token_hash(token)
-    await database().run(
-        lambda c: c.execute(
+
+    def work(connection: Connection) -> str:
+        connection.execute(
             staff_sessions.insert().values(
                 token_hash=digest,
                 username=username,
@@ -667,8 +758,10 @@ async def start_session(username: str) -> tuple:
                 expires_at=expires,
             )
         )
-    )
-    return token, StaffSession(username, csrf, digest, expires)
+        return connection.execute(sa.select(staff_users.c.role).where(staff_users.c.username == username)).scalar_one()
+
+    role = await database().run(work)
+    return token, StaffSession(username, csrf, digest, expires, role)
 
 
 TOUCH_EVERY = timedelta(seconds=15)
@@ -682,7 +775,7 @@ async def session_for(token: Optional[str], touch: bool = True) -> Optional[Staf
 
     def work(connection: Connection) -> Optional[StaffSession]:
         row = connection.execute(
-            sa.select(staff_sessions, staff_users.c.disabled)
+            sa.select(staff_sessions, staff_users.c.disabled, staff_users.c.role)
             .join(staff_users, staff_users.c.username == staff_sessions.c.username)
             .where(staff_sessions.c.token_hash == digest)
         ).first()
@@ -698,7 +791,7 @@ async def session_for(token: Optional[str], touch: bool = True) -> Optional[Staf
             connection.execute(
                 staff_sessions.update().where(staff_sessions.c.token_hash == digest).values(last_seen_at=now)
             )
-        return StaffSession(row.username, row.csrf_token, digest, expires)
+        return StaffSession(row.username, row.csrf_token, digest, expires, row.role)
 
     return await database().run(work)
 

@@ -14,10 +14,10 @@ from bot.process.procs import PROJECT_ROOT, venv_bin
 PASSWORD = "river-city-staff-2024"
 
 
-def make_staff(stack, username: str, password: str = PASSWORD) -> None:
-    """`citybot staff add`, the password on stdin, against the running assistant's database."""
+def make_staff(stack, username: str, password: str = PASSWORD, role: str = "agent") -> None:
+    """`citybot staff add [--role ROLE]`, the password on stdin, against the running assistant's database."""
     done = subprocess.run(
-        [venv_bin("citybot"), "staff", "add", username],
+        [venv_bin("citybot"), "staff", "add", username, "--role", role],
         input=password + "\n",
         capture_output=True,
         text=True,

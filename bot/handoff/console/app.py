@@ -1,9 +1,11 @@
 """The staff console: `citybot console`, at http://localhost:8080/console (CONSOLE_PORT).
 
-Staff sign in (accounts from `citybot staff add`), see the queue of conversations
+Staff sign in (the first admin from `citybot staff add --role admin`; admins
+manage the other accounts under /console/accounts), see the queue of conversations
 waiting for a person, claim one, read the whole transcript and the report details
 the assistant collected, reply on the resident's own channel, keep private notes,
 file the report, and resolve (handing the conversation back to the assistant).
+Each page needs a role (agent, supervisor, admin: bot/handoff/roles.py).
 
 Security: passwords are argon2id hashes; the session cookie is HttpOnly,
 SameSite=Strict, and its token is stored only as a hash; sessions end after
@@ -27,10 +29,11 @@ from sanic.request import Request
 from sanic.response import BaseHTTPResponse, HTTPResponse
 
 from bot.handoff import pages, store, throttle
+from bot.handoff.console.accounts import accounts
 from bot.handoff.console.conversation import conversation, render_conversation
 from bot.handoff.console.queue import queue, render_queue
 from bot.handoff.console.signin import signin
-from bot.handoff.console.web import SECURITY_HEADERS, html, wants_json
+from bot.handoff.console.web import SECURITY_HEADERS, error_for, html, wants_json
 from bot.handoff.service import HandoffError, HandoffService
 from bot.settings import settings
 from bot.web.hsts import add_hsts, served_over_https
@@ -63,8 +66,9 @@ async def on_error(request: Request, exception: Exception) -> HTTPResponse:
         if handoff_id is not None:
             return await render_conversation(request, int(handoff_id), problem=message, status=status)
         return await render_queue(request, problem=message, status=status)
-    username, csrf = (staff.username, staff.csrf_token) if staff is not None else (None, "")
-    return html(pages.error_page(status, message, username, csrf), status=status)
+    if staff is None:
+        return html(pages.error_page(status, message), status=status)
+    return error_for(staff, status, message)
 
 
 async def security_headers(_request: Request, resp: BaseHTTPResponse) -> None:
@@ -116,7 +120,7 @@ def create_app(service: Optional[HandoffService] = None) -> Sanic:
     if served_over_https():
         app.register_middleware(add_hsts, "response")
     app.error_handler.add(Exception, on_error)
-    for blueprint in (signin, queue, conversation):
+    for blueprint in (signin, queue, conversation, accounts):
         app.blueprint(blueprint)
     return app
 

@@ -20,6 +20,7 @@ from bot.handoff import pages, store
 from bot.handoff.console.web import (
     COOKIE,
     Heartbeat,
+    error_for,
     form_value,
     html,
     open_stream,
@@ -131,7 +132,7 @@ async def render_conversation(
     session: StaffSession = request.ctx.staff
     handoff = await store.get_handoff(handoff_id)
     if handoff is None:
-        return html(pages.error_page(404, "There is no such handoff.", session.username, session.csrf_token), 404)
+        return error_for(session, 404, "There is no such handoff.")
     turns: Sequence[Any] = []
     details: Dict[str, Any] = {}
     paused: Optional[bool] = None
@@ -161,6 +162,7 @@ async def render_conversation(
         paused=paused,
         reachable=await contact_for(handoff.sender_id) is not None,
         resident_language=await language_for(handoff.sender_id),
+        role=session.role,
     )
     return html(page, status=status)
 

@@ -33,6 +33,7 @@ async def render_queue(request: Request, problem: Optional[str] = None, status: 
             notice=request.args.get("done"),
             problem=problem,
             resident_languages=await languages_for(h.sender_id for h in items),
+            role=session.role,
         ),
         status=status,
     )
@@ -77,7 +78,7 @@ async def queue_stream(request: Request) -> None:
 @staff_only()
 async def audit(request: Request) -> HTTPResponse:
     session: StaffSession = request.ctx.staff
-    return html(pages.audit_page(await store.audit_entries(), session.username, session.csrf_token))
+    return html(pages.audit_page(await store.audit_entries(), session.username, session.csrf_token, session.role))
 
 
 @queue.post("/console/take-over")

@@ -1,7 +1,8 @@
-"""What every console blueprint needs: sessions, cookies, CSRF checks, responses.
+"""What every console blueprint needs: sessions, roles, cookies, CSRF checks, responses.
 
 Security: the session cookie is HttpOnly, SameSite=Strict, and its token is
-stored only as a hash; every form carries a CSRF token (403 without it). The
+stored only as a hash; every page and action declares the least role it needs
+(403 below it); every form carries a CSRF token (403 without it). The
 pages load nothing from elsewhere (the headers below go on every response).
 """
 
@@ -19,7 +20,7 @@ from sanic import response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.handoff import pages, store
+from bot.handoff import pages, roles, store
 from bot.handoff.service import HandoffService
 from bot.handoff.store import StaffSession
 from bot.settings import settings
@@ -112,8 +113,27 @@ def login_redirect(request: Request) -> HTTPResponse:
     return see_other(f"/console/login?next={quote(target, safe='/')}")
 
 
-def staff_only(csrf: bool = False) -> Callable[[Handler], Handler]:
-    """Needs a live session (else: to the sign-in page); a form post also needs the CSRF token (else 403)."""
+def error_for(session: StaffSession, status: int, message: str) -> HTTPResponse:
+    """The console's error page for a signed-in staff member (with the sections of their role)."""
+    return html(pages.error_page(status, message, session.username, session.csrf_token, session.role), status=status)
+
+
+def refused(request: Request, session: StaffSession, message: str) -> HTTPResponse:
+    """403, said on the console's error page, or as JSON for a script."""
+    if wants_json(request):
+        return response.json({"error": message}, status=403)
+    return error_for(session, 403, message)
+
+
+def staff_only(role: str = roles.AGENT, csrf: bool = False) -> Callable[[Handler], Handler]:
+    """Needs a live session (else: to the sign-in page) of an account with at least `role` (else 403);
+    a form post also needs the CSRF token (else 403).
+
+    The role comes with the session, read on every request: a new role or a
+    disabled account applies at the account's next request.
+    """
+    if role not in roles.ROLES:
+        raise ValueError(f"unknown role {role!r}")
 
     def wrap(handler: Handler) -> Handler:
         @functools.wraps(handler)
@@ -123,6 +143,17 @@ def staff_only(csrf: bool = False) -> Callable[[Handler], Handler]:
                 if wants_json(request):
                     return response.json({"error": "sign in first"}, status=401)
                 return login_redirect(request)
+            request.ctx.staff = session
+            if not roles.allows(session.role, role):
+                logger.warning(
+                    "refused %s %s to %s (%s; needs %s)",
+                    request.method,
+                    request.path,
+                    session.username,
+                    session.role,
+                    role,
+                )
+                return refused(request, session, roles.refusal(role, session.role))
             if csrf and not csrf_ok(request, session):
                 logger.warning("refused a console %s without a valid CSRF token (%s)", request.method, session.username)
                 if wants_json(request):
@@ -133,7 +164,6 @@ def staff_only(csrf: bool = False) -> Callable[[Handler], Handler]:
                     ),
                     status=403,
                 )
-            request.ctx.staff = session
             return await handler(request, *args, **kwargs)
 
         return guarded

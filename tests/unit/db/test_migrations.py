@@ -10,6 +10,7 @@ from __future__ import annotations
 import os
 import sqlite3
 from concurrent.futures import ThreadPoolExecutor
+from datetime import datetime
 from pathlib import Path
 from typing import Dict, Iterator, List
 
@@ -21,16 +22,22 @@ from alembic.runtime.migration import MigrationContext
 from bench.databases import create_database, drop_database
 from bot.db import migrate
 from bot.db.engine import Database, create_engine
-from bot.db.schema import metadata
+from bot.db.schema import metadata, staff_users
 from bot.open311 import schema as open311_schema
 from bot.open311.store import NewRequest, RequestStore
 
 POSTGRES_URL = os.environ.get("SCALE_OUT_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 FIXTURES = Path(__file__).resolve().parents[2] / "data"
 RENAMED = {"request_subscriptions": "report_subscriptions"}  # previous release's name -> today's
-# Added since the previous release: new tables start empty, new columns NULL in the old rows.
+# Added since the previous release: new tables start empty, new columns with these values in the old rows.
 NEW_TABLES = {"resident_languages", "alert_translations"}
-NEW_COLUMNS = {"report_outbox": {"language"}, "alerts": {"faq_url"}, "alert_deliveries": {"language"}}
+NEW_COLUMNS = {
+    "report_outbox": {"language": None},
+    "alerts": {"faq_url": None},
+    "alert_deliveries": {"language": None},
+    # existing accounts become agents, the least role; ann of the fixture never signed in
+    "staff_users": {"role": "agent", "last_sign_in_at": None},
+}
 
 
 @pytest.fixture(params=["sqlite", "postgresql"])
@@ -111,7 +118,7 @@ def test_the_previous_release_database_is_upgraded_with_every_row(empty_url: str
     after = all_rows(empty_url)
     assert {name: after[name] for name in NEW_TABLES} == {name: [] for name in NEW_TABLES}
     for name, columns in NEW_COLUMNS.items():
-        assert all(row[column] is None for row in after[name] for column in columns), name
+        assert [{c: row[c] for c in columns} for row in after[name]] == [columns] * len(after[name]), name
     kept = {
         name: [{k: v for k, v in row.items() if k not in NEW_COLUMNS.get(name, ())} for row in rows]
         for name, rows in after.items()
@@ -145,6 +152,27 @@ async def test_an_upgraded_database_keeps_working(empty_url: str) -> None:
         assert await database.run(add) == 3  # the fixture has handoffs 1 and 2
     finally:
         database.dispose()
+
+
+def test_an_account_s_last_sign_in_comes_from_the_audit_log(empty_url: str) -> None:
+    load_previous_release(empty_url)
+    engine = sa.create_engine(empty_url)
+    try:
+        with engine.begin() as connection:
+            for at in ("2026-12-01 08:00:00", "2026-12-02 09:30:00"):
+                connection.execute(
+                    sa.text("INSERT INTO audit_log (at, actor, action) VALUES (:at, 'ann', 'login')"), {"at": at}
+                )
+            connection.execute(  # a later action that is no sign-in
+                sa.text("INSERT INTO audit_log (at, actor, action) VALUES ('2026-12-03 10:00:00', 'ann', 'logout')")
+            )
+        migrate.upgrade(empty_url)
+        with engine.connect() as connection:
+            (row,) = connection.execute(sa.select(staff_users.c.role, staff_users.c.last_sign_in_at)).all()
+    finally:
+        engine.dispose()
+    assert row.role == "agent"
+    assert row.last_sign_in_at.replace(tzinfo=None) == datetime(2026, 12, 2, 9, 30)
 
 
 def test_a_fresh_database_is_the_schema(empty_url: str) -> None:

@@ -104,6 +104,122 @@ async def test_a_new_password_ends_every_session():
     assert await signed_in("dana", "a brand new passphrase") == "dana"
 
 
+# --- roles -----------------------------------------------------------------------------
+
+
+async def test_accounts_are_agents_unless_made_otherwise():
+    assert await store.add_staff("dana", PASSWORD) == "dana"
+    assert await store.add_staff("Ada", PASSWORD, role="admin") == "ada"
+    await store.add_staff("sam", PASSWORD, role=" Supervisor ")
+    for role in ("root", "", "agents"):
+        with pytest.raises(store.AccountError, match="a role is one of agent, supervisor, admin"):
+            await store.add_staff("eve", PASSWORD, role=role)
+    assert await store.get_staff("eve") is None  # nothing was made
+    with pytest.raises(store.AccountConflict, match="already exists"):
+        await store.add_staff("dana", PASSWORD, role="admin")
+    listed = await store.list_staff()
+    assert [(a.username, a.role, a.disabled) for a in listed] == [
+        ("ada", "admin", False),
+        ("dana", "agent", False),
+        ("sam", "supervisor", False),
+    ]
+    assert await store.get_staff("DANA") == listed[1]
+    assert await store.get_staff("nobody") is None and await store.get_staff("../etc") is None
+
+
+async def test_a_session_carries_the_role_read_again_on_every_request():
+    await store.add_staff("dana", PASSWORD)
+    token, started = await store.start_session("dana")
+    assert started.role == "agent" and (await store.session_for(token)).role == "agent"
+    assert await store.set_role("dana", "supervisor") == "agent"  # the role it had
+    assert (await store.session_for(token)).role == "supervisor"  # the same session, at once
+    assert await store.set_role("dana", "agent") == "supervisor"
+    assert (await store.session_for(token)).role == "agent"
+    with pytest.raises(store.NoAccount):
+        await store.set_role("nobody", "admin")
+    with pytest.raises(store.AccountError, match="a role is one of"):
+        await store.set_role("dana", "owner")
+
+
+async def test_a_sign_in_is_remembered_as_the_account_s_last():
+    await store.add_staff("dana", PASSWORD)
+    assert (await store.get_staff("dana")).last_sign_in_at is None
+    assert await signed_in("dana", "a wrong password") is None
+    assert (await store.get_staff("dana")).last_sign_in_at is None
+    before = utcnow()
+    assert await signed_in("dana", PASSWORD) == "dana"
+    assert before <= (await store.get_staff("dana")).last_sign_in_at <= utcnow()
+
+
+async def test_a_reset_can_keep_a_disabled_account_disabled():
+    await store.add_staff("dana", PASSWORD)
+    await store.set_disabled("dana", True)
+    await store.set_password("dana", "a brand new passphrase", enable=False)
+    assert (await store.get_staff("dana")).disabled
+    assert await signed_in("dana", "a brand new passphrase") is None
+    await store.set_password("dana", "a brand new passphrase")  # the CLI's passwd enables it again
+    assert await signed_in("dana", "a brand new passphrase") == "dana"
+    with pytest.raises(store.NoAccount):
+        await store.set_password("nobody", "a brand new passphrase")
+
+
+async def test_the_last_active_admin_can_be_neither_disabled_nor_demoted():
+    await store.add_staff("dana", PASSWORD)
+    await store.set_disabled("dana", True)  # without any admin, agents come and go as before
+    await store.set_disabled("dana", False)
+    await store.add_staff("ada", PASSWORD, role="admin")
+    token, _ = await store.start_session("ada")
+    for change in (store.set_role("ada", "supervisor"), store.set_disabled("ada", True)):
+        with pytest.raises(store.AccountConflict, match=r"the last active admin \(ada\)"):
+            await change
+    assert (await store.get_staff("ada")).role == "admin" and not (await store.get_staff("ada")).disabled
+    assert await store.session_for(token) is not None  # nothing happened to her sessions
+
+    await store.add_staff("cy", PASSWORD, role="admin")
+    await store.set_disabled("cy", True)  # ada is still active
+    with pytest.raises(store.AccountConflict):  # a disabled admin does not count
+        await store.set_role("ada", "agent")
+    await store.set_disabled("cy", False)
+    assert await store.set_role("ada", "agent") == "admin"  # cy is an active admin now
+    with pytest.raises(store.AccountConflict, match=r"the last active admin \(cy\)"):
+        await store.set_disabled("cy", True)
+    assert await store.set_role("cy", "admin") == "admin"  # no change is no loss
+
+
+@pytest.fixture(params=["sqlite", "postgresql"])
+def any_database(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Any:
+    """The process-wide database on SQLite (the fresh file) or on a fresh PostgreSQL database."""
+    if request.param == "sqlite":
+        yield
+        return
+    from bench.databases import create_database, drop_database
+
+    base = os.environ.get("SCALE_OUT_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+    url = create_database(base, "citybot_test_roles")
+    monkeypatch.setenv("DATABASE_URL", url)
+    reset_database()
+    try:
+        yield
+    finally:
+        reset_database()
+        drop_database(base, url)
+
+
+async def test_two_admins_demoting_each_other_at_once_leave_one_admin(any_database):
+    survivor = None
+    for round_ in range(3):
+        pair = (f"ada{round_}", f"bo{round_}")
+        for name in pair:
+            await store.add_staff(name, PASSWORD, role="admin")
+        if survivor:
+            await store.set_role(survivor, "agent")  # the pair are the only admins
+        results = await asyncio.gather(
+            store.set_role(pair[0], "agent"), store.set_disabled(pair[1], True), return_exceptions=True
+        )
+        assert [type(r) for r in results].count(store.AccountConflict) == 1, results
+        (survivor,) = [a.username for a in await store.list_staff() if a.role == "admin" and not a.disabled]
+
+
 # --- sessions -------------------------------------------------------------------------
 
 
@@ -453,6 +569,30 @@ def test_staff_accounts_are_made_from_the_command_line(fresh_database):
     assert asyncio.run(signed_in("ana", "another long passphrase")) == "ana"
     assert citybot("staff", "disable", "ana").returncode == 0
     listed = citybot("staff", "list")
-    assert "ana\tdisabled" in listed.stdout
+    assert "ana\tdisabled\tagent\tcreated " in listed.stdout  # an agent unless said otherwise
     actions = [(r.actor, r.action, r.detail) for r in rows(audit_log)]
-    assert ("(cli)", "staff_add", "ana") in actions and ("(cli)", "staff_disable", "ana") in actions
+    assert ("(cli)", "staff_add", "ana as agent") in actions and ("(cli)", "staff_disable", "ana") in actions
+
+
+def test_the_first_admin_and_roles_come_from_the_command_line(fresh_database):
+    made = citybot("staff", "add", "root", "--role", "admin", stdin=PASSWORD + "\n")
+    assert made.returncode == 0 and "root (admin) created" in made.stdout, made.stderr
+    assert citybot("staff", "add", "sam", "--role", "owner", stdin=PASSWORD + "\n").returncode == 2  # argparse
+    assert citybot("staff", "add", "dana", stdin=PASSWORD + "\n").returncode == 0
+    promoted = citybot("staff", "role", "dana", "supervisor")
+    assert promoted.returncode == 0 and "dana is now supervisor" in promoted.stdout
+    last = citybot("staff", "role", "root", "agent")
+    assert last.returncode == 1 and "the last active admin (root) can be neither disabled nor demoted" in last.stderr
+    assert citybot("staff", "disable", "root").returncode == 1
+    unknown = citybot("staff", "role", "nobody", "admin")
+    assert unknown.returncode == 1 and "no staff account 'nobody'" in unknown.stderr
+    asyncio.run(signed_in("root", PASSWORD))
+    lines = sorted(citybot("staff", "list").stdout.splitlines())
+    assert [line.split("\t")[:3] for line in lines] == [["dana", "active", "supervisor"], ["root", "active", "admin"]]
+    assert lines[0].endswith("last sign-in never") and "last sign-in never" not in lines[1]
+    actions = [(r.actor, r.action, r.detail) for r in rows(audit_log)]
+    assert actions == [
+        ("(cli)", "staff_add", "root as admin"),
+        ("(cli)", "staff_add", "dana as agent"),
+        ("(cli)", "staff_role", "dana: agent -> supervisor"),
+    ]  # refused changes are not audited

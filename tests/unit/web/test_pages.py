@@ -11,7 +11,7 @@ from bot.alerts import faq_page as faq_module
 from bot.catalog import load_city
 from bot.handoff import pages
 from bot.handoff.service import Turn
-from bot.handoff.store import CLAIMED, WAITING, Handoff, Note
+from bot.handoff.store import CLAIMED, WAITING, Handoff, Note, StaffAccount
 from bot.open311.models import Service, ServiceAttribute, ServiceDefinition
 from bot.web.render import render
 from tests.support.city import use_city
@@ -62,6 +62,9 @@ def console_pages() -> dict:
     )
     services = [Service(service_code=HOSTILE, service_name=HOSTILE)]
     cursor = {"after": 2, "note": 1}
+    account = StaffAccount(
+        username=HOSTILE, role=HOSTILE, disabled=False, created_at=NOW, last_sign_in_at=NOW, locked_until=None
+    )
     return {
         "login": pages.login_page(HOSTILE, problem=HOSTILE, username=HOSTILE, next_url=HOSTILE),
         "queue": pages.queue_page(
@@ -101,6 +104,10 @@ def console_pages() -> dict:
             [{"at": NOW, "actor": HOSTILE, "action": HOSTILE, "handoff_id": 7, "detail": HOSTILE}], HOSTILE, HOSTILE
         ),
         "error": pages.error_page(500, HOSTILE, HOSTILE, HOSTILE),
+        "accounts": pages.accounts_page(
+            [account], HOSTILE, HOSTILE, "admin", problem=HOSTILE, typed={"username": HOSTILE, "role": HOSTILE}
+        ),
+        "account": pages.account_page(account, HOSTILE, HOSTILE, "admin", problem=HOSTILE),
     }
 
 
