@@ -19,9 +19,11 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 
 from bot.catalog import load_city
+from bot.channels.identity import is_anonymous_sender_id
 from bot.handoff.service import Turn
 from bot.handoff.store import CLAIMED, WAITING, Handoff, Note
 from bot.i18n.languages import resident_language
+from bot.retention.holds import MAX_REASON_CHARS, Hold
 from bot.web.render import render
 
 # The console is written in English, whatever the residents read.
@@ -57,6 +59,8 @@ NOTICES = {
     "filed": "The service request was filed.",
     "taken": "You took over this conversation; the assistant is paused.",
     "signed_out": "You are signed out.",
+    "held": "This conversation is on hold: the retention job keeps it until the hold is released.",
+    "hold_released": "The hold is released: this conversation is forgotten on the usual schedule.",
 }
 # Why the sign-in page is shown again ({minutes}: "3 minutes", "1 minute").
 SIGN_IN_PROBLEMS = {
@@ -330,8 +334,14 @@ def conversation_page(
     paused: Optional[bool] = None,
     reachable: bool = True,
     resident_language: Optional[str] = None,
+    hold: Optional[Hold] = None,
+    retention_days: Optional[int] = None,
 ) -> str:
-    """`resident_language`: the language the resident reads (the default when not given); the page stays in English."""
+    """`resident_language`: the language the resident reads (the default when not given); the page stays in English.
+
+    `hold`: the conversation's retention hold, if staff placed one; `retention_days`: the
+    retention limit (None: the page says nothing of retention).
+    """
     return page(
         "conversation.html",
         f"Conversation #{handoff.id}",
@@ -349,6 +359,10 @@ def conversation_page(
         paused=paused,
         reachable=reachable,
         resident_language=resident_language,
+        hold=hold,
+        retention_days=retention_days,
+        anonymised=is_anonymous_sender_id(handoff.sender_id),
+        max_reason=MAX_REASON_CHARS,
         status=status_of(handoff, staff),
         mine=handoff.state == CLAIMED and handoff.claimed_by == staff,
     )

@@ -22,12 +22,9 @@ import httpx
 import pytest
 import sqlalchemy as sa
 
-from bot.db.engine import Database
 from bot.db.schema import audit_log
 from bot.handoff import pages, passwords, store, throttle
-from bot.process.procs import ManagedProcess, free_port
-from bot.process.stack import StackConfig
-from bot.process.stack_processes import console_process
+from tests.support.console import RunningConsole, console_alone
 from tests.support.staff import PASSWORD, Staff, make_staff
 
 ATTEMPTS = 10
@@ -128,17 +125,8 @@ def test_the_hashing_pool_is_small_and_keeps_the_event_loop_free(monkeypatch):
 # --- the real console over HTTP -----------------------------------------------------------
 
 
-class Console:
-    """A running console: its settings, URL and database."""
-
-    def __init__(self, config: StackConfig, process: ManagedProcess) -> None:
-        self.config = config
-        self.process = process
-        self.url = f"http://127.0.0.1:{config.extra_env['CONSOLE_PORT']}"
-        self.db = Database(f"sqlite:///{config.var_dir / 'citybot.db'}")
-
-    def shared_env(self) -> dict:  # what tests.support.staff.make_staff needs of a stack
-        return self.config.shared_env()
+class Console(RunningConsole):
+    """The running console, as the sign-in tests use it."""
 
     def staff(self, username: str, client: str) -> Staff:
         """A staff member's session coming from `client` (through the trusted proxy)."""
@@ -161,26 +149,15 @@ class Console:
 
 @pytest.fixture(scope="module")
 def console(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Console]:
-    config = StackConfig(
-        var_dir=tmp_path_factory.mktemp("console-signin"),
-        extra_env={
-            "CONSOLE_PORT": str(free_port()),
-            "CITYBOT_SECRET_KEY": "test-secret-key",
-            "CONSOLE_TRUSTED_PROXIES": "127.0.0.1",
-            "CONSOLE_SIGNIN_ATTEMPTS": str(ATTEMPTS),
-            "CONSOLE_SIGNIN_WINDOW_SECONDS": "300",
-            "CONSOLE_LOCKOUT_MINUTES": str(LOCKOUT_SECONDS / 60),
-        },
-    )
-    process = console_process(config)
-    process.start()
-    try:
-        process.wait_ready(120)
-        running = Console(config, process)
+    with console_alone(
+        tmp_path_factory.mktemp("console-signin"),
+        Console,
+        CONSOLE_TRUSTED_PROXIES="127.0.0.1",
+        CONSOLE_SIGNIN_ATTEMPTS=str(ATTEMPTS),
+        CONSOLE_SIGNIN_WINDOW_SECONDS="300",
+        CONSOLE_LOCKOUT_MINUTES=str(LOCKOUT_SECONDS / 60),
+    ) as running:
         yield running
-        running.db.dispose()
-    finally:
-        process.stop()
 
 
 def next_client() -> str:
