@@ -130,6 +130,11 @@ class Settings:
     status_poll_seconds: float = setting("STATUS_POLL_SECONDS", 60.0, float)
     duplicate_radius_meters: float = setting("DUPLICATE_RADIUS_METERS", 50.0, float)
 
+    # --- privacy (bot/retention)
+    # days a conversation's transcript and contact details are kept; unset: what the city file's privacy
+    # answer promises ("kept for 90 days"), else 90 (checked by bot.retention.policy)
+    retention_days: Optional[int] = setting("RETENTION_DAYS", None, int)
+
     # --- the staff console (checked by bot.handoff, which falls back to its defaults)
     console_port: Optional[int] = setting("CONSOLE_PORT", None, int)  # unset: 8080
     console_host: str = setting("CONSOLE_HOST", "127.0.0.1")

@@ -11,6 +11,7 @@ import hashlib
 import hmac
 import logging
 import re
+import secrets
 
 from bot.settings import settings
 
@@ -61,6 +62,30 @@ _CHANNEL_SENDER_ID = re.compile(r"^[a-z][a-z0-9_]*-[0-9a-f]{24}$")
 def is_channel_sender_id(sender_id: str) -> bool:
     """Whether an id is a resident's conversation on a messaging channel (made by `sender_id_for`)."""
     return bool(_CHANNEL_SENDER_ID.match(sender_id))
+
+
+# Conversations the retention job anonymised (bot/retention): "anon:<channel>:<random hex>".
+# No channel makes such an id and the REST channel refuses one, so none is a resident's.
+ANONYMOUS_PREFIX = "anon:"
+REST_CHANNEL = "rest"
+
+
+def anonymous_sender_id(channel: str) -> str:
+    """A new id, tied to nobody, for a conversation whose resident is forgotten; it keeps the channel."""
+    return f"{ANONYMOUS_PREFIX}{channel}:{secrets.token_hex(12)}"
+
+
+def is_anonymous_sender_id(sender_id: str) -> bool:
+    return sender_id.startswith(ANONYMOUS_PREFIX)
+
+
+def channel_of(sender_id: str) -> str:
+    """The channel a conversation id belongs to, anonymised or not (any other id: the REST channel's)."""
+    if is_anonymous_sender_id(sender_id):
+        return sender_id[len(ANONYMOUS_PREFIX) :].split(":", 1)[0] or REST_CHANNEL
+    if is_channel_sender_id(sender_id):
+        return sender_id.rsplit("-", 1)[0]
+    return REST_CHANNEL
 
 
 def mask(address: str) -> str:

@@ -22,7 +22,7 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.channels.identity import is_channel_sender_id
+from bot.channels.identity import is_anonymous_sender_id, is_channel_sender_id
 from bot.channels.limits import MAX_MESSAGE_CHARS, is_text, text_too_long
 from bot.channels.limits import WEBHOOK_MAX_BODY_BYTES as MAX_BODY_BYTES
 from bot.failures import failure_summary
@@ -66,6 +66,8 @@ def parse_rest_message(raw: bytes) -> Dict[str, Any]:
         raise RestRequestError("metadata must be an object")
     if is_channel_sender_id(sender):
         raise RestRequestError("this conversation belongs to another channel", 403)
+    if is_anonymous_sender_id(sender):
+        raise RestRequestError("this conversation id is reserved for anonymised conversations", 403)
     return {"sender": sender, "message": message, "metadata": metadata}
 
 

@@ -41,6 +41,16 @@ def default_database_url() -> str:
     return settings().database_url or sqlite_url(var_dir())
 
 
+def tracker_url(database_url: Optional[str], folder: Path) -> str:
+    """Where Rasa's SQL tracker store keeps the conversations: DATABASE_URL, else `rasa.db` in `folder`."""
+    return database_url or f"sqlite:///{folder / 'rasa.db'}"
+
+
+def default_tracker_url() -> str:
+    """The tracker store of this process's settings (what `citybot run` gives the Rasa server)."""
+    return tracker_url(settings().database_url, settings().var_dir)
+
+
 def create_engine(url: str) -> Engine:
     """An engine for the assistant's databases; SQLite files in WAL mode, shared by several processes."""
     if url.startswith("sqlite"):

@@ -288,3 +288,16 @@ audit_log = sa.Table(
     # Never message text or contact details: a service code, a reference, an outcome.
     sa.Column("detail", sa.String(256)),
 )
+
+# --- privacy (see bot/retention) ------------------------------------------------------------
+
+# Conversations staff keep past the retention limit (a legal hold, a complaint under
+# review): the retention job leaves them whole until the hold is released.
+retention_holds = sa.Table(
+    "retention_holds",
+    metadata,
+    sa.Column("conversation_id", sa.String(128), primary_key=True),
+    sa.Column("held_by", sa.String(64), nullable=False),
+    sa.Column("reason", sa.Text, nullable=False),
+    sa.Column("held_at", sa.DateTime(timezone=True), nullable=False),
+)

@@ -19,10 +19,12 @@ from zoneinfo import ZoneInfo
 from babel import Locale
 
 from bot.catalog import load_city
+from bot.channels.identity import is_anonymous_sender_id
 from bot.handoff import roles
 from bot.handoff.service import Turn
 from bot.handoff.store import CLAIMED, MIN_PASSWORD_CHARS, WAITING, Handoff, Note, StaffAccount
 from bot.i18n.languages import resident_language
+from bot.retention.holds import MAX_REASON_CHARS, Hold
 from bot.web.render import render
 
 # The console is written in English, whatever the residents read.
@@ -64,6 +66,8 @@ NOTICES = {
     "password_reset": "New password set: the account's sessions have ended and any lockout is lifted.",
     "role_changed": "Role changed; it applies from the account's next page.",
     "role_unchanged": "The account already has that role.",
+    "held": "This conversation is on hold: the retention job keeps it until the hold is released.",
+    "hold_released": "The hold is released: this conversation is forgotten on the usual schedule.",
 }
 
 
@@ -365,8 +369,14 @@ def conversation_page(
     reachable: bool = True,
     resident_language: Optional[str] = None,
     role: str = roles.DEFAULT,
+    hold: Optional[Hold] = None,
+    retention_days: Optional[int] = None,
 ) -> str:
-    """`resident_language`: the language the resident reads (the default when not given); the page stays in English."""
+    """`resident_language`: the language the resident reads (the default when not given); the page stays in English.
+
+    `hold`: the conversation's retention hold, if staff placed one; `retention_days`: the
+    retention limit (None: the page says nothing of retention).
+    """
     return page(
         "conversation.html",
         f"Conversation #{handoff.id}",
@@ -385,6 +395,10 @@ def conversation_page(
         paused=paused,
         reachable=reachable,
         resident_language=resident_language,
+        hold=hold,
+        retention_days=retention_days,
+        anonymised=is_anonymous_sender_id(handoff.sender_id),
+        max_reason=MAX_REASON_CHARS,
         status=status_of(handoff, staff),
         mine=handoff.state == CLAIMED and handoff.claimed_by == staff,
     )

@@ -112,6 +112,13 @@ def alerts_command(args: argparse.Namespace) -> int:
     return alerts_main(args.rest)
 
 
+def retention_command(args: argparse.Namespace) -> int:
+    """Privacy: `citybot retention run [--dry-run]|hold|release|holds` (see README)."""
+    from bot.retention.cli import main as retention_main
+
+    return retention_main(args.rest)
+
+
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(prog="citybot", description=__doc__)
     commands = parser.add_subparsers(dest="command", required=True)
@@ -132,14 +139,27 @@ def build_parser() -> argparse.ArgumentParser:
     telegram = commands.add_parser("telegram", help="Telegram setup: set-webhook")
     telegram.add_argument("rest", nargs=argparse.REMAINDER, help="set-webhook [--public-url URL]")
     telegram.set_defaults(handler=telegram_command, passes_options_on=True)
-    alerts = commands.add_parser(
-        "alerts",
-        help="crisis alerts: preview, send, status, resume, cancel, subscribe-test",
-        description="citybot alerts {preview,send,status,resume,cancel,subscribe-test} ...; "
-        "`citybot alerts SUBCOMMAND -h` lists a subcommand's options.",
-    )
-    alerts.add_argument("rest", nargs=argparse.REMAINDER, help="a subcommand and its options")
-    alerts.set_defaults(handler=alerts_command, passes_options_on=True)
+    for name, handler, text, subcommands in (
+        (
+            "alerts",
+            alerts_command,
+            "crisis alerts: preview, send, status, resume, cancel, subscribe-test",
+            "{preview,send,status,resume,cancel,subscribe-test} ...",
+        ),
+        (
+            "retention",
+            retention_command,
+            "privacy: run the retention job now (or --dry-run), hold or release a conversation",
+            "{run [--dry-run],hold ID --reason TEXT,release ID,holds}",
+        ),
+    ):
+        tool = commands.add_parser(
+            name,
+            help=text,
+            description=f"citybot {name} {subcommands}; `citybot {name} SUBCOMMAND -h` lists a subcommand's options.",
+        )
+        tool.add_argument("rest", nargs=argparse.REMAINDER, help="a subcommand and its options")
+        tool.set_defaults(handler=handler, passes_options_on=True)
     open311 = commands.add_parser("open311", help="run the reference Open311 server alone")
     open311.add_argument("rest", nargs=argparse.REMAINDER, help="options for the server (--port, --db)")
     open311.set_defaults(handler=serve_open311, passes_options_on=True)

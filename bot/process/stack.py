@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Dict, List, Optional
 
+from bot.db.engine import tracker_url
 from bot.open311.models import DEV_API_KEY
 from bot.process.procs import PROJECT_ROOT
 from bot.rasa_ext.api_tokens import ACTION_SERVER_TOKEN, RASA_API_TOKEN, local_secret
@@ -161,11 +162,12 @@ class StackConfig:
     def tracker_env(self) -> Dict[str, str]:
         """Environment for deploy/endpoints.yml's SQL tracker store."""
         kind = {"TRACKER_STORE_TYPE": TUNED_TRACKER_STORE, "TRACKER_SHARED": "1" if self.shares_locks else "0"}
+        url = tracker_url(self.database_url, self.var_dir)
         if self.database_url:
             dialect = self.database_url.split(":", 1)[0].split("+", 1)[0]
-            return {**kind, "TRACKER_DIALECT": dialect, "TRACKER_URL": self.database_url, "TRACKER_DB": ""}
+            return {**kind, "TRACKER_DIALECT": dialect, "TRACKER_URL": url, "TRACKER_DB": ""}
         db = self.var_dir / "rasa.db"
-        return {**kind, "TRACKER_DIALECT": "sqlite", "TRACKER_URL": f"sqlite:///{db}", "TRACKER_DB": str(db)}
+        return {**kind, "TRACKER_DIALECT": "sqlite", "TRACKER_URL": url, "TRACKER_DB": str(db)}
 
     def lock_env(self) -> Dict[str, str]:
         """Environment for deploy/endpoints.yml's lock store.

@@ -1,4 +1,4 @@
-"""`citybot worker`: delivers the report outbox and sends status updates.
+"""`citybot worker`: delivers the report outbox, sends status updates and runs the daily retention job.
 
 Runs beside the Rasa server and the action server. Everything it does is stored
 first and safe to repeat, so it can be killed and restarted at any moment, and
@@ -25,6 +25,7 @@ from bot.reports.status import service_label
 from bot.reports.updates.notifier import send_pending
 from bot.reports.updates.poller import poll_back_office
 from bot.reports.updates.store import subscribe
+from bot.retention.schedule import retention_loop
 from bot.settings import settings
 
 logger = logging.getLogger(__name__)
@@ -94,6 +95,8 @@ async def run(stop: asyncio.Event, outbox_every: float, status_every: float) -> 
     load_senders_from_env()
     # Crisis alerts written by staff (or left by a stopped job) are delivered here too.
     alerts = asyncio.ensure_future(alert_loop(stop))
+    # And the privacy promise is kept here: what is older than the retention limit goes, once a day.
+    retention = asyncio.ensure_future(retention_loop(stop))
     last_status_poll = 0.0
     loop = asyncio.get_running_loop()
     while not stop.is_set():
@@ -111,6 +114,7 @@ async def run(stop: asyncio.Event, outbox_every: float, status_every: float) -> 
         except asyncio.TimeoutError:
             pass
     await alerts
+    await retention
     await close_senders()
     await client.aclose()
 

@@ -9,7 +9,8 @@ message, reads only the rows added since, which is also what makes it correct
 with several Rasa processes: whatever another process stored for the
 conversation is read and applied before the turn runs (a single Rasa process,
 TRACKER_SHARED=0, skips that read). The database still holds every event; a
-restart just reads them again.
+restart just reads them again. A conversation idle longer than the retention
+limit is read again too: the retention job (bot/retention) may have anonymised it.
 
 The database calls run in a worker thread, off the Rasa server's event loop.
 The two made on every message (read what is new, insert the turn's events)
@@ -30,6 +31,7 @@ import asyncio
 import json
 import logging
 import threading
+import time
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, List, Optional, Sequence, Tuple
@@ -40,6 +42,7 @@ from rasa.shared.core.events import Event, SessionStarted
 from rasa.shared.core.trackers import DialogueStateTracker
 
 from bot.db import engine as db_engine
+from bot.retention.policy import retention_days
 from bot.settings import settings
 
 logger = logging.getLogger(__name__)
@@ -80,6 +83,9 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         # "0" when it runs a single Rasa process): if not, a conversation held in
         # memory has nothing new in the database to read.
         self.shared = settings().tracker_shared if shared is None else shared
+        # A conversation idle longer than the retention limit may have been anonymised
+        # in the database (bot/retention): it is read again, never served from memory.
+        self.idle_limit_seconds = retention_days() * 86400.0
         self._cache: "OrderedDict[str, CachedTracker]" = OrderedDict()
         self._cache_lock = threading.Lock()
         self._sql = plain_sql(self.engine, self.SQLEvent.__tablename__)
@@ -107,12 +113,16 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             cached = self._cache.get(sender_id)
             if cached is None:
                 return None
-            if len(cached.tracker.events) != cached.stored:
-                # Changed but never saved (a turn that failed): the database is right.
+            if len(cached.tracker.events) != cached.stored or self._idle_too_long(cached.tracker):
+                # Changed but never saved (a turn that failed), or maybe forgotten since: the database is right.
                 del self._cache[sender_id]
                 return None
             self._cache.move_to_end(sender_id)
             return cached
+
+    def _idle_too_long(self, tracker: DialogueStateTracker) -> bool:
+        latest = tracker.events[-1].timestamp if tracker.events else None
+        return latest is not None and time.time() - latest > self.idle_limit_seconds
 
     async def _load(self, sender_id: str) -> Optional[DialogueStateTracker]:
         rows = await asyncio.to_thread(self._session_rows, sender_id)

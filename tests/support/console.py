@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import contextlib
 from pathlib import Path
-from typing import Dict, Iterator, List, Optional, Tuple
+from typing import Dict, Iterator, List, Optional, Tuple, Type, TypeVar
 
 import sqlalchemy as sa
 
@@ -54,9 +54,12 @@ class Console:
         return (self.config.var_dir / "logs" / "console.log").read_text(errors="replace")
 
 
+C = TypeVar("C", bound=Console)
+
+
 @contextlib.contextmanager
-def console_alone(var_dir: Path, env: Optional[Dict[str, str]] = None) -> Iterator[Console]:
-    """A console on a free port with its database in `var_dir`, stopped afterwards."""
+def console_alone(var_dir: Path, env: Optional[Dict[str, str]] = None, kind: Type[C] = Console) -> Iterator[C]:  # type: ignore[assignment]
+    """A console on a free port with its database in `var_dir`, stopped afterwards; `kind` adds a module's helpers."""
     config = StackConfig(
         var_dir=var_dir,
         extra_env={"CONSOLE_PORT": str(free_port()), "CITYBOT_SECRET_KEY": "test-secret-key", **(env or {})},
@@ -65,7 +68,7 @@ def console_alone(var_dir: Path, env: Optional[Dict[str, str]] = None) -> Iterat
     process.start()
     try:
         process.wait_ready(120)
-        running = Console(config, process)
+        running = kind(config, process)
         yield running
         running.db.dispose()
     finally:

@@ -31,6 +31,7 @@ from sanic.response import BaseHTTPResponse, HTTPResponse
 from bot.handoff import pages, store, throttle
 from bot.handoff.console.accounts import accounts
 from bot.handoff.console.conversation import conversation, render_conversation
+from bot.handoff.console.holds import holds
 from bot.handoff.console.queue import queue, render_queue
 from bot.handoff.console.signin import signin
 from bot.handoff.console.web import SECURITY_HEADERS, error_for, html, wants_json
@@ -120,7 +121,7 @@ def create_app(service: Optional[HandoffService] = None) -> Sanic:
     if served_over_https():
         app.register_middleware(add_hsts, "response")
     app.error_handler.add(Exception, on_error)
-    for blueprint in (signin, queue, conversation, accounts):
+    for blueprint in (signin, queue, conversation, holds, accounts):
         app.blueprint(blueprint)
     return app
 

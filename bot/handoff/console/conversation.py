@@ -128,6 +128,8 @@ async def render_conversation(
 ) -> HTTPResponse:
     from bot.db.contacts import contact_for
     from bot.i18n.store import language_for
+    from bot.retention.holds import hold_of
+    from bot.retention.policy import retention_days
 
     session: StaffSession = request.ctx.staff
     handoff = await store.get_handoff(handoff_id)
@@ -163,6 +165,8 @@ async def render_conversation(
         reachable=await contact_for(handoff.sender_id) is not None,
         resident_language=await language_for(handoff.sender_id),
         role=session.role,
+        hold=await hold_of(handoff.sender_id),
+        retention_days=await asyncio.to_thread(retention_days),
     )
     return html(page, status=status)
 

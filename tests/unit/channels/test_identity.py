@@ -1,10 +1,14 @@
-"""A public assistant (PUBLIC_URL https) refuses the development CITYBOT_SECRET_KEY; a local run needs none."""
+"""Conversation ids: a public assistant (PUBLIC_URL https) refuses the development CITYBOT_SECRET_KEY (a
+local run needs none); anonymised conversations keep their channel and belong to no one."""
 
 from __future__ import annotations
+
+import json
 
 import pytest
 
 from bot.channels import identity
+from bot.channels.rest import RestRequestError, parse_rest_message
 from tests.support.production import DEV_KEY, PUBLIC_HTTPS
 
 
@@ -28,3 +32,22 @@ def test_development_and_real_keys_are_accepted_where_they_belong(monkeypatch):
     monkeypatch.setenv("PUBLIC_URL", PUBLIC_HTTPS)
     monkeypatch.setenv("CITYBOT_SECRET_KEY", "a-real-long-random-secret")
     assert identity.secret_key() == b"a-real-long-random-secret"
+
+
+def test_an_anonymised_conversation_keeps_its_channel_and_is_nobodys(monkeypatch):
+    monkeypatch.delenv("CITYBOT_SECRET_KEY", raising=False)
+    resident = identity.sender_id_for("telegram", "123456")
+    anonymous = identity.anonymous_sender_id(identity.channel_of(resident))
+    assert identity.channel_of(resident) == identity.channel_of(anonymous) == "telegram"
+    assert identity.is_anonymous_sender_id(anonymous) and not identity.is_anonymous_sender_id(resident)
+    assert not identity.is_channel_sender_id(anonymous)
+    assert anonymous != identity.anonymous_sender_id("telegram")  # random: two are never one conversation
+    assert identity.channel_of("an integration's id") == identity.channel_of(identity.anonymous_sender_id("rest"))
+
+
+def test_the_rest_channel_cannot_write_to_an_anonymised_conversation():
+    body = json.dumps({"sender": identity.anonymous_sender_id("sms"), "message": "hello"}).encode()
+    with pytest.raises(RestRequestError) as refused:
+        parse_rest_message(body)
+    assert refused.value.status == 403
+    assert parse_rest_message(json.dumps({"sender": "anon", "message": "hi"}).encode())["sender"] == "anon"

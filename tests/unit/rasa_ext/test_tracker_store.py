@@ -7,19 +7,21 @@ from __future__ import annotations
 
 import os
 import threading
+import time
 from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
 import pytest
+import sqlalchemy as sa
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
 from rasa.shared.core.events import ActionExecuted, BotUttered, Event, SessionStarted, SlotSet, UserUttered
 from rasa.shared.core.trackers import DialogueStateTracker
-from sqlalchemy.engine import make_url
 
 from bench.databases import create_database, drop_database
 from bot.db import engine as db_engine
 from bot.rasa_ext.tracker_store import CachedSQLTrackerStore
+from tests.support.tracker_store import tracker_store_settings
 
 ROOT = Path(__file__).resolve().parents[3]
 POSTGRES_URL = os.environ.get("SCALE_OUT_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
@@ -38,15 +40,7 @@ def db(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[Dict[str, Any
         return
     url = create_database(POSTGRES_URL, "citybot_test_tracker")
     try:
-        parts = make_url(url)
-        yield {
-            "dialect": "postgresql",
-            "host": parts.host,
-            "port": parts.port,
-            "username": parts.username,
-            "password": parts.password,
-            "db": parts.database,
-        }
+        yield tracker_store_settings(url)
     finally:
         drop_database(POSTGRES_URL, url)
 
@@ -207,3 +201,20 @@ async def test_a_store_alone_on_its_database_reads_a_held_conversation_from_memo
     await alone.save(tracker)
     stock = await store(domain, db, SQLTrackerStore).retrieve("resident")
     assert texts(stock) == ["one", "two"]
+
+
+async def test_a_conversation_idle_past_the_retention_limit_is_read_again(domain: Domain, db: Dict[str, Any]):
+    """The retention job may have anonymised it since: memory must not bring back what the database forgot."""
+    alone = CachedSQLTrackerStore(domain=domain, shared=False, **db)
+    recent = await started(alone, "yesterday")
+    stale = await alone.get_or_create_tracker("stale")
+    for event in exchange("months ago"):
+        event.timestamp = time.time() - (alone.idle_limit_seconds + 3600)
+        stale.update(event)
+    await alone.save(stale)
+    assert texts(await alone.retrieve("stale")) == ["months ago"]
+
+    with alone.engine.begin() as connection:  # what the retention job does to both rows
+        connection.execute(sa.text("UPDATE events SET sender_id = 'anon:rest:0'"))
+    assert await alone.retrieve("resident") is recent  # in use: served from memory as ever
+    assert await alone.retrieve("stale") is None  # idle past the limit: read again, and gone
