@@ -29,6 +29,7 @@ from sanic.response import BaseHTTPResponse, HTTPResponse
 from bot.handoff import pages, store, throttle
 from bot.handoff.console.conversation import conversation, render_conversation
 from bot.handoff.console.queue import queue, render_queue
+from bot.handoff.console.search import search_pages
 from bot.handoff.console.signin import signin
 from bot.handoff.console.web import SECURITY_HEADERS, html, wants_json
 from bot.handoff.service import HandoffError, HandoffService
@@ -116,7 +117,7 @@ def create_app(service: Optional[HandoffService] = None) -> Sanic:
     if served_over_https():
         app.register_middleware(add_hsts, "response")
     app.error_handler.add(Exception, on_error)
-    for blueprint in (signin, queue, conversation):
+    for blueprint in (signin, queue, conversation, search_pages):
         app.blueprint(blueprint)
     return app
 
