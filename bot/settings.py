@@ -99,6 +99,9 @@ class Settings:
     action_tracker_user_turns: Optional[int] = setting("ACTION_TRACKER_USER_TURNS", None, int)  # unset: 5; 0: all
     tracker_cache_size: Optional[int] = setting("TRACKER_CACHE_SIZE", None, int)  # unset: 5000 conversations
     tracker_shared: bool = setting("TRACKER_SHARED", True, _flag_unless_zero)  # "0": no other Rasa process writes
+    tracker_url: Optional[str] = setting(
+        "TRACKER_URL", None, internal=True
+    )  # Rasa's SQL tracker store, which the console reads (unset: DATABASE_URL, else var/rasa.db)
     tf_intra_op_threads: Optional[str] = setting("TF_INTRA_OP_PARALLELISM_THREADS", None)  # unset: 1
     tf_inter_op_threads: Optional[str] = setting("TF_INTER_OP_PARALLELISM_THREADS", None)  # unset: 1
     sanic_keep_alive_timeout: Optional[str] = setting("SANIC_KEEP_ALIVE_TIMEOUT", None)  # unset: 75 seconds

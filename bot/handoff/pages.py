@@ -21,9 +21,12 @@ from babel import Locale
 from bot.catalog import load_city
 from bot.channels.identity import is_anonymous_sender_id
 from bot.handoff import roles
+from bot.handoff.search import RESULT_LIMIT, FoundConversation, SearchQuery, SearchResults
 from bot.handoff.service import Turn
 from bot.handoff.store import CLAIMED, MIN_PASSWORD_CHARS, WAITING, Handoff, Note, StaffAccount
+from bot.handoff.tracker_events import LatestMessage
 from bot.i18n.languages import resident_language
+from bot.reports.outbox import AWAITING_ID, FILED, PENDING, REJECTED
 from bot.retention.holds import MAX_REASON_CHARS, Hold
 from bot.web.render import render
 
@@ -82,6 +85,7 @@ class NavLink:
 # The console's sections, each shown only to the roles that may open it.
 NAV = (
     NavLink("queue", "/console", "Queue", roles.AGENT),
+    NavLink("search", "/console/search", "Search", roles.AGENT),
     NavLink("audit", "/console/audit", "Audit log", roles.AGENT),
     NavLink("accounts", "/console/accounts", "Accounts", roles.ADMIN),
 )
@@ -137,6 +141,27 @@ def language_name(code: Optional[str]) -> str:
 
 
 URGENT_FLAG = "Urgent: emergency message"
+NEWEST_FLAG = "Newest"
+LATEST_CHARS = 140  # a resident's latest message in a queue row, cut to this many characters
+
+
+def excerpt(text: str, limit: int = LATEST_CHARS) -> str:
+    """A message on one line, cut at `limit` characters with an ellipsis."""
+    line = " ".join(text.split())
+    return line if len(line) <= limit else line[: limit - 1].rstrip() + "\u2026"
+
+
+# Where a report stands (bot.reports.outbox's states), as staff read it.
+REPORT_STATES = {
+    PENDING: "not sent to the city yet",
+    AWAITING_ID: "sent, waiting for the city's number",
+    FILED: "filed",
+    REJECTED: "refused by the city",
+}
+
+
+def report_state(state: str) -> str:
+    return REPORT_STATES.get(state, state)
 
 
 def who(turn: Turn) -> str:
@@ -172,6 +197,9 @@ HELPERS = {
     "shown": shown,
     "slot_label": slot_label,
     "urgent_text": URGENT_FLAG,
+    "newest_text": NEWEST_FLAG,
+    "excerpt": excerpt,
+    "report_state": report_state,
     "WAITING": WAITING,
     "CLAIMED": CLAIMED,
 }
@@ -240,6 +268,22 @@ def login_page(
 # --- the queue ----------------------------------------------------------------------------
 
 
+def waiting_count(items: Sequence[Handoff]) -> int:
+    return sum(1 for h in items if h.state == WAITING)
+
+
+def newest_waiting(items: Sequence[Handoff]) -> Optional[int]:
+    """The handoff that joined the queue last (highlighted), if any waits."""
+    waiting = [h for h in items if h.state == WAITING]
+    return max(waiting, key=lambda h: (h.created_at, h.id)).id if waiting else None
+
+
+def queue_title(items: Sequence[Handoff]) -> str:
+    """The page's title, with how many wait first ("(3) Queue"): the count shows in the browser's tab."""
+    count = waiting_count(items)
+    return f"({count}) Queue" if count else "Queue"
+
+
 def queue_page(
     items: Sequence[Handoff],
     recent: Sequence[Mapping[str, Any]],
@@ -251,11 +295,13 @@ def queue_page(
     problem: Optional[str] = None,
     resident_languages: Optional[Mapping[str, str]] = None,
     role: str = roles.DEFAULT,
+    latest: Optional[Mapping[str, LatestMessage]] = None,
 ) -> str:
-    """`resident_languages`: each waiting resident's language by conversation id (the default for one not given)."""
+    """`resident_languages`: each waiting resident's language by conversation id (the default for one not given);
+    `latest`: what each resident last wrote, by conversation id."""
     return page(
         "queue.html",
-        "Queue",
+        queue_title(items),
         "queue",
         staff,
         csrf,
@@ -267,6 +313,8 @@ def queue_page(
         resolved=resolved,
         on_duty=on_duty,
         resident_languages=resident_languages or {},
+        latest=latest or {},
+        newest=newest_waiting(items),
     )
 
 
@@ -404,6 +452,57 @@ def conversation_page(
     )
 
 
+# --- search ---------------------------------------------------------------------------------
+
+
+def search_page(
+    query: SearchQuery,
+    results: Optional[SearchResults],
+    staff: str,
+    csrf: str,
+    problem: Optional[str] = None,
+    role: str = roles.DEFAULT,
+) -> str:
+    """The search form (filled in as asked) and, once a search ran, what it found."""
+    return page(
+        "search.html",
+        "Search",
+        "search",
+        staff,
+        csrf,
+        role=role,
+        problem=problem or (results.problem if results else None),
+        query=query,
+        results=results,
+        channels=CHANNEL_NAMES,
+        result_limit=RESULT_LIMIT,
+    )
+
+
+def transcript_page(
+    found: FoundConversation,
+    turns: Sequence[Turn],
+    details: Mapping[str, Any],
+    staff: str,
+    csrf: str,
+    problem: Optional[str] = None,
+    role: str = roles.DEFAULT,
+) -> str:
+    """A conversation no staff member has handled, to read (and take over)."""
+    return page(
+        "transcript.html",
+        "Conversation",
+        "transcript",
+        staff,
+        csrf,
+        role=role,
+        problem=problem,
+        found=found,
+        turns=turns,
+        details=details,
+    )
+
+
 def audit_page(entries: Iterable[Mapping[str, Any]], staff: str, csrf: str, role: str = roles.DEFAULT) -> str:
     return page("audit.html", "Audit log", "audit", staff, csrf, role=role, entries=entries)
 
@@ -482,7 +581,15 @@ def account_page(
     )
 
 
-def queue_json(items: Sequence[Handoff], on_duty: Sequence[str], languages: Mapping[str, str]) -> str:
+def queue_json(
+    items: Sequence[Handoff],
+    on_duty: Sequence[str],
+    languages: Mapping[str, str],
+    latest: Optional[Mapping[str, LatestMessage]] = None,
+) -> str:
+    """The queue for the page's script: the rows as the page shows them (the message already cut), the count."""
+    latest = latest or {}
+    newest = newest_waiting(items)
     return json.dumps(
         {
             "items": [
@@ -491,9 +598,13 @@ def queue_json(items: Sequence[Handoff], on_duty: Sequence[str], languages: Mapp
                     "channel_name": channel_name(h.channel),
                     "language_name": language_name(languages.get(h.sender_id)),
                     "urgent_text": URGENT_FLAG,
+                    "latest_message": excerpt(latest[h.sender_id].text) if h.sender_id in latest else "",
+                    "newest": h.id == newest,
+                    "newest_text": NEWEST_FLAG,
                 }
                 for h in items
             ],
+            "waiting": waiting_count(items),
             "on_duty": list(on_duty),
         }
     )

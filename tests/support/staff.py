@@ -28,6 +28,14 @@ def make_staff(stack, username: str, password: str = PASSWORD, role: str = "agen
     assert done.returncode == 0, done.stderr
 
 
+def signed_in_staff(stack, console_url: str, username: str) -> "Staff":
+    """A new staff account, signed in to the running console over HTTP."""
+    staff = Staff(console_url, username)
+    make_staff(stack, username)
+    assert staff.login().status_code == 303
+    return staff
+
+
 class Staff:
     """A staff member's browser-less session with the console."""
 
@@ -61,6 +69,17 @@ class Staff:
 
     def texts(self, handoff_id: int, who: str) -> List[str]:
         return [t["text"] for t in self.conversation(handoff_id)["turns"] if t["who"] == who]
+
+
+def sign_in(page: Any, console_url: str, username: str, password: str = PASSWORD) -> None:
+    """Sign in to the console in a browser tab (Playwright), up to the queue."""
+    from playwright.sync_api import expect
+
+    page.goto(f"{console_url}/console/login")
+    page.get_by_label("Username").fill(username)
+    page.get_by_label("Password").fill(password)
+    page.get_by_label("Password").press("Enter")
+    expect(page.get_by_role("heading", name="Conversations waiting for staff")).to_be_visible()
 
 
 def csrf_of(page: str) -> str:

@@ -1,10 +1,16 @@
-"""The settings Rasa's SQL tracker store takes (endpoints.yml's `tracker_store:`) for a database URL."""
+"""Rasa's SQL tracker store in tests: its settings for a database URL, and conversations written by Rasa's own code."""
 
 from __future__ import annotations
 
-from typing import Any, Dict
+from datetime import datetime, timezone
+from typing import Any, Dict, List
 
+from rasa.core.tracker_store import SQLTrackerStore
+from rasa.shared.core.domain import Domain
+from rasa.shared.core.events import ActionExecuted, BotUttered, Event, UserUttered
 from sqlalchemy.engine import make_url
+
+DAY = datetime(2026, 3, 2, 9, 0, tzinfo=timezone.utc)  # 03:00 in Riverton (America/Chicago)
 
 
 def tracker_store_settings(url: str) -> Dict[str, Any]:
@@ -20,3 +26,24 @@ def tracker_store_settings(url: str) -> Dict[str, Any]:
         "password": parts.password,
         "db": parts.database,
     }
+
+
+def said(text: str, at: datetime, channel: str) -> List[Event]:
+    """A resident's message and the bot's answer, as Rasa records them."""
+    return [
+        UserUttered(text, intent={"name": "faq", "confidence": 1.0}, input_channel=channel, timestamp=at.timestamp()),
+        ActionExecuted("utter_faq", timestamp=at.timestamp() + 1),
+        BotUttered(f"answer to {text}", timestamp=at.timestamp() + 1),
+        ActionExecuted("action_listen", timestamp=at.timestamp() + 1),
+    ]
+
+
+async def record(url: str, sender_id: str, *turns: List[Event]) -> None:
+    """Store a conversation's turns as Rasa's SQL tracker store does (SQLite or PostgreSQL `url`)."""
+    store = SQLTrackerStore(Domain.empty(), **tracker_store_settings(url))
+    tracker = await store.get_or_create_tracker(sender_id, append_action_listen=False)
+    for turn in turns:
+        for event in turn:
+            tracker.update(event)
+    await store.save(tracker)
+    store.engine.dispose()

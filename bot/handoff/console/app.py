@@ -33,6 +33,7 @@ from bot.handoff.console.accounts import accounts
 from bot.handoff.console.conversation import conversation, render_conversation
 from bot.handoff.console.holds import holds
 from bot.handoff.console.queue import queue, render_queue
+from bot.handoff.console.search import search_pages
 from bot.handoff.console.signin import signin
 from bot.handoff.console.web import SECURITY_HEADERS, error_for, html, wants_json
 from bot.handoff.service import HandoffError, HandoffService
@@ -121,7 +122,7 @@ def create_app(service: Optional[HandoffService] = None) -> Sanic:
     if served_over_https():
         app.register_middleware(add_hsts, "response")
     app.error_handler.add(Exception, on_error)
-    for blueprint in (signin, queue, conversation, holds, accounts):
+    for blueprint in (signin, queue, conversation, holds, search_pages, accounts):
         app.blueprint(blueprint)
     return app
 

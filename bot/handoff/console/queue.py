@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import asyncio
-from typing import Optional
+from typing import Mapping, Optional, Sequence
 
 from sanic import Blueprint, response
 from sanic.request import Request
@@ -11,12 +11,31 @@ from sanic.response import HTTPResponse
 
 from bot.handoff import pages, store
 from bot.handoff.console.web import COOKIE, Heartbeat, form_value, html, open_stream, see_other, service, staff_only
-from bot.handoff.store import StaffSession
+from bot.handoff.store import Handoff, StaffSession
+from bot.handoff.tracker_events import LatestMessage, TrackerUnavailable, tracker_events
 from bot.i18n.store import languages_for
 
 QUEUE_POLL_SECONDS = 1.0
 
 queue = Blueprint("console_queue")
+
+
+async def latest_messages(items: Sequence[Handoff]) -> Mapping[str, LatestMessage]:
+    """What each resident in the queue last wrote (none shown while the tracker store cannot be read)."""
+    try:
+        return await tracker_events().latest_messages([h.sender_id for h in items])
+    except TrackerUnavailable:
+        return {}
+
+
+async def queue_fingerprint() -> str:
+    """Changes with the queue, and whenever a resident in it writes."""
+    items = await store.open_handoffs()
+    try:
+        written = await tracker_events().last_message_id([h.sender_id for h in items])
+    except TrackerUnavailable:
+        written = 0
+    return f"{await store.queue_fingerprint()}|{written}"
 
 
 async def render_queue(request: Request, problem: Optional[str] = None, status: int = 200) -> HTTPResponse:
@@ -34,6 +53,7 @@ async def render_queue(request: Request, problem: Optional[str] = None, status: 
             problem=problem,
             resident_languages=await languages_for(h.sender_id for h in items),
             role=session.role,
+            latest=await latest_messages(items),
         ),
         status=status,
     )
@@ -41,7 +61,12 @@ async def render_queue(request: Request, problem: Optional[str] = None, status: 
 
 async def queue_json() -> str:
     items = await store.open_handoffs()
-    return pages.queue_json(items, await store.staff_on_duty(), await languages_for(h.sender_id for h in items))
+    return pages.queue_json(
+        items,
+        await store.staff_on_duty(),
+        await languages_for(h.sender_id for h in items),
+        await latest_messages(items),
+    )
 
 
 @queue.get("/console")
@@ -65,7 +90,7 @@ async def queue_stream(request: Request) -> None:
     heartbeat = Heartbeat(await open_stream(request), request.cookies.get(COOKIE))
     seen = None
     while not request.app.ctx.stopping:
-        fingerprint = await store.queue_fingerprint()
+        fingerprint = await queue_fingerprint()
         if fingerprint != seen:
             seen = fingerprint
             await heartbeat.send(f"event: queue\ndata: {await queue_json()}\n\n")

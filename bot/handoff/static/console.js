@@ -93,11 +93,16 @@
     row.setAttribute("data-conversation", item.conversation);
     row.setAttribute("data-state", item.state);
     if (item.urgent) row.setAttribute("data-urgent", "");
+    if (item.newest) row.setAttribute("data-newest", "");
     var head = el("th");
     head.scope = "row";
     var link = el("a", null, "#" + item.id);
     link.href = "/console/handoffs/" + item.id;
     head.append(link);
+    if (item.newest) {
+      head.append(" ");
+      head.append(el("strong", "flag flag--new", item.newest_text));
+    }
     row.append(head);
     row.append(el("td", null, item.channel_name || CHANNELS[item.channel] || item.channel));
     var language = el("td", null, item.language_name || "");
@@ -116,6 +121,9 @@
     }
     reason.append(item.reason_text);
     row.append(reason);
+    var latest = el("td", "latest", item.latest_message || "");
+    latest.setAttribute("data-latest", "");
+    row.append(latest);
     var me = (document.querySelector(".banner__account strong") || {}).textContent;
     var state = item.state === "waiting" ? "Waiting" : (item.claimed_by === me ? "Claimed by you" : "Claimed by " + item.claimed_by);
     row.append(el("td", null, state));
@@ -162,6 +170,107 @@
       var again = rows.querySelector("tr[data-handoff='" + focusId + "'] " + (focusTag === "BUTTON" ? "button" : "a"));
       if (again) again.focus();
     }
+    document.title = (data.waiting ? "(" + data.waiting + ") " : "") + document.title.replace(/^\(\d+\) /, "");
+    announceArrivals(data.items);
+  }
+
+  // --- telling staff someone new is waiting (off until they turn it on) -------------------
+
+  var SOUND_KEY = "citybot.console.sound";
+  var NOTIFY_KEY = "citybot.console.notify";
+  var known = {};  // what was waiting (and whether urgent) when last seen: handoff id -> urgent
+  document.querySelectorAll("#queue-rows tr[data-state='waiting']").forEach(function (row) {
+    known[row.getAttribute("data-handoff")] = row.hasAttribute("data-urgent");
+  });
+  var audio = null;
+
+  function remembered(key) {
+    try { return window.localStorage.getItem(key) === "on"; } catch (e) { return false; }
+  }
+
+  function remember(key, on) {
+    try {
+      if (on) window.localStorage.setItem(key, "on");
+      else window.localStorage.removeItem(key);
+    } catch (e) { /* private browsing: the choice lasts for this page only */ }
+  }
+
+  function chime() {
+    var Context = window.AudioContext || window.webkitAudioContext;
+    if (!Context) return;
+    if (!audio) audio = new Context();
+    if (audio.state === "suspended") audio.resume();
+    [0, 0.18].forEach(function (delay, index) {
+      var tone = audio.createOscillator();
+      var volume = audio.createGain();
+      var start = audio.currentTime + delay;
+      tone.frequency.value = index ? 880 : 660;
+      volume.gain.setValueAtTime(0.2, start);
+      volume.gain.exponentialRampToValueAtTime(0.001, start + 0.16);
+      tone.connect(volume).connect(audio.destination);
+      tone.start(start);
+      tone.stop(start + 0.16);
+    });
+  }
+
+  function notify(item) {
+    if (!window.Notification || Notification.permission !== "granted") return;
+    // Channel and language only: a notification can show on a locked screen.
+    var title = item.urgent ? "Urgent: someone waiting reported an emergency" : "Someone new is waiting";
+    try {
+      var shown = new Notification(title, {
+        body: (item.channel_name || item.channel) + ", " + (item.language_name || "") + " (handoff #" + item.id + ")",
+        tag: "citybot-handoff-" + item.id + (item.urgent ? "-urgent" : "")
+      });
+      shown.onclick = function () { window.focus(); shown.close(); };
+    } catch (e) { /* a browser that shows notifications only from a service worker: the sound and the title remain */ }
+  }
+
+  function announceArrivals(items) {
+    var waiting = items.filter(function (item) { return item.state === "waiting"; });
+    var arrivals = waiting.filter(function (item) {
+      var before = known[item.id];
+      return before === undefined || (item.urgent && !before);
+    });
+    known = {};
+    waiting.forEach(function (item) { known[item.id] = !!item.urgent; });
+    if (!arrivals.length) return;
+    if (remembered(SOUND_KEY)) chime();
+    if (remembered(NOTIFY_KEY)) arrivals.forEach(notify);
+  }
+
+  function alertSwitches() {
+    var box = document.getElementById("arrival-alerts");
+    var sound = document.getElementById("alert-sound");
+    var notice = document.getElementById("alert-notify");
+    if (!box || !sound || !notice) return;
+    box.hidden = false;
+    sound.checked = remembered(SOUND_KEY);
+    notice.checked = remembered(NOTIFY_KEY) && !!window.Notification && Notification.permission === "granted";
+    sound.addEventListener("change", function () {
+      remember(SOUND_KEY, sound.checked);
+      if (sound.checked) chime();  // this click lets the page play sounds, and staff hear what to expect
+    });
+    notice.addEventListener("change", function () {
+      say("problem", "");
+      if (!notice.checked) { remember(NOTIFY_KEY, false); return; }
+      if (!window.Notification) {
+        notice.checked = false;
+        say("problem", "This browser cannot show notifications.");
+        return;
+      }
+      var granted = function (permission) {
+        notice.checked = permission === "granted";
+        remember(NOTIFY_KEY, notice.checked);
+        if (!notice.checked) say("problem", "Notifications are blocked for the console: allow them in the browser's site settings.");
+      };
+      // Asked here, on this click only: never when the page loads.
+      if (Notification.permission === "default") {
+        Notification.requestPermission().then(granted);
+      } else {
+        granted(Notification.permission);
+      }
+    });
   }
 
   // --- one conversation ------------------------------------------------------------
@@ -252,6 +361,7 @@
   }
 
   if (page === "queue") {
+    alertSwitches();
     listen("/console/stream", { queue: showQueue });
     window.setInterval(refreshWaits, 15000);
   }

@@ -1,0 +1,284 @@
+"""Conversations as Rasa's SQL tracker store holds them, read by the console across many at once.
+
+Rasa's HTTP API gives one conversation's tracker at a time; the console also
+lists conversations by channel and date (search) and shows each waiting
+resident's latest message (the queue). Both read the tracker store's `events`
+table as Rasa's SQLTrackerStore lays it out (one row per event, its JSON in
+`data`; bot/rasa_ext/tracker_store.py writes the same rows). Nothing here writes.
+
+The store is TRACKER_URL (which `citybot run` gives its processes), else where
+`citybot run` puts it: DATABASE_URL, or var/rasa.db. A store that cannot be read
+(not SQL, or no Rasa server has written it yet) raises `TrackerUnavailable`.
+"""
+
+from __future__ import annotations
+
+import asyncio
+import json
+from dataclasses import dataclass
+from datetime import datetime, timezone
+from pathlib import Path
+from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, TypeVar
+
+import sqlalchemy as sa
+from sqlalchemy.engine import Connection, Engine
+
+from bot.channels.identity import is_channel_sender_id
+from bot.db import engine as db_engine
+from bot.settings import settings
+
+T = TypeVar("T")
+
+# Rasa's SQLTrackerStore.SQLEvent, the columns read here.
+events = sa.Table(
+    "events",
+    sa.MetaData(),
+    sa.Column("id", sa.Integer, primary_key=True),
+    sa.Column("sender_id", sa.String(255)),
+    sa.Column("type_name", sa.String(255)),
+    sa.Column("timestamp", sa.Float),
+    sa.Column("data", sa.Text),
+)
+USER = "user"  # UserUttered: what a resident wrote
+LOOK_BACK = 10  # a resident's latest messages read to find one they typed (not a button's payload)
+
+
+class TrackerUnavailable(Exception):
+    """The tracker store cannot be read; the message says why (no conversation content)."""
+
+
+def tracker_url() -> str:
+    """TRACKER_URL, else the store `citybot run` gives the Rasa server (DATABASE_URL, else var/rasa.db)."""
+    from bot.process.stack import StackConfig
+
+    configured = settings().tracker_url
+    if configured:
+        return configured
+    config = StackConfig(var_dir=settings().var_dir, database_url=settings().database_url)
+    return config.tracker_env()["TRACKER_URL"]
+
+
+def sqlite_file(url: str) -> Optional[Path]:
+    """The file of a SQLite URL (None for another database)."""
+    parsed = sa.engine.make_url(url)
+    return Path(parsed.database) if parsed.get_backend_name() == "sqlite" and parsed.database else None
+
+
+def conversation_channel(sender_id: str, input_channel: Optional[str]) -> str:
+    """The channel as the console names it: a messaging channel's id says it (SMS and WhatsApp share Twilio)."""
+    if is_channel_sender_id(sender_id):
+        return sender_id.split("-", 1)[0]
+    return input_channel or "rest"
+
+
+def moment(timestamp: Optional[float]) -> datetime:
+    return datetime.fromtimestamp(float(timestamp or 0), tz=timezone.utc)
+
+
+@dataclass(frozen=True)
+class ConversationSpan:
+    """A conversation as its resident's messages outline it."""
+
+    sender_id: str
+    key: int  # the row of its first resident message: the conversation's number in console links
+    channel: str
+    first_at: datetime
+    last_at: datetime
+    messages: int
+
+
+@dataclass(frozen=True)
+class LatestMessage:
+    text: str
+    at: datetime
+
+
+def typed_text(data: str) -> Optional[str]:
+    """What a resident typed, from a user event's JSON; None for a button's payload ("/request_human")."""
+    try:
+        text = str(json.loads(data).get("text") or "").strip()
+    except (ValueError, AttributeError):
+        return None
+    return text if text and not text.startswith("/") else None
+
+
+def input_channel(data: Optional[str]) -> Optional[str]:
+    try:
+        value = json.loads(data or "{}").get("input_channel")
+    except (ValueError, AttributeError):
+        return None
+    return str(value) if value else None
+
+
+class TrackerEvents:
+    """The tracker store's events, read-only, off the event loop."""
+
+    def __init__(self, url: Optional[str] = None) -> None:
+        self.url = url or tracker_url()
+        self._engine: Optional[Engine] = None
+
+    def _connect(self) -> Engine:
+        if self._engine is None:
+            path = sqlite_file(self.url)
+            if path is not None and not path.exists():  # opening it would create an empty file
+                raise TrackerUnavailable("no conversation has been stored yet")
+            self._engine = db_engine.create_engine(self.url)
+        return self._engine
+
+    async def run(self, work: Callable[[Connection], T]) -> T:
+        def read() -> T:
+            try:
+                with self._connect().connect() as connection:
+                    return work(connection)
+            except sa.exc.SQLAlchemyError as error:
+                raise TrackerUnavailable(f"the conversation store cannot be read ({type(error).__name__})") from None
+
+        return await asyncio.to_thread(read)
+
+    def dispose(self) -> None:
+        if self._engine is not None:
+            self._engine.dispose()
+            self._engine = None
+
+    # --- search ----------------------------------------------------------------------
+
+    async def active_between(
+        self,
+        start: Optional[datetime],
+        end: Optional[datetime],
+        channel: Optional[str] = None,
+        limit: int = 50,
+    ) -> List[ConversationSpan]:
+        """Conversations with a resident message in [start, end) on `channel`, latest first, at most `limit`."""
+        query = sa.select(events.c.sender_id).where(events.c.type_name == USER)
+        if start is not None:
+            query = query.where(events.c.timestamp >= start.timestamp())
+        if end is not None:
+            query = query.where(events.c.timestamp < end.timestamp())
+        if channel:
+            query = query.where(self._channel_clue(channel))
+        query = query.group_by(events.c.sender_id).order_by(sa.func.max(events.c.timestamp).desc())
+        found: List[ConversationSpan] = []
+        offset = 0
+        while len(found) < limit:
+            page = await self.run(self._senders(query.limit(limit).offset(offset)))
+            spans = await self.spans(page)
+            found += [spans[s] for s in page if s in spans and (not channel or spans[s].channel == channel)]
+            if len(page) < limit:
+                break
+            offset += limit
+        return found[:limit]
+
+    @staticmethod
+    def _senders(query: Any) -> Callable[[Connection], List[str]]:
+        return lambda connection: list(connection.execute(query).scalars().all())
+
+    @staticmethod
+    def _channel_clue(channel: str) -> Any:
+        """A condition every event of the channel meets (the spans' channel is then checked exactly)."""
+        if channel in ("webchat", "telegram", "sms", "whatsapp"):
+            return events.c.sender_id.like(f"{channel}-%")
+        return events.c.data.like(f'%"input_channel": "{channel}"%')
+
+    async def spans(self, sender_ids: Iterable[str]) -> Dict[str, ConversationSpan]:
+        """The outline of each of these conversations that a resident wrote in."""
+        wanted = list(dict.fromkeys(s for s in sender_ids if s))
+        if not wanted:
+            return {}
+
+        def work(connection: Connection) -> Dict[str, ConversationSpan]:
+            rows = connection.execute(
+                sa.select(
+                    events.c.sender_id,
+                    sa.func.min(events.c.id).label("first_id"),
+                    sa.func.max(events.c.id).label("last_id"),
+                    sa.func.min(events.c.timestamp).label("first_at"),
+                    sa.func.max(events.c.timestamp).label("last_at"),
+                    sa.func.count().label("messages"),
+                )
+                .where(events.c.type_name == USER, events.c.sender_id.in_(wanted))
+                .group_by(events.c.sender_id)
+            ).all()
+            latest = dict(
+                connection.execute(
+                    sa.select(events.c.id, events.c.data).where(events.c.id.in_([r.last_id for r in rows]))
+                ).all()
+            )
+            return {
+                r.sender_id: ConversationSpan(
+                    sender_id=r.sender_id,
+                    key=int(r.first_id),
+                    channel=conversation_channel(r.sender_id, input_channel(latest.get(r.last_id))),
+                    first_at=moment(r.first_at),
+                    last_at=moment(r.last_at),
+                    messages=int(r.messages),
+                )
+                for r in rows
+            }
+
+        return await self.run(work)
+
+    async def sender_of(self, key: int) -> Optional[str]:
+        """The conversation a console link's number names (the row of a resident message), or None."""
+        return await self.run(
+            lambda c: c.execute(
+                sa.select(events.c.sender_id).where(events.c.id == key, events.c.type_name == USER)
+            ).scalar()
+        )
+
+    # --- the queue -------------------------------------------------------------------
+
+    async def latest_messages(self, sender_ids: Sequence[str]) -> Dict[str, LatestMessage]:
+        """What each resident last typed (a button's payload is passed over)."""
+
+        def work(connection: Connection) -> Dict[str, LatestMessage]:
+            found: Dict[str, LatestMessage] = {}
+            for sender_id in dict.fromkeys(sender_ids):
+                rows = connection.execute(
+                    sa.select(events.c.timestamp, events.c.data)
+                    .where(events.c.sender_id == sender_id, events.c.type_name == USER)
+                    .order_by(events.c.id.desc())
+                    .limit(LOOK_BACK)
+                ).all()
+                for row in rows:
+                    text = typed_text(row.data)
+                    if text is not None:
+                        found[sender_id] = LatestMessage(text, moment(row.timestamp))
+                        break
+            return found
+
+        return await self.run(work)
+
+    async def last_message_id(self, sender_ids: Sequence[str]) -> int:
+        """Grows whenever one of these residents writes (for the queue's live updates)."""
+        if not sender_ids:
+            return 0
+        return await self.run(
+            lambda c: int(
+                c.execute(
+                    sa.select(sa.func.max(events.c.id)).where(
+                        events.c.type_name == USER, events.c.sender_id.in_(list(sender_ids))
+                    )
+                ).scalar()
+                or 0
+            )
+        )
+
+
+_tracker_events: Optional[TrackerEvents] = None
+
+
+def tracker_events() -> TrackerEvents:
+    """The process-wide reader of the configured tracker store."""
+    global _tracker_events
+    if _tracker_events is None:
+        _tracker_events = TrackerEvents()
+    return _tracker_events
+
+
+def reset_tracker_events() -> None:
+    """Forget the process-wide reader (tests point it elsewhere)."""
+    global _tracker_events
+    if _tracker_events is not None:
+        _tracker_events.dispose()
+    _tracker_events = None
