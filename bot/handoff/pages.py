@@ -422,7 +422,7 @@ def conversation_page(
 ) -> str:
     """`resident_language`: the language the resident reads (the default when not given); the page stays in English.
 
-    `hold`: the conversation's retention hold, if staff placed one; `retention_days`: the
+    `hold`: the conversation's retention hold, if staff placed one (a supervisor releases it); `retention_days`: the
     retention limit (None: the page says nothing of retention).
     """
     return page(
@@ -444,6 +444,7 @@ def conversation_page(
         reachable=reachable,
         resident_language=resident_language,
         hold=hold,
+        may_release=roles.allows(role, roles.SUPERVISOR),
         retention_days=retention_days,
         anonymised=is_anonymous_sender_id(handoff.sender_id),
         max_reason=MAX_REASON_CHARS,

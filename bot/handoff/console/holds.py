@@ -14,7 +14,7 @@ from sanic import Blueprint
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.handoff import store
+from bot.handoff import roles, store
 from bot.handoff.console.web import form_value, staff_only
 from bot.handoff.service import HandoffError
 from bot.handoff.store import StaffSession
@@ -53,7 +53,7 @@ async def hold(request: Request, handoff_id: int) -> HTTPResponse:
 
 
 @holds.post("/console/handoffs/<handoff_id:int>/unhold")
-@staff_only(csrf=True)
+@staff_only(roles.SUPERVISOR, csrf=True)
 async def unhold(request: Request, handoff_id: int) -> HTTPResponse:
     return await on_conversation(
         request,

@@ -29,9 +29,9 @@ _conversations = itertools.count(1)
 class HoldsConsole(Console):
     """The running console, as the hold tests use it."""
 
-    def signed_in(self) -> Staff:
+    def signed_in(self, role: str = "agent") -> Staff:
         member = Staff(self.url, f"hana{next(_names)}")
-        make_staff(self, member.username)
+        make_staff(self, member.username, role=role)
         assert member.login().status_code == 303
         return member
 
@@ -87,12 +87,17 @@ def test_staff_hold_a_conversation_and_release_it_from_its_page(console: HoldsCo
     page = staff.get(held.headers["location"]).text
     assert "This conversation is on hold" in page
     assert f"placed by {staff.username}" in page and "Legal hold &lt;case 2026-114&gt;" in page
-    assert f'action="/console/handoffs/{handoff_id}/unhold"' in page
 
     again = staff.post(f"/console/handoffs/{handoff_id}/hold", reason="twice")
     assert again.status_code == 409 and "on hold already" in again.text
 
-    other = console.signed_in()  # any signed-in staff member may release it
+    assert (
+        "A supervisor can release the hold" in page
+        and "/unhold" not in staff.get(f"/console/handoffs/{handoff_id}").text
+    )
+    refused = staff.post(f"/console/handoffs/{handoff_id}/unhold")  # an agent holds, a supervisor releases
+    assert refused.status_code == 403 and console.holds(conversation) != []
+    other = console.signed_in("supervisor")
     released = other.post(f"/console/handoffs/{handoff_id}/unhold")
     assert released.status_code == 303 and console.holds(conversation) == []
     assert "The hold is released" in other.get(released.headers["location"]).text
@@ -116,7 +121,7 @@ def test_nobody_signed_out_holds_anything_and_an_unknown_handoff_is_404(console:
 def test_the_hold_form_works_in_a_browser_without_accessibility_problems(console: Console, page) -> None:
     from playwright.sync_api import expect
 
-    staff = console.signed_in()
+    staff = console.signed_in("supervisor")
     handoff_id, conversation = console.handoff()
     page.goto(f"{console.url}/console/login?next=/console/handoffs/{handoff_id}")
     page.get_by_label("Username").fill(staff.username)

@@ -47,9 +47,9 @@ def test_the_console_links_are_those_of_the_role():
     def labels(role: str) -> list:
         return [link.label for link in pages.navigation(role)]
 
-    assert labels(roles.AGENT) == ["Queue", "Audit log"]
-    assert labels(roles.SUPERVISOR) == ["Queue", "Audit log"]
-    assert labels(roles.ADMIN) == ["Queue", "Audit log", "Accounts"]
+    assert labels(roles.AGENT) == ["Queue", "Search", "Audit log"]
+    assert labels(roles.SUPERVISOR) == ["Queue", "Search", "Audit log"]
+    assert labels(roles.ADMIN) == ["Queue", "Search", "Audit log", "Accounts"]
     assert labels("unknown") == []
 
 
