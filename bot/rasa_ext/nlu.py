@@ -25,8 +25,9 @@ from rasa.shared.nlu.training_data.message import Message
 
 EMERGENCY_INTENT = "emergency"
 STATUS_INTENT = "check_status"
+FALLBACK_INTENT = "nlu_fallback"
 # What a message carrying one of the assistant's references may not be left as.
-NOT_UNDERSTOOD = frozenset({"out_of_scope", "nlu_fallback"})
+NOT_UNDERSTOOD = frozenset({"out_of_scope", FALLBACK_INTENT})
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=True)
@@ -94,7 +95,10 @@ class EmergencyPhrases(GraphComponent):
     of each city language are in `bot/i18n/locales/<lang>/words/emergency.yml`
     (`phrases`, and `not_emergencies` such as "fire hydrant" that mean something
     else), read when the model loads, so a city adds one without retraining.
-    Put it last in the pipeline, after the fallback classifier.
+    A message the classifier was unsure of, whose likeliest intent is an
+    emergency, is one too: in doubt, the 911 answer costs a sentence, its
+    absence may cost a life. Put it last in the pipeline, after the fallback
+    classifier.
     """
 
     @classmethod
@@ -111,9 +115,10 @@ class EmergencyPhrases(GraphComponent):
         self.words = words
 
     def process(self, messages: List[Message]) -> List[Message]:
-        """Mark the messages that hold an emergency's words as `emergency` (confidence 1)."""
+        """Mark as `emergency` (confidence 1) the messages that hold an emergency's words, and those
+        the classifier was unsure of (the fallback) with an emergency as its best guess."""
         for message in messages:
-            if self.words.in_text(message.get(TEXT) or ""):
+            if self.words.in_text(message.get(TEXT) or "") or unsure_of_an_emergency(message):
                 mark_emergency(message)
         return messages
 
@@ -182,6 +187,14 @@ def normalise(text: str) -> str:
     """Lower-case words without accents or punctuation, single-spaced ("Can't  breathe!" -> "cant breathe")."""
     decomposed = unicodedata.normalize("NFKD", text.lower().replace("'", "").replace("’", ""))
     return " ".join(re.findall(r"[a-z0-9]+", "".join(ch for ch in decomposed if not unicodedata.combining(ch))))
+
+
+def unsure_of_an_emergency(message: Message) -> bool:
+    """Whether the fallback was given to a message whose most likely intent is `emergency`: in doubt, 911."""
+    if (message.get(INTENT) or {}).get(INTENT_NAME_KEY) != FALLBACK_INTENT:
+        return False
+    guesses = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != FALLBACK_INTENT]
+    return bool(guesses) and guesses[0].get(INTENT_NAME_KEY) == EMERGENCY_INTENT
 
 
 def mark_emergency(message: Message) -> None:

@@ -51,3 +51,30 @@ def test_an_emergency_the_classifier_missed_becomes_one(text: str) -> None:
 def test_other_messages_keep_the_classifiers_intent(text: str) -> None:
     (message,) = EmergencyPhrases(emergency_words()).process([classified(text, "report_water_leak", 0.9)])
     assert message.get("intent")["name"] == "report_water_leak"
+
+
+def unsure(text: str, *guesses: str) -> Message:
+    """The fallback, as Rasa's FallbackClassifier leaves it: first in the ranking, the classifier's guesses after."""
+    message = Message(data={"text": text})
+    message.set("intent", {"name": "nlu_fallback", "confidence": 0.3}, add_to_output=True)
+    ranking = [{"name": "nlu_fallback", "confidence": 0.3}] + [{"name": g, "confidence": 0.29} for g in guesses]
+    message.set("intent_ranking", ranking, add_to_output=True)
+    return message
+
+
+def test_an_unsure_classifier_whose_best_guess_is_an_emergency_gives_the_emergency() -> None:
+    (message,) = EmergencyPhrases(emergency_words()).process([unsure("the basement is filling up", "emergency", "faq")])
+    assert message.get("intent") == {"name": "emergency", "confidence": 1.0}
+
+
+@pytest.mark.parametrize("guesses", [("faq", "emergency"), ("request_human",), ()])
+def test_an_unsure_classifier_with_another_best_guess_keeps_the_fallback(guesses) -> None:
+    (message,) = EmergencyPhrases(emergency_words()).process([unsure("the basement is filling up", *guesses)])
+    assert message.get("intent")["name"] == "nlu_fallback"
+
+
+def test_a_confident_other_intent_is_kept_even_with_emergency_second() -> None:
+    message = classified("the basement is filling up", "faq", 0.6)
+    message.set("intent_ranking", [{"name": "faq", "confidence": 0.6}, {"name": "emergency", "confidence": 0.3}])
+    (message,) = EmergencyPhrases(emergency_words()).process([message])
+    assert message.get("intent")["name"] == "faq"
