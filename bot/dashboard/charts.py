@@ -14,9 +14,9 @@ from typing import List, Sequence, Tuple
 
 WIDTH = 640  # the viewBox's width; the SVG scales to the page
 ROW = 28  # a horizontal bar's row
-LABEL_WIDTH = 220  # room for a horizontal bar's label
+LABEL_WIDTH = 230  # room for a horizontal bar's label
 VALUE_ROOM = 90  # room after the longest bar for its value
-LABEL_CHARS = 28  # a longer label is cut (the table has it whole)
+LABEL_CHARS = 24  # a longer label is cut (the table has it whole)
 COLUMN_AREA = 200  # a column chart's plot height
 AXIS_ROOM = 28  # under the plot, for the days
 TOP_ROOM = 20  # over the plot, for the values
