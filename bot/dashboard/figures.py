@@ -1,10 +1,10 @@
 """The dashboard's sections, each from its source of figures (docs/dashboard.md says how each is computed).
 
-A source reads what it needs for the date range (off the event loop) and
-returns its sections; `build_dashboard` runs every source in SOURCES at once. A
-new kind of figure (the satisfaction survey's, say) is a new source added to
-SOURCES: its tables get their place on the page, their charts and their CSV
-export with nothing else to change.
+A source reads what it needs for the date range and computes its sections,
+both off the event loop (worker threads); `build_dashboard` runs every source
+in SOURCES at once. A new kind of figure (the satisfaction survey's, say) is a
+new source added to SOURCES: its tables get their place on the page, their
+charts and their CSV export with nothing else to change.
 """
 
 from __future__ import annotations
@@ -218,7 +218,7 @@ async def conversation_source(period: Period) -> List[Section]:
             Section("conversations", "Conversations", problem=problem),
             Section("questions", "Questions", problem=problem),
         ]
-    return conversation_tables(conversations, period)
+    return await asyncio.to_thread(conversation_tables, conversations, period)  # masking and counting, off the loop
 
 
 def middle(values: Iterable[Optional[float]]) -> Optional[float]:
@@ -267,7 +267,7 @@ def handoff_section(items: Sequence[HandoffTimes]) -> Section:
 
 
 async def handoff_source(period: Period) -> List[Section]:
-    return [handoff_section(await handoffs_in(period))]
+    return [await asyncio.to_thread(handoff_section, await handoffs_in(period))]
 
 
 def report_row(items: Sequence[ReportTimes]) -> Tuple[object, ...]:
@@ -325,7 +325,7 @@ def report_section(items: Sequence[ReportTimes]) -> Section:
 
 
 async def report_source(period: Period) -> List[Section]:
-    return [report_section(await reports_in(period))]
+    return [await asyncio.to_thread(report_section, await reports_in(period))]
 
 
 SOURCES: Tuple[Source, ...] = (conversation_source, handoff_source, report_source)

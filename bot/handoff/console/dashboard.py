@@ -15,7 +15,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 
 from bot.dashboard.figures import build_dashboard
-from bot.dashboard.period import PeriodError, parse_period
+from bot.dashboard.period import Period, PeriodError, parse_period
 from bot.dashboard.tables import csv_text
 from bot.handoff import pages, roles
 from bot.handoff.console.web import html, staff_only
@@ -30,8 +30,16 @@ def asked(request: Request) -> Dict[str, str]:
     return {name: str(request.args.get(name) or "").strip() for name in FIELDS}
 
 
-def refused_period(session: StaffSession, fields: Dict[str, str], error: PeriodError) -> HTTPResponse:
-    page = pages.dashboard_page(None, fields, session.username, session.csrf_token, str(error), session.role)
+def asked_period(request: Request) -> Period:
+    """The date range of the request's `from` and `to`, in the city's days (PeriodError: why it cannot be used)."""
+    zone = pages.city_zone()
+    return parse_period(asked(request), zone, datetime.now(zone).date())
+
+
+def refused_period(request: Request, error: PeriodError) -> HTTPResponse:
+    """400: the form again, as it was sent, with what to change."""
+    session: StaffSession = request.ctx.staff
+    page = pages.dashboard_page(None, asked(request), session.username, session.csrf_token, str(error), session.role)
     return html(page, status=400)
 
 
@@ -39,12 +47,10 @@ def refused_period(session: StaffSession, fields: Dict[str, str], error: PeriodE
 @staff_only(roles.SUPERVISOR)
 async def dashboard_page(request: Request) -> HTTPResponse:
     session: StaffSession = request.ctx.staff
-    fields = asked(request)
-    zone = pages.city_zone()
     try:
-        period = parse_period(fields, zone, datetime.now(zone).date())
+        period = asked_period(request)
     except PeriodError as error:
-        return refused_period(session, fields, error)
+        return refused_period(request, error)
     shown = {"from": period.first.isoformat(), "to": period.last.isoformat()}
     figures = await build_dashboard(period)
     return html(pages.dashboard_page(figures, shown, session.username, session.csrf_token, role=session.role))
@@ -54,12 +60,10 @@ async def dashboard_page(request: Request) -> HTTPResponse:
 @staff_only(roles.SUPERVISOR)
 async def dashboard_csv(request: Request) -> HTTPResponse:
     session: StaffSession = request.ctx.staff
-    fields = asked(request)
-    zone = pages.city_zone()
     try:
-        period = parse_period(fields, zone, datetime.now(zone).date())
+        period = asked_period(request)
     except PeriodError as error:
-        return refused_period(session, fields, error)
+        return refused_period(request, error)
     name = str(request.args.get("table") or "").strip()
     figures = await build_dashboard(period)
     table = figures.table(name)
