@@ -13,13 +13,14 @@ import json
 import math
 from dataclasses import dataclass
 from datetime import datetime, timezone
-from typing import Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
+from typing import TYPE_CHECKING, Any, Dict, Iterable, List, Mapping, Optional, Sequence, Tuple
 from zoneinfo import ZoneInfo
 
 from babel import Locale
 
 from bot.catalog import load_city
 from bot.channels.identity import is_anonymous_sender_id
+from bot.dashboard.tables import cell_text
 from bot.handoff import roles
 from bot.handoff.search import RESULT_LIMIT, FoundConversation, SearchQuery, SearchResults
 from bot.handoff.service import Turn
@@ -29,6 +30,9 @@ from bot.i18n.languages import resident_language
 from bot.reports.outbox import AWAITING_ID, FILED, PENDING, REJECTED
 from bot.retention.holds import MAX_REASON_CHARS, Hold
 from bot.web.render import render
+
+if TYPE_CHECKING:
+    from bot.dashboard.figures import Dashboard
 
 # The console is written in English, whatever the residents read.
 CONSOLE_LOCALE = Locale("en")
@@ -87,6 +91,7 @@ NAV = (
     NavLink("queue", "/console", "Queue", roles.AGENT),
     NavLink("search", "/console/search", "Search", roles.AGENT),
     NavLink("audit", "/console/audit", "Audit log", roles.AGENT),
+    NavLink("dashboard", "/console/dashboard", "Dashboard", roles.SUPERVISOR),
     NavLink("accounts", "/console/accounts", "Accounts", roles.ADMIN),
 )
 
@@ -501,6 +506,32 @@ def transcript_page(
         found=found,
         turns=turns,
         details=details,
+    )
+
+
+# --- the dashboard (supervisors) ----------------------------------------------------------------
+
+
+def dashboard_page(
+    dashboard: Optional["Dashboard"],
+    fields: Mapping[str, str],
+    staff: str,
+    csrf: str,
+    problem: Optional[str] = None,
+    role: str = roles.DEFAULT,
+) -> str:
+    """The date range form (`fields`: from, to as shown) and, for a range that could be used, its figures."""
+    return page(
+        "dashboard.html",
+        "Dashboard",
+        "dashboard",
+        staff,
+        csrf,
+        role=role,
+        problem=problem,
+        dashboard=dashboard,
+        fields=fields,
+        cell_text=cell_text,
     )
 
 

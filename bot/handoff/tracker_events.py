@@ -1,8 +1,9 @@
 """Conversations as Rasa's SQL tracker store holds them, read by the console across many at once.
 
 Rasa's HTTP API gives one conversation's tracker at a time; the console also
-lists conversations by channel and date (search) and shows each waiting
-resident's latest message (the queue). Both read the tracker store's `events`
+lists conversations by channel and date (search), shows each waiting
+resident's latest message (the queue) and counts the conversations of a date
+range (the dashboard, bot/dashboard). All read the tracker store's `events`
 table as Rasa's SQLTrackerStore lays it out (one row per event, its JSON in
 `data`; bot/rasa_ext/tracker_store.py writes the same rows). Nothing here writes.
 
@@ -18,12 +19,12 @@ import json
 from dataclasses import dataclass
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, TypeVar
+from typing import Any, Callable, Collection, Dict, Iterable, List, Optional, Sequence, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
 
-from bot.channels.identity import is_channel_sender_id
+from bot.channels.identity import channel_of, is_anonymous_sender_id, is_channel_sender_id
 from bot.db import engine as db_engine
 from bot.settings import settings
 
@@ -37,9 +38,12 @@ events = sa.Table(
     sa.Column("sender_id", sa.String(255)),
     sa.Column("type_name", sa.String(255)),
     sa.Column("timestamp", sa.Float),
+    sa.Column("action_name", sa.String(255)),
     sa.Column("data", sa.Text),
 )
 USER = "user"  # UserUttered: what a resident wrote
+SESSION_STARTED = "session_started"  # a new conversation session (Rasa's session_config)
+SLOT = "slot"
 LOOK_BACK = 10  # a resident's latest messages read to find one they typed (not a button's payload)
 
 
@@ -65,7 +69,10 @@ def sqlite_file(url: str) -> Optional[Path]:
 
 
 def conversation_channel(sender_id: str, input_channel: Optional[str]) -> str:
-    """The channel as the console names it: a messaging channel's id says it (SMS and WhatsApp share Twilio)."""
+    """The channel as the console names it: a messaging channel's id says it (SMS and WhatsApp share Twilio),
+    and so does an anonymised conversation's (bot/retention keeps the channel in it)."""
+    if is_anonymous_sender_id(sender_id):
+        return channel_of(sender_id)
     if is_channel_sender_id(sender_id):
         return sender_id.split("-", 1)[0]
     return input_channel or "rest"
@@ -88,6 +95,17 @@ class ConversationSpan:
 
 
 @dataclass(frozen=True)
+class StoredEvent:
+    """One stored event as the dashboard reads it; `data` (the event's JSON) only for the types asked."""
+
+    sender_id: str
+    type_name: str
+    timestamp: float
+    action_name: Optional[str]
+    data: Optional[str]
+
+
+@dataclass(frozen=True)
 class LatestMessage:
     text: str
     at: datetime
@@ -96,9 +114,14 @@ class LatestMessage:
 def typed_text(data: str) -> Optional[str]:
     """What a resident typed, from a user event's JSON; None for a button's payload ("/request_human")."""
     try:
-        text = str(json.loads(data).get("text") or "").strip()
+        return typed(json.loads(data).get("text"))
     except (ValueError, AttributeError):
         return None
+
+
+def typed(text: Any) -> Optional[str]:
+    """A user event's text if a resident typed it: None for none (an anonymised message) or a button's payload."""
+    text = str(text or "").strip()
     return text if text and not text.startswith("/") else None
 
 
@@ -263,6 +286,69 @@ class TrackerEvents:
                 or 0
             )
         )
+
+    # --- the dashboard -----------------------------------------------------------------
+
+    async def visit_sessions(
+        self,
+        start: datetime,
+        end: datetime,
+        types: Collection[str],
+        visit: Callable[[StoredEvent], None],
+        with_data: Collection[str] = (USER, SLOT),
+        slot_names: Collection[str] = (),
+    ) -> None:
+        """Show `visit` the events of `types` of every session that may have begun in [start, end), in a worker
+        thread, each conversation's events together and in order.
+
+        These are the conversations a resident wrote in during [start, end),
+        from their last session start before `start` (so a session begun
+        earlier is seen whole, and can be told apart) to their first session
+        start at or after `end`; nothing older or newer is read. `with_data`:
+        the types whose JSON is read; `slot_names`: the only slots read (their
+        names in the JSON: a loose filter, the visitor checks the name).
+        """
+        lo, hi = start.timestamp(), end.timestamp()
+        is_start = events.c.type_name == SESSION_STARTED
+        active = (
+            sa.select(events.c.sender_id)
+            .where(events.c.type_name == USER, events.c.timestamp >= lo, events.c.timestamp < hi)
+            .distinct()
+        )
+        bounds = (
+            sa.select(
+                events.c.sender_id,
+                sa.func.max(sa.case((sa.and_(is_start, events.c.timestamp < lo), events.c.timestamp))).label("since"),
+                sa.func.min(sa.case((sa.and_(is_start, events.c.timestamp >= hi), events.c.timestamp))).label("until"),
+            )
+            .where(events.c.sender_id.in_(active))
+            .group_by(events.c.sender_id)
+            .subquery()
+        )
+        slots = [events.c.data.like(f'%"{name}"%') for name in slot_names]
+        query = (
+            sa.select(
+                events.c.sender_id,
+                events.c.type_name,
+                events.c.timestamp,
+                events.c.action_name,
+                sa.case((events.c.type_name.in_(list(with_data)), events.c.data)).label("data"),
+            )
+            .join(bounds, bounds.c.sender_id == events.c.sender_id)
+            .where(
+                events.c.type_name.in_(list(types)),
+                sa.or_(bounds.c.since.is_(None), events.c.timestamp >= bounds.c.since),
+                sa.or_(bounds.c.until.is_(None), events.c.timestamp < bounds.c.until),
+                sa.or_(events.c.type_name != SLOT, *slots) if slot_names else sa.true(),
+            )
+            .order_by(events.c.sender_id, events.c.id)
+        )
+
+        def work(connection: Connection) -> None:
+            for row in connection.execution_options(stream_results=True).execute(query):
+                visit(StoredEvent(row.sender_id, row.type_name, float(row.timestamp or 0), row.action_name, row.data))
+
+        await self.run(work)
 
 
 _tracker_events: Optional[TrackerEvents] = None

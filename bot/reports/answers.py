@@ -23,8 +23,8 @@ _ADDRESS = re.compile(
     rf"\b(\d{{1,6}}[a-z]?\s+(?:[nsew]\.?\s+)?(?:[a-z0-9'.-]+\s+){{0,4}}(?:{_STREET_SUFFIX})\b\.?)",
     re.IGNORECASE,
 )
-_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
-_PHONE = re.compile(r"(?:\+?\d[\s().-]*){7,15}")
+EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)+")
+PHONE = re.compile(r"(?:\+?\d[\s().-]*){7,15}")
 # A name as people write it, accents included ("José", "O'Neil", "Ana-María").
 _NAME_WORD = r"[^\W\d_](?:[^\W\d_]|['-])+"
 _ONE_NAME = re.compile(r"[^\W\d_](?:[^\W\d_]|['-])*")
@@ -143,13 +143,22 @@ def parse_number(text: str) -> Optional[float]:
     return None
 
 
+def address_patterns() -> Tuple[Pattern[str], ...]:
+    """A street address ("12 Elm St"), then an intersection in any city language's words; group 1 is the place."""
+    return (_ADDRESS, _intersection(vocabulary().intersection_joiners))
+
+
+def name_pattern() -> Pattern[str]:
+    """A name as residents introduce it ("my name is Ana Ruiz", "me llamo Ana"); group 1 is the name."""
+    return _name_intro(vocabulary().name_intros)
+
+
 def find_address(text: str) -> Optional[str]:
     """A street address or intersection inside a sentence, as the resident wrote it."""
-    words = vocabulary()
-    for pattern in (_ADDRESS, _intersection(words.intersection_joiners)):
+    for pattern in address_patterns():
         match = pattern.search(text)
         if match:
-            return _leading_filler(words.address_fillers).sub("", match.group(1).strip(" .,"))
+            return _leading_filler(vocabulary().address_fillers).sub("", match.group(1).strip(" .,"))
     return None
 
 
@@ -188,15 +197,15 @@ class ContactDetails:
 def parse_contact(text: str) -> ContactDetails:
     """Email, phone number and name found in a free-text reply."""
     details = ContactDetails()
-    email = _EMAIL.search(text)
+    email = EMAIL.search(text)
     if email:
         details.email = email.group(0)
-    rest = _EMAIL.sub(" ", text)
-    phone = _PHONE.search(rest)
+    rest = EMAIL.sub(" ", text)
+    phone = PHONE.search(rest)
     if phone and len(re.sub(r"\D", "", phone.group(0))) >= 7:
         details.phone = phone.group(0).strip()
         rest = rest.replace(phone.group(0), " ")
-    name_match = _name_intro(vocabulary().name_intros).search(rest)
+    name_match = name_pattern().search(rest)
     candidate = name_match.group(1) if name_match else None
     if candidate is None:
         words = [w for w in re.split(r"[\s,;]+", rest.strip()) if w]

@@ -23,7 +23,7 @@ from bot.reports import outbox
 
 # City ids are digits (some with a dash, like 14-01100669); local references
 # look like R-7KQ2M.
-_REQUEST_ID = re.compile(r"(?<![\w-])(R-[A-Z0-9]{5,8}|\d{3,}(?:-\d{2,})?)(?![\w-])", re.IGNORECASE)
+REQUEST_ID = re.compile(r"(?<![\w-])(R-[A-Z0-9]{5,8}|\d{3,}(?:-\d{2,})?)(?![\w-])", re.IGNORECASE)
 _MAX_ID_LENGTH = 40
 # The Open311 statuses, translated as words of a sentence ("is open" / "está abierta").
 KNOWN_STATUSES = ("open", "closed")
@@ -61,13 +61,13 @@ def status_word(texts: Messages, status: Optional[str]) -> str:
 
 def extract_request_id(text: str) -> Optional[str]:
     """The request reference in a message, if it holds exactly one."""
-    found = {m.group(1).upper() for m in _REQUEST_ID.finditer(text or "")}
+    found = {m.group(1).upper() for m in REQUEST_ID.finditer(text or "")}
     return found.pop() if len(found) == 1 else None
 
 
 def is_plausible_request_id(value: str) -> bool:
     """Whether a value can be a request reference at all (before asking the back office)."""
-    return bool(value) and len(value) <= _MAX_ID_LENGTH and _REQUEST_ID.fullmatch(value) is not None
+    return bool(value) and len(value) <= _MAX_ID_LENGTH and REQUEST_ID.fullmatch(value) is not None
 
 
 def describe_request(request: ServiceRequest, texts: Messages) -> str:

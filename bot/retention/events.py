@@ -96,7 +96,9 @@ def counted_parse(parse: Mapping[str, Any]) -> Dict[str, Any]:
     kept: Dict[str, Any] = {"intent": {"name": intent.get("name"), "confidence": intent.get("confidence")}}
     selected = {}
     for selector, found in (parse.get("response_selector") or {}).items():
-        key = ((found or {}).get("response") or {}).get("intent_response_key")
+        if not isinstance(found, dict):  # Rasa's "all_retrieval_intents": ["faq"] beside the selectors
+            continue
+        key = (found.get("response") or {}).get("intent_response_key")
         if key:
             selected[selector] = {"response": {"intent_response_key": key}}
     if selected:

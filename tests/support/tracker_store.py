@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timezone
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 from rasa.core.tracker_store import SQLTrackerStore
 from rasa.shared.core.domain import Domain
@@ -38,9 +38,10 @@ def said(text: str, at: datetime, channel: str) -> List[Event]:
     ]
 
 
-async def record(url: str, sender_id: str, *turns: List[Event]) -> None:
-    """Store a conversation's turns as Rasa's SQL tracker store does (SQLite or PostgreSQL `url`)."""
-    store = SQLTrackerStore(Domain.empty(), **tracker_store_settings(url))
+async def record(url: str, sender_id: str, *turns: List[Event], domain: Optional[Domain] = None) -> None:
+    """Store a conversation's turns as Rasa's SQL tracker store does (SQLite or PostgreSQL `url`; `domain`: the
+    slots the turns set, none by default)."""
+    store = SQLTrackerStore(domain or Domain.empty(), **tracker_store_settings(url))
     tracker = await store.get_or_create_tracker(sender_id, append_action_listen=False)
     for turn in turns:
         for event in turn:

@@ -103,3 +103,4 @@ def test_a_conversations_channel() -> None:
     assert conversation_channel(sender_id_for("webchat", "session"), "webchat") == "webchat"
     assert conversation_channel("resident-1", "rest") == "rest"
     assert conversation_channel("resident-1", None) == "rest"
+    assert conversation_channel("anon:whatsapp:0123456789abcdef01234567", "twilio") == "whatsapp"  # bot/retention

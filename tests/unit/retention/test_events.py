@@ -37,7 +37,8 @@ def test_a_residents_message_keeps_its_intent_answer_and_channel_only() -> None:
         "text": SECRET,
         "message_id": "m1",
         "response_selector": {
-            "faq": {"response": {"intent_response_key": "faq/privacy", "responses": [{"text": "x"}]}}
+            "all_retrieval_intents": ["faq"],  # as Rasa's ResponseSelector writes it, beside the selectors
+            "faq": {"response": {"intent_response_key": "faq/privacy", "responses": [{"text": "x"}]}},
         },
         "intent_ranking": [{"name": "faq", "confidence": 0.91}],
     }
