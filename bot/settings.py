@@ -106,7 +106,7 @@ class Settings:
     tf_inter_op_threads: Optional[str] = setting("TF_INTER_OP_PARALLELISM_THREADS", None)  # unset: 1
     sanic_keep_alive_timeout: Optional[str] = setting("SANIC_KEEP_ALIVE_TIMEOUT", None)  # unset: 75 seconds
     log_level: Optional[str] = setting("LOG_LEVEL", None)  # unset: each command's own default
-    user: Optional[str] = setting("USER", None, internal=True)  # the login name, recorded as an alert's author
+    user: Optional[str] = setting("USER", None, internal=True)  # the login name, for who holds a conversation
 
     # --- public address and secrets
     public_url: Optional[str] = setting("PUBLIC_URL", None)  # webhooks and photo links; https: production

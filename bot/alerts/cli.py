@@ -1,14 +1,24 @@
-"""`citybot alerts ...`: staff write, preview, send and follow crisis alerts.
+"""`citybot alerts ...`: staff write, preview, approve, send and follow crisis alerts.
 
     citybot alerts preview --topic water --zone north [--text-es "..."]
-    citybot alerts send --topic weather --zone all --severity warning \\
+    citybot alerts create --topic weather --zone all --severity warning \\
         --text "Heat advisory until Friday." --text-es "Aviso de calor hasta el viernes." \\
-        [--faq cooling_warming_centers] [--yes]
+        [--faq cooling_warming_centers] --by dana
+    citybot alerts approve ALERT_ID --by lee [--yes]         (a second supervisor, never the author)
+    citybot alerts send ALERT_ID --by dana [--yes]
+    citybot alerts send ALERT_ID --without-approval --by ADMIN    (an admin's override, audited)
+    citybot alerts send --topic ... --severity ... --text ... --without-approval --by ADMIN
     citybot alerts status [ALERT_ID] [--json]
-    citybot alerts resume ALERT_ID [--takeover] [--resend-unconfirmed]
-    citybot alerts cancel ALERT_ID
+    citybot alerts resume ALERT_ID [--takeover] [--resend-unconfirmed --by NAME] [--by NAME]
+    citybot alerts cancel ALERT_ID --by NAME
     citybot alerts subscribe-test --channel sms --address +15551230000 [--topic water] [--zone north]
         [--language es] [--remove]
+
+The two-person rule of the console holds here too (bot.alerts.approval): an
+alert is written as a draft, a different supervisor approves it, then it is
+sent. `--by` names a real, active staff account (its console username), and
+every step is in the audit log with that name; only an admin may send without
+an approval, by saying `--without-approval`, which the audit log records as such.
 
 The alert's text is given once per city language: `--text` (or `--text-<code>`
 of the default language, `--text-en`) and `--text-<code>` for each other one
@@ -32,8 +42,9 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, TextIO
 from babel import Locale
 from tqdm import tqdm
 
-from bot.alerts import store
-from bot.alerts.store import AlertError, AlertStatus
+from bot.alerts import approval, store
+from bot.alerts.outgoing import Outgoing, outgoing, sketch
+from bot.alerts.store import Alert, AlertContent, AlertError, AlertStatus
 from bot.alerts.words import ALL, SEVERITIES, TOPICS, ZONES
 from bot.db.engine import utcnow
 from bot.i18n.languages import city_languages, default_language
@@ -41,6 +52,7 @@ from bot.i18n.messages import messages
 from bot.settings import settings
 
 CHANNELS = ("telegram", "sms", "whatsapp", "webchat")
+VIA = "command line"  # how the audit log says a step came from here
 
 
 def say(message: str, stream: Optional[TextIO] = None) -> None:
@@ -128,11 +140,25 @@ def fallback_lines(falling_back: Mapping[str, int]) -> List[str]:
     ]
 
 
+def approval_line(alert: Alert) -> str:
+    """Who wrote, approved and sent the alert."""
+    parts = [f"revision {alert.revision}"]
+    if alert.approved_by and alert.approved_at:
+        parts.append(f"approved by {alert.approved_by} at {alert.approved_at:%Y-%m-%d %H:%M} UTC")
+    elif alert.is_draft:
+        parts.append("not approved yet: a second supervisor must approve it")
+    if alert.sent_by and alert.sent_at:
+        override = " WITHOUT approval (admin override)" if alert.sent_without_approval else ""
+        parts.append(f"sent by {alert.sent_by}{override} at {alert.sent_at:%Y-%m-%d %H:%M} UTC")
+    return ", ".join(parts)
+
+
 def describe_status(status: AlertStatus) -> List[str]:
     alert = status.alert
     lines = [
         f"Alert {alert.id} ({alert.state}): {alert.severity} on {alert.topic}, zone {alert.zone}, "
         f"by {alert.created_by or '-'} at {alert.created_at:%Y-%m-%d %H:%M} UTC",
+        f"  {approval_line(alert)}",
         f"  {alert.text}",
         *(f"  [{code}] {text}" for code, text in alert.translations.items()),
         f"  {progress_line(status)}",
@@ -239,7 +265,7 @@ def estimates(by_channel_language: Mapping[str, Mapping[str, int]], message_in: 
     return lines
 
 
-def _confirm(question: str, assume_yes: bool) -> bool:
+def _confirm(question: str, assume_yes: bool, refusal: str = "Not sending") -> bool:
     if assume_yes:
         return True
     try:
@@ -247,7 +273,7 @@ def _confirm(question: str, assume_yes: bool) -> bool:
     except (ValueError, OSError):  # closed or replaced stdin
         interactive = False
     if not interactive:
-        say("Not sending: add --yes to send without a question.", sys.stderr)
+        say(f"{refusal}: add --yes to go ahead without a question.", sys.stderr)
         return False
     return input(f"{question} [y/N] ").strip().lower() in ("y", "yes")
 
@@ -318,34 +344,99 @@ def _stop_on_first_interrupt() -> asyncio.Event:
     return stop
 
 
-async def send(args: argparse.Namespace) -> int:
-    texts = _texts(args)
-    default = default_language()
-    topic, zone, severity, text = store.validate(args.topic, args.zone, args.severity, texts.pop(default, ""))
-    translations = store.validate_translations(texts)
-    faq = _faq_url(args)
-    result = await store.preview_alert(topic, zone)
+def show_outgoing(found: Outgoing) -> None:
+    """Exactly what each language's readers get, who reaches it per channel, who falls back, what it costs."""
+    preview = found.preview
+    for copy in found.copies:
+        if copy.language == default_language() or copy.readers:
+            say(f"{language_name(copy.language)} readers will read:\n  " + copy.message.replace("\n", "\n  "))
+    say(f"Recipients: {preview.total} (" + ", ".join(f"{c} {n}" for c, n in preview.by_channel.items()) + ")")
+    say(f"By language: {per_language(preview.by_language)}")
+    for line in fallback_lines(found.falling_back):
+        say(f"  {line}")
+    for line in estimates(preview.by_channel_language, found.message_in()):
+        say(f"  {line}")
     configured = _senders()
-    draft = store.Alert(0, topic, zone, severity, text, None, utcnow(), "draft", faq_url=faq, translations=translations)
-    message_in = {code: store.alert_message(draft, code) for code in city_languages()}
-    for code in [default] + [c for c in result.by_language if c != default]:
-        say(f"{language_name(code)} readers will read:\n  " + message_in[code].replace("\n", "\n  "))
-    say(f"Recipients: {result.total} (" + ", ".join(f"{c} {n}" for c, n in result.by_channel.items()) + ")")
-    say(f"By language: {per_language(result.by_language)}")
-    for line in fallback_lines(result.falling_back(translations)):
-        say(f"  {line}")
-    for line in estimates(result.by_channel_language, message_in):
-        say(f"  {line}")
-    missing = [c for c in result.by_channel if c not in configured]
+    missing = [c for c in preview.by_channel if c not in configured]
     if missing:
         say(
             f"Warning: {', '.join(missing)} not configured in this process; those messages wait for the worker "
             "or a `resume` where they are configured."
         )
-    if not _confirm(f"Send to {result.total} resident(s)?", args.yes):
+
+
+def _composed(args: argparse.Namespace) -> AlertContent:
+    """The alert the options give (checked when it is shown or written)."""
+    texts = _texts(args)
+    text = texts.pop(default_language(), "")
+    return AlertContent(args.topic, args.zone, args.severity, text, texts, _faq_url(args))
+
+
+async def create(args: argparse.Namespace) -> int:
+    """Write a draft: nothing is sent until a second supervisor approves it and someone sends it."""
+    content = _composed(args)
+    show_outgoing(await outgoing(sketch(content)))
+    alert = await approval.draft_alert(content, args.by, via=VIA)
+    say(
+        f"Alert {alert.id} is a draft by {alert.created_by}. A second supervisor approves it "
+        f"(`citybot alerts approve {alert.id} --by NAME`, or in the console at /console/alerts/{alert.id}); "
+        f"then `citybot alerts send {alert.id} --by NAME` sends it."
+    )
+    return 0
+
+
+async def _alert(alert_id: int) -> Alert:
+    alert = await store.get_alert(alert_id)
+    if alert is None:
+        raise store.NoSuchAlert(f"there is no alert {alert_id}")
+    return alert
+
+
+async def approve(args: argparse.Namespace) -> int:
+    """Approve a draft after reading exactly what it sends (the revision read is the one approved)."""
+    alert = await _alert(args.alert_id)
+    say(f"Alert {alert.id} by {alert.created_by}: {alert.severity} on {alert.topic}, zone {alert.zone}")
+    say(f"  {approval_line(alert)}")
+    show_outgoing(await outgoing(alert))
+    if not _confirm(f"Approve alert {alert.id} as {args.by}?", args.yes, "Not approved"):
         return 1
-    alert = await store.create_alert(topic, zone, severity, text, args.by or settings().user, translations, faq)
-    say(f"Alert {alert.id} written; sending.")
+    approved = await approval.approve_alert(alert.id, args.by, alert.revision, via=VIA)
+    say(
+        f"Alert {approved.id} approved by {approved.approved_by}; "
+        f"`citybot alerts send {approved.id} --by NAME` sends it."
+    )
+    return 0
+
+
+async def send(args: argparse.Namespace) -> int:
+    """Send an approved draft; or, an admin's override, a draft nobody approved or a new alert at once."""
+    if args.alert_id is None:
+        if not args.without_approval:
+            raise AlertError(
+                "an alert needs a second supervisor's approval: `citybot alerts create ... --by YOU`, then "
+                "`citybot alerts approve ID --by ANOTHER`, then `citybot alerts send ID --by YOU` "
+                "(an admin may add --without-approval, which is audited)"
+            )
+        content = _composed(args)
+        found = await outgoing(sketch(content))
+        show_outgoing(found)
+        if not _confirm(f"Send to {found.preview.total} resident(s) WITHOUT a second approval?", args.yes):
+            return 1
+        alert = await approval.send_new_without_approval(content, args.by, via=VIA)
+    else:
+        if args.topic or args.zone or args.severity or args.faq or _texts(args, read_stdin=False):
+            raise AlertError("give either an alert's number or its --topic, --text...: not both")
+        draft = await _alert(args.alert_id)
+        say(f"Alert {draft.id} by {draft.created_by}: {draft.severity} on {draft.topic}, zone {draft.zone}")
+        say(f"  {approval_line(draft)}")
+        found = await outgoing(draft)
+        show_outgoing(found)
+        if draft.is_draft and (draft.approved_by or args.without_approval):
+            unapproved = "" if draft.approved_by else " WITHOUT a second approval"
+            if not _confirm(f"Send to {found.preview.total} resident(s){unapproved}?", args.yes):
+                return 1
+        alert = await approval.send_alert(draft.id, args.by, draft.revision, args.without_approval, via=VIA)
+    say(f"Alert {alert.id} sent by {alert.sent_by}; delivering.")
     if args.no_wait:
         say(f"The worker delivers it; follow it with `citybot alerts status {alert.id}`.")
         return 0
@@ -353,8 +444,16 @@ async def send(args: argparse.Namespace) -> int:
 
 
 async def resume(args: argparse.Namespace) -> int:
+    alert = await _alert(args.alert_id)
+    if alert.is_draft:
+        raise AlertError(f"alert {alert.id} is a draft: it is approved and sent first (`citybot alerts send`)")
+    if (alert.state == store.CANCELLED or args.resend_unconfirmed) and not args.by:
+        raise AlertError("say who resumes it: --by NAME (a supervisor's console username; it is audited)")
+    if alert.state == store.CANCELLED:
+        await approval.resume_alert(alert.id, args.by, via=VIA)
+        say(f"Alert {alert.id} resumed: what its cancel stopped is sent now.")
     if args.resend_unconfirmed:
-        count = await store.resend_unconfirmed(args.alert_id)
+        count = await approval.resend_unconfirmed(args.alert_id, args.by, via=VIA)
         say(f"{count} unconfirmed deliver{'y' if count == 1 else 'ies'} queued again.")
     _senders()
     return await _deliver(args.alert_id, args)
@@ -385,7 +484,7 @@ async def status(args: argparse.Namespace) -> int:
 
 
 async def cancel(args: argparse.Namespace) -> int:
-    result = await store.cancel_alert(args.alert_id)
+    result = await approval.cancel_alert(args.alert_id, args.by, via=VIA)
     for line in describe_status(result):
         say(line)
     return 0
@@ -440,8 +539,24 @@ def add_text_options(parser: argparse.ArgumentParser, required: bool) -> None:
             )
 
 
+def add_alert_options(parser: argparse.ArgumentParser, required: bool) -> None:
+    """What an alert says: topic, zone, severity, a text per language, an FAQ link."""
+    topics, zones = list(TOPICS) + [ALL], list(ZONES) + [ALL]
+    parser.add_argument("--topic", choices=topics, required=required)
+    parser.add_argument("--zone", choices=zones, required=required)
+    parser.add_argument("--severity", choices=list(SEVERITIES), required=required)
+    add_text_options(parser, required=required)
+    parser.add_argument(
+        "--faq",
+        metavar="TOPIC",
+        help="add the link to this FAQ answer ({PUBLIC_URL}/faq/TOPIC?lang=<the reader's language>)",
+    )
+
+
 def build_parser() -> argparse.ArgumentParser:
-    parser = argparse.ArgumentParser(prog="citybot alerts", description="Crisis alerts: preview, send, follow.")
+    parser = argparse.ArgumentParser(
+        prog="citybot alerts", description="Crisis alerts: preview, write, approve (a second supervisor), send, follow."
+    )
     commands = parser.add_subparsers(dest="command", required=True)
     topics, zones = list(TOPICS) + [ALL], list(ZONES) + [ALL]
 
@@ -452,23 +567,35 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--no-channels", action="store_true", help=argparse.SUPPRESS)
     p.set_defaults(handler=preview)
 
-    p = commands.add_parser("send", help="write an alert and deliver it, with a progress bar")
-    p.add_argument("--topic", choices=topics, required=True)
-    p.add_argument("--zone", choices=zones, required=True)
-    p.add_argument("--severity", choices=list(SEVERITIES), required=True)
-    add_text_options(p, required=True)
+    by_help = "your console username (a supervisor's account; it is audited)"
+    p = commands.add_parser("create", help="write an alert as a draft; a second supervisor approves it")
+    add_alert_options(p, required=True)
+    p.add_argument("--by", required=True, help=by_help)
+    p.set_defaults(handler=create)
+
+    p = commands.add_parser("approve", help="approve another supervisor's draft, after reading what it sends")
+    p.add_argument("alert_id", type=int)
+    p.add_argument("--by", required=True, help=by_help + "; never the author")
+    p.add_argument("--yes", "-y", action="store_true", help="do not ask before approving")
+    p.set_defaults(handler=approve)
+
+    p = commands.add_parser("send", help="send an approved alert and follow its delivery")
     p.add_argument(
-        "--faq",
-        metavar="TOPIC",
-        help="add the link to this FAQ answer ({PUBLIC_URL}/faq/TOPIC?lang=<the reader's language>)",
+        "alert_id", type=int, nargs="?", help="the approved draft (without it: --topic... and --without-approval)"
     )
-    p.add_argument("--by", help="who wrote it (default: $USER)")
+    add_alert_options(p, required=False)
+    p.add_argument("--by", required=True, help=by_help)
+    p.add_argument(
+        "--without-approval",
+        action="store_true",
+        help="an admin's override: send although no second supervisor approved it (audited as such)",
+    )
     p.add_argument("--yes", "-y", action="store_true", help="do not ask before sending")
-    p.add_argument("--no-wait", action="store_true", help="only write it; the worker delivers it")
+    p.add_argument("--no-wait", action="store_true", help="only queue it; the worker delivers it")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.set_defaults(handler=send)
 
-    p = commands.add_parser("resume", help="carry on delivering an alert (after a crash or a stop)")
+    p = commands.add_parser("resume", help="carry on delivering an alert (after a crash, a stop or a cancel)")
     p.add_argument("alert_id", type=int)
     p.add_argument("--takeover", action="store_true", help="take the alert from a job that still holds it")
     p.add_argument(
@@ -476,6 +603,7 @@ def build_parser() -> argparse.ArgumentParser:
         action="store_true",
         help="also send again the messages that were on their way at a crash (may duplicate)",
     )
+    p.add_argument("--by", help=by_help + "; needed to resume a cancelled alert or resend")
     p.add_argument("--quiet", "-q", action="store_true", help="no progress bar")
     p.set_defaults(handler=resume)
 
@@ -485,8 +613,9 @@ def build_parser() -> argparse.ArgumentParser:
     p.add_argument("--json", action="store_true")
     p.set_defaults(handler=status)
 
-    p = commands.add_parser("cancel", help="stop an alert: what is not sent yet is skipped")
+    p = commands.add_parser("cancel", help="discard a draft, or stop an alert: what is not sent yet is skipped")
     p.add_argument("alert_id", type=int)
+    p.add_argument("--by", required=True, help=by_help)
     p.set_defaults(handler=cancel)
 
     p = commands.add_parser("subscribe-test", help="subscribe your own phone or chat to try alerts")

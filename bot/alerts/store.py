@@ -5,16 +5,18 @@
 - `alerts`: what staff wrote, in the default language; `lease_owner`/`lease_until`
   say which process is delivering it (one at a time, taken over when the lease
   runs out). `alert_translations`: the same alert in the city's other languages.
+  An alert starts as a draft, which nothing delivers; a second supervisor approves
+  it and it is sent (bot.alerts.approval, the only way out of a draft).
 - `alert_deliveries`: one row per alert and subscriber (unique), written for
   every matching, reachable, not opted-out subscriber in the same transaction
-  that creates the alert, with the language the resident reads it in. The
+  that sends the alert (`fan_out`), with the language the resident reads it in. The
   language is fixed then: a resident who switches language while the alert is
   on its way, or a job that resumes it after a crash, changes nothing of what
   each row sends. A row is pending, then `sending` (claimed, committed
   before the message leaves), then sent, failed (after retries, or refused for
   good) or skipped (opted out or unsubscribed since). A row still `sending`
   when its process died is `unconfirmed`: the message may or may not have left,
-  and it is not sent again unless staff ask (`resend_unconfirmed`), so nobody
+  and it is not sent again unless staff ask (`approval.resend_unconfirmed`), so nobody
   gets an alert twice.
 """
 
@@ -53,12 +55,9 @@ __all__ = [
     "unsubscribe",
     "subscriptions_of",
     "preview_alert",
-    "create_alert",
     "get_alert",
     "list_alerts",
     "alert_status",
-    "cancel_alert",
-    "resend_unconfirmed",
     "alert_message",
 ]
 
@@ -74,10 +73,12 @@ UNCONFIRMED = "unconfirmed"
 DELIVERY_STATES = (PENDING, SENDING, SENT, FAILED, SKIPPED, UNCONFIRMED)
 
 # Alert states.
-QUEUED = "queued"  # written, nothing sent yet
+DRAFT = "draft"  # written, waiting for a second supervisor's approval; no delivery rows yet
+QUEUED = "queued"  # sent by staff: delivery rows written, nothing delivered yet
 DELIVERING = "sending"  # a delivery job has started (and may have been interrupted)
 DONE = "done"  # no delivery left pending
-CANCELLED = "cancelled"
+CANCELLED = "cancelled"  # by staff: a discarded draft, or a delivery stopped (rows not sent yet skipped)
+CANCELLED_NOTE = "cancelled by staff"  # the `last_error` of the rows a cancel skipped (a resume sends them)
 
 
 async def run(work: Any) -> Any:
@@ -99,7 +100,13 @@ def aware(moment: Optional[datetime]) -> Optional[datetime]:
 
 
 class AlertError(ValueError):
-    """A staff request that cannot be done as asked (unknown topic, empty text, unknown alert...)."""
+    """A staff request that cannot be done as asked (unknown topic, empty text...); `status`: the console's answer."""
+
+    status = 400
+
+
+class NoSuchAlert(AlertError):
+    status = 404
 
 
 # --- subscriptions -------------------------------------------------------------
@@ -307,6 +314,27 @@ def validate_translations(translations: Optional[Mapping[str, Optional[str]]]) -
     return dict(sorted(checked.items()))
 
 
+@dataclass(frozen=True)
+class AlertContent:
+    """What an alert says and to whom, as staff write it: a draft's, a change's, or one shown before it exists.
+
+    `text` is in the city's default language, `translations` in its other
+    languages (a None or missing one: its readers get the default's text).
+    """
+
+    topic: str
+    zone: str
+    severity: str
+    text: str
+    translations: Mapping[str, Optional[str]] = field(default_factory=dict)
+    faq_url: Optional[str] = None
+
+    def checked(self) -> "AlertContent":
+        """The content validated and tidied (AlertError for an unknown topic, an empty text...)."""
+        topic, zone, severity, text = validate(self.topic, self.zone, self.severity, self.text)
+        return AlertContent(topic, zone, severity, text, validate_translations(self.translations), self.faq_url)
+
+
 def reader_language() -> Any:
     """SQL: the language each subscriber reads (as bot.i18n.store.languages_for decides it), for set-based statements.
 
@@ -403,6 +431,21 @@ class Alert:
     lease_until: Optional[datetime] = None
     faq_url: Optional[str] = None  # the FAQ answer it links to (each reader's link adds ?lang=)
     translations: Dict[str, str] = field(default_factory=dict)  # language -> text, the other city languages
+    revision: int = 1  # each change of a draft is a new revision (and voids its approval)
+    updated_at: Optional[datetime] = None
+    approved_by: Optional[str] = None
+    approved_at: Optional[datetime] = None
+    sent_by: Optional[str] = None
+    sent_at: Optional[datetime] = None
+
+    @property
+    def is_draft(self) -> bool:
+        return self.state == DRAFT
+
+    @property
+    def sent_without_approval(self) -> bool:
+        """Sent by an admin's explicit override, nobody having approved it."""
+        return self.sent_by is not None and self.approved_by is None
 
     def text_in(self, language: str) -> str:
         """The staff's words for a reader of `language`: their language's text, else the default language's."""
@@ -425,6 +468,12 @@ class Alert:
             lease_until=aware(row.lease_until),
             faq_url=row.faq_url,
             translations=dict(translations or {}),
+            revision=row.revision,
+            updated_at=aware(row.updated_at),
+            approved_by=row.approved_by,
+            approved_at=aware(row.approved_at),
+            sent_by=row.sent_by,
+            sent_at=aware(row.sent_at),
         )
 
     def as_dict(self) -> Dict[str, Any]:
@@ -437,75 +486,69 @@ def alert_message(alert: Alert, language: Optional[str] = None) -> str:
     return texts.alert_message(alert, messages(language))
 
 
-async def create_alert(
-    topic: str,
-    zone: str,
-    severity: str,
-    text: str,
-    created_by: Optional[str] = None,
-    translations: Optional[Mapping[str, Optional[str]]] = None,
-    faq_url: Optional[str] = None,
-) -> Alert:
-    """Write an alert and, in the same transaction, one pending delivery per recipient.
-
-    `text` is in the city's default language, `translations` in its other
-    languages. Recipients are the subscribers whose subscriptions match, who
-    have a contact (a channel to be reached on) and have not opted out (STOP);
-    each row gets the language its resident reads now.
-    """
-    topic, zone, severity, text = validate(topic, zone, severity, text)
-    other_texts = validate_translations(translations)
-
-    def write(connection: Connection) -> Alert:
-        now = utcnow()
-        alert_id = connection.execute(
+def write_draft(connection: Connection, content: AlertContent, created_by: str) -> int:
+    """Write an alert as a draft (no delivery rows: nothing can deliver it); its id."""
+    checked = content.checked()
+    alert_id = int(
+        connection.execute(
             alerts.insert().values(
-                topic=topic,
-                zone=zone,
-                severity=severity,
-                text=text,
+                topic=checked.topic,
+                zone=checked.zone,
+                severity=checked.severity,
+                text=checked.text,
                 created_by=created_by,
-                created_at=now,
-                state=QUEUED,
-                faq_url=faq_url,
+                created_at=utcnow(),
+                state=DRAFT,
+                faq_url=checked.faq_url,
+                revision=1,
             )
         ).inserted_primary_key[0]
-        if other_texts:
-            connection.execute(
-                alert_translations.insert(),
-                [{"alert_id": alert_id, "language": code, "text": words} for code, words in other_texts.items()],
-            )
-        recipients = (
-            sa.select(
-                sa.literal(alert_id, sa.Integer),
-                subscriptions.c.sender_id,
-                contacts.c.channel,
-                reader_language(),
-                sa.literal(PENDING, sa.String),
-                sa.literal(0, sa.Integer),
-                sa.literal(now, sa.DateTime(timezone=True)),
-            )
-            .select_from(
-                subscriptions.join(contacts, contacts.c.sender_id == subscriptions.c.sender_id).outerjoin(
-                    resident_languages, resident_languages.c.sender_id == subscriptions.c.sender_id
-                )
-            )
-            .where(matches(topic, zone))
-            .where(contacts.c.opted_out == sa.false())
-            .distinct()
-        )
-        connection.execute(
-            deliveries.insert().from_select(
-                ["alert_id", "sender_id", "channel", "language", "state", "attempts", "next_attempt_at"], recipients
-            )
-        )
-        alert = load_alert(connection, alert_id)
-        assert alert is not None
-        return alert
+    )
+    write_translations(connection, alert_id, checked.translations)
+    return alert_id
 
-    alert = await run(write)
-    logger.info("alert %s written (%s, %s, %s) by %s", alert.id, topic, zone, severity, created_by or "staff")
-    return alert
+
+def write_translations(connection: Connection, alert_id: int, checked: Mapping[str, Optional[str]]) -> None:
+    """The alert's texts in the other city languages, replacing those it had (`checked`: validate_translations')."""
+    connection.execute(alert_translations.delete().where(alert_translations.c.alert_id == alert_id))
+    rows = [{"alert_id": alert_id, "language": code, "text": words} for code, words in checked.items() if words]
+    if rows:
+        connection.execute(alert_translations.insert(), rows)
+
+
+def fan_out(connection: Connection, alert: Alert) -> int:
+    """One pending delivery per recipient of `alert`, in the transaction that sends it; how many.
+
+    Recipients are the subscribers whose subscriptions match, who have a
+    contact (a channel to be reached on) and have not opted out (STOP); each
+    row gets the language its resident reads now.
+    """
+    now = utcnow()
+    recipients = (
+        sa.select(
+            sa.literal(alert.id, sa.Integer),
+            subscriptions.c.sender_id,
+            contacts.c.channel,
+            reader_language(),
+            sa.literal(PENDING, sa.String),
+            sa.literal(0, sa.Integer),
+            sa.literal(now, sa.DateTime(timezone=True)),
+        )
+        .select_from(
+            subscriptions.join(contacts, contacts.c.sender_id == subscriptions.c.sender_id).outerjoin(
+                resident_languages, resident_languages.c.sender_id == subscriptions.c.sender_id
+            )
+        )
+        .where(matches(alert.topic, alert.zone))
+        .where(contacts.c.opted_out == sa.false())
+        .distinct()
+    )
+    result = connection.execute(
+        deliveries.insert().from_select(
+            ["alert_id", "sender_id", "channel", "language", "state", "attempts", "next_attempt_at"], recipients
+        )
+    )
+    return int(result.rowcount or 0)
 
 
 def _translations_of(connection: Connection, alert_ids: List[int]) -> Dict[int, Dict[str, str]]:
@@ -600,7 +643,7 @@ class AlertStatus:
 def status_in(connection: Connection, alert_id: int) -> AlertStatus:
     alert = load_alert(connection, alert_id)
     if alert is None:
-        raise AlertError(f"there is no alert {alert_id}")
+        raise NoSuchAlert(f"there is no alert {alert_id}")
     status = AlertStatus(alert)
     query = (
         sa.select(deliveries.c.channel, deliveries.c.state, deliveries.c.language, sa.func.count())
@@ -623,38 +666,46 @@ async def alert_status(alert_id: int) -> AlertStatus:
     return await run(lambda c: status_in(c, alert_id))
 
 
-async def cancel_alert(alert_id: int) -> AlertStatus:
-    """Stop an alert: deliveries not yet sent are skipped (those already sent stay sent)."""
+def cancel_in(connection: Connection, alert_id: int) -> None:
+    """Stop an alert: deliveries not yet sent are skipped (those already sent stay sent); a draft is discarded."""
+    connection.execute(
+        deliveries.update()
+        .where(deliveries.c.alert_id == alert_id)
+        .where(deliveries.c.state == PENDING)
+        .values(state=SKIPPED, last_error=CANCELLED_NOTE)
+    )
+    connection.execute(alerts.update().where(alerts.c.id == alert_id).values(state=CANCELLED, finished_at=utcnow()))
 
-    def cancel(connection: Connection) -> AlertStatus:
-        status_in(connection, alert_id)  # raises for an unknown alert
+
+def resume_in(connection: Connection, alert: Alert) -> int:
+    """Carry on a cancelled alert: the deliveries its cancel skipped are pending again; how many."""
+    result = connection.execute(
+        deliveries.update()
+        .where(deliveries.c.alert_id == alert.id)
+        .where(deliveries.c.state == SKIPPED)
+        .where(deliveries.c.last_error == CANCELLED_NOTE)
+        .values(state=PENDING, last_error=None, claimed_by=None, claimed_until=None, next_attempt_at=utcnow())
+    )
+    resumed = int(result.rowcount or 0)
+    if resumed:
         connection.execute(
-            deliveries.update()
-            .where(deliveries.c.alert_id == alert_id)
-            .where(deliveries.c.state == PENDING)
-            .values(state=SKIPPED, last_error="cancelled by staff")
+            alerts.update()
+            .where(alerts.c.id == alert.id)
+            .values(state=DELIVERING if alert.started_at else QUEUED, finished_at=None)
         )
-        connection.execute(alerts.update().where(alerts.c.id == alert_id).values(state=CANCELLED, finished_at=utcnow()))
-        return status_in(connection, alert_id)
-
-    return await run(cancel)
+    return resumed
 
 
-async def resend_unconfirmed(alert_id: int) -> int:
+def requeue_unconfirmed(connection: Connection, alert_id: int) -> int:
     """Queue again the deliveries whose process died mid-send (some of them may then arrive twice)."""
-
-    def requeue(connection: Connection) -> int:
-        status_in(connection, alert_id)
-        result = connection.execute(
-            deliveries.update()
-            .where(deliveries.c.alert_id == alert_id)
-            .where(deliveries.c.state == UNCONFIRMED)
-            .values(state=PENDING, claimed_by=None, claimed_until=None, next_attempt_at=utcnow())
+    result = connection.execute(
+        deliveries.update()
+        .where(deliveries.c.alert_id == alert_id)
+        .where(deliveries.c.state == UNCONFIRMED)
+        .values(state=PENDING, claimed_by=None, claimed_until=None, next_attempt_at=utcnow())
+    )
+    if result.rowcount:
+        connection.execute(
+            alerts.update().where(alerts.c.id == alert_id).where(alerts.c.state == DONE).values(state=DELIVERING)
         )
-        if result.rowcount:
-            connection.execute(
-                alerts.update().where(alerts.c.id == alert_id).where(alerts.c.state == DONE).values(state=DELIVERING)
-            )
-        return int(result.rowcount or 0)
-
-    return await run(requeue)
+    return int(result.rowcount or 0)

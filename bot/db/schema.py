@@ -174,6 +174,14 @@ alerts = sa.Table(
     sa.Column("started_at", sa.DateTime(timezone=True)),
     sa.Column("finished_at", sa.DateTime(timezone=True)),
     sa.Column("faq_url", sa.String(512)),  # the FAQ answer it links to; each reader's link adds ?lang=
+    # The two-person rule (bot/alerts/approval.py): a draft's text changes bump `revision` and void
+    # any approval; a second supervisor approves one revision; sending writes the deliveries.
+    sa.Column("revision", sa.Integer, nullable=False, server_default="1"),
+    sa.Column("updated_at", sa.DateTime(timezone=True)),
+    sa.Column("approved_by", sa.String(64)),
+    sa.Column("approved_at", sa.DateTime(timezone=True)),
+    sa.Column("sent_by", sa.String(64)),  # who sent it (an admin's override when nobody approved it)
+    sa.Column("sent_at", sa.DateTime(timezone=True)),
 )
 
 # An alert's text in the city's other languages (`alerts.text` is the default language's).

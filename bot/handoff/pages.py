@@ -75,6 +75,12 @@ NOTICES = {
     "role_unchanged": "The account already has that role.",
     "held": "This conversation is on hold: the retention job keeps it until the hold is released.",
     "hold_released": "The hold is released: this conversation is forgotten on the usual schedule.",
+    "alert_drafted": "Draft saved. Nothing is sent until a second supervisor approves it.",
+    "alert_edited": "Changes saved as a new revision; it needs a second supervisor's approval again.",
+    "alert_approved": "Approved. Any supervisor can send it now.",
+    "alert_sent": "Sent: the worker is delivering it.",
+    "alert_cancelled": "Cancelled: nothing more is sent.",
+    "alert_resumed": "Resumed: the messages the cancel stopped are being sent.",
 }
 
 
@@ -90,6 +96,7 @@ class NavLink:
 NAV = (
     NavLink("queue", "/console", "Queue", roles.AGENT),
     NavLink("search", "/console/search", "Search", roles.AGENT),
+    NavLink("alerts", "/console/alerts", "Alerts", roles.SUPERVISOR),
     NavLink("audit", "/console/audit", "Audit log", roles.AGENT),
     NavLink("dashboard", "/console/dashboard", "Dashboard", roles.SUPERVISOR),
     NavLink("accounts", "/console/accounts", "Accounts", roles.ADMIN),

@@ -461,15 +461,20 @@ async def handoffs_of(sender_id: str) -> List[Handoff]:
 # --- audit log ----------------------------------------------------------------------
 
 
-async def audit(actor: str, action: str, handoff_id: Optional[int] = None, detail: Optional[str] = None) -> None:
-    """One line of the audit log: who did what, to which handoff, and when."""
-    await database().run(
-        lambda c: c.execute(
-            audit_log.insert().values(
-                at=utcnow(), actor=actor, action=action, handoff_id=handoff_id, detail=(detail or None) and detail[:256]
-            )
+def write_audit(
+    connection: Connection, actor: str, action: str, handoff_id: Optional[int] = None, detail: Optional[str] = None
+) -> None:
+    """One line of the audit log, in the transaction of the change it records."""
+    connection.execute(
+        audit_log.insert().values(
+            at=utcnow(), actor=actor, action=action, handoff_id=handoff_id, detail=(detail or None) and detail[:256]
         )
     )
+
+
+async def audit(actor: str, action: str, handoff_id: Optional[int] = None, detail: Optional[str] = None) -> None:
+    """One line of the audit log: who did what, to which handoff, and when."""
+    await database().run(lambda c: write_audit(c, actor, action, handoff_id, detail))
 
 
 async def audit_entries(handoff_id: Optional[int] = None, limit: int = 200) -> List[Dict[str, Any]]:

@@ -8,7 +8,7 @@ from typing import Iterable, Optional, Sequence, Tuple
 import sqlalchemy as sa
 
 from bot.alerts.store import ALL
-from bot.db.engine import database, utcnow
+from bot.db.engine import Database, database, utcnow
 from bot.db.schema import alert_subscriptions as subscriptions
 from bot.db.schema import contacts, resident_languages
 
@@ -26,8 +26,9 @@ class Resident:
     language: Optional[str] = None  # None: never stored (they read the default language)
 
 
-def add_residents(residents: Iterable[Resident]) -> None:
-    """Contacts and subscriptions for many residents in one transaction (as if they had subscribed)."""
+def add_residents(residents: Iterable[Resident], db: Optional[Database] = None) -> None:
+    """Contacts and subscriptions for many residents in one transaction (as if they had subscribed);
+    in `db`, else the process's database."""
     residents = list(residents)
     now = utcnow()
 
@@ -50,5 +51,5 @@ def add_residents(residents: Iterable[Resident]) -> None:
         if subscription_rows:
             connection.execute(subscriptions.insert(), subscription_rows)
 
-    with database().engine.begin() as connection:
+    with (db or database()).engine.begin() as connection:
         insert(connection)

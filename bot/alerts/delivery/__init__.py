@@ -23,7 +23,7 @@ Web chat messages are rows the web chat's sender writes in the claim's own
 transaction, together with the "sent" mark, so those are exactly once.
 
 Each row sends the alert in the language written on it when the alert was
-created (its resident's then): the text staff gave in that language, else the
+sent (its resident's then): the text staff gave in that language, else the
 default language's, framed in the row's language. What a row sends therefore
 does not depend on when, or by which job, it is sent.
 
@@ -34,5 +34,5 @@ bot.alerts.delivery.loop, or `citybot alerts resume`) carries on where it
 stopped: it marks rows the dead job left `sending` as `unconfirmed` (the
 message may have left just before the crash) and never sends those again on
 its own, so nobody gets an alert twice. Staff may queue them again
-(`resend_unconfirmed`).
+(`approval.resend_unconfirmed`).
 """

@@ -23,7 +23,7 @@ from bot.alerts.delivery.group_commit import BatchWriter
 from bot.alerts.delivery.lanes import Lane, open_lanes
 from bot.alerts.delivery.lease import Lease
 from bot.alerts.delivery.settings import DeliverySettings, new_job_id
-from bot.alerts.store import CANCELLED, FAILED, PENDING, SENT, SKIPPED, AlertStatus
+from bot.alerts.store import CANCELLED, DRAFT, FAILED, PENDING, SENT, SKIPPED, AlertStatus
 from bot.channels.outbound import NotDeliverable, OutboundSender
 from bot.db.engine import database, utcnow
 
@@ -189,7 +189,7 @@ class DeliveryJob:
 
     async def run(self, progress: Optional[ProgressCallback] = None, progress_every: float = 0.5) -> AlertStatus:
         alert = self.rows.alert = await store.run(self.lease.take)
-        if alert.state == CANCELLED:
+        if alert.state in (CANCELLED, DRAFT):
             return await store.alert_status(self.alert_id)
         keeper = _keep_sqlite_open()
         self.writer.start()
@@ -282,20 +282,3 @@ async def run_delivery(
     """
     job = DeliveryJob(alert_id, senders=senders, rates=rates, settings=settings, takeover=takeover, stop=stop)
     return await job.run(progress, progress_every)
-
-
-async def send_alert(
-    topic: str,
-    zone: str,
-    severity: str,
-    text: str,
-    created_by: Optional[str] = None,
-    progress: Optional[ProgressCallback] = None,
-    translations: Optional[Mapping[str, Optional[str]]] = None,
-    faq_url: Optional[str] = None,
-    **options: Any,
-) -> AlertStatus:
-    """Write an alert (`translations`: its text in the other city languages) and deliver it
-    (what a staff console's "send" button does)."""
-    alert = await store.create_alert(topic, zone, severity, text, created_by, translations, faq_url)
-    return await run_delivery(alert.id, progress, **options)

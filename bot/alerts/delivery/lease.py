@@ -20,6 +20,7 @@ from bot.alerts.store import (
     CANCELLED,
     DELIVERING,
     DONE,
+    DRAFT,
     PENDING,
     SENDING,
     UNCONFIRMED,
@@ -51,7 +52,7 @@ class Lease:
         if row is None:
             raise AlertError(f"there is no alert {self.alert_id}")
         alert = Alert.from_row(row)
-        if alert.state == CANCELLED:
+        if alert.state in (CANCELLED, DRAFT):  # nothing to deliver (a draft waits for its approval)
             return alert
         now = utcnow()
         if (

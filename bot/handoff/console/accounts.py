@@ -24,7 +24,7 @@ accounts = Blueprint("console_accounts")
 PASSWORDS_DIFFER = "the two passwords differ"
 
 
-def sentence(error: AccountError) -> str:
+def sentence(error: Exception) -> str:
     """A store's refusal as the page says it ('a password needs...' -> 'A password needs....')."""
     text = str(error)
     return text[:1].upper() + text[1:] + ("" if text.endswith(".") else ".")

@@ -1,6 +1,7 @@
 /*
- * The staff console's live parts: the queue and the open conversation update over
- * Server-Sent Events; replies and notes are sent without a reload. Everything a
+ * The staff console's live parts: the queue, the open conversation and a crisis
+ * alert's delivery update over Server-Sent Events; replies and notes are sent
+ * without a reload. Everything a
  * resident or a colleague wrote reaches the page as text nodes, never as HTML.
  * Without JavaScript the pages still work: forms post and the page reloads.
  */
@@ -358,6 +359,48 @@
           if (box) box.focus();
         });
     });
+  }
+
+  // --- a crisis alert --------------------------------------------------------------
+
+  function reload() {
+    leaving = true;
+    sources.forEach(function (source) { source.close(); });
+    window.location.replace(window.location.pathname);  // without the last step's notice
+  }
+
+  function showProgress(data) {
+    var box = document.getElementById("alert-progress");
+    if (!box || leaving) return;
+    // Approved, changed, sent, finished or cancelled elsewhere: the page's buttons change with it.
+    if (data.state !== box.getAttribute("data-state") ||
+        String(data.revision) !== box.getAttribute("data-revision") ||
+        data.approved_by !== box.getAttribute("data-approved")) {
+      reload();
+      return;
+    }
+    var rows = Object.keys(data.channels).map(function (channel) { return [channel, data.channels[channel]]; });
+    rows.push(["all", data.all]);
+    rows.forEach(function (row) {
+      Object.keys(row[1]).forEach(function (state) {
+        var cell = box.querySelector('[data-count="' + row[0] + ":" + state + '"]');
+        if (cell) cell.textContent = String(row[1][state]);
+      });
+    });
+    var summary = document.getElementById("delivery-summary");
+    if (summary) {
+      summary.textContent = data.finished + " of " + data.all.total + " finished: " + data.all.sent + " sent, " +
+        data.all.failed + " failed, " + data.all.pending + " pending.";
+    }
+    var state = document.getElementById("alert-state");
+    if (state) state.textContent = data.state_name;
+  }
+
+  if (page === "alert") {
+    var progressBox = document.getElementById("alert-progress");
+    if (progressBox) {
+      listen("/console/alerts/" + progressBox.getAttribute("data-alert") + "/stream", { progress: showProgress });
+    }
   }
 
   if (page === "queue") {

@@ -17,7 +17,7 @@ from typing import Any, Dict, Iterable, List, Optional, Tuple
 import pytest
 import sqlalchemy as sa
 
-from bot.alerts import store
+from bot.alerts import approval, store
 from bot.alerts.delivery.failures import is_permanent
 from bot.alerts.delivery.job import DeliveryJob, run_delivery
 from bot.alerts.delivery.lease import AlertBusy
@@ -41,6 +41,7 @@ from bot.channels.outbound import NotDeliverable
 from bot.db.contacts import set_opted_out
 from bot.db.engine import database, reset_database, utcnow
 from bot.db.schema import alert_deliveries as deliveries
+from tests.support.alerts import AUTHOR, add_accounts, queued_alert
 from tests.support.residents import Resident, add_residents
 
 FAST = DeliverySettings(
@@ -159,9 +160,9 @@ async def test_unknown_topics_and_zones_are_refused():
     with pytest.raises(AlertError):
         await store.preview_alert("water", "downtown")
     with pytest.raises(AlertError):
-        await store.create_alert("water", "north", "warning", "   ")
+        await queued_alert("water", "north", "warning", "   ")
     with pytest.raises(AlertError):
-        await store.create_alert("water", "north", "apocalyptic", "text")
+        await queued_alert("water", "north", "apocalyptic", "text")
 
 
 # --- fan-out ----------------------------------------------------------------------------
@@ -183,15 +184,15 @@ async def test_an_alert_is_written_with_one_delivery_per_matching_reachable_subs
     add_residents(town())
     preview = await store.preview_alert("weather", "north")
     assert preview.by_channel == {"sms": 1, "webchat": 1} and preview.opted_out == 1 and preview.total == 2
-    alert = await store.create_alert("weather", "north", "warning", "Severe storm tonight.", "ops")
+    alert = await queued_alert("weather", "north", "warning", "Severe storm tonight.")
     rows = delivery_rows(alert.id)
     assert set(rows) == {"sms-all", "web-two-rows"}  # one row although two subscriptions match
     assert all(row.state == PENDING and row.attempts == 0 for row in rows.values())
     assert rows["web-two-rows"].channel == "webchat"
 
-    general = await store.create_alert(ALL, "south", "emergency", "Shelter in place.", "ops")
+    general = await queued_alert(ALL, "south", "emergency", "Shelter in place.")
     assert set(delivery_rows(general.id)) == {"sms-all", "tg-weather-south", "web-two-rows"}
-    citywide_water = await store.create_alert("water", ALL, "advisory", "Boil water.", "ops")
+    citywide_water = await queued_alert("water", ALL, "advisory", "Boil water.")
     assert set(delivery_rows(citywide_water.id)) == {"sms-all", "tg-water-north", "web-two-rows"}
     status = await store.alert_status(citywide_water.id)
     assert status.total == 3 and status.pending == 3 and not status.done
@@ -199,7 +200,7 @@ async def test_an_alert_is_written_with_one_delivery_per_matching_reachable_subs
 
 async def test_the_database_refuses_a_second_delivery_row_for_the_same_subscriber():
     add_residents(town())
-    alert = await store.create_alert("weather", "north", "warning", "Storm.", "ops")
+    alert = await queued_alert("weather", "north", "warning", "Storm.")
     with pytest.raises(sa.exc.IntegrityError):
         with database().engine.begin() as connection:
             connection.execute(
@@ -349,7 +350,7 @@ async def test_every_subscriber_gets_the_alert_once_on_their_channel():
         + [Resident("sms-stop", "sms", "sms-stop", opted_out=True)]
     )
     telegram, sms = RecordingSender("telegram"), RecordingSender("sms")
-    alert = await store.create_alert(ALL, ALL, "warning", "Heat advisory.", "ops")
+    alert = await queued_alert(ALL, ALL, "warning", "Heat advisory.")
     seen: List[store.AlertStatus] = []
     status = await run_delivery(
         alert.id,
@@ -387,7 +388,7 @@ async def test_temporary_failures_are_retried_and_permanent_ones_are_not():
             "tg3": [TimeoutError("1"), TimeoutError("2"), TimeoutError("3")],  # more than max_attempts=3
         },
     )
-    alert = await store.create_alert(ALL, ALL, "info", "Test.", "ops")
+    alert = await queued_alert(ALL, ALL, "info", "Test.")
     status = await run_delivery(alert.id, senders={"telegram": telegram}, rates=UNLIMITED, settings=FAST)
     rows = delivery_rows(alert.id)
     assert (rows["tg-0"].state, rows["tg-0"].attempts) == (SENT, 3)
@@ -415,7 +416,7 @@ def test_which_failures_are_permanent():
 
 async def test_residents_who_stop_or_unsubscribe_after_the_alert_was_written_are_skipped():
     add_residents(crowd(6, "sms", "sms"))
-    alert = await store.create_alert("water", ALL, "warning", "Boil water.", "ops")
+    alert = await queued_alert("water", ALL, "warning", "Boil water.")
     await set_opted_out("sms-0", True)  # STOP before the job started
     await store.unsubscribe("sms-1", ["water"])  # "stop water alerts"
 
@@ -451,7 +452,7 @@ async def test_a_job_cancelled_mid_send_resumes_without_sending_anything_twice()
             twentieth.set()  # the 20th message is about to leave
 
     telegram = RecordingSender("telegram", delay=0.05, on_send=count)  # 50 ms from leaving to the answer
-    alert = await store.create_alert(ALL, ALL, "warning", "Storm.", "ops")
+    alert = await queued_alert(ALL, ALL, "warning", "Storm.")
     job = asyncio.ensure_future(
         run_delivery(
             alert.id,
@@ -478,7 +479,7 @@ async def test_a_job_cancelled_mid_send_resumes_without_sending_anything_twice()
     assert resumed.sent + resumed.unconfirmed == 60 and resumed.unconfirmed == len(in_doubt) and resumed.done
 
     # Staff may choose to send the unconfirmed ones again (those residents then get it twice).
-    assert await store.resend_unconfirmed(alert.id) == len(in_doubt)
+    assert await approval.resend_unconfirmed(alert.id, AUTHOR) == len(in_doubt)
     final = await run_delivery(alert.id, senders={"telegram": telegram}, rates=UNLIMITED, settings=FAST)
     assert final.sent == 60 and final.unconfirmed == 0
     assert len(telegram.sent) == 60 + len(in_doubt)
@@ -486,7 +487,7 @@ async def test_a_job_cancelled_mid_send_resumes_without_sending_anything_twice()
 
 async def test_one_job_at_a_time_per_alert_and_a_dead_jobs_lease_runs_out():
     add_residents(crowd(3, "telegram", "tg"))
-    alert = await store.create_alert(ALL, ALL, "info", "Test.", "ops")
+    alert = await queued_alert(ALL, ALL, "info", "Test.")
     dead = DeliveryJob(alert.id, senders={}, settings=DeliverySettings(lease_seconds=1))
     await store.run(dead.lease.take)  # a job that took the alert, then its process died
     telegram = RecordingSender("telegram")
@@ -497,7 +498,7 @@ async def test_one_job_at_a_time_per_alert_and_a_dead_jobs_lease_runs_out():
     status = await run_delivery(alert.id, senders={"telegram": telegram}, settings=FAST)
     assert status.sent == 3
 
-    other = await store.create_alert(ALL, ALL, "info", "Again.", "ops")
+    other = await queued_alert(ALL, ALL, "info", "Again.")
     await store.run(DeliveryJob(other.id, senders={}, settings=DeliverySettings(lease_seconds=60)).lease.take)
     taken = await run_delivery(other.id, senders={"telegram": telegram}, settings=FAST, takeover=True)
     assert taken.sent == 3
@@ -505,7 +506,7 @@ async def test_one_job_at_a_time_per_alert_and_a_dead_jobs_lease_runs_out():
 
 async def test_a_channel_not_configured_here_waits_and_is_delivered_later():
     add_residents(crowd(2, "telegram", "tg") + crowd(2, "sms", "sms"))
-    alert = await store.create_alert(ALL, ALL, "info", "Test.", "ops")
+    alert = await queued_alert(ALL, ALL, "info", "Test.")
     sms = RecordingSender("sms")
     status = await run_delivery(alert.id, senders={"sms": sms}, settings=FAST)
     assert (status.sent, status.pending) == (2, 2) and status.alert.state == store.DELIVERING
@@ -521,8 +522,8 @@ async def test_a_channel_not_configured_here_waits_and_is_delivered_later():
 
 async def test_a_cancelled_alert_sends_nothing_more():
     add_residents(crowd(3, "telegram", "tg"))
-    alert = await store.create_alert(ALL, ALL, "info", "Wrong text.", "ops")
-    status = await store.cancel_alert(alert.id)
+    alert = await queued_alert(ALL, ALL, "info", "Wrong text.")
+    status = await approval.cancel_alert(alert.id, AUTHOR)
     assert status.skipped == 3 and status.alert.state == store.CANCELLED
     telegram = RecordingSender("telegram")
     status = await run_delivery(alert.id, senders={"telegram": telegram}, settings=FAST)
@@ -561,13 +562,27 @@ def test_the_faq_page_shows_the_answer_and_nothing_else():
 
 
 def run_cli(capsys, *argv: str) -> Tuple[int, str]:
+    """Exit code, and what the command printed (its errors too)."""
     from bot.alerts.cli import main
 
     code = main(list(argv))
-    return code, capsys.readouterr().out
+    printed = capsys.readouterr()
+    return code, printed.out + printed.err
 
 
-def test_staff_preview_send_and_follow_an_alert_from_the_cli(capsys):
+def audit_lines() -> List[Tuple[str, str, str]]:
+    from bot.db.schema import audit_log
+
+    with database().engine.begin() as connection:
+        rows = connection.execute(sa.select(audit_log).order_by(audit_log.c.id)).all()
+    return [(row.actor, row.action, row.detail) for row in rows]
+
+
+BOIL = ["--topic", "water", "--zone", "north", "--severity", "advisory", "--text", "Boil water before drinking."]
+
+
+def test_staff_write_approve_send_and_follow_an_alert_from_the_cli(capsys):
+    add_accounts("dana", "lee")
     add_residents(crowd(5, "webchat", "web") + [Resident("sms-stop", "sms", "+15550009999", opted_out=True)])
     code, out = run_cli(
         capsys,
@@ -584,27 +599,42 @@ def test_staff_preview_send_and_follow_an_alert_from_the_cli(capsys):
     assert code == 0 and "water alerts for the North zone" in out
     code, out = run_cli(capsys, "preview", "--topic", "water", "--zone", "north", "--no-channels")
     assert code == 0 and "reach 6 resident(s)" in out and "webchat   6" in out and "1 matching" in out
-    code, out = run_cli(
-        capsys,
-        "send",
-        "--topic",
-        "water",
-        "--zone",
-        "north",
-        "--severity",
-        "advisory",
-        "--text",
-        "Boil water before drinking until Friday.",
-        "--yes",
-        "--by",
-        "ops",
-    )
+
+    code, out = run_cli(capsys, "create", *BOIL, "--by", "Dana")
     assert code == 0, out
-    assert "Recipients: 6 (webchat 6)" in out and "100%" in out and "sent 6" in out
+    assert "English readers will read:\n  City of Riverton advisory (North zone): Boil water" in out
+    assert "Recipients: 6 (webchat 6)" in out and "Alert 1 is a draft by dana" in out
+    # The author alone cannot send it, nor approve it; nothing went out.
+    code, out = run_cli(capsys, "send", "1", "--by", "dana", "--yes")
+    assert code == 2 and "alert 1 needs a second supervisor's approval before it is sent. You wrote it" in out
+    code, out = run_cli(capsys, "approve", "1", "--by", "dana", "--yes")
+    assert code == 2 and "you wrote alert 1: a second supervisor must approve it" in out
+    code, out = run_cli(capsys, "approve", "1", "--by", "nobody", "--yes")
+    assert code == 2 and "there is no staff account 'nobody'" in out
+    assert asyncio.run(store.alert_status(1)).total == 0
+    code, out = run_cli(capsys, "approve", "1", "--by", "lee")  # no terminal to ask, no --yes
+    assert code == 1 and "Not approved: add --yes" in out
+    code, out = run_cli(capsys, "approve", "1", "--by", "lee", "--yes")
+    assert code == 0 and "Alert 1 approved by lee" in out and "Boil water before drinking." in out
+
+    code, out = run_cli(capsys, "send", "1", "--by", "dana", "--yes")
+    assert code == 0, out
+    assert "approved by lee" in out and "Recipients: 6 (webchat 6)" in out and "100%" in out and "sent 6" in out
+    code, out = run_cli(capsys, "send", "1", "--by", "dana", "--yes")
+    assert code == 2 and "alert 1 was sent already" in out
     code, out = run_cli(capsys, "status")
     assert code == 0 and "sent 6/6" in out and "Boil water" in out
     code, out = run_cli(capsys, "status", "1", "--json")
-    assert json.loads(out)["sent"] == 6 and json.loads(out)["alert"]["created_by"] == "ops"
+    sent = json.loads(out)
+    assert sent["sent"] == 6 and (sent["alert"]["created_by"], sent["alert"]["approved_by"]) == ("dana", "lee")
+    assert sent["alert"]["sent_by"] == "dana" and sent["alert"]["revision"] == 1
+    assert [(actor, action) for actor, action, _ in audit_lines()] == [
+        ("dana", "alert_draft"),
+        ("lee", "alert_approve"),
+        ("dana", "alert_send"),
+    ]
+    assert all("Boil" not in detail and "web-" not in detail for _, _, detail in audit_lines())
+    assert audit_lines()[1][2] == "alert 1 r1 (advisory, water/north), written by dana [command line]"
     code, out = run_cli(
         capsys,
         "subscribe-test",
@@ -617,12 +647,61 @@ def test_staff_preview_send_and_follow_an_alert_from_the_cli(capsys):
     assert code == 0 and "no alerts" in out
 
 
+def test_only_an_admin_sends_without_approval_and_says_so(capsys):
+    add_accounts("dana")
+    add_accounts("root", role="admin")
+    add_accounts("gone", role="admin", disabled=True)
+    add_residents(crowd(3, "webchat", "web"))
+    code, out = run_cli(capsys, "send", *BOIL, "--by", "root", "--yes")
+    assert code == 2 and "needs a second supervisor's approval" in out and "--without-approval" in out
+    code, out = run_cli(capsys, "send", *BOIL, "--without-approval", "--by", "dana", "--yes")
+    assert code == 2 and "dana has the supervisor role: only administrators may do this" in out
+    code, out = run_cli(capsys, "send", *BOIL, "--without-approval", "--by", "gone", "--yes")
+    assert code == 2 and "is disabled" in out
+    assert asyncio.run(store.list_alerts()) == []  # nothing written by a refused override
+
+    code, out = run_cli(capsys, "send", *BOIL, "--without-approval", "--by", "root", "--yes", "--quiet")
+    assert code == 0 and "sent 3" in out, out
+    code, out = run_cli(capsys, "create", *BOIL, "--by", "dana")
+    assert code == 0
+    code, out = run_cli(capsys, "send", "2", "--without-approval", "--by", "root", "--yes", "--no-wait")
+    assert code == 0 and "not approved yet" in out
+    code, out = run_cli(capsys, "status", "2")
+    assert "sent by root WITHOUT approval (admin override)" in out
+    assert [
+        (actor, action, detail.endswith("(admin override) [command line]")) for actor, action, detail in audit_lines()
+    ] == [
+        ("root", "alert_draft", False),
+        ("root", "alert_send_unapproved", True),
+        ("dana", "alert_draft", False),
+        ("root", "alert_send_unapproved", True),
+    ]
+
+
+def test_the_cli_cancels_and_resumes_as_a_named_supervisor(capsys):
+    add_residents(crowd(3, "webchat", "web"))
+    alert = asyncio.run(queued_alert(ALL, ALL, "info", "Test."))
+    code, out = run_cli(capsys, "cancel", str(alert.id), "--by", "ops")
+    assert code == 0 and "skipped 3" in out
+    code, out = run_cli(capsys, "resume", str(alert.id), "--quiet")
+    assert code == 2 and "--by NAME" in out
+    code, out = run_cli(capsys, "resume", str(alert.id), "--by", "ops-second", "--quiet")
+    assert code == 0 and "resumed" in out and "sent 3" in out
+    assert [action for _, action, _ in audit_lines()][-2:] == ["alert_cancel", "alert_resume"]
+
+
 def test_the_cli_refuses_bad_input_without_writing_anything(capsys):
     from bot.alerts.cli import main
 
-    assert main(["send", "--topic", "water", "--zone", "north", "--severity", "warning", "--text", " ", "--yes"]) == 2
+    add_accounts("dana")
+    alert = ["create", "--topic", "water", "--zone", "north", "--severity", "warning"]
+    assert main([*alert, "--text", " ", "--by", "dana"]) == 2
+    with pytest.raises(SystemExit):  # who writes it is not optional
+        main([*alert, "--text", "x"])
+    assert main([*alert, "--text", "x", "--by", "someone"]) == 2  # no such account
     # No terminal to ask and no --yes: nothing is sent.
-    assert main(["send", "--topic", "water", "--zone", "north", "--severity", "warning", "--text", "x"]) == 1
+    add_accounts("root", role="admin")
+    assert main(["send", *alert[1:], "--text", "x", "--without-approval", "--by", "root"]) == 1
     assert main(["status", "42"]) == 2
     assert asyncio.run(store.list_alerts()) == []
 
@@ -656,7 +735,7 @@ def test_sms_is_counted_in_segments_other_channels_in_messages():
 
 async def test_a_long_sms_alert_spends_one_token_per_segment():
     add_residents(crowd(5, "sms", "sms"))
-    alert = await store.create_alert(ALL, ALL, "warning", "Water main break on Oak Street. " * 6, "ops")
+    alert = await queued_alert(ALL, ALL, "warning", "Water main break on Oak Street. " * 6)
     sms = RecordingSender("sms")
     loop = asyncio.get_running_loop()
     started = loop.time()
@@ -676,7 +755,7 @@ async def test_a_gentle_stop_finishes_what_is_on_its_way_and_leaves_the_rest_pen
             ten_sent.set()
 
     telegram = RecordingSender("telegram", delay=0.05, on_send=count_sent)
-    alert = await store.create_alert(ALL, ALL, "warning", "Storm.", "ops")
+    alert = await queued_alert(ALL, ALL, "warning", "Storm.")
     stop = asyncio.Event()
     job = asyncio.ensure_future(
         run_delivery(
@@ -701,8 +780,8 @@ async def test_the_workers_loop_delivers_alerts_written_elsewhere_and_stops_gent
 
     add_residents(crowd(5, "telegram", "tg") + crowd(5, "sms", "sms"))
     telegram, sms = RecordingSender("telegram"), RecordingSender("sms", delay=0.01)
-    first = await store.create_alert("weather", ALL, "warning", "Storm.", "console")
-    second = await store.create_alert("water", ALL, "advisory", "Boil water.", "console")
+    first = await queued_alert("weather", ALL, "warning", "Storm.")
+    second = await queued_alert("water", ALL, "advisory", "Boil water.")
     stop = asyncio.Event()
     loop_task = asyncio.ensure_future(
         alert_loop(stop, every=0.05, senders={"telegram": telegram, "sms": sms}, rates=UNLIMITED, settings=FAST)

@@ -32,6 +32,7 @@ from bot.db.contacts import set_opted_out
 from bot.db.engine import database, reset_database, utcnow
 from bot.db.schema import alert_deliveries as deliveries
 from bot.process.procs import PROJECT_ROOT
+from tests.support.alerts import queued_alert
 from tests.support.fake_cloud import FakeCloud, RecordedRequest, start_fake_cloud
 from tests.support.residents import Resident, add_residents
 from tests.support.stack import TELEGRAM_TOKEN, TWILIO_ACCOUNT_SID, TWILIO_AUTH_TOKEN, TWILIO_NUMBER
@@ -215,9 +216,7 @@ async def test_ten_thousand_subscribers_each_get_the_alert_once_across_a_crash(c
     }
     assert preview.opted_out == 150
     marker = f"HEAT-{uuid.uuid4().hex[:8]}"
-    alert = await store.create_alert(
-        "weather", "north", "emergency", f"Extreme heat ({marker}). Cooling centers open.", "test"
-    )
+    alert = await queued_alert("weather", "north", "emergency", f"Extreme heat ({marker}). Cooling centers open.")
     for person in stop_later:  # STOP after the alert was written, before it reached them
         await set_opted_out(person.sender_id, True)
     http_total = counts["telegram"] + counts["sms"] + counts["whatsapp"]
@@ -272,7 +271,7 @@ async def test_each_channel_holds_its_configured_rate(channel_env, cloud, monkey
     sms = [resident("sms", f"+1555{7_000_000 + i:07d}") for i in range(11)]
     add_residents(telegram + sms)
     marker = f"RATE-{uuid.uuid4().hex[:8]}"
-    alert = await store.create_alert(ALL, ALL, "info", f"Rate check {marker}.", "test")
+    alert = await queued_alert(ALL, ALL, "info", f"Rate check {marker}.")
     senders = channel_senders()
     try:
         status = await run_delivery(alert.id, senders=senders)

@@ -28,6 +28,7 @@ from bot.db.schema import alert_deliveries as deliveries
 from bot.db.schema import alert_translations, webchat_messages
 from bot.i18n.messages import messages
 from bot.i18n.store import language_for, remember_language
+from tests.support.alerts import add_accounts, queued_alert
 from tests.support.residents import Resident, add_residents
 
 FAST = DeliverySettings(
@@ -281,7 +282,7 @@ async def test_the_preview_counts_readers_per_channel_and_language_and_who_falls
 
 async def test_each_reader_gets_the_alert_in_their_language_once():
     add_residents(bilingual_town())
-    alert = await store.create_alert("water", ALL, "advisory", ENGLISH, "ops", translations={"es": SPANISH})
+    alert = await queued_alert("water", ALL, "advisory", ENGLISH, translations={"es": SPANISH})
     assert alert.translations == {"es": SPANISH}
     assert row_languages(alert.id) == {
         "tg-en": "en",
@@ -308,7 +309,7 @@ async def test_each_reader_gets_the_alert_in_their_language_once():
 
 async def test_without_a_spanish_text_spanish_readers_get_the_english_one_in_a_spanish_frame():
     add_residents([Resident("tg-es", "telegram", "3001", language="es")])
-    alert = await store.create_alert(ALL, "south", "emergency", "Shelter in place now.", "ops")
+    alert = await queued_alert(ALL, "south", "emergency", "Shelter in place now.")
     telegram = RecordingSender("telegram")
     await run_delivery(alert.id, senders={"telegram": telegram}, rates=UNLIMITED, settings=FAST)
     assert telegram.sent == [
@@ -323,9 +324,7 @@ async def test_without_a_spanish_text_spanish_readers_get_the_english_one_in_a_s
 async def test_the_language_is_fixed_when_the_alert_is_written_even_across_a_stop_and_a_resume():
     residents = [Resident(f"tg-{i}", "telegram", f"40{i:02d}", language="es" if i % 2 else "en") for i in range(20)]
     add_residents(residents)
-    alert = await store.create_alert(
-        "weather", ALL, "warning", "Storm tonight.", "ops", translations={"es": "Tormenta esta noche."}
-    )
+    alert = await queued_alert("weather", ALL, "warning", "Storm tonight.", translations={"es": "Tormenta esta noche."})
     for resident in residents:  # everyone switches language while the alert is on its way
         await remember_language(resident.sender_id, "en" if resident.language == "es" else "es")
     some_sent = asyncio.Event()
@@ -355,7 +354,7 @@ async def test_the_language_is_fixed_when_the_alert_is_written_even_across_a_sto
 
 async def test_rows_written_before_languages_existed_are_sent_in_the_default_language():
     add_residents([Resident("tg-es", "telegram", "5001", language="es")])
-    alert = await store.create_alert("water", ALL, "advisory", ENGLISH, "ops", translations={"es": SPANISH})
+    alert = await queued_alert("water", ALL, "advisory", ENGLISH, translations={"es": SPANISH})
     with database().engine.begin() as connection:
         connection.execute(deliveries.update().values(language=None))
     telegram = RecordingSender("telegram")
@@ -376,7 +375,7 @@ async def test_each_sms_spends_the_segments_of_its_own_language(monkeypatch):
         [Resident(f"sms-en-{i}", "sms", f"+1555007000{i}", language="en") for i in range(2)]
         + [Resident(f"sms-es-{i}", "sms", f"+1555008000{i}", language="es") for i in range(3)]
     )
-    alert = await store.create_alert(ALL, ALL, "warning", ENGLISH, "ops", translations={"es": SPANISH_WITH_ACCENTS})
+    alert = await queued_alert(ALL, ALL, "warning", ENGLISH, translations={"es": SPANISH_WITH_ACCENTS})
     english, spanish = (sends_per_message("sms", store.alert_message(alert, code)) for code in ("en", "es"))
     assert (english, spanish) == (1, 3)  # the Spanish SMS is UCS-2 ("á", "ó", "í")
     limit = ChannelLimit(100.0, CountingLimiter(), CountingLimiter())
@@ -394,13 +393,13 @@ def test_what_makes_a_spanish_sms_ucs2():
 
 async def test_translations_are_checked_and_stored():
     with pytest.raises(AlertError):
-        await store.create_alert("water", "north", "warning", ENGLISH, translations={"fr": "Bouillez l'eau."})
+        await queued_alert("water", "north", "warning", ENGLISH, translations={"fr": "Bouillez l'eau."})
     with pytest.raises(AlertError):
-        await store.create_alert("water", "north", "warning", ENGLISH, translations={"en": ENGLISH})
+        await queued_alert("water", "north", "warning", ENGLISH, translations={"en": ENGLISH})
     with pytest.raises(AlertError):
-        await store.create_alert("water", "north", "warning", ENGLISH, translations={"es": "   "})
+        await queued_alert("water", "north", "warning", ENGLISH, translations={"es": "   "})
     assert await store.list_alerts() == []
-    alert = await store.create_alert("water", "north", "warning", ENGLISH, translations={"es": f"  {SPANISH} "})
+    alert = await queued_alert("water", "north", "warning", ENGLISH, translations={"es": f"  {SPANISH} "})
     with database().engine.begin() as connection:
         rows = connection.execute(sa.select(alert_translations)).all()
     assert [(row.alert_id, row.language, row.text) for row in rows] == [(alert.id, "es", SPANISH)]
@@ -428,18 +427,23 @@ def test_the_cli_preview_says_who_falls_back_before_anything_is_sent(capsys):
     assert code == 0 and "No Spanish text" not in out
 
 
-def test_the_cli_sends_a_text_per_language(capsys):
+def test_the_cli_writes_a_text_per_language_and_the_approver_reads_each(capsys):
+    add_accounts("dana", "lee")
     add_residents(bilingual_town())
-    argv = ["send", "--topic", "water", "--zone", "all", "--severity", "advisory", "--text-en", ENGLISH]
-    code, out = run_cli(capsys, *argv, "--text-es", SPANISH_WITH_ACCENTS, "--yes", "--no-wait", "--by", "ops")
+    argv = ["create", "--topic", "water", "--zone", "all", "--severity", "advisory", "--text-en", ENGLISH]
+    code, out = run_cli(capsys, *argv, "--text-es", SPANISH_WITH_ACCENTS, "--by", "dana")
     assert code == 0, out
     assert "English readers will read:\n  City of Riverton advisory: " in out
     assert f"Spanish readers will read:\n  Ciudad de Riverton, advertencia: {SPANISH_WITH_ACCENTS}" in out
     assert "sms: 3 SMS segments in Spanish each" in out and "UCS-2" in out and "No Spanish text" not in out
     alert = asyncio.run(store.list_alerts())[0]
-    assert (alert.text, alert.translations) == (ENGLISH, {"es": SPANISH_WITH_ACCENTS})
-    code, out = run_cli(capsys, *argv, "--yes", "--no-wait")
+    assert (alert.text, alert.translations, alert.state) == (ENGLISH, {"es": SPANISH_WITH_ACCENTS}, store.DRAFT)
+    code, out = run_cli(capsys, "approve", str(alert.id), "--by", "lee", "--yes")
+    assert code == 0 and f"Ciudad de Riverton, advertencia: {SPANISH_WITH_ACCENTS}" in out  # what the approver read
+    code, out = run_cli(capsys, *argv, "--by", "dana")
     assert code == 0 and "No Spanish text: 3 Spanish readers will get the English text" in out
+    code, out = run_cli(capsys, "send", str(alert.id), "--by", "dana", "--yes", "--no-wait")
+    assert code == 0, out
     code, out = run_cli(capsys, "status", str(alert.id))
     assert f"[es] {SPANISH_WITH_ACCENTS}" in out and "readers: English 4, Spanish 3" in out
 
@@ -455,11 +459,14 @@ def test_staff_can_try_a_spanish_alert_on_their_own_phone(capsys):
 def test_the_cli_knows_only_the_citys_languages(capsys):
     from bot.alerts.cli import main
 
+    add_accounts("dana")
     with pytest.raises(SystemExit):
-        main(["send", "--topic", "water", "--zone", "all", "--severity", "advisory", "--text", "x", "--text-fr", "y"])
+        main(["create", "--topic", "water", "--zone", "all", "--severity", "advisory", "--text", "x", "--text-fr", "y"])
     code = main(
         [
-            "send",
+            "create",
+            "--by",
+            "dana",
             "--topic",
             "water",
             "--zone",
@@ -470,7 +477,6 @@ def test_the_cli_knows_only_the_citys_languages(capsys):
             "x",
             "--text-es",
             " ",
-            "--yes",
         ]
     )
     assert code == 2 and asyncio.run(store.list_alerts()) == []

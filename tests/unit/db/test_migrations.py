@@ -33,7 +33,15 @@ RENAMED = {"request_subscriptions": "report_subscriptions"}  # previous release'
 NEW_TABLES = {"resident_languages", "alert_translations", "retention_holds"}
 NEW_COLUMNS = {
     "report_outbox": {"language": None},
-    "alerts": {"faq_url": None},
+    "alerts": {
+        "faq_url": None,
+        "revision": 1,
+        "updated_at": None,
+        "approved_by": None,
+        "approved_at": None,
+        "sent_by": None,
+        "sent_at": None,
+    },
     "alert_deliveries": {"language": None},
     # existing accounts become agents, the least role; ann of the fixture never signed in
     "staff_users": {"role": "agent", "last_sign_in_at": None},
