@@ -4,8 +4,9 @@ Staff sign in (the first admin from `citybot staff add --role admin`; admins
 manage the other accounts under /console/accounts), see the queue of conversations
 waiting for a person, claim one, read the whole transcript and the report details
 the assistant collected, reply on the resident's own channel, keep private notes,
-file the report, and resolve (handing the conversation back to the assistant).
-Each page needs a role (agent, supervisor, admin: bot/handoff/roles.py).
+file the report, and resolve (handing the conversation back to the assistant);
+supervisors also edit the assistant's answers (/console/answers). Each page
+needs a role (agent, supervisor, admin: bot/handoff/roles.py).
 
 Security: passwords are argon2id hashes; the session cookie is HttpOnly,
 SameSite=Strict, and its token is stored only as a hash; sessions end after
@@ -30,6 +31,7 @@ from sanic.response import BaseHTTPResponse, HTTPResponse
 
 from bot.handoff import pages, store, throttle
 from bot.handoff.console.accounts import accounts
+from bot.handoff.console.answers import answers
 from bot.handoff.console.conversation import conversation, render_conversation
 from bot.handoff.console.holds import holds
 from bot.handoff.console.queue import queue, render_queue
@@ -122,7 +124,7 @@ def create_app(service: Optional[HandoffService] = None) -> Sanic:
     if served_over_https():
         app.register_middleware(add_hsts, "response")
     app.error_handler.add(Exception, on_error)
-    for blueprint in (signin, queue, conversation, holds, search_pages, accounts):
+    for blueprint in (signin, queue, conversation, holds, search_pages, accounts, answers):
         app.blueprint(blueprint)
     return app
 

@@ -48,8 +48,8 @@ def test_the_console_links_are_those_of_the_role():
         return [link.label for link in pages.navigation(role)]
 
     assert labels(roles.AGENT) == ["Queue", "Search", "Audit log"]
-    assert labels(roles.SUPERVISOR) == ["Queue", "Search", "Audit log"]
-    assert labels(roles.ADMIN) == ["Queue", "Search", "Audit log", "Accounts"]
+    assert labels(roles.SUPERVISOR) == ["Queue", "Search", "Audit log", "Answers"]
+    assert labels(roles.ADMIN) == ["Queue", "Search", "Audit log", "Answers", "Accounts"]
     assert labels("unknown") == []
 
 
