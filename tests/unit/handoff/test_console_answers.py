@@ -12,13 +12,17 @@ from __future__ import annotations
 import itertools
 import random
 import re
+from datetime import datetime, timezone
 from typing import Iterator, List, Tuple
 
 import pytest
 import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
+from bot.answers.editable import editable_answers
+from bot.answers.store import AnswerVersion
 from bot.db.schema import answer_versions, audit_log
+from bot.handoff import pages
 from tests.support.answers import LIBRARY, edited_english, library_answer
 from tests.support.browser import describe, serious_violations
 from tests.support.console import Console, console_alone
@@ -223,3 +227,21 @@ def test_the_answers_pages_pass_axe_and_an_agent_is_refused_them(fresh, page: Pa
     page.goto(f"{fresh.url}/console/answers/greet/es")
     expect(page.get_by_role("alert")).to_contain_text(REFUSED)
     no_serious_violations(page)
+
+
+# --- the list of answers --------------------------------------------------------------------------
+
+
+def test_the_list_flags_a_published_text_that_no_longer_states_the_city_files_facts():
+    now = datetime.now(timezone.utc)
+    outgrown = AnswerVersion(1, 2, "utter_faq/library_hours", "en", ORIGINAL_EN.replace("free", "$5"), "sue", now, None)
+    fine = AnswerVersion(2, 1, "utter_faq/library_hours", "es", None, "sue", now, 0)
+    rows = pages.answer_rows(
+        editable_answers(), {("utter_faq/library_hours", "en"): outgrown, ("utter_faq/library_hours", "es"): fine}
+    )
+    flagged = [(row.answer.key, row.language, row.edited) for row in rows if row.problems]
+    assert flagged == [("faq.library_hours", "en", True)]
+    (spanish,) = [row for row in rows if row.answer.key == "faq.library_hours" and row.language == "es"]
+    assert not spanish.edited and spanish.text == library_answer().original("es")  # restored: as trained
+    page = pages.answers_page(rows, "a minute", "sue", "token", "supervisor")
+    assert page.count("Needs a fix") == 1 and "“free”" in page
