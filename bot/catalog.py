@@ -86,6 +86,8 @@ class City:
     landmarks: List[Landmark] = field(default_factory=list)
     # `translations:`: the file's own texts in the city's other languages (bot/i18n/city.py reads them).
     translations: Dict[str, Dict[str, Any]] = field(default_factory=dict)
+    # `faq:`: each FAQ topic's facts, which its answers must state (bot/answers/facts.py checks them).
+    faq_facts: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
 
     def service(self, code: str) -> Optional[CatalogService]:
         """The service with this exact code, or None."""
@@ -160,6 +162,10 @@ def _parse(raw: Dict[str, Any]) -> City:
             for item in raw.get("landmarks", [])
         ],
         translations={str(lang): dict(texts or {}) for lang, texts in (raw.get("translations") or {}).items()},
+        faq_facts={
+            str(topic): tuple(str(fact) for fact in (entry or {}).get("facts") or [])
+            for topic, entry in (raw.get("faq") or {}).items()
+        },
     )
 
 

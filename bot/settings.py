@@ -138,6 +138,9 @@ class Settings:
     # answer promises ("kept for 90 days"), else 90 (checked by bot.retention.policy)
     retention_days: Optional[int] = setting("RETENTION_DAYS", None, int)
 
+    # --- answers staff edit in the console (bot/answers): how often each Rasa process reads the published ones
+    answers_refresh_seconds: float = setting("ANSWERS_REFRESH_SECONDS", 60.0, float)  # at least 1
+
     # --- the staff console (checked by bot.handoff, which falls back to its defaults)
     console_port: Optional[int] = setting("CONSOLE_PORT", None, int)  # unset: 8080
     console_host: str = setting("CONSOLE_HOST", "127.0.0.1")

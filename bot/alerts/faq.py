@@ -15,66 +15,27 @@ from __future__ import annotations
 import re
 from functools import lru_cache
 from pathlib import Path
-from typing import Any, Dict, Optional
+from typing import Dict, Optional
 from urllib.parse import parse_qsl, urlencode, urlsplit, urlunsplit
 
-import yaml
-
+from bot.answers.responses import UNCONDITIONED, texts_by_language, training_responses
 from bot.i18n.languages import resident_language
 from bot.process.procs import PROJECT_ROOT
 from bot.settings import settings
 
 PREFIX = "utter_faq/"
 TOPIC = re.compile(r"^[a-z0-9_]{1,64}$")
-LANGUAGE_SLOT = "language"
-UNCONDITIONED = ""  # the key of the variation without a condition: the default language's
-
-
-def _response_files(root: Path) -> list:
-    return sorted((root / "data").rglob("*.yml")) + [root / "domain.yml"]
-
-
-def variation_language(variation: Dict[str, Any]) -> Optional[str]:
-    """UNCONDITIONED, the language a variation is conditioned on, or None for any other variation.
-
-    A variation for one channel, or conditioned on anything but the language
-    alone, is not the page's answer.
-    """
-    if variation.get("channel"):
-        return None
-    condition = variation.get("condition")
-    if not condition:
-        return UNCONDITIONED
-    if isinstance(condition, list) and len(condition) == 1 and isinstance(condition[0], dict):
-        only = condition[0]
-        if only.get("type") == "slot" and only.get("name") == LANGUAGE_SLOT and isinstance(only.get("value"), str):
-            return str(only["value"])
-    return None
 
 
 @lru_cache(maxsize=2)
 def faq_answers(root: Path = PROJECT_ROOT) -> Dict[str, Dict[str, str]]:
     """FAQ topic -> {language (UNCONDITIONED for the default's): answer text}, from every training file."""
     answers: Dict[str, Dict[str, str]] = {}
-    for path in _response_files(root):
-        if not path.is_file():
-            continue
-        try:
-            content = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
-        except yaml.YAMLError:
-            continue
-        responses = content.get("responses") if isinstance(content, dict) else None
-        for name, variations in (responses or {}).items():
-            if not str(name).startswith(PREFIX) or not isinstance(variations, list):
-                continue
-            texts = answers.setdefault(str(name)[len(PREFIX) :], {})
-            for variation in variations:
-                if not isinstance(variation, dict) or not isinstance(variation.get("text"), str):
-                    continue
-                language = variation_language(variation)
-                if language is not None:
-                    texts.setdefault(language, variation["text"])
-    return {topic: texts for topic, texts in answers.items() if texts}
+    for name, variations in training_responses(root).items():
+        texts = texts_by_language(variations) if name.startswith(PREFIX) else {}
+        if texts:
+            answers[name[len(PREFIX) :]] = texts
+    return answers
 
 
 def faq_answer(topic: str, language: Optional[str] = None, root: Path = PROJECT_ROOT) -> Optional[str]:

@@ -3,7 +3,9 @@
 Served by the Rasa server when credentials.yml lists `bot.alerts.faq_page.FaqPages:`
 (it takes no settings and receives no messages). A resident who opens the link
 from an SMS or a chat reads the same answer the assistant gives in a chat, in
-the language the link asks for (`?lang=es`), else their browser's.
+the language the link asks for (`?lang=es`), else their browser's: the text
+staff published in the console when there is one (bot/answers/published.py,
+which this process keeps fresh), else the training files'.
 Listing it is how a Rasa server takes part in alerts, so loading it also
 registers the ALERTS keywords with the channels (whichever command started Rasa).
 """
@@ -17,8 +19,9 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.alerts.faq import faq_answer
+from bot.alerts.faq import PREFIX, faq_answer
 from bot.alerts.keywords import register_channel_hooks
+from bot.answers.published import PUBLISHED
 from bot.i18n.city import branding
 from bot.i18n.languages import resident_language
 from bot.i18n.messages import messages
@@ -46,7 +49,7 @@ def faq_page(topic: str, language: Optional[str] = None) -> HTTPResponse:
     """The page for one answer in `language` (404 for a topic the assistant has no answer for)."""
     code = resident_language(language)
     headers = {**HEADERS, "Content-Language": code}
-    answer = faq_answer(topic, code)
+    answer = PUBLISHED.text_for(PREFIX + topic, code) or faq_answer(topic, code)
     if answer is None:
         return response.html(render("faq/not_found.html", language=code), status=404, headers=headers)
     page = render("faq/answer.html", language=code, heading=topic_heading(topic, code), answer=answer)

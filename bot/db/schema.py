@@ -309,3 +309,23 @@ retention_holds = sa.Table(
     sa.Column("reason", sa.Text, nullable=False),
     sa.Column("held_at", sa.DateTime(timezone=True), nullable=False),
 )
+
+# --- answers staff edit (see bot/answers/store.py) ------------------------------------------
+
+# Every version of an answer staff published or restored (the greeting, an FAQ answer),
+# per language; the newest of each is what residents read. `text` NULL: the training
+# files' own text. `replaces` is the version it followed (0: none), unique per answer,
+# so two staff members publishing from the same version cannot both win.
+answer_versions = sa.Table(
+    "answer_versions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("response", sa.String(128), nullable=False),
+    sa.Column("language", sa.String(8), nullable=False),
+    sa.Column("text", sa.Text),
+    sa.Column("author", sa.String(64), nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("replaces", sa.Integer, nullable=False),
+    sa.Column("restores", sa.Integer),  # the version it brought back (0: the training files' text)
+    sa.UniqueConstraint("response", "language", "replaces", name="uq_answer_versions_replaces"),
+)

@@ -18,6 +18,11 @@ from zoneinfo import ZoneInfo
 
 from babel import Locale
 
+from bot.answers.checks import MAX_CHARS as MAX_ANSWER_CHARS
+from bot.answers.checks import faq_topic
+from bot.answers.checks import problems as answer_problems
+from bot.answers.editable import EditableAnswer
+from bot.answers.store import ORIGINAL, AnswerVersion
 from bot.catalog import load_city
 from bot.channels.identity import is_anonymous_sender_id
 from bot.dashboard.tables import cell_text
@@ -81,6 +86,9 @@ NOTICES = {
     "alert_sent": "Sent: the worker is delivering it.",
     "alert_cancelled": "Cancelled: nothing more is sent.",
     "alert_resumed": "Resumed: the messages the cancel stopped are being sent.",
+    "answer_published": "Published. Residents get the new text within {wait}, with no retraining.",
+    "answer_restored": "Restored as a new version. Residents get it within {wait}.",
+    "answer_unchanged": "Nothing changed: residents read that text already.",
 }
 
 
@@ -99,6 +107,7 @@ NAV = (
     NavLink("alerts", "/console/alerts", "Alerts", roles.SUPERVISOR),
     NavLink("audit", "/console/audit", "Audit log", roles.AGENT),
     NavLink("dashboard", "/console/dashboard", "Dashboard", roles.SUPERVISOR),
+    NavLink("answers", "/console/answers", "Answers", roles.SUPERVISOR),
     NavLink("accounts", "/console/accounts", "Accounts", roles.ADMIN),
 )
 
@@ -646,4 +655,104 @@ def queue_json(
             "waiting": waiting_count(items),
             "on_duty": list(on_duty),
         }
+    )
+
+
+# --- answers staff edit (supervisors) ----------------------------------------------------------
+
+
+@dataclass(frozen=True)
+class AnswerRow:
+    """One answer in one language, as the list of answers shows it."""
+
+    answer: EditableAnswer
+    language: str
+    newest: Optional[AnswerVersion]  # None: never edited
+    text: str  # what residents read
+    problems: List[str]  # why a published text would not be published today (the city's facts changed)
+
+    @property
+    def edited(self) -> bool:
+        return self.newest is not None and self.newest.text is not None
+
+
+def answer_rows(answers: Sequence[EditableAnswer], newest: Mapping[Tuple[str, str], AnswerVersion]) -> List[AnswerRow]:
+    rows = []
+    for answer in answers:
+        for language in answer.languages():
+            version = newest.get((answer.response, language))
+            published = version.text if version is not None else None
+            text = published if published is not None else answer.original(language) or ""
+            found = answer_problems(answer.response, language, published) if published is not None else []
+            rows.append(AnswerRow(answer, language, version, text, found))
+    return rows
+
+
+def refresh_wait(seconds: float) -> str:
+    """How long the assistant takes to answer with a published text: 'a minute', '5 seconds'."""
+    if seconds == 60:
+        return "a minute"
+    if seconds % 60 == 0:
+        return f"{seconds / 60:g} minutes"
+    return "1 second" if seconds == 1 else f"{seconds:g} seconds"
+
+
+def answers_page(rows: Sequence[AnswerRow], wait: str, staff: str, csrf: str, role: str) -> str:
+    """Every answer staff may edit, per language: what residents read, its version and today's checks."""
+    return page("answers.html", "Answers", "answers", staff, csrf, role=role, rows=rows, wait=wait)
+
+
+@dataclass(frozen=True)
+class AnswerEdit:
+    """What the page of one answer in one language shows besides its history."""
+
+    answer: EditableAnswer
+    language: str
+    history: Sequence[AnswerVersion]  # newest first
+    draft: Optional[str] = None  # the text typed, shown again in the editor (None: what residents read now)
+    preview: Optional[str] = None  # the text previewed, if any
+    problems: Sequence[str] = ()
+
+    @property
+    def current(self) -> str:
+        """What residents read now."""
+        newest = self.history[0] if self.history else None
+        return newest.text if newest is not None and newest.text is not None else self.original
+
+    @property
+    def original(self) -> str:
+        return self.answer.original(self.language) or ""
+
+    @property
+    def in_editor(self) -> str:
+        return self.current if self.draft is None else self.draft
+
+    @property
+    def seen(self) -> int:
+        """The newest version's number (0: none), sent back with a change so a newer one is not overwritten."""
+        return self.history[0].number if self.history else ORIGINAL
+
+    @property
+    def edited(self) -> bool:
+        return bool(self.history) and self.history[0].text is not None
+
+
+def answer_page(edit: AnswerEdit, wait: str, staff: str, csrf: str, role: str, notice: Optional[str] = None) -> str:
+    """One answer in one language: what residents read, the editor and its preview, the history to restore from."""
+    text = NOTICES.get(notice or "")
+    return page(
+        "answer.html",
+        f"{edit.answer.title} ({language_name(edit.language)})",
+        "answers",
+        staff,
+        csrf,
+        role=role,
+        notice_text=text.format(wait=wait) if text else None,
+        wait=wait,
+        edit=edit,
+        buttons=edit.answer.buttons(edit.language),
+        other_languages=[code for code in edit.answer.languages() if code != edit.language],
+        is_faq=faq_topic(edit.answer.response) is not None,
+        max_chars=MAX_ANSWER_CHARS,
+        ORIGINAL=ORIGINAL,
     )

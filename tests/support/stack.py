@@ -91,6 +91,8 @@ def stack_config(tmp_path_factory: pytest.TempPathFactory, trained_model: Path, 
             "OUTBOX_BASE_BACKOFF_SECONDS": "0.5",
             "OUTBOX_MAX_BACKOFF_SECONDS": "2",
             "STATUS_POLL_SECONDS": "1",
+            # Published answers read again every 2 seconds, so an edit reaches the chat in seconds.
+            "ANSWERS_REFRESH_SECONDS": "2",
             "PUBLIC_URL": f"http://127.0.0.1:{rasa_port}",
             "TELEGRAM_BOT_TOKEN": TELEGRAM_TOKEN,
             "TELEGRAM_SECRET_TOKEN": TELEGRAM_SECRET,

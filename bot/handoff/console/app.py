@@ -5,9 +5,10 @@ manage the other accounts under /console/accounts), see the queue of conversatio
 waiting for a person, claim one, read the whole transcript and the report details
 the assistant collected, reply on the resident's own channel, keep private notes,
 file the report, and resolve (handing the conversation back to the assistant).
-Supervisors also see the dashboard (/console/dashboard), and write, approve (a second
-supervisor) and send crisis alerts under /console/alerts. Each page needs a role
-(agent, supervisor, admin: bot/handoff/roles.py).
+Supervisors also see the dashboard (/console/dashboard), write, approve (a second
+supervisor) and send crisis alerts under /console/alerts, and edit the assistant's
+answers (/console/answers). Each page needs a role (agent, supervisor, admin:
+bot/handoff/roles.py).
 
 Security: passwords are argon2id hashes; the session cookie is HttpOnly,
 SameSite=Strict, and its token is stored only as a hash; sessions end after
@@ -33,6 +34,7 @@ from sanic.response import BaseHTTPResponse, HTTPResponse
 from bot.handoff import pages, store, throttle
 from bot.handoff.console.accounts import accounts
 from bot.handoff.console.alerts import alerts
+from bot.handoff.console.answers import answers
 from bot.handoff.console.conversation import conversation, render_conversation
 from bot.handoff.console.dashboard import dashboard
 from bot.handoff.console.holds import holds
@@ -126,7 +128,7 @@ def create_app(service: Optional[HandoffService] = None) -> Sanic:
     if served_over_https():
         app.register_middleware(add_hsts, "response")
     app.error_handler.add(Exception, on_error)
-    for blueprint in (signin, queue, conversation, holds, search_pages, alerts, dashboard, accounts):
+    for blueprint in (signin, queue, conversation, holds, search_pages, alerts, dashboard, answers, accounts):
         app.blueprint(blueprint)
     return app
 

@@ -3,7 +3,8 @@
 `apply_all()` is for the Rasa server (bot/rasa_ext/server.py), before Rasa
 starts; `patched()` is for tests: it applies patches and, on leaving, puts back
 exactly what it found, including whatever `apply_all()` applied inside it.
-All keep Rasa's behaviour but two, on purpose: `handoff_waiting` and `resident_language`.
+All keep Rasa's behaviour but three, on purpose: `handoff_waiting`, `resident_language` and
+`published_answers`.
 """
 
 from __future__ import annotations
@@ -23,6 +24,7 @@ from bot.rasa_ext.patches import (
     handoff_waiting,
     parse_together,
     predict_together,
+    published_answers,
     recent_events,
     resident_language,
     response_variations,
@@ -49,6 +51,7 @@ ALL: Tuple[Patch, ...] = (
     endpoint_sessions.PATCH,
     handoff_waiting.PATCH,
     resident_language.PATCH,
+    published_answers.PATCH,
 )
 BY_NAME: Dict[str, Patch] = {patch.name: patch for patch in ALL}
 

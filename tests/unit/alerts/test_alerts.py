@@ -558,6 +558,19 @@ def test_the_faq_page_shows_the_answer_and_nothing_else():
     assert faq_page("nope").status == 404
 
 
+def test_the_faq_page_says_what_staff_published_in_its_language():
+    from bot.alerts.faq_page import faq_page
+    from bot.answers.published import PUBLISHED
+
+    PUBLISHED.replace({("utter_faq/cooling_warming_centers", "es"): "Centros abiertos <hoy> de 10 a. m. a 8 p. m."})
+    try:
+        spanish = faq_page("cooling_warming_centers", "es")
+        assert b"Centros abiertos &lt;hoy&gt; de 10 a. m. a 8 p. m." in spanish.body
+        assert b"Cooling centers open" in faq_page("cooling_warming_centers", "en").body  # as trained
+    finally:
+        PUBLISHED.replace({})
+
+
 # --- the CLI --------------------------------------------------------------------------------------
 
 

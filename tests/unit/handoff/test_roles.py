@@ -48,8 +48,8 @@ def test_the_console_links_are_those_of_the_role():
         return [link.label for link in pages.navigation(role)]
 
     assert labels(roles.AGENT) == ["Queue", "Search", "Audit log"]
-    assert labels(roles.SUPERVISOR) == ["Queue", "Search", "Alerts", "Audit log", "Dashboard"]
-    assert labels(roles.ADMIN) == ["Queue", "Search", "Alerts", "Audit log", "Dashboard", "Accounts"]
+    assert labels(roles.SUPERVISOR) == ["Queue", "Search", "Alerts", "Audit log", "Dashboard", "Answers"]
+    assert labels(roles.ADMIN) == ["Queue", "Search", "Alerts", "Audit log", "Dashboard", "Answers", "Accounts"]
     assert labels("unknown") == []
 
 

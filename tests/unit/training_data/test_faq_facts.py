@@ -3,10 +3,13 @@
 The fact sheet is /work/shared/city/riverton.yml (the repo root's parent /
 shared / city / riverton.yml); the answers are the utter_faq/<topic>
 responses in data/nlu/faq.yml. The English answers are checked against the
-phrases listed here; the Spanish ones against the figures of the bundled city
-file's facts (bot/city/riverton.yml, the same `faq:` section, always present):
-every number, amount, time, address, phone number and web or e-mail address a
-fact states, and its weekdays and months, must be in the Spanish answer.
+phrases of bot/answers/facts.py; the Spanish ones against the figures of the
+bundled city file's facts (bot/city/riverton.yml, the same `faq:` section,
+always present): every number, amount, time, address, phone number and web or
+e-mail address a fact states, and its weekdays and months, must be in the
+Spanish answer. The checks are bot/answers/facts.py's, which the console also
+runs on every text staff publish (bot/answers/checks.py): the last tests here
+drop each fact from each answer and see the text refused.
 """
 
 from __future__ import annotations
@@ -18,238 +21,15 @@ from typing import Dict, List, Optional
 import pytest
 import yaml
 
+from bot.answers import facts
+from bot.answers.checks import MARKDOWN, MAX_CHARS, problems
+from bot.answers.facts import MUST_CONTAIN, SPANISH_MUST_CONTAIN, spanish_figures, states
+
 REPO_ROOT = Path(__file__).resolve().parents[3]
 FAQ_FILE = REPO_ROOT / "data" / "nlu" / "faq.yml"
 CITY_FILE = REPO_ROOT.parent / "shared" / "city" / "riverton.yml"
 BUNDLED_CITY_FILE = REPO_ROOT / "bot" / "city" / "riverton.yml"
 SPANISH = [{"type": "slot", "name": "language", "value": "es"}]
-
-MAX_CHARS = 600
-
-# Per topic, substrings the answer must contain (compared case-insensitively,
-# with runs of whitespace collapsed).
-MUST_CONTAIN: Dict[str, List[str]] = {
-    "city_hall_hours": ["200 Main Street", "Monday to Friday", "8:30", "5:00", "weekend", "holiday"],
-    "trash_day": [
-        "North zone Monday",
-        "East zone Tuesday",
-        "South zone Wednesday",
-        "West zone Thursday",
-        "6:00 AM",
-        "curb",
-        "riverton.gov/trash",
-    ],
-    "recycling_rules": [
-        "paper",
-        "cardboard",
-        "#1",
-        "#2",
-        "#5",
-        "metal cans",
-        "glass bottles",
-        "jars",
-        "plastic bags",
-        "styrofoam",
-        "food waste",
-        "every week",
-        "trash day",
-    ],
-    "bulk_pickup": [
-        "furniture",
-        "mattresses",
-        "appliances",
-        "appointment",
-        "3 business days",
-        "311",
-        "free twice a year",
-        "household",
-        "$25",
-    ],
-    "yard_waste": ["April", "November", "paper yard bags", "green cart", "no plastic bags|don't use plastic bags"],
-    "parking_ticket_pay": [
-        "riverton.gov/parking",
-        "by phone",
-        "City Hall",
-        "expired meter $35",
-        "street sweeping $50",
-        "fire hydrant $100",
-        "$25",
-        "30 days",
-    ],
-    "parking_ticket_dispute": [
-        "21 days",
-        "issue date",
-        "online",
-        "mail",
-        "Parking Adjudication Office",
-        "hearing officer",
-        "30 days",
-    ],
-    "street_sweeping": ["April", "November", "first and third Tuesday", "posted streets", "$50"],
-    "snow_emergency": ["declared", "snow route", "towed", "riverton.gov", "radio", "alert"],
-    "property_tax": [
-        "two installments",
-        "March 1",
-        "September 1",
-        "online",
-        "mail",
-        "Treasurer's Office",
-        "City Hall",
-        "1.5% per month",
-    ],
-    "water_bill": [
-        "every two months",
-        "Riverton Water Utility",
-        "online",
-        "autopay",
-        "City Hall",
-        "assistance",
-        "seniors",
-        "low-income",
-    ],
-    "business_license": ["every business", "City Clerk", "online", "$75 a year", "January"],
-    "building_permit": [
-        "new construction",
-        "additions",
-        "roofing",
-        "decks over 30 inches",
-        "electrical",
-        "plumbing",
-        "Permit Center",
-        "2nd floor",
-        "City Hall",
-        "online",
-        "10 business days",
-        "residential",
-    ],
-    "dog_license": ["4 months", "$15", "spayed or neutered", "$40", "rabies"],
-    "birth_certificate": ["City Clerk", "Vital Records", "$20", "first copy", "$5", "photo ID"],
-    "marriage_license": ["both", "in person", "City Clerk", "photo ID", "$60", "60 days"],
-    "voter_registration": ["online", "mail", "City Clerk", "15 days before", "18", "Riverton resident"],
-    "library_hours": [
-        "Main Library",
-        "50 Elm Street",
-        "Monday to Thursday 9 AM to 8 PM",
-        "Friday and Saturday 9 AM to 5 PM",
-        "closed Sunday",
-        "free",
-    ],
-    "park_reservation": [
-        "picnic shelters",
-        "sports fields",
-        "Parks Department",
-        "6 months",
-        "$40",
-        "$80",
-        "non-residents",
-    ],
-    "city_jobs": ["riverton.gov/jobs", "online", "14 days", "paid internships", "students", "summer"],
-    "public_meetings": [
-        "2nd and 4th Monday",
-        "6:30 PM",
-        "Council Chambers",
-        "City Hall",
-        "streamed live",
-        "open to the public",
-        "72 hours",
-    ],
-    "contact_mayor": ["Office of the Mayor", "3rd floor", "City Hall", "mayor@riverton.gov", "311"],
-    "senior_services": [
-        "Riverton Senior Center",
-        "75 Oak Avenue",
-        "free rides",
-        "medical appointments",
-        "65",
-        "48 hours",
-        "weekdays at noon",
-    ],
-    "cooling_warming_centers": [
-        "heat index",
-        "100",
-        "below 10",
-        "Main Library",
-        "Senior Center",
-        "recreation centers",
-        "10 AM to 8 PM",
-        "advisory",
-    ],
-    "power_outage": [
-        "Riverton Power & Light",
-        "not the city",
-        "(555) 010-0900",
-        "downed power line",
-        "911",
-        "stay away",
-    ],
-    "how_311_works": ["non-emergency", "24 hours a day", "reference number", "status", "911"],
-    "privacy": ["only to handle your request", "optional", "anonymous", "90 days", "open request"],
-}
-
-
-# A figure a fact states, written the same way in every language (a time's AM/PM aside).
-FIGURE = re.compile(
-    r"\(\d{3}\) \d{3}-\d{4}"  # a phone number
-    r"|[\w.+-]+@[\w-]+(?:\.[\w-]+)+"  # an e-mail address
-    r"|\b[a-z]+\.gov(?:/[a-z]+)?"  # a web address
-    r"|\b\d+ [A-Z][a-z]+ (?:Street|Avenue)\b"  # a street address
-    r"|\$\d+(?:\.\d+)?"  # an amount
-    r"|\d+(?:\.\d+)?%"  # a percentage
-    r"|\b\d{1,2}(?::\d{2})? ?[AP]M\b"  # a time of day
-    r"|#?\d+(?:\.\d+)?"  # a number, a count, an ordinal's digits ("2nd floor": 2)
-)
-SPANISH_TIME = {"AM": "a. m.", "PM": "p. m."}
-SPANISH_NAMES = {
-    "Monday": "lunes",
-    "Tuesday": "martes",
-    "Wednesday": "miércoles",
-    "Thursday": "jueves",
-    "Friday": "viernes",
-    "Saturday": "sábado",
-    "Sunday": "domingo",
-    "January": "enero",
-    "February": "febrero",
-    "March": "marzo",
-    "April": "abril",
-    "May": "mayo",
-    "June": "junio",
-    "July": "julio",
-    "August": "agosto",
-    "September": "septiembre",
-    "October": "octubre",
-    "November": "noviembre",
-    "December": "diciembre",
-}
-# Per topic, what its facts say in words rather than figures (compared as MUST_CONTAIN is).
-SPANISH_MUST_CONTAIN: Dict[str, List[str]] = {
-    "city_hall_hours": ["fines de semana", "feriados"],
-    "recycling_rules": ["cada semana"],
-    "bulk_pickup": ["gratis", "dos veces al año", "hogar"],
-    "property_tax": ["dos pagos"],
-    "water_bill": ["cada dos meses"],
-    "street_sweeping": ["primer", "tercer"],
-    "library_hours": ["gratis"],
-    "senior_services": ["gratis", "entre semana", "mediodía"],
-    "power_outage": ["Riverton Power & Light"],
-}
-
-
-def spanish_figures(facts: List[str]) -> List[str]:
-    """What a Spanish answer must contain for these facts: their figures and, in Spanish, weekdays and months."""
-    wanted = []
-    for fact in facts:
-        for figure in FIGURE.findall(fact):
-            wanted.append(re.sub(r" ?([AP]M)$", lambda m: " " + SPANISH_TIME[m.group(1)], figure))
-        wanted += [SPANISH_NAMES[name] for name in re.findall(r"\b(?:" + "|".join(SPANISH_NAMES) + r")\b", fact)]
-    return wanted
-
-
-def states(text: str, figure: str) -> bool:
-    """`figure` is in `text` on its own: "1" is not the 1 of "$15", "1.5%" or "10"."""
-    return re.search(r"(?<![\w.:,$#])" + re.escape(_norm(figure)) + r"(?![\w]|[.,]\d)", _norm(text)) is not None
-
-
-def _norm(text: str) -> str:
-    return re.sub(r"\s+", " ", text).strip().lower()
 
 
 @pytest.fixture(scope="module")
@@ -319,12 +99,7 @@ def test_every_city_topic_has_training_examples(city: dict, faq_data: dict) -> N
 def test_answer_states_key_facts(topic: str, city: dict, answers: Dict[str, str]) -> None:
     assert topic in city["faq"], f"{topic} is no longer an FAQ topic in riverton.yml"
     assert topic in answers, f"no utter_faq/{topic}"
-    text = _norm(answers[topic])
-    absent = []
-    for fact in MUST_CONTAIN[topic]:
-        options = [_norm(o) for o in fact.split("|")]
-        if not any(o in text for o in options):
-            absent.append(fact)
+    absent = facts.missing_in_english(topic, answers[topic])
     assert not absent, f"utter_faq/{topic} does not state: {absent}\n  text: {answers[topic]}"
 
 
@@ -334,8 +109,8 @@ def test_every_topic_has_a_spanish_answer(bundled_facts: Dict[str, List[str]], s
 
 
 def test_spanish_figures_are_read_from_the_facts() -> None:
-    facts = ["Monday to Friday, 8:30 AM to 5:00 PM, 2nd floor", "$15 a year, 1.5% a month, at riverton.gov/trash"]
-    assert spanish_figures(facts) == [
+    given = ["Monday to Friday, 8:30 AM to 5:00 PM, 2nd floor", "$15 a year, 1.5% a month, at riverton.gov/trash"]
+    assert spanish_figures(given) == [
         "8:30 a. m.",
         "5:00 p. m.",
         "2",
@@ -356,11 +131,44 @@ def test_spanish_answer_states_key_figures(
     wanted = spanish_figures(bundled_facts[topic]) + SPANISH_MUST_CONTAIN.get(topic, [])
     assert wanted, f"{topic}: no figure found in its facts; list what the answer must say in SPANISH_MUST_CONTAIN"
     text = spanish_answers[topic]
-    absent = [figure for figure in wanted if not states(text, figure)]
+    absent = facts.missing_in_spanish(topic, text, bundled_facts[topic])
     assert not absent, f"utter_faq/{topic} [es] does not state: {absent}\n  text: {text}"
 
 
 def test_answers_are_short_plain_text(answers: Dict[str, str], spanish_answers: Dict[str, str]) -> None:
     for topic, text in [*answers.items(), *spanish_answers.items()]:
         assert len(text) <= MAX_CHARS, f"utter_faq/{topic} is {len(text)} chars (max {MAX_CHARS})"
-        assert not re.search(r"\*\*|__|\]\(|^#+ |`", text, re.M), f"utter_faq/{topic} contains markdown"
+        assert not MARKDOWN.search(text), f"utter_faq/{topic} contains markdown"
+
+
+# --- the same checks on what staff publish (bot/answers/checks.py) ------------------------------
+
+
+def without(text: str, phrase: str) -> str:
+    """The text with every spelling of `phrase` (each alternative of "a|b") taken out."""
+    for option in phrase.split("|"):
+        text = re.sub(re.escape(option), "", text, flags=re.IGNORECASE)
+    return text
+
+
+def test_every_answer_as_written_could_be_published(answers: Dict[str, str], spanish_answers: Dict[str, str]) -> None:
+    for language, texts in (("en", answers), ("es", spanish_answers)):
+        for topic, text in texts.items():
+            assert problems(f"utter_faq/{topic}", language, text) == [], (topic, language)
+
+
+@pytest.mark.parametrize("topic", sorted(MUST_CONTAIN))
+def test_a_published_english_answer_that_drops_a_fact_is_refused(topic: str, answers: Dict[str, str]) -> None:
+    for fact in MUST_CONTAIN[topic]:
+        refused = problems(f"utter_faq/{topic}", "en", without(answers[topic], fact))
+        assert len(refused) == 1 and "no longer states" in refused[0], (fact, refused)
+        assert fact.split("|")[0] in refused[0], (fact, refused)
+
+
+@pytest.mark.parametrize("topic", sorted(yaml.safe_load(BUNDLED_CITY_FILE.read_text(encoding="utf-8"))["faq"]))
+def test_a_published_spanish_answer_that_drops_a_fact_is_refused(
+    topic: str, bundled_facts: Dict[str, List[str]], spanish_answers: Dict[str, str]
+) -> None:
+    for figure in spanish_figures(bundled_facts[topic]) + SPANISH_MUST_CONTAIN.get(topic, []):
+        refused = problems(f"utter_faq/{topic}", "es", without(spanish_answers[topic], figure))
+        assert len(refused) == 1 and f"“{figure}”" in refused[0], (figure, refused)
