@@ -30,6 +30,7 @@ from actions.common import (
     shared_media_url,
 )
 from actions.free_text import PENDING, ask_if_unsure, free_text_answer
+from actions.survey import survey_question_events
 from bot.catalog import load_city
 from bot.i18n.city import branding
 from bot.open311.client import client_from_env
@@ -45,6 +46,7 @@ from bot.reports.questions import Wording, check_answer, next_attribute, questio
 from bot.reports.status import describe_request
 from bot.reports.updates.store import subscribe
 from bot.reports.vocabulary import normalise, vocabulary
+from bot.survey.store import REQUEST, subject
 
 logger = logging.getLogger(__name__)
 
@@ -513,7 +515,9 @@ class ActionSubmitReport(Action):
         draft = await current_draft(tracker)
         submission = await submit(draft, tracker.sender_id, client_from_env())
         dispatcher.utter_message(text=submission_message(submission, draft, load_city()))
-        return reset + [SlotSet("last_request_id", submission.item.service_request_id or submission.item.reference)]
+        survey = await survey_question_events(dispatcher, tracker, subject(REQUEST, submission.item.reference))
+        filed = SlotSet("last_request_id", submission.item.service_request_id or submission.item.reference)
+        return [*reset, filed, *survey]
 
 
 class ActionResetReport(Action):

@@ -21,6 +21,7 @@ from bot.dashboard.handoffs import HandoffTimes, handoffs_in
 from bot.dashboard.masking import mask_personal_data
 from bot.dashboard.period import Period
 from bot.dashboard.reports import NO_CONVERSATION, ReportTimes, reports_in
+from bot.dashboard.satisfaction import satisfaction_section
 from bot.dashboard.tables import (
     COUNT,
     DAY,
@@ -40,6 +41,7 @@ from bot.handoff.store import REASONS
 from bot.handoff.tracker_events import TrackerUnavailable, tracker_events
 from bot.i18n.languages import resident_language
 from bot.reports.outbox import FILED
+from bot.survey.store import answers_between
 
 Source = Callable[[Period], Awaitable[List[Section]]]
 TOP = 10  # the page's lists of questions; the CSV has every one
@@ -328,7 +330,12 @@ async def report_source(period: Period) -> List[Section]:
     return [await asyncio.to_thread(report_section, await reports_in(period))]
 
 
-SOURCES: Tuple[Source, ...] = (conversation_source, handoff_source, report_source)
+async def satisfaction_source(period: Period) -> List[Section]:
+    answers = await answers_between(period.start_utc, period.end_utc)
+    return [await asyncio.to_thread(satisfaction_section, answers)]
+
+
+SOURCES: Tuple[Source, ...] = (conversation_source, handoff_source, report_source, satisfaction_source)
 
 
 @dataclass(frozen=True)

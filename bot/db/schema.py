@@ -329,3 +329,21 @@ answer_versions = sa.Table(
     sa.Column("restores", sa.Integer),  # the version it brought back (0: the training files' text)
     sa.UniqueConstraint("response", "language", "replaces", name="uq_answer_versions_replaces"),
 )
+
+# --- the satisfaction survey (see bot/survey) ------------------------------------------------
+
+# One resident's answer to "How did we do? 1-5", asked once per conversation after a
+# report was filed or a handoff resolved. `subject` is what it was asked about
+# ("request:R-KVJ88H", "handoff:12"). `comment` is the resident's own words (personal
+# data): the retention job empties it past the limit and keeps the score for the dashboard.
+survey_answers = sa.Table(
+    "survey_answers",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("score", sa.Integer, nullable=False),
+    sa.Column("comment", sa.Text),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("language", sa.String(8), nullable=False),
+    sa.Column("subject", sa.String(64), nullable=False),
+    sa.Column("answered_at", sa.DateTime(timezone=True), nullable=False, index=True),
+)

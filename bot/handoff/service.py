@@ -26,6 +26,7 @@ import httpx
 from bot.catalog import load_city
 from bot.channels.outbound import Buttons, NotDeliverable, OutboundSender, deliver, sender_for
 from bot.db.contacts import contact_for
+from bot.db.engine import utcnow
 from bot.handoff import store
 from bot.handoff.store import CLAIMED, STAFF, Handoff
 from bot.i18n.city import branding
@@ -33,6 +34,7 @@ from bot.i18n.messages import messages
 from bot.i18n.store import language_for
 from bot.reports.draft import REPORT_SLOTS, ReportDraft
 from bot.settings import settings
+from bot.survey.after_handoff import handoff_survey
 
 logger = logging.getLogger(__name__)
 
@@ -351,10 +353,15 @@ class HandoffService:
             raise HandoffError(f"only {handoff.claimed_by}, who claimed it, can resolve this conversation")
         if not handoff.is_open:
             raise HandoffError("this conversation is already resolved")
-        text = notice(HANDED_BACK if hand_back else CLOSED, await language_for(handoff.sender_id))
+        language = await language_for(handoff.sender_id)
+        text = notice(HANDED_BACK if hand_back else CLOSED, language)
         events: List[Dict[str, Any]] = [{"event": "bot", "text": text, "metadata": {"handoff": handoff.id}}]
         if not hand_back:
             events += [{"event": "slot", "name": name, "value": None} for name in REPORT_SLOTS]
+        survey = handoff_survey(
+            await self.rasa.tracker(handoff.sender_id), handoff.id, handoff.channel, language, utcnow()
+        )
+        events += survey.events if survey else []
         events += [{"event": "resume"}, {"event": "action", "name": "action_listen"}]
         # The tracker first: if Rasa is down, nothing changes and staff can try again.
         await self.rasa.append(handoff.sender_id, events)
@@ -363,6 +370,8 @@ class HandoffService:
         await store.audit(username, "resolve", handoff_id, "handed back" if hand_back else "closed")
         try:
             await send_to_resident(handoff.sender_id, text, from_staff=False)
+            if survey is not None:
+                await deliver(handoff.sender_id, survey.text, survey.buttons)
         except NotDeliverable as reason:
             return str(reason)
         except Exception as error:

@@ -10,6 +10,8 @@ older than the limit (RETENTION_DAYS, see bot.retention.policy):
   (bot.retention.events), except the latest session of a conversation still
   in use (Rasa reads it), and its web chat messages, staff notes and SMS
   choices older than the limit are deleted;
+- satisfaction survey comments older than the limit are emptied, whoever wrote
+  them (the scores stay for the dashboard: bot.survey.store);
 - once nothing of it is newer than the limit, who the resident was is
   forgotten too (bot.retention.conversations.forget_residents).
 
@@ -39,6 +41,7 @@ from bot.db.engine import database, default_tracker_url, utcnow
 from bot.retention import conversations, events
 from bot.retention.conversations import OPEN_HANDOFF, OPEN_REQUEST
 from bot.retention.policy import cutoff, retention_days
+from bot.survey import store as survey_store
 
 logger = logging.getLogger(__name__)
 
@@ -66,6 +69,7 @@ class RetentionCounts:
     reports_anonymised: int = 0
     handoffs_anonymised: int = 0
     alert_deliveries_anonymised: int = 0
+    survey_comments_forgotten: int = 0
     dry_run: bool = field(default=False, compare=False)
     stopped: bool = field(default=False, compare=False)  # stopped before the end (the worker stopping)
 
@@ -131,7 +135,15 @@ class RetentionRun:
                 self.counts.stopped = True
                 break
             self.batch(batch)
+        if not self.counts.stopped:
+            self.forget_survey_comments()
         return self.counts
+
+    def forget_survey_comments(self) -> None:
+        """Survey comments are the resident's own words, kept apart from any conversation: past the limit, gone."""
+        self.counts.survey_comments_forgotten += in_transaction(
+            self.app, lambda c: survey_store.forget_comments_before(c, self.limit), self.commit
+        )
 
     def batch(self, sender_ids: List[str]) -> None:
         def read(connection: Connection) -> tuple:

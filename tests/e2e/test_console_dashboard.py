@@ -41,6 +41,9 @@ TABLES = (
     "handoffs",
     "reports_by_service",
     "reports_by_channel",
+    "satisfaction_summary",
+    "satisfaction_scores",
+    "satisfaction_by_channel",
 )
 _names = itertools.count(random.randint(100, 999))
 

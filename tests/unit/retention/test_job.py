@@ -52,6 +52,7 @@ from bot.db.schema import (
 from bot.rasa_ext.tracker_store import CachedSQLTrackerStore
 from bot.retention.events import events
 from bot.retention.job import run_retention
+from bot.survey import store as survey_store
 from tests.support.tracker_store import tracker_store_settings
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -388,3 +389,20 @@ async def test_a_shorter_limit_from_the_environment(
     assert (await run_retention(now=NOW)).events_anonymised == 0
     monkeypatch.setenv("RETENTION_DAYS", "7")
     assert (await run_retention(now=NOW)).events_anonymised == len(conversation(RECENT))
+
+
+async def test_survey_comments_older_than_the_limit_are_emptied_and_their_scores_kept(
+    databases: Databases, domain: Domain
+) -> None:
+    old = await survey_store.record_score(2, "sms", "es", "request:R-1001", now=OLD)
+    recent = await survey_store.record_score(5, "webchat", "en", "handoff:3", now=RECENT)
+    for answer_id in (old, recent):
+        assert await survey_store.add_comment(answer_id, f"the crew at {ADDRESS} was slow")
+
+    dry = await run_retention(dry_run=True, now=NOW)
+    counts = await run_retention(now=NOW)
+
+    assert dry.survey_comments_forgotten == counts.survey_comments_forgotten == 1
+    answers = await survey_store.answers_between(OLD - timedelta(days=1), NOW)
+    assert [(a.score, a.comment) for a in answers] == [(2, None), (5, f"the crew at {ADDRESS} was slow")]
+    assert (await run_retention(now=NOW)).survey_comments_forgotten == 0
