@@ -15,6 +15,7 @@ from typing import Iterator, List
 from zoneinfo import ZoneInfo
 
 import pytest
+from playwright.sync_api import Page, expect
 
 from bot.channels.identity import sender_id_for
 from bot.dashboard.figures import build_dashboard, satisfaction_source
@@ -24,6 +25,8 @@ from bot.db.engine import reset_database
 from bot.survey.store import SurveyAnswer, answers_between
 from tests.e2e.test_conversations import file_report, unique_address
 from tests.e2e.test_handoff import texts_to, twilio_says, wait_until
+from tests.e2e.test_webchat import bot_said, choose, open_chat, type_message
+from tests.support.browser import describe, run_async, screenshot, serious_violations
 from tests.support.conversation import Conversation
 from tests.support.handoff import handoff_of
 from tests.support.reports import request_number
@@ -88,13 +91,13 @@ async def test_a_filed_report_asks_and_a_score_and_comment_are_stored_and_counte
     messages = talk.say('/rate_service{"score": 5}')
     assert messages[-1]["text"].startswith("Thank you! Anything to add?"), talk.transcript
     assert messages[-1]["buttons"] == [{"title": "Skip", "payload": "/deny"}]
-    reply = talk.text("the crew's questions were clear and quick")
+    reply = talk.text("Very easy to use, thank you")
     assert "the city's team will read it" in reply, talk.transcript
 
     (answer,) = await answers_about(reference)
     assert (answer.score, answer.comment, answer.channel, answer.language) == (
         5,
-        "the crew's questions were clear and quick",
+        "Very easy to use, thank you",
         "rest",
         "en",
     )
@@ -177,3 +180,35 @@ async def test_after_staff_resolve_a_handoff_the_survey_follows_on_sms(stack, fa
     wait_until(lambda: said("Anything to add?"), what="the comment question")
     (answer,) = await answers_about(str(handoff.id), "handoff")
     assert (answer.score, answer.channel, answer.language) == (5, "sms", "en")
+
+
+def test_a_survey_answered_on_the_web_chat(stack, page: Page, stack_database):
+    base = f"http://127.0.0.1:{stack.rasa_port}"
+    open_chat(page, base)
+    type_message(page, "I need to report a pothole")
+    bot_said(page, "How big is it?")
+    choose(page, "large (bigger than a car tire)")
+    bot_said(page, "Where on the road?")
+    choose(page, "bike lane")
+    bot_said(page, "Where is it?")
+    type_message(page, unique_address())
+    bot_said(page, "describe the problem")
+    type_message(page, "A deep pothole, reported from the web chat")
+    bot_said(page, "updates")
+    choose(page, "Skip (stay anonymous)")
+    bot_said(page, "Here's your report")
+    choose(page, "Yes, send it")
+    bot_said(page, "How did we do?")
+    filed = page.locator("#log .message--bot", has_text="request number is").inner_text()
+    reference = reference_in(filed)
+    violations = serious_violations(page)
+    assert not violations, describe(violations)
+    choose(page, "4 - Good")
+    expect(page.locator("#log .message--user").last).to_have_text("You said: 4 - Good")
+    bot_said(page, "Anything to add?")
+    type_message(page, "Easy to use, thanks")
+    bot_said(page, "the city's team will read it")
+    screenshot(page, "webchat-survey.png")
+
+    (answer,) = run_async(answers_about(reference))
+    assert (answer.score, answer.comment, answer.channel) == (4, "Easy to use, thanks", "webchat")
