@@ -192,9 +192,12 @@ def test_a_supervisor_reads_the_known_figures_on_the_dashboard(console, page: Pa
         "Figures from Mon 2026-03-02 to Wed 2026-03-04."
     )
 
-    figures = page.locator("dl.figures div")
+    figures = page.locator('dl.figures[aria-labelledby="summary-title"] div')
     shown = {figure.locator("dt").inner_text(): figure.locator("dd").inner_text() for figure in figures.all()}
     assert shown == known.SUMMARY_SHOWN
+    survey = page.locator('dl.figures[aria-labelledby="satisfaction_summary-title"] div')
+    shown = {figure.locator("dt").inner_text(): figure.locator("dd").inner_text() for figure in survey.all()}
+    assert shown == {"Answers": "0", "Average score (1 to 5)": "—", "With a comment": "0"}  # none in the set
     assert rows_of(page, "Conversations by day") == [
         ["Mon 2026-03-02", "2", "1", "0", "1"],
         ["Tue 2026-03-03", "5", "1", "3", "1"],
@@ -228,7 +231,7 @@ def test_a_supervisor_reads_the_known_figures_on_the_dashboard(console, page: Pa
     expect(by_day).to_be_visible()
     expect(by_day.locator("rect.chart__bar")).to_have_count(3)
     expect(page.get_by_role("img", name=re.compile("^Bar chart of the conversations on each channel"))).to_be_visible()
-    expect(page.get_by_role("img", name=re.compile("^Bar chart"))).to_have_count(5)
+    expect(page.get_by_role("img", name=re.compile("^Bar chart"))).to_have_count(6)  # the scores' chart too
 
     violations = serious_violations(page)
     assert not violations, describe(violations)
