@@ -100,7 +100,7 @@ def rasa_process(config: StackConfig, port: Optional[int] = None, name: str = "r
             STACK_ENDPOINTS if config.tuned else "bench/endpoints_stock.yml",
             "--credentials",
             STACK_CREDENTIALS,
-            *([] if config.tuned else ["--auth-token", token]),
+            *([] if config.tuned else [f"--auth-token={token}"]),  # one argument: a token may start with "-"
         ],
         ready_url=f"http://127.0.0.1:{port}/status?token={token}",
         log_path=config.var_dir / "logs" / f"{name}.log",

@@ -22,11 +22,13 @@ def with_api_token(argv: List[str], token: Optional[str]) -> List[str]:
     With the API enabled and no token at all, the server refuses to start: an
     open API would hand every resident's conversation to anyone.
     """
-    if "--enable-api" not in argv or "--auth-token" in argv or "--jwt-secret" in argv:
+    given = any(arg.split("=", 1)[0] in ("--auth-token", "--jwt-secret") for arg in argv)
+    if "--enable-api" not in argv or given:
         return argv
     if not token:
         raise SystemExit("RASA_API_TOKEN is not set: refusing to serve the Rasa HTTP API without a token.")
-    return [*argv, "--auth-token", token]
+    # One argument: a generated token may start with "-", which argparse takes for an option.
+    return [*argv, f"--auth-token={token}"]
 
 
 def main() -> None:

@@ -38,7 +38,20 @@ def test_the_file_is_made_once_and_an_empty_environment_value_does_not_count(tmp
 
 def test_our_rasa_server_refuses_an_open_api():
     run = ["rasa", "run", "--enable-api", "--port", "5005"]
-    assert with_api_token(run, "t0k") == [*run, "--auth-token", "t0k"]
+    assert with_api_token(run, "t0k") == [*run, "--auth-token=t0k"]
     with pytest.raises(SystemExit, match="RASA_API_TOKEN"):
         with_api_token(run, None)
     assert with_api_token(["rasa", "run"], None) == ["rasa", "run"]  # no API, nothing to protect
+
+
+def test_a_token_starting_with_a_dash_reaches_rasa_as_the_token():
+    """secrets.token_urlsafe starts with "-" once in 64 tokens; argparse must not take it for an option."""
+    import argparse
+
+    from rasa.cli.arguments.run import add_server_arguments
+
+    parser = argparse.ArgumentParser()
+    add_server_arguments(parser)
+    run = ["--enable-api"]
+    assert parser.parse_args(with_api_token(run, "-Xy_token")).auth_token == "-Xy_token"
+    assert with_api_token([*run, "--auth-token=given"], "other") == [*run, "--auth-token=given"]
