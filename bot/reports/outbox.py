@@ -48,7 +48,8 @@ REJECTED = "rejected"  # the back office refused it: retrying would not help
 
 _REFERENCE_ALPHABET = "23456789ABCDEFGHJKLMNPQRSTUVWXYZ"
 # A reference as a resident types it back: any case, 5 to 8 characters (earlier references were shorter).
-LOCAL_REFERENCE = re.compile(r"(?<![\w-])R-[A-Z0-9]{5,8}(?![\w-])", re.IGNORECASE)
+REFERENCE_FORM = r"R-[A-Z0-9]{5,8}"
+LOCAL_REFERENCE = re.compile(rf"(?<![\w-]){REFERENCE_FORM}(?![\w-])", re.IGNORECASE)
 CLAIM_SECONDS = 60
 
 

@@ -23,7 +23,7 @@ from bot.reports import outbox
 
 # City ids are digits (some with a dash, like 14-01100669); local references
 # look like R-7KQ2M.
-REQUEST_ID = re.compile(r"(?<![\w-])(R-[A-Z0-9]{5,8}|\d{3,}(?:-\d{2,})?)(?![\w-])", re.IGNORECASE)
+REQUEST_ID = re.compile(rf"(?<![\w-])({outbox.REFERENCE_FORM}|\d{{3,}}(?:-\d{{2,}})?)(?![\w-])", re.IGNORECASE)
 _MAX_ID_LENGTH = 40
 # The Open311 statuses, translated as words of a sentence ("is open" / "está abierta").
 KNOWN_STATUSES = ("open", "closed")
