@@ -17,7 +17,7 @@ import json
 import logging
 from dataclasses import dataclass
 from pathlib import Path
-from typing import Any, Dict, Optional, Tuple
+from typing import Any, Callable, Dict, Optional, Tuple
 from urllib.parse import urlsplit
 
 import httpx
@@ -108,11 +108,16 @@ def store_feed(connection: Connection, source: str, feed: Feed) -> bool:
     return True
 
 
-async def refresh(client: Optional[httpx.AsyncClient] = None) -> Optional[Feed]:
+# Run in the transaction that stores a good read: (connection, the feed, whether it is the source's first).
+OnStored = Callable[[Connection, Feed, bool], Any]
+
+
+async def refresh(client: Optional[httpx.AsyncClient] = None, then: Optional[OnStored] = None) -> Optional[Feed]:
     """Read the feed and keep it as the last good copy; None (one log line) when it cannot be read.
 
     What was stored before stays whenever the read fails, so a feed that is down or
-    malformed never takes the postings away.
+    malformed never takes the postings away. `then` runs in the same transaction as
+    the store (the job alerts' new postings), so neither happens without the other.
     """
     source = feed_source()
     try:
@@ -121,7 +126,13 @@ async def refresh(client: Optional[httpx.AsyncClient] = None) -> Optional[Feed]:
         reason = f"HTTP {error.response.status_code}" if isinstance(error, httpx.HTTPStatusError) else error
         logger.warning("jobs feed %s unreadable, keeping the last good copy: %s", shown_source(source), _short(reason))
         return None
-    await database().run(lambda connection: store_feed(connection, source, feed))
+
+    def store(connection: Connection) -> None:
+        first = store_feed(connection, source, feed)
+        if then is not None:
+            then(connection, feed, first)
+
+    await database().run(store)
     return feed
 
 
