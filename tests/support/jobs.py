@@ -6,6 +6,7 @@ type, an error status) or stops it (connection refused), and counts the reads.
 
 from __future__ import annotations
 
+import asyncio
 import copy
 import json
 from dataclasses import dataclass, field
@@ -52,6 +53,7 @@ class FeedSite:
     body: bytes = b""
     content_type: str = "application/ld+json"
     status: int = 200
+    delay: float = 0.0  # seconds before answering (a feed slower than the timeout)
     reads: List[str] = field(default_factory=list)
     runner: Optional[web.AppRunner] = None
     port: int = 0
@@ -69,6 +71,8 @@ class FeedSite:
 
     async def handle(self, request: web.Request) -> web.Response:
         self.reads.append(request.headers.get("Accept", ""))
+        if self.delay:
+            await asyncio.sleep(self.delay)
         if self.status != 200:
             return web.Response(status=self.status, text="unavailable")
         return web.Response(body=self.body, headers={"Content-Type": self.content_type})
