@@ -48,12 +48,17 @@ def parse_feed(body: bytes, content_type: Optional[str] = None, base_url: Option
     """
     kind = (content_type or "").split(";")[0].strip().lower()
     start = body.lstrip()[:512].lower()
-    if kind in JSON_TYPES or (kind not in FEED_TYPES + HTML_TYPES and start[:1] in (b"{", b"[")):
-        feed = _from_json_ld(body)
-    elif kind in HTML_TYPES or b"<html" in start or b"<!doctype html" in start:
-        feed = _from_html(body, base_url)
-    else:
-        feed = _from_rss(body)
+    try:
+        if kind in JSON_TYPES or (kind not in FEED_TYPES + HTML_TYPES and start[:1] in (b"{", b"[")):
+            feed = _from_json_ld(body)
+        elif kind in HTML_TYPES or b"<html" in start or b"<!doctype html" in start:
+            feed = _from_html(body, base_url)
+        else:
+            feed = _from_rss(body)
+    except FeedError:
+        raise
+    except (TypeError, ValueError, AttributeError, KeyError, RecursionError) as error:  # a shape nobody expected
+        raise FeedError(f"unexpected feed content: {type(error).__name__}") from None
     if not feed.postings:
         raise FeedError("no job posting in the feed")
     return feed

@@ -89,6 +89,7 @@ def test_the_format_is_found_without_a_content_type():
         (b'{"@type": "ItemList", "itemListElement": []}', "application/ld+json"),  # nothing listed
         (b"<rss version='2.0'><channel><title>x</title></channel></rss>", "application/rss+xml"),
         (b"\x89PNG\r\n\x1a\n", "image/png"),
+        (b"[" * 5000 + b"]" * 5000, "application/json"),  # nested deeper than the parser goes
     ],
 )
 def test_what_is_not_a_feed_of_postings_is_an_error(body: bytes, content_type: str):
