@@ -88,6 +88,8 @@ class City:
     translations: Dict[str, Dict[str, Any]] = field(default_factory=dict)
     # `faq:`: each FAQ topic's facts, which its answers must state (bot/answers/facts.py checks them).
     faq_facts: Dict[str, Tuple[str, ...]] = field(default_factory=dict)
+    # `jobs:`: the careers page and other names of the departments job postings name (bot/jobs reads them).
+    jobs: Dict[str, Any] = field(default_factory=dict)
 
     def service(self, code: str) -> Optional[CatalogService]:
         """The service with this exact code, or None."""
@@ -166,6 +168,7 @@ def _parse(raw: Dict[str, Any]) -> City:
             str(topic): tuple(str(fact) for fact in (entry or {}).get("facts") or [])
             for topic, entry in (raw.get("faq") or {}).items()
         },
+        jobs=dict(raw.get("jobs") or {}),
     )
 
 

@@ -133,6 +133,13 @@ class Settings:
     status_poll_seconds: float = setting("STATUS_POLL_SECONDS", 60.0, float)
     duplicate_radius_meters: float = setting("DUPLICATE_RADIUS_METERS", 50.0, float)
 
+    # --- city jobs (bot/jobs): the careers feed the worker reads, and how often
+    # unset: the city's own file shipped in bot/city/riverton_jobs.jsonld; else an http(s) URL of JobPosting
+    # JSON-LD (a JSON document, or a careers page with it embedded) or of an RSS/Atom feed
+    jobs_feed_url: Optional[str] = setting("JOBS_FEED_URL", None, _stripped)
+    jobs_refresh_seconds: float = setting("JOBS_REFRESH_SECONDS", 900.0, float)  # how often the worker reads it
+    jobs_feed_timeout: float = setting("JOBS_FEED_TIMEOUT", 10.0, float)  # seconds before a read gives up
+
     # --- privacy (bot/retention)
     # days a conversation's transcript and contact details are kept; unset: what the city file's privacy
     # answer promises ("kept for 90 days"), else 90 (checked by bot.retention.policy)

@@ -347,3 +347,60 @@ survey_answers = sa.Table(
     sa.Column("subject", sa.String(64), nullable=False),
     sa.Column("answered_at", sa.DateTime(timezone=True), nullable=False, index=True),
 )
+
+# --- city jobs (see bot/jobs) ----------------------------------------------------------------
+
+# The last good read of each jobs feed (`source`: its URL, or the shipped file's name): its
+# postings as JSON, so answers and alerts go on from it while the feed is down or malformed.
+job_feeds = sa.Table(
+    "job_feeds",
+    metadata,
+    sa.Column("source", sa.String(512), primary_key=True),
+    sa.Column("postings", sa.Text, nullable=False),  # JSON list of bot.jobs.postings.Posting.as_dict()
+    sa.Column("careers_url", sa.String(512)),
+    sa.Column("fetched_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Every posting ever read, by the feed's own id: a posting not in here is new, and its
+# alerts are written in the same transaction that adds it, so each goes out once.
+job_postings_seen = sa.Table(
+    "job_postings_seen",
+    metadata,
+    sa.Column("identifier", sa.String(256), primary_key=True),
+    sa.Column("first_seen_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Residents' job alerts: new postings of a department, or with a keyword (one of the two).
+job_subscriptions = sa.Table(
+    "job_subscriptions",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("sender_id", sa.String(128), nullable=False, index=True),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("language", sa.String(8), nullable=False),
+    sa.Column("department", sa.String(256), nullable=False, server_default=""),  # "": none
+    sa.Column("keyword", sa.String(128), nullable=False, server_default=""),  # "": none
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.UniqueConstraint("sender_id", "department", "keyword", name="uq_job_subscriptions"),
+)
+
+# One job alert per new posting and subscriber (unique), claimed (`sending`) before it leaves;
+# one left `sending` by a process that died becomes `unconfirmed` and is never sent again.
+job_notifications = sa.Table(
+    "job_notifications",
+    metadata,
+    sa.Column("id", sa.Integer, primary_key=True, autoincrement=True),
+    sa.Column("posting_id", sa.String(256), nullable=False),
+    sa.Column("sender_id", sa.String(128), nullable=False),
+    sa.Column("language", sa.String(8), nullable=False),
+    sa.Column("posting", sa.Text, nullable=False),  # JSON: the posting as it was announced
+    sa.Column("state", sa.String(16), nullable=False),  # pending | sending | sent | skipped | failed | unconfirmed
+    sa.Column("attempts", sa.Integer, nullable=False, default=0),
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("claimed_until", sa.DateTime(timezone=True)),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("sent_at", sa.DateTime(timezone=True)),
+    sa.Column("last_error", sa.Text),
+    sa.UniqueConstraint("posting_id", "sender_id", name="uq_job_notifications"),
+    sa.Index("ix_job_notifications_state", "state", "next_attempt_at"),
+)

@@ -1,4 +1,5 @@
-"""`citybot worker`: delivers the report outbox, sends status updates and runs the daily retention job.
+"""`citybot worker`: delivers the report outbox, sends status updates, reads the jobs feed and sends job alerts,
+and runs the daily retention job.
 
 Runs beside the Rasa server and the action server. Everything it does is stored
 first and safe to repeat, so it can be killed and restarted at any moment, and
@@ -17,6 +18,7 @@ from bot.channels.outbound import NotDeliverable, close_senders, deliver, load_s
 from bot.i18n.city import branding
 from bot.i18n.messages import Messages, messages
 from bot.i18n.store import language_for
+from bot.jobs.schedule import jobs_loop
 from bot.open311.client import Open311Client, client_from_env
 from bot.open311.models import Open311Error
 from bot.reports import outbox
@@ -97,6 +99,8 @@ async def run(stop: asyncio.Event, outbox_every: float, status_every: float) -> 
     alerts = asyncio.ensure_future(alert_loop(stop))
     # And the privacy promise is kept here: what is older than the retention limit goes, once a day.
     retention = asyncio.ensure_future(retention_loop(stop))
+    # The city's job postings: the feed read every JOBS_REFRESH_SECONDS, and job alerts of new postings.
+    jobs = asyncio.ensure_future(jobs_loop(stop))
     last_status_poll = 0.0
     loop = asyncio.get_running_loop()
     while not stop.is_set():
@@ -115,6 +119,7 @@ async def run(stop: asyncio.Event, outbox_every: float, status_every: float) -> 
             pass
     await alerts
     await retention
+    await jobs
     await close_senders()
     await client.aclose()
 

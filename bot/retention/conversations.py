@@ -11,9 +11,9 @@ table. Two kinds of rows are forgotten (see docs/privacy.md):
   deliveries stay (the dashboard counts them) under the conversation's new
   anonymous id, reports without what the resident wrote or their contact details.
 
-A resident subscribed to crisis alerts keeps their contact and language (the
-alerts are a service they asked for, ended by unsubscribing); only their
-transcripts go.
+A resident subscribed to crisis alerts or job alerts keeps their contact and
+language (the alerts are a service they asked for, ended by unsubscribing); only
+their transcripts go.
 """
 
 from __future__ import annotations
@@ -31,6 +31,8 @@ from bot.db.schema import (
     contacts,
     handoff_notes,
     handoffs,
+    job_notifications,
+    job_subscriptions,
     report_outbox,
     report_subscriptions,
     resident_languages,
@@ -138,10 +140,11 @@ def protected(connection: Connection, sender_ids: List[str]) -> Dict[str, str]:
 
 
 def alert_subscribers(connection: Connection, sender_ids: List[str]) -> Set[str]:
-    rows = connection.execute(
-        sa.select(alert_subscriptions.c.sender_id).where(alert_subscriptions.c.sender_id.in_(sender_ids)).distinct()
-    )
-    return {row[0] for row in rows}
+    """Which of these conversations get crisis alerts or job alerts."""
+    found: Set[str] = set()
+    for sender in (alert_subscriptions.c.sender_id, job_subscriptions.c.sender_id):
+        found.update(row[0] for row in connection.execute(sa.select(sender).where(sender.in_(sender_ids)).distinct()))
+    return found
 
 
 def forget_transcripts(connection: Connection, sender_ids: List[str], cutoff: datetime) -> Dict[str, int]:
@@ -185,7 +188,8 @@ def forget_residents(connection: Connection, anonymous_ids: Mapping[str, str], c
         ).rowcount,
         "notifications_deleted": connection.execute(
             status_notifications.delete().where(status_notifications.c.sender_id.in_(ids))
-        ).rowcount,
+        ).rowcount
+        + connection.execute(job_notifications.delete().where(job_notifications.c.sender_id.in_(ids))).rowcount,
         "reports_anonymised": 0,
         "handoffs_anonymised": 0,
         "alert_deliveries_anonymised": 0,

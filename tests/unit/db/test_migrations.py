@@ -31,6 +31,7 @@ FIXTURES = Path(__file__).resolve().parents[2] / "data"
 RENAMED = {"request_subscriptions": "report_subscriptions"}  # previous release's name -> today's
 # Added since the previous release: new tables start empty, new columns with these values in the old rows.
 NEW_TABLES = {"resident_languages", "alert_translations", "retention_holds", "answer_versions", "survey_answers"}
+NEW_TABLES |= {"job_feeds", "job_postings_seen", "job_subscriptions", "job_notifications"}
 NEW_COLUMNS = {
     "report_outbox": {"language": None},
     "alerts": {
