@@ -114,6 +114,9 @@ report_outbox = sa.Table(
     sa.Column("resident_told", sa.Boolean, nullable=False, default=False),
     # The resident's language when they reported (the description is filed as they wrote it).
     sa.Column("language", sa.String(8)),
+    # When the worker's status poll first heard the back office call the request closed (the
+    # dashboard's time to close): not personal data, kept past the retention limit.
+    sa.Column("closed_at", sa.DateTime(timezone=True)),
 )
 
 # The filed requests each conversation follows, with the state it last heard of.
