@@ -107,7 +107,8 @@ report_outbox = sa.Table(
     sa.Column("claimed_until", sa.DateTime(timezone=True)),
     sa.Column("last_error", sa.Text),
     sa.Column("token", sa.String(256)),
-    sa.Column("service_request_id", sa.String(128)),
+    # The city's request number; indexed for the status poll, which stamps `closed_at` by it.
+    sa.Column("service_request_id", sa.String(128), index=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("filed_at", sa.DateTime(timezone=True)),
     # Whether the resident has been told the outcome (the city's id or a refusal).

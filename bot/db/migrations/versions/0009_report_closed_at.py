@@ -2,7 +2,8 @@
 
 Until now the time to close came from the status updates, which the retention
 job deletes with the resident who got them; reports already heard closed get
-the time of their first `closed` update.
+the time of their first `closed` update. The status poll stamps reports by
+their request number, which gets an index.
 
 Revision ID: 0009
 Revises: 0008
@@ -21,6 +22,7 @@ depends_on = None
 def upgrade() -> None:
     with op.batch_alter_table("report_outbox") as batch_op:
         batch_op.add_column(sa.Column("closed_at", sa.DateTime(timezone=True), nullable=True))
+    op.create_index("ix_report_outbox_service_request_id", "report_outbox", ["service_request_id"])
     # A status update's change key is the status, lower case, a bar, then the notes.
     op.execute(
         "UPDATE report_outbox SET closed_at = (SELECT MIN(status_notifications.created_at) FROM status_notifications"
@@ -31,5 +33,6 @@ def upgrade() -> None:
 
 
 def downgrade() -> None:
+    op.drop_index("ix_report_outbox_service_request_id", table_name="report_outbox")
     with op.batch_alter_table("report_outbox") as batch_op:
         batch_op.drop_column("closed_at")
