@@ -2,19 +2,19 @@
 
 A report counts on the city day it was made (`report_outbox.created_at`),
 whatever became of it. It is closed when the worker's status poll heard the
-back office call its request closed: the first status update recorded for the
-request with the status `closed` (`status_notifications`, bot/reports/updates).
-Its time to close runs from when the back office got it (`filed_at`) to then,
-so it is as precise as the poll (STATUS_POLL_SECONDS). The retention job deletes
-the updates of a forgotten resident (docs/privacy.md): a report older than the
-retention limit keeps its count, not its time to close.
+back office call its request closed: `report_outbox.closed_at`, stamped the
+first time the poll found it closed (bot/reports/updates/store.py). Its time to
+close runs from when the back office got it (`filed_at`) to then, so it is as
+precise as the poll (STATUS_POLL_SECONDS). Both times stay on the report past
+the retention limit (they are no personal data; docs/privacy.md), so an old
+report keeps its time to close after its resident is forgotten.
 """
 
 from __future__ import annotations
 
 from dataclasses import dataclass
 from datetime import datetime
-from typing import Dict, List, Optional
+from typing import List, Optional
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -23,10 +23,9 @@ from bot.channels.identity import channel_of
 from bot.dashboard.handoffs import seconds_between
 from bot.dashboard.period import Period
 from bot.db.engine import database
-from bot.db.schema import report_outbox, status_notifications
+from bot.db.schema import report_outbox
 from bot.handoff.store import aware
 
-CLOSED_CHANGE = "closed|%"  # a status update's change key: the status, lower case, then the notes
 NO_CONVERSATION = "none"  # a report made outside a conversation
 
 
@@ -47,25 +46,20 @@ class ReportTimes:
 
 def read_reports(connection: Connection, period: Period) -> List[ReportTimes]:
     made = sa.and_(report_outbox.c.created_at >= period.start_utc, report_outbox.c.created_at < period.end_utc)
-    rows = connection.execute(sa.select(report_outbox).where(made).order_by(report_outbox.c.created_at)).all()
-    closed: Dict[str, datetime] = {
-        row.service_request_id: aware(row.first)
-        for row in connection.execute(
-            sa.select(
-                status_notifications.c.service_request_id,
-                sa.func.min(status_notifications.c.created_at).label("first"),
-            )
-            .where(
-                status_notifications.c.service_request_id.in_(
-                    sa.select(report_outbox.c.service_request_id).where(
-                        made, report_outbox.c.service_request_id.is_not(None)
-                    )
-                ),
-                status_notifications.c.change_key.like(CLOSED_CHANGE),
-            )
-            .group_by(status_notifications.c.service_request_id)
+    rows = connection.execute(
+        sa.select(
+            report_outbox.c.reference,
+            report_outbox.c.service_name,
+            report_outbox.c.service_code,
+            report_outbox.c.sender_id,
+            report_outbox.c.state,
+            report_outbox.c.created_at,
+            report_outbox.c.filed_at,
+            report_outbox.c.closed_at,
         )
-    }
+        .where(made)
+        .order_by(report_outbox.c.created_at)
+    ).all()
     return [
         ReportTimes(
             reference=row.reference,
@@ -74,7 +68,7 @@ def read_reports(connection: Connection, period: Period) -> List[ReportTimes]:
             state=row.state,
             made_at=aware(row.created_at),
             filed_at=aware(row.filed_at),
-            closed_at=closed.get(row.service_request_id) if row.service_request_id else None,
+            closed_at=aware(row.closed_at),
         )
         for row in rows
     ]

@@ -107,13 +107,17 @@ report_outbox = sa.Table(
     sa.Column("claimed_until", sa.DateTime(timezone=True)),
     sa.Column("last_error", sa.Text),
     sa.Column("token", sa.String(256)),
-    sa.Column("service_request_id", sa.String(128)),
+    # The city's request number; indexed for the status poll, which stamps `closed_at` by it.
+    sa.Column("service_request_id", sa.String(128), index=True),
     sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
     sa.Column("filed_at", sa.DateTime(timezone=True)),
     # Whether the resident has been told the outcome (the city's id or a refusal).
     sa.Column("resident_told", sa.Boolean, nullable=False, default=False),
     # The resident's language when they reported (the description is filed as they wrote it).
     sa.Column("language", sa.String(8)),
+    # When the worker's status poll first heard the back office call the request closed (the
+    # dashboard's time to close): not personal data, kept past the retention limit.
+    sa.Column("closed_at", sa.DateTime(timezone=True)),
 )
 
 # The filed requests each conversation follows, with the state it last heard of.

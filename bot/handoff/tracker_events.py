@@ -307,6 +307,10 @@ class TrackerEvents:
         start at or after `end`; nothing older or newer is read. `with_data`:
         the types whose JSON is read; `slot_names`: the only slots read (their
         names in the JSON: a loose filter, the visitor checks the name).
+
+        The conversations are found by their resident messages in the range,
+        through the index on `events (type_name, timestamp)` that the tracker
+        store makes at startup (bot/rasa_ext/tracker_store.py, TIME_INDEX).
         """
         lo, hi = start.timestamp(), end.timestamp()
         is_start = events.c.type_name == SESSION_STARTED

@@ -12,6 +12,14 @@ TRACKER_SHARED=0, skips that read). The database still holds every event; a
 restart just reads them again. A conversation idle longer than the retention
 limit is read again too: the retention job (bot/retention) may have anonymised it.
 
+At startup the store also makes the index the dashboard and the console's
+search read events by (`TIME_INDEX`): Rasa indexes `events` by conversation id
+only, so without it a date range's resident messages are found by reading every
+event ever stored. Rasa creates that table, in a database our migrations do
+not manage (var/rasa.db; with DATABASE_URL they share one, but leave `events`
+alone, which may not exist yet when they run): the index is made here, an
+idempotent CREATE INDEX IF NOT EXISTS, as Rasa's create_all makes the table.
+
 The database calls run in a worker thread, off the Rasa server's event loop.
 The two made on every message (read what is new, insert the turn's events)
 are plain SQL on SQLite and PostgreSQL: SQLAlchemy's ORM and statement
@@ -32,6 +40,7 @@ import json
 import logging
 import threading
 import time
+import zlib
 from collections import OrderedDict
 from dataclasses import dataclass
 from typing import Any, List, Optional, Sequence, Tuple
@@ -51,6 +60,11 @@ logger = logging.getLogger(__name__)
 DEFAULT_CACHE_SIZE = 5000
 
 Row = Tuple[int, str, str]  # (id, type_name, data)
+
+# The dashboard's and the search's index: a date range's resident messages are
+# `type_name = 'user' AND timestamp >= start AND timestamp < end`
+# (bot.handoff.tracker_events.sessions_query and TrackerEvents.active_between).
+TIME_INDEX = "ix_events_type_name_timestamp"
 
 
 @dataclass
@@ -89,6 +103,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         self._cache: "OrderedDict[str, CachedTracker]" = OrderedDict()
         self._cache_lock = threading.Lock()
         self._sql = plain_sql(self.engine, self.SQLEvent.__tablename__)
+        ensure_time_index(self.engine, self.SQLEvent.__tablename__)
 
     # --- reading -------------------------------------------------------------------
 
@@ -228,6 +243,27 @@ class CachedSQLTrackerStore(SQLTrackerStore):
             ).scalar_one()
             session.commit()
             return int(last_id or 0)
+
+
+def ensure_time_index(engine: sa.engine.Engine, table: str) -> None:
+    """Make TIME_INDEX on Rasa's events table unless it is there (SQLite and PostgreSQL; other databases: a warning).
+
+    Run as the store starts, like Rasa's create_all, before the server answers.
+    Processes starting together on PostgreSQL take turns (an advisory lock),
+    so none fails on the index another is making. A store that cannot make it
+    still starts: the dashboard is slower, nothing is wrong.
+    """
+    if engine.dialect.name not in ("sqlite", "postgresql"):
+        logger.warning("no %s on %s: made on SQLite and PostgreSQL only", TIME_INDEX, engine.dialect.name)
+        return
+    try:
+        with engine.begin() as connection:
+            if connection.dialect.name == "postgresql":
+                key = zlib.crc32(TIME_INDEX.encode())
+                connection.execute(sa.text("SELECT pg_advisory_xact_lock(:key)"), {"key": key})  # until commit
+            connection.execute(sa.text(f"CREATE INDEX IF NOT EXISTS {TIME_INDEX} ON {table} (type_name, timestamp)"))
+    except sa.exc.SQLAlchemyError as error:
+        logger.warning("could not make %s (%s): the dashboard reads every event", TIME_INDEX, type(error).__name__)
 
 
 # The columns SQLTrackerStore.save writes for an event, in this order.

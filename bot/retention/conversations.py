@@ -9,7 +9,8 @@ table. Two kinds of rows are forgotten (see docs/privacy.md):
   limit: how to reach them (`contacts`), their language, the requests they
   follow and the updates owed to them go; reports, handoffs and alert
   deliveries stay (the dashboard counts them) under the conversation's new
-  anonymous id, reports without what the resident wrote or their contact details.
+  anonymous id, reports without what the resident wrote or their contact details
+  (their times stay: made, filed, and `closed_at`, the dashboard's time to close).
 
 A resident subscribed to crisis alerts or job alerts keeps their contact and
 language (the alerts are a service they asked for, ended by unsubscribing); only

@@ -13,8 +13,11 @@ from typing import Dict, Optional
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
 from bot.catalog import load_city
+from bot.db.engine import create_engine
+from bot.rasa_ext.tracker_store import TIME_INDEX
 from tests.support.conversation import Conversation
 from tests.support.reports import request_number, stored, unique_address
 
@@ -317,3 +320,13 @@ def test_the_faq_page_an_alert_links_to_is_served_by_the_rasa_server(stack):
     assert page.status_code == 200 and "Cooling centers open" in page.text
     assert page.headers["content-type"].startswith("text/html")
     assert httpx.get(f"{base}/faq/no_such_topic", timeout=30).status_code == 404
+
+
+def test_the_rasa_server_makes_the_dashboards_index_on_its_events_when_it_starts(stack):
+    """`events (type_name, timestamp)`: the dashboard reads a date range's events, not every event ever stored."""
+    engine = create_engine(stack.tracker_env()["TRACKER_URL"])
+    try:
+        indexes = {index["name"]: index["column_names"] for index in sa.inspect(engine).get_indexes("events")}
+    finally:
+        engine.dispose()
+    assert indexes[TIME_INDEX] == ["type_name", "timestamp"]

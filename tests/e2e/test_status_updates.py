@@ -3,10 +3,15 @@
 from __future__ import annotations
 
 import time
+from datetime import datetime
+from typing import Dict, Optional
 
 import httpx
 import pytest
+import sqlalchemy as sa
 
+from bot.db.engine import create_engine, sqlite_url
+from bot.db.schema import report_outbox
 from tests.support.reports import request_number, unique_address
 from tests.support.telegram import TelegramChat
 from tests.support.twilio import Phone
@@ -23,6 +28,21 @@ def change_status(stack, request_id: str, status: str, notes: str) -> None:
         timeout=10,
     )
     assert response.status_code == 200, response.text
+
+
+def closed_times(stack) -> Dict[str, Optional[datetime]]:
+    """Each filed report's request number and when the worker first heard it closed (the dashboard's time to close)."""
+    engine = create_engine(stack.database_url or sqlite_url(stack.var_dir))
+    try:
+        with engine.connect() as connection:
+            rows = connection.execute(
+                sa.select(report_outbox.c.service_request_id, report_outbox.c.closed_at).where(
+                    report_outbox.c.service_request_id.is_not(None)
+                )
+            ).all()
+    finally:
+        engine.dispose()
+    return {row.service_request_id: row.closed_at for row in rows}
 
 
 def file_fallen_tree(say) -> str:
@@ -50,6 +70,8 @@ def test_status_changes_reach_telegram_and_sms_residents_once(stack, fake_cloud)
     assert telegram_id in updates_to_chat()[0]["text"] and "assigned to a Forestry crew" in updates_to_chat()[0]["text"]
     sms_update = phone.read()
     assert sms_update.startswith("Update on your report") and sms_id in sms_update and "closed - fixed" in sms_update
+    closed = closed_times(stack)
+    assert closed[sms_id] is not None and closed[telegram_id] is None  # the open one is not closed
 
     # A restart of the worker repeats nothing; the next change is one more message.
     stack.restart("worker")
@@ -58,6 +80,8 @@ def test_status_changes_reach_telegram_and_sms_residents_once(stack, fake_cloud)
     change_status(stack, telegram_id, "closed", "closed - fixed")
     fake_cloud.wait_for(lambda _: len(updates_to_chat()) == 2, timeout=30)
     assert "closed - fixed" in updates_to_chat()[1]["text"]
+    again = closed_times(stack)
+    assert again[telegram_id] is not None and again[sms_id] == closed[sms_id]
 
 
 def test_an_opted_out_number_gets_no_status_update(stack, fake_cloud):

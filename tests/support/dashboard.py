@@ -254,7 +254,14 @@ def handoff_rows(ids: Dict[str, str]) -> List[Tuple[Dict[str, Any], List[Tuple[d
 
 
 def report(
-    reference: str, sender: Optional[str], code: str, name: str, made: datetime, state: str, number: Optional[str]
+    reference: str,
+    sender: Optional[str],
+    code: str,
+    name: str,
+    made: datetime,
+    state: str,
+    number: Optional[str],
+    closed: Optional[datetime] = None,
 ) -> Dict[str, Any]:
     return dict(
         reference=reference,
@@ -269,26 +276,32 @@ def report(
         service_request_id=number,
         created_at=utc(made),
         filed_at=utc(made + timedelta(minutes=1)) if state == "filed" else None,
+        closed_at=utc(closed) if closed else None,
         resident_told=True,
         language="en",
     )
 
 
 def report_rows(ids: Dict[str, str], anonymous_g: str) -> List[Dict[str, Any]]:
+    """The reports, each closed when the status poll first heard it closed (status_rows)."""
+    closed = first_closes(ids)
     return [
-        report("R-AAAAA1", ids["F"], "POTHOLE", "Pothole", local(3, 18, 5), "filed", "1001"),
-        report("R-AAAAA2", ids["A"], "POTHOLE", "Pothole", local(2, 10, 5), "filed", "1002"),
+        report("R-AAAAA1", ids["F"], "POTHOLE", "Pothole", local(3, 18, 5), "filed", "1001", closed["1001"]),
+        report("R-AAAAA2", ids["A"], "POTHOLE", "Pothole", local(2, 10, 5), "filed", "1002", closed["1002"]),
         report("R-AAAAA3", ids["B"], "GRAFFITI", "Graffiti removal", local(4, 7, 5), "filed", "1003"),
         report("R-AAAAA4", anonymous_g, "STREETLIGHT", "Streetlight out", local(4, 11, 5), "pending", None),
-        report("R-AAAAA5", ids["F"], "POTHOLE", "Pothole", local(25, 9, month=2), "filed", "1000"),  # before the range
+        report(  # before the range
+            "R-AAAAA5", ids["F"], "POTHOLE", "Pothole", local(25, 9, month=2), "filed", "1000", closed["1000"]
+        ),
         report("R-AAAAA6", None, "GRAFFITI", "Graffiti removal", local(2, 9), "rejected", None),
     ]
 
 
-def status_rows(ids: Dict[str, str]) -> List[Dict[str, Any]]:
-    """The updates the status poll recorded: 1001 closed 48 h after filing, 1002 96 h after, 1003 still open."""
+def status_updates(ids: Dict[str, str]) -> List[Tuple[str, str, str, datetime]]:
+    """The updates the status poll recorded (follower, request, change key, when): 1001 closed 48 h after filing,
+    1002 96 h after, 1003 still open."""
     filed_1001, filed_1002 = local(3, 18, 6), local(2, 10, 6)
-    updates = [
+    return [
         (ids["F"], "1001", "open|", local(4, 10)),
         (ids["F"], "1001", "closed|fixed", filed_1001 + timedelta(hours=48)),
         (ids["F"], "1001", "closed|fixed again", filed_1001 + timedelta(hours=60)),
@@ -296,11 +309,23 @@ def status_rows(ids: Dict[str, str]) -> List[Dict[str, Any]]:
         (ids["B"], "1003", "open|crew sent", local(4, 12)),
         (ids["F"], "1000", "closed|", local(26, 9, month=2)),
     ]
+
+
+def first_closes(ids: Dict[str, str]) -> Dict[str, datetime]:
+    """Each request's first `closed` update: when the poll stamped its report closed."""
+    found: Dict[str, datetime] = {}
+    for _, number, key, at in status_updates(ids):
+        if key.startswith("closed|"):
+            found.setdefault(number, at)
+    return found
+
+
+def status_rows(ids: Dict[str, str]) -> List[Dict[str, Any]]:
     return [
         dict(
             sender_id=s, service_request_id=n, change_key=k, text="update", state="sent", attempts=1, created_at=utc(t)
         )
-        for s, n, k, t in updates
+        for s, n, k, t in status_updates(ids)
     ]
 
 

@@ -1,8 +1,9 @@
 """The dashboard at /console/dashboard for supervisors, and each of its tables as CSV (/console/dashboard.csv).
 
 A GET form (the date range), so a view can be bookmarked; the figures are read
-for each request (bot.dashboard), off the event loop. Nothing changes: no audit
-line, and nothing of a request is logged (the console's access log is off).
+for each request (bot.dashboard), off the event loop: the page computes every
+table, a CSV only its own. Nothing changes: no audit line, and nothing of a
+request is logged (the console's access log is off).
 """
 
 from __future__ import annotations
@@ -14,8 +15,9 @@ from sanic import Blueprint, response
 from sanic.request import Request
 from sanic.response import HTTPResponse
 
-from bot.dashboard.figures import build_dashboard
+from bot.dashboard.figures import UnknownTable, build_dashboard, build_table
 from bot.dashboard.period import Period, PeriodError, parse_period
+from bot.dashboard.sources import Unavailable
 from bot.dashboard.tables import csv_text
 from bot.handoff import pages, roles
 from bot.handoff.console.web import html, staff_only
@@ -65,14 +67,11 @@ async def dashboard_csv(request: Request) -> HTTPResponse:
     except PeriodError as error:
         return refused_period(request, error)
     name = str(request.args.get("table") or "").strip()
-    figures = await build_dashboard(period)
-    table = figures.table(name)
-    if table is None:
-        missing = next((s.problem for s in figures.sections if s.problem), None)
-        if missing:
-            return html(pages.error_page(503, missing, session.username, session.csrf_token, session.role), 503)
-        why = "Choose a table to export: " + ", ".join(figures.table_names) + "."
-        return html(pages.error_page(400, why, session.username, session.csrf_token, session.role), 400)
+    try:
+        table = await build_table(period, name)  # that table alone: nothing else is read or computed
+    except (UnknownTable, Unavailable) as error:  # 400: no such table; 503: its source cannot be read now
+        status = 400 if isinstance(error, UnknownTable) else 503
+        return html(pages.error_page(status, str(error), session.username, session.csrf_token, session.role), status)
     filename = f"dashboard-{table.name}-{period.first.isoformat()}-to-{period.last.isoformat()}.csv"
     return response.text(
         csv_text(table),

@@ -3,17 +3,20 @@
 A change is written down (one row per subscriber and change, unique) in the
 same transaction that moves the subscription's last-seen state forward; the
 notifier then sends it, so a restart neither repeats a message nor forgets one.
+The same transaction stamps the reports of a request heard closed (`closed_at`).
 The texts are given by the caller: this module stores them and says nothing.
 """
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Callable, Dict, Iterable, List, Optional, Sequence
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Row
 
 from bot.db.engine import database, utcnow
+from bot.db.schema import report_outbox
 from bot.db.schema import report_subscriptions as subscriptions
 from bot.db.schema import status_notifications as notifications
 from bot.open311.models import ServiceRequest
@@ -48,14 +51,20 @@ async def subscribe(sender_id: str, request: ServiceRequest) -> None:
     await database().run(insert)
 
 
-async def record_changes(requests: Iterable[ServiceRequest], text_for: Callable[[ServiceRequest, str], str]) -> int:
-    """Write a notification for every subscriber of a request that changed.
+async def record_changes(
+    requests: Iterable[ServiceRequest],
+    text_for: Callable[[ServiceRequest, str], str],
+    now: Optional[datetime] = None,
+) -> int:
+    """Write a notification for every subscriber of a request that changed, and when a report was first heard closed.
 
     Its text is `text_for(request, sender_id)`: each follower reads it in their own language.
     """
     by_id: Dict[str, ServiceRequest] = {r.service_request_id: r for r in requests}
+    at = now or utcnow()
 
     def record(connection: Connection) -> int:
+        mark_closed(connection, [r.service_request_id for r in by_id.values() if not r.is_open], at)
         created = 0
         rows = connection.execute(
             sa.select(subscriptions).where(subscriptions.c.service_request_id.in_(list(by_id)))
@@ -75,7 +84,7 @@ async def record_changes(requests: Iterable[ServiceRequest], text_for: Callable[
                             text=text_for(request, row.sender_id),
                             state="pending",
                             attempts=0,
-                            created_at=utcnow(),
+                            created_at=at,
                         )
                     )
                 created += 1
@@ -90,6 +99,21 @@ async def record_changes(requests: Iterable[ServiceRequest], text_for: Callable[
         return created
 
     return await database().run(record)
+
+
+def mark_closed(connection: Connection, request_ids: Sequence[str], at: datetime) -> None:
+    """The reports of these requests, closed by the back office, were first heard closed `at`.
+
+    `report_outbox.closed_at` is the dashboard's time to close (bot/dashboard/reports.py): it is no
+    personal data, so it outlives the status updates, which the retention job deletes with the
+    resident who got them. A request closed again after reopening keeps its first close.
+    """
+    if request_ids:
+        connection.execute(
+            report_outbox.update()
+            .where(report_outbox.c.service_request_id.in_(list(request_ids)), report_outbox.c.closed_at.is_(None))
+            .values(closed_at=at)
+        )
 
 
 async def followers_of(request_ids: Sequence[str]) -> List[str]:

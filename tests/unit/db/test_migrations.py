@@ -22,7 +22,7 @@ from alembic.runtime.migration import MigrationContext
 from bench.databases import create_database, drop_database
 from bot.db import migrate
 from bot.db.engine import Database, create_engine
-from bot.db.schema import metadata, staff_users
+from bot.db.schema import metadata, report_outbox, staff_users
 from bot.open311 import schema as open311_schema
 from bot.open311.store import NewRequest, RequestStore
 
@@ -33,7 +33,7 @@ RENAMED = {"request_subscriptions": "report_subscriptions"}  # previous release'
 NEW_TABLES = {"resident_languages", "alert_translations", "retention_holds", "answer_versions", "survey_answers"}
 NEW_TABLES |= {"job_feeds", "job_postings_seen", "job_subscriptions", "job_notifications"}
 NEW_COLUMNS = {
-    "report_outbox": {"language": None},
+    "report_outbox": {"language": None, "closed_at": None},  # the fixture's request 1001 is still open
     "alerts": {
         "faq_url": None,
         "revision": 1,
@@ -182,6 +182,30 @@ def test_an_account_s_last_sign_in_comes_from_the_audit_log(empty_url: str) -> N
         engine.dispose()
     assert row.role == "agent"
     assert row.last_sign_in_at.replace(tzinfo=None) == datetime(2026, 12, 2, 9, 30)
+
+
+def test_a_report_already_heard_closed_gets_its_first_close_time(empty_url: str) -> None:
+    load_previous_release(empty_url)
+    engine = sa.create_engine(empty_url)
+    try:
+        with engine.begin() as connection:  # the fixture's request 1001 closed, reopened and closed again
+            for number, (at, key) in enumerate(
+                [("2026-12-03 10:00:00", "closed|fixed"), ("2026-12-02 09:30:00", "closed|"), ("2026-12-01", "open|")],
+                start=2,
+            ):
+                connection.execute(
+                    sa.text(
+                        "INSERT INTO status_notifications (id, sender_id, service_request_id, change_key, text, state,"
+                        " attempts, created_at) VALUES (:id, 's1', '1001', :key, 'update', 'sent', 1, :at)"
+                    ),
+                    {"id": number, "key": key, "at": at},
+                )
+        migrate.upgrade(empty_url)
+        with engine.connect() as connection:
+            (closed,) = connection.execute(sa.select(report_outbox.c.closed_at)).scalars().all()
+    finally:
+        engine.dispose()
+    assert closed.replace(tzinfo=None) == datetime(2026, 12, 2, 9, 30)
 
 
 def test_a_fresh_database_is_the_schema(empty_url: str) -> None:

@@ -8,6 +8,7 @@ from __future__ import annotations
 import os
 import threading
 import time
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 from typing import Any, Dict, Iterator, List
 
@@ -20,7 +21,7 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from bench.databases import create_database, drop_database
 from bot.db import engine as db_engine
-from bot.rasa_ext.tracker_store import CachedSQLTrackerStore
+from bot.rasa_ext.tracker_store import TIME_INDEX, CachedSQLTrackerStore, ensure_time_index
 from tests.support.tracker_store import tracker_store_settings
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -218,3 +219,29 @@ async def test_a_conversation_idle_past_the_retention_limit_is_read_again(domain
         connection.execute(sa.text("UPDATE events SET sender_id = 'anon:rest:0'"))
     assert await alone.retrieve("resident") is recent  # in use: served from memory as ever
     assert await alone.retrieve("stale") is None  # idle past the limit: read again, and gone
+
+
+def event_indexes(engine: sa.engine.Engine) -> Dict[str, List[str]]:
+    return {index["name"]: index["column_names"] for index in sa.inspect(engine).get_indexes("events")}
+
+
+async def test_the_dashboards_time_index_is_made_when_the_store_starts(
+    domain: Domain, db: Dict[str, Any], caplog: pytest.LogCaptureFixture
+):
+    """Also on a store Rasa made before it (an upgrade), once, however many processes start at once."""
+    rasas = store(domain, db, SQLTrackerStore)
+    await started(rasas, "before the upgrade")
+    assert TIME_INDEX not in event_indexes(rasas.engine)  # Rasa indexes sender_id only
+
+    starting = store(domain, db)  # a Rasa server starting with this store (deploy/endpoints.yml)
+    assert event_indexes(starting.engine)[TIME_INDEX] == ["type_name", "timestamp"]
+    with starting.engine.begin() as connection:
+        connection.execute(sa.text(f"DROP INDEX {TIME_INDEX}"))
+    with ThreadPoolExecutor(4) as pool:  # processes starting together: none fails, one index
+        list(pool.map(lambda _: ensure_time_index(starting.engine, "events"), range(4)))
+    again = store(domain, db)
+    assert event_indexes(again.engine)[TIME_INDEX] == ["type_name", "timestamp"]
+    assert texts(await again.retrieve("resident")) == ["before the upgrade"]
+    assert not [r.getMessage() for r in caplog.records if TIME_INDEX in r.getMessage()]  # none failed
+    for made in (rasas, starting, again):
+        made.engine.dispose()

@@ -16,6 +16,7 @@ from dataclasses import dataclass
 from datetime import datetime, timedelta, timezone
 from pathlib import Path
 from typing import Any, Dict, Iterator, List
+from zoneinfo import ZoneInfo
 
 import pytest
 import sqlalchemy as sa
@@ -32,6 +33,8 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from bench.databases import create_database, drop_database
 from bot.channels.identity import channel_of, is_anonymous_sender_id
+from bot.dashboard.figures import build_table
+from bot.dashboard.period import Period
 from bot.db.engine import database, default_tracker_url, reset_database
 from bot.db.schema import (
     alert_deliveries,
@@ -49,7 +52,9 @@ from bot.db.schema import (
     status_notifications,
     webchat_messages,
 )
+from bot.open311.models import ServiceRequest
 from bot.rasa_ext.tracker_store import CachedSQLTrackerStore
+from bot.reports.updates.store import record_changes
 from bot.retention.events import events
 from bot.retention.job import run_retention
 from bot.survey import store as survey_store
@@ -406,3 +411,25 @@ async def test_survey_comments_older_than_the_limit_are_emptied_and_their_scores
     answers = await survey_store.answers_between(OLD - timedelta(days=1), NOW)
     assert [(a.score, a.comment) for a in answers] == [(2, None), (5, f"the crew at {ADDRESS} was slow")]
     assert (await run_retention(now=NOW)).survey_comments_forgotten == 0
+
+
+async def test_a_closed_report_older_than_the_limit_keeps_its_time_to_close(
+    databases: Databases, domain: Domain
+) -> None:
+    await store_events(databases, FORGOTTEN, [OLD], domain)
+    store_rows(FORGOTTEN, OLD)
+    file_report(FORGOTTEN, OLD, "filed", "1001", "open")
+    # The status poll hears the back office close it 30 hours after it was made (and tells the resident).
+    closed = ServiceRequest(service_request_id="1001", status="closed")
+    assert await record_changes([closed], lambda _r, _s: "closed", now=OLD + timedelta(hours=30)) == 1
+    around_old = Period(OLD.date() - timedelta(days=1), OLD.date() + timedelta(days=1), ZoneInfo("America/Chicago"))
+    before = await build_table(around_old, "reports_by_service")
+
+    counts = await run_retention(now=NOW)
+
+    assert counts.residents_forgotten == 1 and counts.reports_anonymised == 1
+    assert counts.notifications_deleted == 2  # the open and closed updates the resident got: gone
+    assert senders(status_notifications) == []
+    after = await build_table(around_old, "reports_by_service")
+    # (service, reports, filed, closed, median time to close): the same after the resident is forgotten
+    assert after.rows == before.rows == (("POTHOLE", 1, 1, 1, 30 * 3600.0), ("All services", 1, 1, 1, 30 * 3600.0))

@@ -2,15 +2,21 @@
 
 from __future__ import annotations
 
-from typing import List
+from datetime import datetime, timedelta, timezone
+from typing import Dict, List, Optional
 
 import pytest
+import sqlalchemy as sa
 
-from bot.db.engine import reset_database
+from bot.db.engine import database, reset_database, utcnow
+from bot.db.schema import report_outbox
+from bot.handoff.store import aware
 from bot.i18n.store import remember_language
 from bot.open311.models import ServiceRequest
+from bot.reports.outbox import FILED
 from bot.reports.updates.poller import poll_back_office
-from bot.reports.updates.store import pending_notifications, subscribe
+from bot.reports.updates.store import pending_notifications, record_changes, subscribe
+from tests.support.dashboard import report
 
 
 @pytest.fixture(autouse=True)
@@ -52,3 +58,41 @@ async def test_each_follower_reads_the_update_in_their_language():
         and "is closed: closed - fixed." in texts["bob"]
     )
     assert texts["carla"] == texts["bob"]
+
+
+async def filed(number: str) -> None:
+    """A report the outbox filed as request `number`."""
+    values = report(f"R-{number}", "ana", "POTHOLE", "Pothole", utcnow(), FILED, number)
+    await database().run(lambda c: c.execute(report_outbox.insert().values(**values)))
+
+
+async def closed_at() -> Dict[str, Optional[datetime]]:
+    rows = await database().run(
+        lambda c: c.execute(sa.select(report_outbox.c.service_request_id, report_outbox.c.closed_at)).all()
+    )
+    return {row.service_request_id: aware(row.closed_at) for row in rows}
+
+
+async def test_a_report_is_stamped_closed_when_the_poll_first_hears_it_closed():
+    for number in ("1042", "1043"):
+        await filed(number)
+        await subscribe("ana", ServiceRequest(service_request_id=number, status="open"))
+    before = utcnow()
+    back_office = BackOffice(
+        [ServiceRequest(service_request_id="1042", status="closed"), ServiceRequest(service_request_id="1043")]
+    )
+    await poll_back_office(back_office)  # type: ignore[arg-type]
+    stamped = (await closed_at())["1042"]
+    assert stamped is not None and before <= stamped <= utcnow()
+    assert (await closed_at())["1043"] is None  # still open
+
+    # Reopened, then closed again later: the first close stays (the back office's time to close).
+    later = datetime(2030, 1, 1, tzinfo=timezone.utc)
+    await record_changes([ServiceRequest(service_request_id="1042", status="open")], lambda r, s: "open", now=later)
+    await record_changes(
+        [ServiceRequest(service_request_id="1042", status="closed")],
+        lambda r, s: "closed",
+        now=later + timedelta(days=1),
+    )
+    await record_changes([ServiceRequest(service_request_id="1043", status="closed")], lambda r, s: "closed", now=later)
+    assert await closed_at() == {"1042": stamped, "1043": later}
