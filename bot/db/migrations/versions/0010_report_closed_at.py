@@ -5,16 +5,16 @@ job deletes with the resident who got them; reports already heard closed get
 the time of their first `closed` update. The status poll stamps reports by
 their request number, which gets an index.
 
-Revision ID: 0009
-Revises: 0008
+Revision ID: 0010
+Revises: 0009
 Create Date: 2026-12-06
 """
 
 import sqlalchemy as sa
 from alembic import op
 
-revision = "0009"
-down_revision = "0008"
+revision = "0010"
+down_revision = "0009"
 branch_labels = None
 depends_on = None
 
