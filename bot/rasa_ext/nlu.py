@@ -202,9 +202,9 @@ def mark_emergency(message: Message) -> None:
     set_top_intent(message, EMERGENCY_INTENT)
 
 
-def set_top_intent(message: Message, name: str) -> None:
-    """Make `name` the message's intent (confidence 1), at the top of its ranking."""
-    intent = {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: 1.0}
+def set_top_intent(message: Message, name: str, confidence: float = 1.0) -> None:
+    """Make `name` the message's intent (confidence 1 unless given), at the top of its ranking."""
+    intent = {INTENT_NAME_KEY: name, PREDICTED_CONFIDENCE_KEY: confidence}
     ranking = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != name]
     message.set(INTENT, intent, add_to_output=True)
     message.set(INTENT_RANKING_KEY, [intent, *ranking], add_to_output=True)

@@ -1,0 +1,168 @@
+"""NLU components for long messages: a story of several sentences is also read sentence by sentence.
+
+The intent classifier reads a message as one bag of words. A resident who tells
+the whole story ("We moved in recently and there is a car parked in front of
+it. It has been there for months. The hood is open. Can I have it towed?")
+gives it dozens of words, most of them about the resident's life, and the
+classifier can then be sure, wrongly, that the message is not about the city.
+Each sentence alone is short and plain. `SentencesOfLongMessages` (first in the
+pipeline) adds each sentence of a long message to the messages the pipeline
+reads; `ReportFromSentences` (after the classifiers and the fallback) takes
+them out again and, when the whole message was not understood but its
+sentences describe one city problem, makes that problem's report its intent.
+Neither is trained (they are not in the training graph): only predictions change.
+"""
+
+from __future__ import annotations
+
+import re
+from collections import defaultdict
+from typing import Any, Dict, List, Optional, Text
+
+from rasa.engine.graph import ExecutionContext, GraphComponent
+from rasa.engine.recipes.default_recipe import DefaultV1Recipe
+from rasa.engine.storage.resource import Resource
+from rasa.engine.storage.storage import ModelStorage
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
+from rasa.shared.nlu.training_data.message import Message
+
+from bot.rasa_ext.nlu import NOT_UNDERSTOOD, set_top_intent
+
+# The key a sentence's message carries: the message it was taken from.
+SENTENCE_OF = "sentence_of"
+REPORT_PREFIX = "report_"
+
+# A sentence ends at . ! ? (or …) followed by space, except after an initial ("S. Highland")
+# or a street or title abbreviation ("St.", "Ave.", "Sra.").
+ABBREVIATIONS = frozenset("st ave av rd dr blvd ln ct pl hwy no mr mrs ms dr sr sra srta col calle apt jr".split())
+SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
+LAST_WORD = re.compile(r"(\w+)\W*$")
+
+
+def sentences(text: str) -> List[str]:
+    """The sentences of `text`, split where one ends and keeping abbreviations and initials."""
+    pieces: List[str] = []
+    for piece in SENTENCE_END.split(text.strip()):
+        if pieces and _ends_in_abbreviation(pieces[-1]):
+            pieces[-1] = f"{pieces[-1]} {piece}"
+        elif piece:
+            pieces.append(piece)
+    return pieces
+
+
+def _ends_in_abbreviation(piece: str) -> bool:
+    if not piece.endswith("."):
+        return False
+    found = LAST_WORD.search(piece[:-1])
+    word = found.group(1) if found else ""
+    return len(word) == 1 or word.lower() in ABBREVIATIONS
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class SentencesOfLongMessages(GraphComponent):
+    """Adds each sentence of a long message to the messages to read (first in the pipeline).
+
+    A message is long when it has at least `min_sentences` sentences and
+    `min_words` words. Button payloads ("/intent") are never split.
+    """
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self.min_sentences = int(config["min_sentences"])
+        self.min_words = int(config["min_words"])
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"min_sentences": 2, "min_words": 20}
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "SentencesOfLongMessages":
+        return cls(config)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """The messages, then one message for each sentence of each long one."""
+        added = []
+        for index, message in enumerate(messages):
+            for sentence in self.sentences_of(message.get(TEXT) or ""):
+                added.append(Message(data={TEXT: sentence, SENTENCE_OF: index}))
+        return [*messages, *added] if added else messages
+
+    def sentences_of(self, text: str) -> List[str]:
+        """The sentences of a long message's text; none for a short one or a button payload."""
+        if text.startswith("/") or len(text.split()) < self.min_words:
+            return []
+        found = sentences(text)
+        return found if len(found) >= self.min_sentences else []
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class ReportFromSentences(GraphComponent):
+    """Takes the sentences back out; a long message not understood whose sentences describe a
+    city problem becomes that problem's report.
+
+    The report chosen is the one with the highest total confidence over the
+    sentences classified as it with at least `sentence_threshold`. Only a
+    message left out of scope or unsure changes: the whole message's own intent
+    wins whenever it was understood, and an emergency stays the business of the
+    emergency phrases and the classifier (a sentence alone never makes one).
+    Put it after the fallback classifier and before OwnReferences.
+    """
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        self.sentence_threshold = float(config["sentence_threshold"])
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"sentence_threshold": 0.6}
+
+    @classmethod
+    def create(
+        cls,
+        config: Dict[Text, Any],
+        model_storage: ModelStorage,
+        resource: Resource,
+        execution_context: ExecutionContext,
+    ) -> "ReportFromSentences":
+        return cls(config)
+
+    def process(self, messages: List[Message]) -> List[Message]:
+        """The original messages, the not-understood long ones given their sentences' report."""
+        originals = [message for message in messages if message.get(SENTENCE_OF) is None]
+        if len(originals) == len(messages):
+            return messages
+        of_message: Dict[int, List[Message]] = defaultdict(list)
+        for message in messages[len(originals) :]:
+            of_message[message.get(SENTENCE_OF)].append(message)
+        for index, parts in of_message.items():
+            whole = originals[index]
+            report = self.report_of(parts)
+            if report and intent_name(whole) in NOT_UNDERSTOOD:
+                set_top_intent(whole, report, best_confidence(parts, report))
+        return originals
+
+    def report_of(self, parts: List[Message]) -> Optional[str]:
+        """The report the sentences describe most surely, if any sentence is sure enough."""
+        totals: Dict[str, float] = defaultdict(float)
+        for part in parts:
+            name, confidence = intent_name(part) or "", confidence_of(part)
+            if name.startswith(REPORT_PREFIX) and confidence >= self.sentence_threshold:
+                totals[name] += confidence
+        return max(totals, key=lambda name: totals[name]) if totals else None
+
+
+def intent_name(message: Message) -> Optional[str]:
+    return (message.get(INTENT) or {}).get(INTENT_NAME_KEY)
+
+
+def best_confidence(parts: List[Message], name: str) -> float:
+    """The best confidence any sentence gave `name`."""
+    return max(confidence_of(part) for part in parts if intent_name(part) == name)
+
+
+def confidence_of(message: Message) -> float:
+    return float((message.get(INTENT) or {}).get(PREDICTED_CONFIDENCE_KEY) or 0.0)
