@@ -12,12 +12,14 @@ import hashlib
 import hmac
 import json
 import random
+import re
 import time
 import uuid
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import httpx
 
+from bot.process.procs import PROJECT_ROOT
 from tests.support.fake_cloud import CDN_PREFIX, FakeCloud, RecordedRequest
 from tests.support.stack import MESSENGER_APP_SECRET, MESSENGER_PAGE_ID
 
@@ -112,6 +114,15 @@ class MetaResident:
         payload = dict(quick_replies(shown))[title]
         return self.send(text=title, quick_reply={"payload": payload})
 
+    def choose(self, shown: Dict[str, Any], title: str) -> List[Dict[str, Any]]:
+        """Pick a choice by its title: its own quick reply, or its number's when the choices came numbered."""
+        offered = dict(quick_replies(shown))
+        if title in offered:
+            return self.tap(shown, title)
+        number = re.search(rf"(\d+) \w+ {re.escape(title)}[;.]", shown["message"]["text"])
+        assert number, f"{title!r} is not offered in {shown['message']!r}"
+        return self.tap(shown, number.group(1))
+
     def share_location(self, latitude: float, longitude: float) -> List[Dict[str, Any]]:
         location = {"type": "location", "payload": {"coordinates": {"lat": latitude, "long": longitude}}}
         return self.send(attachments=[location])
@@ -119,6 +130,39 @@ class MetaResident:
     def photo_url(self) -> str:
         """A picture's address on the (fake) CDN, as an attachment's payload names it."""
         return f"{self.cloud.base_url}{CDN_PREFIX}t39.1997-6/{uuid.uuid4().hex}_n.jpg?_nc_cat=1&oh=00_x&oe=67A1B2C3"
+
+
+EVAL_DIR = PROJECT_ROOT.parent / "shared" / "eval" / "messenger"
+# Levels of the eval set that are not webhook bodies (Send API answers, the GET, raw signed strings).
+NOT_WEBHOOK_BODIES = {"send_api_response", "graph_error", "error_object", "http_get", "raw"}
+
+
+def eval_payloads() -> List[Dict[str, Any]]:
+    """Every payload of the shared eval set, each with the `file` it came from."""
+    return [
+        {**payload, "file": path.name}
+        for path in sorted(EVAL_DIR.glob("*.json"))
+        for payload in json.loads(path.read_text(encoding="utf-8"))["payloads"]
+    ]
+
+
+def eval_bodies(page_id: str = MESSENGER_PAGE_ID) -> List[Tuple[str, Dict[str, Any]]]:
+    """Every published webhook payload as the body Meta posts (items and entries wrapped as its README says)."""
+    bodies = []
+    for payload in eval_payloads():
+        level, body = payload["level"], payload.get("body")
+        if level in NOT_WEBHOOK_BODIES or payload["kind"] == "signature_vector":
+            continue
+        obj = "instagram" if "instagram" in payload["file"] else "page"
+        entry: Dict[str, Any] = {"id": page_id, "time": int(time.time() * 1000)}
+        if level == "messaging_item":
+            body = {"object": obj, "entry": [{**entry, "messaging": [body]}]}
+        elif level == "entry":
+            body = {"object": obj, "entry": [body]}
+        elif level == "changes_value":
+            body = {"object": obj, "entry": [{**entry, "changes": [body]}]}
+        bodies.append((f"{payload['file']}: {payload['name']}", body))
+    return bodies
 
 
 def text_of(messages: List[Dict[str, Any]]) -> str:

@@ -13,7 +13,6 @@ import hmac
 import json
 import logging
 from datetime import timedelta
-from pathlib import Path
 from types import SimpleNamespace
 from typing import Any, Dict, Iterator, List, Optional, Tuple
 
@@ -41,38 +40,16 @@ from bot.channels.messenger_events import read_body
 from bot.channels.outbound import NotDeliverable
 from bot.db.contacts import note_resident_message, remember_contact
 from bot.db.engine import reset_database, utcnow
-from bot.process.procs import PROJECT_ROOT
 from tests.support.bilingual_city import use_bilingual_city
 from tests.support.fake_cloud import FakeCloud
+from tests.support.messenger import NOT_WEBHOOK_BODIES, eval_bodies, eval_payloads
 
-EVAL_DIR = PROJECT_ROOT.parent / "shared" / "eval" / "messenger"
 PAGE_ID = "104938271650213"
 SECRET = "unit-test-app-secret"
-NOT_WEBHOOK_BODIES = {"send_api_response", "graph_error", "error_object", "http_get", "raw"}
-
-
-def eval_file(name: str) -> List[Dict[str, Any]]:
-    return json.loads((EVAL_DIR / name).read_text(encoding="utf-8"))["payloads"]
 
 
 def webhook_bodies() -> List[Tuple[str, Dict[str, Any]]]:
-    """Every published webhook payload as the body Meta would post (items and entries wrapped)."""
-    bodies = []
-    for path in sorted(EVAL_DIR.glob("*.json")):
-        instagram = "instagram" in path.name
-        for payload in json.loads(path.read_text(encoding="utf-8"))["payloads"]:
-            level, body = payload["level"], payload.get("body")
-            if level in NOT_WEBHOOK_BODIES or payload["kind"] == "signature_vector":
-                continue
-            obj = "instagram" if instagram else "page"
-            if level == "messaging_item":
-                body = {"object": obj, "entry": [{"id": PAGE_ID, "time": 1, "messaging": [body]}]}
-            elif level == "entry":
-                body = {"object": obj, "entry": [body]}
-            elif level == "changes_value":
-                body = {"object": obj, "entry": [{"id": PAGE_ID, "time": 1, "changes": [body]}]}
-            bodies.append((f"{path.stem}:{payload['name']}", body))
-    return bodies
+    return eval_bodies(PAGE_ID)
 
 
 def sign(body: bytes, secret: str = SECRET) -> str:
@@ -114,7 +91,7 @@ def test_the_page_token_stays_out_of_reprs():
 
 def test_the_published_signature_vectors():
     """Only X-Hub-Signature-256 counts: a body signed with the legacy SHA-1 header alone is refused."""
-    vectors = eval_file("signature_vectors.json")
+    vectors = [p for p in eval_payloads() if p["kind"] == "signature_vector"]
     assert len(vectors) == 8
     for vector in vectors:
         raw = vector["body_raw"].encode("utf-8")
@@ -388,13 +365,8 @@ async def test_every_published_payload_through_the_route(meta, caplog):
         assert 200 <= answer.status < 300, (name, answer.status, answer.body)
     assert len(to_rasa) >= 25  # the rest: events left alone, fixed replies, retries of a mid already seen
     assert not [r for r in caplog.records if r.levelno >= logging.ERROR], "an event failed"
-    for path in sorted(EVAL_DIR.glob("*.json")):
-        for payload in json.loads(path.read_text(encoding="utf-8"))["payloads"]:
-            if "published_text" in payload and payload["level"] not in NOT_WEBHOOK_BODIES:
-                raw = payload["published_text"].encode()
-                answer = await channel._receive(request(raw, {SIGNATURE_HEADER: sign(raw)}), on_new_message)
-                assert answer.status in (200, 400), (payload["name"], answer.status)
-
-
-def test_eval_dir_is_there():
-    assert Path(EVAL_DIR).is_dir()
+    for payload in eval_payloads():
+        if "published_text" in payload and payload["level"] not in NOT_WEBHOOK_BODIES:
+            raw = payload["published_text"].encode()
+            answer = await channel._receive(request(raw, {SIGNATURE_HEADER: sign(raw)}), on_new_message)
+            assert answer.status in (200, 400), (payload["name"], answer.status)
