@@ -20,7 +20,7 @@ import sqlalchemy as sa
 
 from bot.channels.identity import sender_id_for
 from bot.db.engine import utcnow
-from bot.db.schema import contacts, status_notifications
+from bot.db.schema import audit_log, contacts, handoffs, status_notifications
 from tests.e2e.test_status_updates import change_status, file_fallen_tree
 from tests.support.messenger import (
     MetaResident,
@@ -35,6 +35,7 @@ from tests.support.messenger import (
 from tests.support.rasa_log import RasaLog
 from tests.support.reports import request_number, stored, unique_address
 from tests.support.stack import MESSENGER_PAGE_ACCESS_TOKEN, MESSENGER_VERIFY_TOKEN
+from tests.support.staff import signed_in_staff
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("assistant_secret_key")]
 
@@ -239,3 +240,40 @@ def test_status_updates_go_out_within_24_hours_and_are_not_deliverable_after(sta
         time.sleep(0.2)
     assert silent_state() == "skipped"  # recorded as not deliverable
     assert updates(silent) == []
+
+
+def last_wrote(stack_db, sender_id: str, ago: timedelta) -> None:
+    with stack_db.begin() as connection:
+        connection.execute(
+            contacts.update().where(contacts.c.sender_id == sender_id).values(last_message_at=utcnow() - ago)
+        )
+
+
+def test_staff_reply_with_the_human_agent_tag_for_7_days_and_the_console_shows_messenger(
+    stack, fake_cloud, console_url, stack_db
+):
+    resident = MetaResident(stack, fake_cloud)
+    sender_id = sender_id_for("messenger", resident.address)
+    assert "city staff" in resident.say("I want to talk to a real person")
+    staff = signed_in_staff(stack, console_url, f"mia{random.randint(1000, 9999)}")
+    with stack_db.connect() as connection:
+        handoff = connection.execute(
+            sa.select(handoffs).where(handoffs.c.sender_id == sender_id).order_by(handoffs.c.id.desc())
+        ).first()
+    assert handoff is not None and handoff.channel == "messenger"
+    assert "Messenger" in staff.get("/console").text
+    staff.post(f"/console/handoffs/{handoff.id}/claim")
+
+    last_wrote(stack_db, sender_id, timedelta(days=2))
+    assert staff.post(f"/console/handoffs/{handoff.id}/reply", text="A crew comes Monday.").status_code == 303
+    (tagged,) = [c.body for c in resident.sent_calls() if "A crew comes Monday." in c.body["message"]["text"]]
+    assert tagged["messaging_type"] == "MESSAGE_TAG" and tagged["tag"] == "HUMAN_AGENT"
+    assert tagged["message"]["text"] == "City staff: A crew comes Monday."
+
+    last_wrote(stack_db, sender_id, timedelta(days=8))
+    refused = staff.post(f"/console/handoffs/{handoff.id}/reply", text="Are you there?")
+    assert refused.status_code == 200 and "messaging window" in refused.text  # staff see why
+    assert not [c for c in resident.sent_calls() if "Are you there?" in c.body["message"]["text"]]
+    with stack_db.connect() as connection:
+        query = sa.select(audit_log.c.detail).where(audit_log.c.handoff_id == handoff.id)
+        assert any("messaging window" in (detail or "") for detail in connection.execute(query).scalars())
