@@ -58,6 +58,10 @@ STAFF_REPLY = "handoff.staff_reply"  # the catalog's "City staff: {text}"
 
 # Graph error codes that say "try again later": throttling (4, 17, 32, 613) and temporary failures (1, 2, 1200).
 TEMPORARY_CODES = frozenset({1, 2, 4, 17, 32, 613, 1200})
+# ...and those that say this person cannot be messaged now: outside the window (10 with these
+# subcodes), unavailable or blocked the Page (551), no such person for this Page (100/2018001).
+UNREACHABLE = frozenset({(10, 2018065), (10, 2018278), (10, 2018108), (100, 2018001)})
+UNAVAILABLE = 551
 
 
 @dataclass(frozen=True)
@@ -241,6 +245,11 @@ class GraphSendError(Exception):
         )
 
     @property
+    def unreachable(self) -> bool:
+        """Meta will not deliver to this person now: the window closed, or they blocked the Page."""
+        return (self.code, self.subcode) in UNREACHABLE or self.code == UNAVAILABLE
+
+    @property
     def temporary(self) -> bool:
         """Whether another attempt may succeed (Meta throttling us, or down)."""
         if self.status is None or self.status == 429 or self.status >= 500:
@@ -367,7 +376,12 @@ class MessengerSender:
             message: Dict[str, Any] = {"text": chunk}
             if replies and index == len(chunks) - 1:
                 message["quick_replies"] = replies
-            await self.graph.post(self._path, {"recipient": {"id": user_id}, **fields, "message": message})
+            try:
+                await self.graph.post(self._path, {"recipient": {"id": user_id}, **fields, "message": message})
+            except GraphSendError as error:
+                if error.unreachable:
+                    raise NotDeliverable(f"Meta refused the message: {error}") from error
+                raise
         logger.info("sent %d %s message(s) to %s", len(chunks), channel, mask(user_id))
 
     async def aclose(self) -> None:

@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import parse_qs
 
 from bot.process.procs import free_port
@@ -43,6 +43,8 @@ class FakeCloud:
     requests: List[RecordedRequest] = field(default_factory=list)
     # api_method -> how many of the next calls fail with a 500 / 429
     failures: Dict[str, int] = field(default_factory=dict)
+    # what a failing Graph API call answers: (status, body); unset, a temporary 500
+    graph_failure: Optional[Tuple[int, Dict[str, Any]]] = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: Optional[ThreadingHTTPServer] = None
 
@@ -68,6 +70,7 @@ class FakeCloud:
         with self.lock:
             self.requests.clear()
             self.failures.clear()
+            self.graph_failure = None
 
     def wait_for(
         self, predicate: Callable[[List[RecordedRequest]], bool], timeout: float = 20.0
@@ -195,7 +198,7 @@ def _handler(cloud: FakeCloud) -> type:
                     cloud.failures[record.api_method] = remaining - 1
             is_twilio = "/2010-04-01/" in self.path
             if remaining and self.path.startswith(GRAPH_PREFIX):
-                self._reply(500, GRAPH_TEMPORARY_ERROR)
+                self._reply(*(cloud.graph_failure or (500, GRAPH_TEMPORARY_ERROR)))
                 return
             if remaining:
                 if is_twilio:

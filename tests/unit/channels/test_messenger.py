@@ -280,6 +280,19 @@ async def test_temporary_graph_failures_are_retried_and_permanent_ones_raised(me
     cloud.clear()
 
 
+async def test_metas_own_outside_the_window_answer_is_not_deliverable(meta):
+    """The real error body Meta answered outside the window (code 10, subcode 2018065), from the eval set."""
+    channel, cloud = meta
+    assert channel.sender is not None
+    (outside,) = [p for p in eval_payloads() if p["kind"] == "send_api_error" and "2018065" in json.dumps(p["body"])]
+    cloud.graph_failure = (400, outside["body"])
+    cloud.fail_next("messages", 1)
+    with pytest.raises(NotDeliverable):
+        await channel.sender.reply("7001", "Too late?")
+    assert len(cloud.calls("messages")) == 1  # not retried
+    cloud.clear()
+
+
 async def written(sender_id: str, address: str, channel: str, ago: Optional[timedelta]) -> None:
     await remember_contact(sender_id, channel, address)
     if ago is not None:
