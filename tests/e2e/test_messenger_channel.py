@@ -197,8 +197,12 @@ def test_a_batch_is_read_whole_and_a_retried_message_is_answered_once(stack, fak
 
 
 def test_an_instagram_resident_is_answered_on_instagram(stack, fake_cloud, stack_db):
+    log = RasaLog(stack)
     resident = MetaResident(stack, fake_cloud, instagram=True)
     assert "311 assistant" in resident.say("hello")
+    written = log.new_text()
+    assert resident.user_id not in written and resident.user_id[-4:] in written  # logged masked
+    assert MESSENGER_PAGE_ACCESS_TOKEN not in written
     with stack_db.connect() as connection:
         row = connection.execute(
             sa.select(contacts).where(contacts.c.sender_id == sender_id_for("instagram", resident.address))

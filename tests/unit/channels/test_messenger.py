@@ -267,7 +267,7 @@ async def test_long_texts_are_split_at_each_platforms_limit(meta):
     assert all(len(p.encode("utf-8")) <= INSTAGRAM_TEXT_LIMIT for p in split_text(text, INSTAGRAM))
 
 
-async def test_temporary_graph_failures_are_retried_and_permanent_ones_raised(meta):
+async def test_temporary_graph_failures_are_retried_then_raised_once_attempts_run_out(meta):
     channel, cloud = meta
     assert channel.sender is not None
     cloud.fail_next("messages", 2)
