@@ -30,6 +30,7 @@ logger = logging.getLogger(__name__)
 TOPIC_ENTITY = "alert_topic"
 ZONE_ENTITY = "zone"
 TEXT_CHANNELS = ("sms", "whatsapp")
+WINDOWED_CHANNELS = ("messenger", "instagram")  # Meta: messages only within 24 hours of the resident's last
 
 
 def requested(tracker: Tracker) -> Tuple[List[str], List[str]]:
@@ -75,6 +76,8 @@ class ActionSubscribeAlerts(Action):
             parts = [text.text("alerts.already_subscribed", subscriptions=what)]
         if ALL in (topics or [ALL]) and ALL in (zones or [ALL]):
             parts.append(text.text("alerts.narrow_hint"))
+        if contact.channel in WINDOWED_CHANNELS:
+            parts.append(text.text("alerts.meta_window"))  # Meta delivers only within 24 hours of their last message
         parts.append(how_to_stop(contact.channel, text))
         dispatcher.utter_message(text=" ".join(parts))
         return []

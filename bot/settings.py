@@ -126,6 +126,15 @@ class Settings:
     twilio_messaging_service_sid: Optional[str] = setting("TWILIO_MESSAGING_SERVICE_SID", None, _stripped)
     twilio_api_base_url: Optional[str] = setting("TWILIO_API_BASE_URL", None, _stripped)  # unset: api.twilio.com
 
+    # --- Facebook Messenger and Instagram (also in credentials.yml, for the Rasa server)
+    messenger_app_secret: Optional[str] = setting("MESSENGER_APP_SECRET", None, _stripped)
+    messenger_verify_token: Optional[str] = setting("MESSENGER_VERIFY_TOKEN", None, _stripped)
+    messenger_page_access_token: Optional[str] = setting("MESSENGER_PAGE_ACCESS_TOKEN", None, _stripped)
+    messenger_page_id: Optional[str] = setting("MESSENGER_PAGE_ID", None, _stripped)
+    meta_graph_api_base_url: Optional[str] = setting(
+        "META_GRAPH_API_BASE_URL", None, _stripped
+    )  # unset: https://graph.facebook.com/v21.0
+
     # --- the worker and reports
     outbox_poll_seconds: float = setting("OUTBOX_POLL_SECONDS", 2.0, float)
     outbox_base_backoff_seconds: float = setting("OUTBOX_BASE_BACKOFF_SECONDS", 2.0, float)

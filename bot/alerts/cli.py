@@ -51,7 +51,7 @@ from bot.i18n.languages import city_languages, default_language
 from bot.i18n.messages import messages
 from bot.settings import settings
 
-CHANNELS = ("telegram", "sms", "whatsapp", "webchat")
+CHANNELS = ("telegram", "sms", "whatsapp", "webchat", "messenger", "instagram")
 VIA = "command line"  # how the audit log says a step came from here
 
 

@@ -25,7 +25,14 @@ from aiolimiter import AsyncLimiter
 
 from bot.settings import settings
 
-DEFAULT_RATES: Dict[str, float] = {"telegram": 30.0, "sms": 1.0, "whatsapp": 20.0, "webchat": 100.0}
+DEFAULT_RATES: Dict[str, float] = {
+    "telegram": 30.0,
+    "sms": 1.0,
+    "whatsapp": 20.0,
+    "webchat": 100.0,
+    "messenger": 20.0,
+    "instagram": 20.0,
+}
 FALLBACK_RATE = 1.0
 
 

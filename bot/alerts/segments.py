@@ -49,4 +49,8 @@ def sends_per_message(channel: str, text: str) -> int:
         from bot.channels.telegram import split_text
 
         return len(split_text(text)) or 1
+    if channel in ("messenger", "instagram"):
+        from bot.channels.messenger_api import split_text as split_meta
+
+        return len(split_meta(text, channel)) or 1
     return 1

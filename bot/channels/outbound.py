@@ -44,7 +44,7 @@ class TransactionalSender(Protocol):
 _senders: Dict[str, OutboundSender] = {}
 
 
-CHANNEL_MODULES = ("bot.channels.telegram", "bot.channels.twilio", "bot.channels.webchat")
+CHANNEL_MODULES = ("bot.channels.telegram", "bot.channels.twilio", "bot.channels.messenger_api", "bot.channels.webchat")
 
 
 def register_sender(sender: OutboundSender, channels: Optional[Iterable[str]] = None) -> None:

@@ -10,7 +10,7 @@ paragraphs, then lines, then sentences, then words.
 from __future__ import annotations
 
 import re
-from typing import Dict, List, Optional, Sequence
+from typing import Callable, Dict, List, Optional, Sequence
 
 from bot.i18n.messages import Messages
 
@@ -70,16 +70,22 @@ def pick_choice(text: str, payloads: Sequence[str]) -> Optional[str]:
     return ", ".join(dict.fromkeys(payloads[n - 1] for n in numbers))
 
 
-def split_body(text: str, limit: int = MAX_BODY) -> List[str]:
-    """The message bodies to send for `text`, each at most `limit` long, in order."""
-    return _split(text.strip(), limit, 0)
+Measure = Callable[[str], int]
 
 
-def _split(text: str, limit: int, level: int) -> List[str]:
-    if body_length(text) <= limit:
+def split_body(text: str, limit: int = MAX_BODY, measure: Measure = body_length) -> List[str]:
+    """The message bodies to send for `text`, each at most `limit` long (as `measure` counts), in order.
+
+    Other channels use it with their own count (Messenger's characters, Instagram's UTF-8 bytes).
+    """
+    return _split(text.strip(), limit, 0, measure)
+
+
+def _split(text: str, limit: int, level: int, measure: Measure) -> List[str]:
+    if measure(text) <= limit:
         return [text] if text else []
     if level == len(_LEVELS):
-        return _hard_cut(text, limit)
+        return _hard_cut(text, limit, measure)
     pattern, joiner = _LEVELS[level]
     chunks: List[str] = []
     current = ""
@@ -87,12 +93,12 @@ def _split(text: str, limit: int, level: int) -> List[str]:
         if not part:
             continue
         candidate = f"{current}{joiner}{part}" if current else part
-        if body_length(candidate) <= limit:
+        if measure(candidate) <= limit:
             current = candidate
             continue
         if current:
             chunks.append(current)
-        pieces = _split(part, limit, level + 1)
+        pieces = _split(part, limit, level + 1, measure)
         chunks.extend(pieces[:-1])
         current = pieces[-1]
     if current:
@@ -100,12 +106,12 @@ def _split(text: str, limit: int, level: int) -> List[str]:
     return chunks
 
 
-def _hard_cut(text: str, limit: int) -> List[str]:
+def _hard_cut(text: str, limit: int, measure: Measure) -> List[str]:
     """A single word longer than a message (a long URL): cut it, never inside a character."""
     chunks: List[str] = []
     current, length = "", 0
     for char in text:
-        width = body_length(char)
+        width = measure(char)
         if length + width > limit:
             chunks.append(current)
             current, length = "", 0

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from datetime import datetime
 from typing import Optional
 
 import sqlalchemy as sa
@@ -58,5 +59,14 @@ async def set_opted_out(sender_id: str, opted_out: bool) -> None:
     await database().run(
         lambda c: c.execute(
             contacts.update().where(contacts.c.sender_id == sender_id).values(opted_out=opted_out, updated_at=utcnow())
+        )
+    )
+
+
+async def note_resident_message(sender_id: str, at: Optional[datetime] = None) -> None:
+    """When the resident last wrote (Meta's messaging window counts from it)."""
+    await database().run(
+        lambda c: c.execute(
+            contacts.update().where(contacts.c.sender_id == sender_id).values(last_message_at=at or utcnow())
         )
     )

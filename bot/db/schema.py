@@ -32,6 +32,9 @@ contacts = sa.Table(
     sa.Column("address", sa.String(256), nullable=False),
     sa.Column("opted_out", sa.Boolean, nullable=False, default=False),
     sa.Column("updated_at", sa.DateTime(timezone=True), nullable=False),
+    # When the resident last wrote: Meta lets a Page message them only within 24 hours of it
+    # (7 days for staff replies), so Messenger and Instagram deliveries check it.
+    sa.Column("last_message_at", sa.DateTime(timezone=True)),
 )
 
 # Webhook deliveries already handled (Telegram update_id, Twilio MessageSid), so a
@@ -42,6 +45,17 @@ processed_deliveries = sa.Table(
     sa.Column("channel", sa.String(32), primary_key=True),
     sa.Column("delivery_id", sa.String(128), primary_key=True),
     sa.Column("received_at", sa.DateTime(timezone=True), nullable=False),
+)
+
+# Residents' Messenger/Instagram photos: the link the city's back office gets names `ref`;
+# the CDN address behind it is fetched only by the assistant (bot/channels/messenger.py).
+messenger_media = sa.Table(
+    "messenger_media",
+    metadata,
+    sa.Column("ref", sa.String(64), primary_key=True),
+    sa.Column("sender_id", sa.String(128), nullable=False, index=True),
+    sa.Column("url", sa.Text, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
 )
 
 # The numbered choices last offered in each SMS/WhatsApp conversation, until the

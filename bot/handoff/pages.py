@@ -46,6 +46,8 @@ CHANNEL_NAMES = {
     "telegram": "Telegram",
     "sms": "SMS",
     "whatsapp": "WhatsApp",
+    "messenger": "Messenger",
+    "instagram": "Instagram",
     "rest": "REST API",
 }
 WHO = {"resident": "Resident", "assistant": "Assistant", "event": "Note from the system"}

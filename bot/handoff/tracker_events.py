@@ -199,7 +199,7 @@ class TrackerEvents:
     @staticmethod
     def _channel_clue(channel: str) -> Any:
         """A condition every event of the channel meets (the spans' channel is then checked exactly)."""
-        if channel in ("webchat", "telegram", "sms", "whatsapp"):
+        if channel in ("webchat", "telegram", "sms", "whatsapp", "messenger", "instagram"):
             return events.c.sender_id.like(f"{channel}-%")
         return events.c.data.like(f'%"input_channel": "{channel}"%')
 

@@ -34,6 +34,7 @@ from bot.db.schema import (
     handoffs,
     job_notifications,
     job_subscriptions,
+    messenger_media,
     report_outbox,
     report_subscriptions,
     resident_languages,
@@ -56,6 +57,7 @@ ACTIVITY = (
     (contacts.c.sender_id, contacts.c.updated_at),
     (resident_languages.c.sender_id, resident_languages.c.updated_at),
     (sms_choices.c.sender_id, sms_choices.c.updated_at),
+    (messenger_media.c.sender_id, messenger_media.c.created_at),
     (webchat_messages.c.sender_id, webchat_messages.c.created_at),
     (handoffs.c.sender_id, handoffs.c.updated_at),
     (report_outbox.c.sender_id, report_outbox.c.created_at),
@@ -149,7 +151,7 @@ def alert_subscribers(connection: Connection, sender_ids: List[str]) -> Set[str]
 
 
 def forget_transcripts(connection: Connection, sender_ids: List[str], cutoff: datetime) -> Dict[str, int]:
-    """Delete the web chat messages, notes of finished handoffs and SMS choices older than the limit."""
+    """Delete the web chat messages, notes of finished handoffs, SMS choices and photo links older than the limit."""
     finished = sa.select(handoffs.c.id).where(handoffs.c.sender_id.in_(sender_ids), handoffs.c.state == RESOLVED)
     return {
         "webchat_messages_deleted": connection.execute(
@@ -164,6 +166,11 @@ def forget_transcripts(connection: Connection, sender_ids: List[str], cutoff: da
         ).rowcount,
         "sms_choices_deleted": connection.execute(
             sms_choices.delete().where(sms_choices.c.sender_id.in_(sender_ids), sms_choices.c.updated_at < cutoff)
+        ).rowcount,
+        "messenger_photos_deleted": connection.execute(
+            messenger_media.delete().where(
+                messenger_media.c.sender_id.in_(sender_ids), messenger_media.c.created_at < cutoff
+            )
         ).rowcount,
     }
 

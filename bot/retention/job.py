@@ -62,6 +62,7 @@ class RetentionCounts:
     webchat_messages_deleted: int = 0
     handoff_notes_deleted: int = 0
     sms_choices_deleted: int = 0
+    messenger_photos_deleted: int = 0
     contacts_deleted: int = 0
     languages_deleted: int = 0
     subscriptions_deleted: int = 0

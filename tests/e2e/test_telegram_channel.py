@@ -9,7 +9,6 @@ from __future__ import annotations
 
 import json
 import random
-from pathlib import Path
 from typing import Any, Dict, Iterator, List, Tuple
 
 import httpx
@@ -19,6 +18,7 @@ from bot.channels.identity import mask
 from bot.process.procs import PROJECT_ROOT, ManagedProcess, free_port
 from bot.process.stack import StackConfig
 from bot.process.stack_processes import rasa_process
+from tests.support.rasa_log import RasaLog
 from tests.support.reports import request_number, stored
 from tests.support.stack import TELEGRAM_SECRET, TELEGRAM_TOKEN
 from tests.support.telegram import SECRET_HEADER, TelegramChat, keyboard, update_ids
@@ -48,19 +48,6 @@ def last_with(messages: List[Dict[str, Any]], needle: str) -> Dict[str, Any]:
     found = [m for m in messages if needle in m["text"]]
     assert found, f"no message with {needle!r} in {text_of(messages)!r}"
     return found[-1]
-
-
-class RasaLog:
-    """The part of the Rasa server's log written since a test started."""
-
-    def __init__(self, stack: Any) -> None:
-        self.path: Path = stack.var_dir / "logs" / "rasa.log"
-        self.start = self.path.stat().st_size
-
-    def new_text(self) -> str:
-        with self.path.open("rb") as log:
-            log.seek(self.start)
-            return log.read().decode("utf-8", "replace")
 
 
 @pytest.fixture

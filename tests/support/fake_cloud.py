@@ -1,7 +1,7 @@
-"""A stand-in for the Telegram Bot API and the Twilio REST API, at the HTTP boundary.
+"""A stand-in for the Telegram Bot API, the Twilio REST API and Meta's Graph API, at the HTTP boundary.
 
 Those clouds cannot be reached from here, so tests point the assistant's
-TELEGRAM_API_BASE_URL and TWILIO_API_BASE_URL at this server. It answers with
+TELEGRAM_API_BASE_URL, TWILIO_API_BASE_URL and META_GRAPH_API_BASE_URL at this server. It answers with
 payloads shaped like the real APIs' and records every request it got, so a test
 can check exactly what would have gone out.
 """
@@ -13,7 +13,7 @@ import threading
 import time
 from dataclasses import dataclass, field
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
-from typing import Any, Callable, Dict, List, Optional
+from typing import Any, Callable, Dict, List, Optional, Tuple
 from urllib.parse import parse_qs
 
 from bot.process.procs import free_port
@@ -43,12 +43,19 @@ class FakeCloud:
     requests: List[RecordedRequest] = field(default_factory=list)
     # api_method -> how many of the next calls fail with a 500 / 429
     failures: Dict[str, int] = field(default_factory=dict)
+    # what a failing Graph API call answers: (status, body); unset, a temporary 500
+    graph_failure: Optional[Tuple[int, Dict[str, Any]]] = None
     lock: threading.Lock = field(default_factory=threading.Lock)
     server: Optional[ThreadingHTTPServer] = None
 
     @property
     def base_url(self) -> str:
         return f"http://127.0.0.1:{self.port}"
+
+    @property
+    def graph_base_url(self) -> str:
+        """What the assistant takes as META_GRAPH_API_BASE_URL (a version, as Meta's has)."""
+        return f"{self.base_url}{GRAPH_PREFIX}/v21.0"
 
     @property
     def telegram_base_url(self) -> str:
@@ -63,6 +70,7 @@ class FakeCloud:
         with self.lock:
             self.requests.clear()
             self.failures.clear()
+            self.graph_failure = None
 
     def wait_for(
         self, predicate: Callable[[List[RecordedRequest]], bool], timeout: float = 20.0
@@ -79,6 +87,27 @@ class FakeCloud:
     def fail_next(self, api_method: str, times: int = 1) -> None:
         with self.lock:
             self.failures[api_method] = times
+
+
+GRAPH_PREFIX = "/graph"
+# Where the fake serves Messenger attachments, as Meta's CDN would.
+CDN_PREFIX = "/cdn/"
+# A Send API error Meta answers for a temporary failure (send_api_responses.json in ../shared/eval/messenger).
+GRAPH_TEMPORARY_ERROR = {
+    "error": {
+        "message": "(#1200) Temporary send message failure. Please try again later.",
+        "type": "OAuthException",
+        "code": 1200,
+        "error_subcode": 2018024,
+        "fbtrace_id": "FTsr5khdiKl",
+    }
+}
+
+
+def _graph_sent(body: Dict[str, Any]) -> Dict[str, Any]:
+    """The Send API's answer to a message (as Meta documents it)."""
+    recipient = body.get("recipient") if isinstance(body.get("recipient"), dict) else {}
+    return {"recipient_id": recipient.get("id"), "message_id": f"m_{abs(hash((time.time(), str(body)))):x}"}
 
 
 def _telegram_result(method: str, body: Dict[str, Any]) -> Any:
@@ -168,6 +197,9 @@ def _handler(cloud: FakeCloud) -> type:
                 if remaining:
                     cloud.failures[record.api_method] = remaining - 1
             is_twilio = "/2010-04-01/" in self.path
+            if remaining and self.path.startswith(GRAPH_PREFIX):
+                self._reply(*(cloud.graph_failure or (500, GRAPH_TEMPORARY_ERROR)))
+                return
             if remaining:
                 if is_twilio:
                     self._reply(500, {"code": 20500, "message": "Internal Server Error", "status": 500})
@@ -186,7 +218,9 @@ def _handler(cloud: FakeCloud) -> type:
                 self._reply(201, _twilio_message(self.path, body))
             elif self.path.startswith("/bot"):
                 self._reply(200, {"ok": True, "result": _telegram_result(record.api_method, body)})
-            elif self.path.startswith("/file/"):
+            elif self.path.startswith(GRAPH_PREFIX) and self.path.endswith("/messages"):
+                self._reply(200, _graph_sent(body))
+            elif self.path.startswith("/file/") or self.path.startswith(CDN_PREFIX):
                 self.send_response(200)
                 self.send_header("Content-Type", "image/jpeg")
                 self.end_headers()

@@ -61,13 +61,17 @@ TELEGRAM_SECRET = "test-telegram-secret"
 TWILIO_ACCOUNT_SID = "AC" + "0" * 31 + "1"
 TWILIO_AUTH_TOKEN = "test-twilio-auth-token"
 TWILIO_NUMBER = "+15550100311"
+MESSENGER_APP_SECRET = "test-messenger-app-secret"
+MESSENGER_VERIFY_TOKEN = "test-messenger-verify-token"
+MESSENGER_PAGE_ACCESS_TOKEN = "TEST-riverton-page-token"
+MESSENGER_PAGE_ID = "104938271650213"
 # The Rasa HTTP API and the REST channel answer only holders of this token.
 RASA_API_TOKEN = "test-rasa-api-token"
 
 
 @pytest.fixture(scope="session")
 def fake_cloud() -> Iterator[FakeCloud]:
-    """The Telegram and Twilio APIs, faked at the HTTP boundary for the whole session."""
+    """The Telegram, Twilio and Graph APIs, faked at the HTTP boundary for the whole session."""
     cloud = start_fake_cloud()
     yield cloud
     cloud.server.shutdown()
@@ -101,6 +105,11 @@ def stack_config(tmp_path_factory: pytest.TempPathFactory, trained_model: Path, 
             "TWILIO_AUTH_TOKEN": TWILIO_AUTH_TOKEN,
             "TWILIO_FROM_NUMBER": TWILIO_NUMBER,
             "TWILIO_API_BASE_URL": fake_cloud.base_url,
+            "MESSENGER_APP_SECRET": MESSENGER_APP_SECRET,
+            "MESSENGER_VERIFY_TOKEN": MESSENGER_VERIFY_TOKEN,
+            "MESSENGER_PAGE_ACCESS_TOKEN": MESSENGER_PAGE_ACCESS_TOKEN,
+            "MESSENGER_PAGE_ID": MESSENGER_PAGE_ID,
+            "META_GRAPH_API_BASE_URL": fake_cloud.graph_base_url,
             "CONSOLE_PORT": str(free_port()),  # the staff console (live handoff)
             # Every console test signs in from 127.0.0.1; the per-client limit has tests of its own.
             "CONSOLE_SIGNIN_ATTEMPTS": "1000",

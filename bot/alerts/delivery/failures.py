@@ -15,7 +15,9 @@ def is_permanent(error: BaseException) -> bool:
             return True  # blocked the bot, chat not found, bad token
     except ImportError:  # pragma: no cover - telegram is a dependency
         pass
-    status = getattr(error, "status", None)  # TwilioSendError: HTTP status of Twilio's answer
+    if getattr(error, "temporary", False) is True:
+        return False  # GraphSendError: Meta throttling (a 400 with code 613) or a temporary failure
+    status = getattr(error, "status", None)  # TwilioSendError, GraphSendError: HTTP status of the answer
     if isinstance(status, int) and 400 <= status < 500 and status != 429:
         return True
     return False

@@ -17,6 +17,7 @@ import threading
 import time
 import uuid
 from collections import Counter
+from datetime import timedelta
 from typing import Any, Dict, Iterator, Tuple
 
 import pytest
@@ -26,7 +27,7 @@ from bot.alerts import store
 from bot.alerts.delivery.job import run_delivery
 from bot.alerts.delivery.lease import AlertBusy
 from bot.alerts.limiter import reset_limiters
-from bot.alerts.store import ALL, PENDING, SENDING, SENT
+from bot.alerts.store import ALL, PENDING, SENDING, SENT, SKIPPED
 from bot.channels.identity import sender_id_for
 from bot.db.contacts import set_opted_out
 from bot.db.engine import database, reset_database, utcnow
@@ -293,3 +294,33 @@ async def test_each_channel_holds_its_configured_rate(channel_env, cloud, monkey
         # bunch a few arrivals together: allow half the rate on top, never double.
         busiest = max(sum(1 for t in times if start <= t < start + 1.0) for start in times)
         assert busiest <= rate * 1.5 + 2, (rate, busiest)
+
+
+async def test_messenger_and_instagram_alerts_only_within_metas_24_hours(channel_env, cloud):
+    """Outside the window an alert is not sent: the delivery is skipped, with the reason."""
+    from bot.channels.messenger_api import MessengerSender, MessengerSettings
+    from bot.db.contacts import note_resident_message
+
+    recent = resident("messenger", "7300000000000001")
+    instagram = resident("instagram", "instagram:7300000000000002")
+    silent = resident("messenger", "7300000000000003")
+    add_residents([recent, instagram, silent])
+    await note_resident_message(recent.sender_id, utcnow() - timedelta(hours=3))
+    await note_resident_message(instagram.sender_id, utcnow() - timedelta(hours=20))
+    await note_resident_message(silent.sender_id, utcnow() - timedelta(hours=30))
+    marker = f"META-{uuid.uuid4().hex[:8]}"
+    alert = await queued_alert(ALL, ALL, "info", f"Boil water notice {marker}.")
+    sender = MessengerSender(MessengerSettings("s", "v", "PAGE-TOKEN", "104938271650213", cloud.graph_base_url))
+    try:
+        status = await run_delivery(alert.id, senders={"messenger": sender, "instagram": sender})
+    finally:
+        await sender.aclose()
+    assert (status.sent, states(alert.id)[SKIPPED]) == (2, 1)
+    sent = [r.body for r in cloud.calls("messages") if marker in r.body["message"]["text"]]
+    assert sorted(b["recipient"]["id"] for b in sent) == ["7300000000000001", "7300000000000002"]
+    assert {b["messaging_type"] for b in sent} == {"UPDATE"}
+    with database().engine.begin() as connection:
+        error = connection.execute(
+            sa.select(deliveries.c.last_error).where(deliveries.c.sender_id == silent.sender_id)
+        ).scalar()
+    assert "24 hours" in error
