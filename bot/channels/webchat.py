@@ -314,7 +314,7 @@ async def attach_photo(turn: Turn) -> Turn:
         raise BadRequest("metadata.photo is not a photo this conversation uploaded", status=404)
     text = turn.text or (await resident_texts(sender_id, metadata.get("language"))).text(PHOTO_TEXT)
     metadata["media_url"] = link
-    return Turn(turn.session, text, turn.shown if turn.text else text, metadata, image=link)
+    return Turn(turn.session, text, turn.shown if turn.text else "", metadata, image=link)
 
 
 def parse_location(location: Any) -> Dict[str, float]:
@@ -394,7 +394,7 @@ class WebChatInput(InputChannel):
         sender_id = sender_id_for(CHANNEL, turn.session)
         await remember_contact(sender_id, CHANNEL, turn.session)
         if record:
-            await append_message(sender_id, USER, {"text": turn.shown, **({"image": turn.image} if turn.image else {})})
+            await append_message(sender_id, USER, clean_payload({"text": turn.shown, "image": turn.image}))
         output = WebChatOutput()
         try:
             await on_new_message(
@@ -451,7 +451,8 @@ class WebChatInput(InputChannel):
                     language=language,
                     hint=request_language(request),
                     photos=photos_on(),
-                    photo_max_mb=round(max_photo_bytes() / (1024 * 1024), 1),
+                    photo_max_mb=f"{max_photo_bytes() / (1024 * 1024):g}",
+                    photo_max_bytes=max_photo_bytes(),
                 ),
                 headers={"Content-Security-Policy": PAGE_POLICY, **_by_language(language), **_NOSNIFF},
             )

@@ -5,8 +5,8 @@ raw bytes as `application/octet-stream` or `image/*`, types a browser sends
 cross-site only after a CORS preflight, which this server never grants, like
 the JSON the other web chat calls take). It is checked and re-encoded
 (bot/channels/photo_checks.py) and kept in the `webchat_photos` table under a
-random reference; the answer names that reference and the GPS position the
-photo carried. The page then sends the photo as a message (`metadata.photo`),
+random reference; the answer names that reference, the photo's link (for the
+page to show it) and the GPS position the photo carried. The page then sends the photo as a message (`metadata.photo`),
 and only a photo of the same conversation is attached: its signed link
 (bot/channels/media.py) becomes the report's `media_url`, which the city's
 back office fetches from `GET /webhooks/webchat/media/<ref>?sig=`.
@@ -127,7 +127,7 @@ def _declared_type(request: Request) -> str:
 
 
 async def receive_photo(request: Request, sender_id: str) -> HTTPResponse:
-    """Check, re-encode and keep an upload; answer its reference and GPS position (201), or why not (4xx/503)."""
+    """Check, re-encode and keep an upload; answer its reference, link and GPS position (201), or why not (4xx/503)."""
     if not photos_on():
         return refusal(UNAVAILABLE, 503, "photos are off: PUBLIC_URL is not set")
     if _declared_type(request) not in UPLOAD_TYPES:
@@ -145,7 +145,7 @@ async def receive_photo(request: Request, sender_id: str) -> HTTPResponse:
     position: Optional[Dict[str, Any]] = None
     if photo.position:
         position = {"latitude": photo.position[0], "longitude": photo.position[1]}
-    return response.json({"photo": ref, "position": position}, status=201)
+    return response.json({"photo": ref, "link": signed_media_url(CHANNEL, ref), "position": position}, status=201)
 
 
 async def serve_photo(request: Request, ref: str) -> HTTPResponse:
