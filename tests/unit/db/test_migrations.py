@@ -30,7 +30,14 @@ POSTGRES_URL = os.environ.get("SCALE_OUT_POSTGRES_URL", "postgresql://postgres@1
 FIXTURES = Path(__file__).resolve().parents[2] / "data"
 RENAMED = {"request_subscriptions": "report_subscriptions"}  # previous release's name -> today's
 # Added since the previous release: new tables start empty, new columns with these values in the old rows.
-NEW_TABLES = {"resident_languages", "alert_translations", "retention_holds", "answer_versions", "survey_answers"}
+NEW_TABLES = {
+    "resident_languages",
+    "alert_translations",
+    "retention_holds",
+    "answer_versions",
+    "survey_answers",
+    "webchat_photos",
+}
 NEW_COLUMNS = {
     "report_outbox": {"language": None},
     "alerts": {
