@@ -2,9 +2,7 @@
 
 from __future__ import annotations
 
-import io
 import zlib
-from typing import Any, Dict, Optional
 
 import pytest
 from PIL import ExifTags, Image
@@ -18,44 +16,9 @@ from bot.channels.photo_checks import (
     checked_photo,
     exif_position,
 )
+from tests.support.photos import GPS, RIVERTON, camera_exif, has_no_metadata, opened, photo_bytes
 
 LIMIT = 10 * 1024 * 1024
-# 41°25'30" N, 90°37'12" W: a street in Riverton.
-GPS: Dict[int, Any] = {
-    ExifTags.GPS.GPSLatitudeRef: "N",
-    ExifTags.GPS.GPSLatitude: (41.0, 25.0, 30.0),
-    ExifTags.GPS.GPSLongitudeRef: "W",
-    ExifTags.GPS.GPSLongitude: (90.0, 37.0, 12.0),
-}
-RIVERTON = (41.425, -90.62)
-
-
-def camera_exif(gps: Optional[Dict[int, Any]] = None, orientation: int = 1) -> Image.Exif:
-    exif = Image.Exif()
-    exif[ExifTags.Base.Make] = "Pixelphone"
-    exif[ExifTags.Base.Model] = "Pixelphone 9 Pro"
-    exif[ExifTags.Base.Orientation] = orientation
-    if gps is not None:
-        exif[ExifTags.IFD.GPSInfo] = gps
-    return exif
-
-
-def photo_bytes(kind: str, size: tuple = (64, 48), mode: str = "RGB", **save: Any) -> bytes:
-    image = Image.new(mode, size, (200, 30, 30, 255)[: len(mode)])
-    out = io.BytesIO()
-    image.save(out, format=kind, **save)
-    return out.getvalue()
-
-
-def opened(data: bytes) -> Image.Image:
-    image = Image.open(io.BytesIO(data))
-    image.load()
-    return image
-
-
-def assert_no_metadata(image: Image.Image) -> None:
-    assert not image.getexif()
-    assert not {"exif", "xmp", "icc_profile", "comment", "Description"} & set(image.info)
 
 
 def test_a_jpeg_with_gps_gives_its_position_and_loses_every_tag() -> None:
@@ -64,7 +27,7 @@ def test_a_jpeg_with_gps_gives_its_position_and_loses_every_tag() -> None:
     assert photo.content_type == "image/jpeg" and (photo.width, photo.height) == (64, 48)
     kept = opened(photo.data)
     assert kept.format == "JPEG"
-    assert_no_metadata(kept)
+    assert has_no_metadata(kept)
     assert b"Pixelphone" not in photo.data
 
 
@@ -83,7 +46,7 @@ def test_the_cameras_orientation_is_applied_before_its_exif_goes() -> None:
     sideways = photo_bytes("JPEG", size=(64, 48), exif=camera_exif(orientation=6))  # "rotate 90° clockwise"
     photo = check_photo(sideways, LIMIT)
     assert (photo.width, photo.height) == (48, 64)
-    assert_no_metadata(opened(photo.data))
+    assert has_no_metadata(opened(photo.data))
 
 
 def test_a_png_stays_a_png_with_its_transparency_and_without_its_text_chunks() -> None:
@@ -97,7 +60,7 @@ def test_a_png_stays_a_png_with_its_transparency_and_without_its_text_chunks() -
     assert photo.content_type == "image/png" and photo.position is None
     kept = opened(photo.data)
     assert kept.format == "PNG" and kept.mode == "RGBA"
-    assert_no_metadata(kept)
+    assert has_no_metadata(kept)
     assert b"Rita Moreno" not in photo.data
 
 
@@ -108,7 +71,7 @@ def test_a_heic_from_a_phone_becomes_a_jpeg_and_gives_its_position() -> None:
     assert photo.content_type == "image/jpeg" and photo.position == RIVERTON
     kept = opened(photo.data)
     assert kept.format == "JPEG"
-    assert_no_metadata(kept)
+    assert has_no_metadata(kept)
 
 
 def test_a_large_photo_is_scaled_down_to_the_longest_side_kept() -> None:
