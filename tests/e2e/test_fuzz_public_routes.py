@@ -24,6 +24,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from bot.channels.twilio_signature import SIGNATURE_HEADER
+from tests.support.photos import GPS, camera_exif, photo_bytes
 from tests.support.stack import RASA_API_TOKEN, SHARED, TELEGRAM_SECRET, TWILIO_AUTH_TOKEN
 
 pytestmark = pytest.mark.e2e
@@ -294,6 +295,35 @@ def test_web_chat_and_pages(stack, outcome):
         )
         outcome.check(f"faq {value[:30]!r}", httpx.get, f"{base}/faq/{raw(value)}", timeout=30)
         outcome.check(f"static {value[:30]!r}", httpx.get, f"{base}/chat/static/{raw(value)}", timeout=30)
+        outcome.check(
+            f"photo session={value[:30]!r}", httpx.post, f"{base}/webhooks/webchat/photo?session={raw(value)}"
+        )
+        outcome.check(
+            f"media {value[:30]!r}", httpx.get, f"{base}/webhooks/webchat/media/{raw(value)}?sig={raw(value)}"
+        )
+    photo_turn = {"session": str(uuid.uuid4()), "message": "", "metadata": {"photo": "abc", "language": "es"}}
+    for number in range(20):
+        for path, body in (
+            ("start", json_body({"session": str(uuid.uuid4())}, rng)),
+            ("webhook", json_body(photo_turn, rng)),
+        ):
+            outcome.check(
+                f"{path} #{number} {body[:80]!r}",
+                httpx.post,
+                f"{base}/webhooks/webchat/{path}",
+                content=body,
+                timeout=60,
+                headers={"Content-Type": "application/json"},
+            )
+        upload = broken_bytes(photo_bytes("JPEG", exif=camera_exif(GPS)), rng)
+        outcome.check(
+            f"photo #{number} {upload[:20]!r}",
+            httpx.post,
+            f"{base}/webhooks/webchat/photo?session={uuid.uuid4()}",
+            content=upload,
+            timeout=60,
+            headers={"Content-Type": "image/jpeg"},
+        )
     outcome.assert_clean(mark)
 
 

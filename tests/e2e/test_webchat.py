@@ -293,6 +293,13 @@ def choose(page: Page, title: str) -> None:
     page.locator("#log button.choice:enabled", has_text=re.compile(f"^{re.escape(title)}$")).click()
 
 
+def say_hello(page: Page) -> None:
+    """Say hello after the greeting the page opened with, and wait for the answer (a second greeting)."""
+    type_message(page, "hello")
+    expect(page.locator("#log .message--bot")).to_have_count(2, timeout=REPLY_TIMEOUT)
+    bot_said(page, "311 assistant")
+
+
 def transcript(page: Page) -> List[str]:
     """Each message as a screen reader reads it: who said it, then what."""
     return [" ".join(text.split()) for text in page.locator("#log .message").all_text_contents()]
@@ -335,8 +342,7 @@ def test_a_resident_files_a_pothole_report_from_the_page(stack, base, page):
 
 def test_a_reload_keeps_the_conversation(base, page):
     open_chat(page, base)
-    type_message(page, "hello")
-    bot_said(page, "311 assistant")
+    say_hello(page)
     type_message(page, "what day is trash pickup?")
     bot_said(page, "zone")
     before = transcript(page)
@@ -361,7 +367,7 @@ def test_keyboard_only(base, page):
     expect(box).to_be_focused()
     page.keyboard.type("hello")
     page.keyboard.press("Enter")
-    bot_said(page, "311 assistant")
+    expect(page.locator("#log .message--bot")).to_have_count(2, timeout=REPLY_TIMEOUT)
     expect(box).to_be_focused()
 
     page.keyboard.press("Shift+Tab")  # back from the message box to the latest reply's buttons
@@ -379,8 +385,7 @@ def test_keyboard_only(base, page):
 
 def test_pushed_messages_appear_with_links_and_nothing_is_taken_as_html(base, page, shared_db):
     open_chat(page, base)
-    type_message(page, "hello")
-    bot_said(page, "311 assistant")
+    say_hello(page)
     session = page.evaluate("localStorage.getItem('citybot.webchat.session')")
     hostile = 'Fixed! <img src=x onerror="window.__hacked = 1"> Details: riverton.gov/parking, or mayor@riverton.gov.'
     run_async(WebChatSender().send(session, hostile, role="staff"))
@@ -420,8 +425,7 @@ def test_the_typing_indicator_and_a_failed_send(base, page):
 
 def test_axe_finds_no_serious_problem_on_a_desktop_or_a_phone(base, page, shared_db):
     open_chat(page, base)
-    type_message(page, "hello")
-    bot_said(page, "311 assistant")
+    say_hello(page)
     type_message(page, "what day is trash pickup?")
     bot_said(page, "riverton.gov/trash")
     session = page.evaluate("localStorage.getItem('citybot.webchat.session')")
@@ -518,7 +522,7 @@ def test_a_spanish_page_is_answered_in_spanish_and_passes_axe(base, page, shared
     bot_said(page, SPANISH_GREETING)
     said = transcript(page)
     assert said[0].startswith("Riverton 311 dijo: ") and said[1] == "Usted dijo: hello"
-    expect(page.get_by_role("group", name="Opciones de respuesta")).to_be_visible()
+    expect(page.get_by_role("group", name="Opciones de respuesta").last).to_be_visible()
 
     session = page.evaluate("localStorage.getItem('citybot.webchat.session')")
     run_async(WebChatSender().send(session, "Le escribe Dana, de Obras Públicas.", role="staff"))
@@ -558,8 +562,7 @@ def test_a_browser_in_spanish_gets_the_spanish_page_and_embed(base, city_site, s
 
 def test_the_language_link_switches_the_page_and_the_conversation(base, page):
     open_chat(page, base)
-    type_message(page, "hello")
-    bot_said(page, "311 assistant")
+    say_hello(page)
     page.get_by_role("link", name="Español").click()
     page.wait_for_url("**/chat?lang=es")
     expect(page.get_by_label("Su mensaje")).to_be_visible()
@@ -699,7 +702,7 @@ def test_a_resident_files_a_pothole_with_a_photo_and_a_shared_location(stack, ba
     assert not violations, describe(violations)
     offer.get_by_role("button", name="Send it without the location").click()
     expect(offer).to_be_hidden()
-    mine = page.locator("#log .message--user").last
+    mine = page.locator("#log .message--user", has=page.get_by_role("img"))
     expect(mine).to_contain_text("Deep hole by the curb, photo from the web chat")
     expect(mine.get_by_role("img", name="Your photo")).to_be_visible()
     bot_said(page, "updates")
@@ -724,7 +727,7 @@ def test_a_resident_files_a_pothole_with_a_photo_and_a_shared_location(stack, ba
     assert mine.get_by_role("img").get_attribute("src") == media_url
 
 
-def test_a_dropped_photo_offers_where_it_was_taken_as_the_location(base, page):
+def test_a_dropped_photo_offers_where_it_was_taken_as_the_location(base, page, shared_db):
     open_chat(page, base)
     start_a_pothole_report(page)
     drop_file(page, photo_bytes("HEIF", exif=camera_exif(GPS).tobytes()), "IMG_0042.HEIC", "image/heic")
@@ -759,8 +762,7 @@ def test_a_refused_location_or_a_bad_file_is_explained_and_the_resident_can_type
 
 def test_new_conversation_asks_before_it_clears_the_page(base, page):
     open_chat(page, base)
-    type_message(page, "hello")
-    bot_said(page, "311 assistant")
+    say_hello(page)
     session = page.evaluate("localStorage.getItem('citybot.webchat.session')")
     before = transcript(page)
 
