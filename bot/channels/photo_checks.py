@@ -8,7 +8,9 @@ position; XMP, comments, colour profiles) and nothing hidden after the image
 data reaches the city's back office. The GPS position is read first: the page
 offers it to the resident as the report's location, never uses it unasked.
 
-Decoding is CPU work: `checked_photo` runs it in a worker thread, off the event loop.
+Decoding is CPU and memory work: `checked_photo` runs it in a worker thread,
+off the event loop, one photo at a time per process, and a JPEG is decoded
+straight at a reduced scale when it is larger than what is kept.
 """
 
 from __future__ import annotations
@@ -31,6 +33,7 @@ MAX_PIXELS = 50_000_000
 # The longest side the assistant keeps: enough to see a pothole, small to store and fetch.
 MAX_SIDE = 2560
 JPEG_QUALITY = 85
+_decoding: Optional[asyncio.Semaphore] = None  # one decode at a time in this process (made on first use)
 
 # Why a photo was refused (the page shows the resident the matching text) and the HTTP status it gets.
 EMPTY = "empty"
@@ -112,8 +115,11 @@ def check_photo(data: bytes, max_bytes: int) -> Photo:
             if image.width * image.height > MAX_PIXELS:
                 raise PhotoRefused(TOO_LARGE, f"the photo has more than {MAX_PIXELS} pixels")
             position = exif_position(image.getexif())
+            if kind == "JPEG":
+                image.draft("RGB", (MAX_SIDE, MAX_SIDE))  # decoded at 1/2, 1/4 or 1/8 scale when that still fits
             upright = ImageOps.exif_transpose(image) or image
             upright.load()
+            upright.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
             clean = _pixels_only(upright)
     except PhotoRefused:
         raise
@@ -121,7 +127,6 @@ def check_photo(data: bytes, max_bytes: int) -> Photo:
         raise PhotoRefused(TOO_LARGE, f"the photo has more than {MAX_PIXELS} pixels") from None
     except (UnidentifiedImageError, OSError, ValueError, SyntaxError, EOFError):
         raise PhotoRefused(NOT_A_PHOTO, "the file is not a JPEG, PNG or HEIC photo") from None
-    clean.thumbnail((MAX_SIDE, MAX_SIDE), Image.Resampling.LANCZOS)
     out = io.BytesIO()
     if kind == "PNG":
         clean.save(out, format="PNG", optimize=True)
@@ -133,5 +138,9 @@ def check_photo(data: bytes, max_bytes: int) -> Photo:
 
 
 async def checked_photo(data: bytes, max_bytes: int) -> Photo:
-    """`check_photo` in a worker thread, so decoding never holds up the event loop."""
-    return await asyncio.to_thread(check_photo, data, max_bytes)
+    """`check_photo` in a worker thread, so decoding never holds up the event loop; one at a time."""
+    global _decoding
+    if _decoding is None:
+        _decoding = asyncio.Semaphore(1)
+    async with _decoding:
+        return await asyncio.to_thread(check_photo, data, max_bytes)

@@ -12,8 +12,9 @@ and only a photo of the same conversation is attached: its signed link
 back office fetches from `GET /webhooks/webchat/media/<ref>?sig=`.
 
 Uploads are limited per conversation and across all web chats (counted in the
-database, so every Rasa process shares the count), each file by size, and the
-retention job forgets photos with the rest of a conversation's transcript.
+database, so every Rasa process shares the count), each file by size, each
+Rasa process to a few uploads at once (their bodies are held in memory), and
+the retention job forgets photos with the rest of a conversation's transcript.
 """
 
 from __future__ import annotations
@@ -42,6 +43,9 @@ UPLOAD_TYPES = ("application/octet-stream", "image/jpeg", "image/png", "image/he
 # Refusals the page explains to the resident, besides photo_checks' reasons.
 BUSY = "busy"
 UNAVAILABLE = "unavailable"
+# Uploads one Rasa process holds at once (each body up to WEBCHAT_PHOTO_MAX_MB in memory); more get 429 at once.
+MAX_UPLOADS_IN_FLIGHT = 4
+_in_flight = 0
 PHOTO_HEADERS = {
     "Cache-Control": "private, max-age=3600",
     "X-Content-Type-Options": "nosniff",
@@ -132,15 +136,19 @@ async def receive_photo(request: Request, sender_id: str) -> HTTPResponse:
         return refusal(UNAVAILABLE, 503, "photos are off: PUBLIC_URL is not set")
     if _declared_type(request) not in UPLOAD_TYPES:
         return refusal(NOT_A_PHOTO, 415, f"send the file's bytes as one of {', '.join(UPLOAD_TYPES)}")
-    if await too_many_uploads(sender_id):
+    global _in_flight
+    if _in_flight >= MAX_UPLOADS_IN_FLIGHT or await too_many_uploads(sender_id):
         return refusal(BUSY, 429, "too many photos: try again later")
     limit = max_photo_bytes()
+    _in_flight += 1
     try:
         photo = await checked_photo(await read_capped_body(request, limit), limit)
     except BodyTooLarge:
         return refusal(TOO_LARGE, 413, f"the file is larger than {limit} bytes")
     except PhotoRefused as refused:
         return refusal(refused.reason, refused.status, str(refused))
+    finally:
+        _in_flight -= 1
     ref = await keep_photo(sender_id, photo.content_type, photo.data)
     position: Optional[Dict[str, Any]] = None
     if photo.position:

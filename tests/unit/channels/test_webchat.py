@@ -6,6 +6,7 @@ The same API over real HTTP, and the page in a browser, are in tests/e2e/test_we
 from __future__ import annotations
 
 import json
+from types import SimpleNamespace
 from typing import Any, Iterator
 
 import pytest
@@ -178,3 +179,15 @@ async def test_uploads_are_limited_per_conversation_and_for_everyone(
     assert not await webchat_photos.too_many_uploads(other)
     await webchat_photos.keep_photo(other, "image/jpeg", b"x")
     assert await webchat_photos.too_many_uploads(other)  # three in the last minute, whoever sent them
+
+
+async def test_a_process_holding_its_most_uploads_answers_busy_before_reading_another(
+    sender: str, public_url: str, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    request = SimpleNamespace(headers={"content-type": "image/jpeg"})
+    monkeypatch.setattr(webchat_photos, "_in_flight", webchat_photos.MAX_UPLOADS_IN_FLIGHT)
+    busy = await webchat_photos.receive_photo(request, sender)  # type: ignore[arg-type]
+    assert busy.status == 429 and json.loads(busy.body)["reason"] == "busy"
+    monkeypatch.setattr(webchat_photos, "_in_flight", 0)
+    form = await webchat_photos.receive_photo(SimpleNamespace(headers={"content-type": "text/plain"}), sender)  # type: ignore[arg-type]
+    assert form.status == 415 and json.loads(form.body)["reason"] == "not_a_photo"
