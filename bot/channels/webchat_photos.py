@@ -31,7 +31,7 @@ from sanic.response import HTTPResponse
 from sqlalchemy.engine import Connection
 
 from bot.channels.limits import BodyTooLarge, read_capped_body
-from bot.channels.media import MEDIA_REF, media_error, media_signature_ok, signed_media_url
+from bot.channels.media import MEDIA_HEADERS, MEDIA_REF, media_error, media_signature_ok, signed_media_url
 from bot.channels.photo_checks import NOT_A_PHOTO, TOO_LARGE, PhotoRefused, checked_photo
 from bot.db.engine import database, utcnow
 from bot.db.schema import webchat_photos
@@ -46,12 +46,7 @@ UNAVAILABLE = "unavailable"
 # Uploads one Rasa process holds at once (each body up to WEBCHAT_PHOTO_MAX_MB in memory); more get 429 at once.
 MAX_UPLOADS_IN_FLIGHT = 4
 _in_flight = 0
-PHOTO_HEADERS = {
-    "Cache-Control": "private, max-age=3600",
-    "X-Content-Type-Options": "nosniff",
-    "Content-Security-Policy": "default-src 'none'",
-    "Content-Disposition": "inline",
-}
+PHOTO_HEADERS = {**MEDIA_HEADERS, "Content-Security-Policy": "default-src 'none'", "Content-Disposition": "inline"}
 
 
 def max_photo_bytes() -> int:

@@ -265,15 +265,26 @@ def test_web_chat_and_pages(stack, outcome):
         "title": "Report",
         "metadata": {"location": {"latitude": 41.5, "longitude": -90.5}},
     }
-    for number in range(60):
-        body = json_body(turn, rng)
+    photo_turn = {"session": str(uuid.uuid4()), "message": "", "metadata": {"photo": "abc", "language": "es"}}
+    bodies = (
+        [("webhook", turn)] * 60
+        + [("webhook", photo_turn)] * 20
+        + [("start", {"session": str(uuid.uuid4()), "metadata": {"language": "es"}})] * 20
+        + [("photo", None)] * 20  # a photo with a camera's EXIF, broken
+    )
+    photo = photo_bytes("JPEG", exif=camera_exif(GPS))
+    for number, (path, template) in enumerate(bodies):
+        if template is None:
+            body, kind, query = broken_bytes(photo, rng), "image/jpeg", f"?session={uuid.uuid4()}"
+        else:
+            body, kind, query = json_body(template, rng), "application/json", ""
         outcome.check(
-            f"webchat #{number} {body[:80]!r}",
+            f"webchat {path} #{number} {body[:80]!r}",
             httpx.post,
-            f"{base}/webhooks/webchat/webhook",
+            f"{base}/webhooks/webchat/{path}{query}",
             content=body,
             timeout=60,
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": kind},
         )
     for value in ODD_TEXT:
         query = f"session={uuid.uuid4()}&after={raw(value)}"
@@ -300,29 +311,6 @@ def test_web_chat_and_pages(stack, outcome):
         )
         outcome.check(
             f"media {value[:30]!r}", httpx.get, f"{base}/webhooks/webchat/media/{raw(value)}?sig={raw(value)}"
-        )
-    photo_turn = {"session": str(uuid.uuid4()), "message": "", "metadata": {"photo": "abc", "language": "es"}}
-    for number in range(20):
-        for path, body in (
-            ("start", json_body({"session": str(uuid.uuid4())}, rng)),
-            ("webhook", json_body(photo_turn, rng)),
-        ):
-            outcome.check(
-                f"{path} #{number} {body[:80]!r}",
-                httpx.post,
-                f"{base}/webhooks/webchat/{path}",
-                content=body,
-                timeout=60,
-                headers={"Content-Type": "application/json"},
-            )
-        upload = broken_bytes(photo_bytes("JPEG", exif=camera_exif(GPS)), rng)
-        outcome.check(
-            f"photo #{number} {upload[:20]!r}",
-            httpx.post,
-            f"{base}/webhooks/webchat/photo?session={uuid.uuid4()}",
-            content=upload,
-            timeout=60,
-            headers={"Content-Type": "image/jpeg"},
         )
     outcome.assert_clean(mark)
 

@@ -312,13 +312,8 @@ def bot_said(page: Page, text: str) -> None:
 def test_a_resident_files_a_pothole_report_from_the_page(stack, base, page):
     address = f"{random.randint(100, 9999)} Willow Street"
     open_chat(page, base)
-    type_message(page, "I need to report a pothole")
-    bot_said(page, "How big is it?")
-    choose(page, "large (bigger than a car tire)")
-    expect(page.locator("#log .message--user").last).to_have_text("You said: large (bigger than a car tire)")
-    bot_said(page, "Where on the road?")
-    choose(page, "bike lane")
-    bot_said(page, "Where is it?")
+    start_a_pothole_report(page)
+    expect(page.locator("#log .message--user").nth(1)).to_have_text("You said: large (bigger than a car tire)")
     type_message(page, address)
     bot_said(page, "describe the problem")
     type_message(page, "A deep pothole in the bike lane, reported from the web chat")

@@ -36,13 +36,10 @@
   var problem = document.getElementById("problem");
   var form = document.getElementById("composer");
   var input = document.getElementById("message");
-  var notice = document.getElementById("notice");
-  var shareButton = document.getElementById("share-location");
-  var photoButton = document.getElementById("add-photo");
-  var photoInput = document.getElementById("photo-file");
-  var dropZone = document.getElementById("drop-zone");
-  var offer = document.getElementById("photo-place");
-  var restartDialog = document.getElementById("restart-dialog");
+  // Locations, photos and New conversation's question (the photo parts are absent when photos are off).
+  var notice = byId("notice");
+  var photoInput = byId("photo-file");
+  var restartDialog = byId("restart-dialog");
   var PHOTO_MAX_BYTES = Number(document.body.getAttribute("data-photo-max-bytes")) || 0;
 
   var session = loadSession();
@@ -53,6 +50,8 @@
   var events = null;
   var locating = false;
   var uploaded = null; // a photo waiting for the resident's answer about its location
+
+  function byId(id) { return document.getElementById(id); }
 
   // --- the session: a random UUID kept in this browser --------------------------
 
@@ -222,19 +221,29 @@
     return Object.keys(metadata).length ? metadata : null;
   }
 
-  /* Resolves true once the assistant answered, false when the message was not sent. */
-  function post(text, title, extra) {
+  /* POST `body` (with the metadata) as JSON, the typing indicator shown until `typed()`. */
+  function postJson(path, body, extra) {
     pending += 1;
     typing.hidden = false;
-    var body = { session: session, message: text };
-    if (title) body.title = title;
     var metadata = metadataWith(extra);
     if (metadata) body.metadata = metadata;
-    return fetch(API + "webhook", {
+    return fetch(API + path, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify(body)
-    })
+    });
+  }
+
+  function typed() {
+    pending -= 1;
+    typing.hidden = pending === 0;
+  }
+
+  /* Resolves true once the assistant answered, false when the message was not sent. */
+  function post(text, title, extra) {
+    var body = { session: session, message: text };
+    if (title) body.title = title;
+    return postJson("webhook", body, extra)
       .then(function (response) {
         return response.json().catch(function () { return null; }).then(function (data) {
           if (!response.ok || !Array.isArray(data)) {
@@ -251,8 +260,7 @@
         return false;
       })
       .then(function (sent) {
-        pending -= 1;
-        typing.hidden = pending === 0;
+        typed();
         scrollToEnd();
         return sent;
       });
@@ -260,23 +268,11 @@
 
   /* A new conversation's first messages: the assistant's greeting and its starter buttons. */
   function greet() {
-    pending += 1;
-    typing.hidden = false;
-    var body = { session: session };
-    var metadata = metadataWith(null);
-    if (metadata) body.metadata = metadata;
-    return fetch(API + "start", {
-      method: "POST",
-      headers: { "Content-Type": "application/json" },
-      body: JSON.stringify(body)
-    })
+    return postJson("start", { session: session }, null)
       .then(function (response) { return response.ok ? response.json() : []; })
       .then(function (messages) { if (Array.isArray(messages)) messages.forEach(show); })
       .catch(function () { /* offline: the resident can still type */ })
-      .then(function () {
-        pending -= 1;
-        typing.hidden = pending === 0;
-      });
+      .then(typed);
   }
 
   // --- a shared location --------------------------------------------------------------
@@ -290,7 +286,7 @@
       return;
     }
     locating = true;
-    shareButton.setAttribute("aria-busy", "true");
+    byId("share-location").setAttribute("aria-busy", "true");
     announce(TEXTS.locating);
     navigator.geolocation.getCurrentPosition(
       function (position) {
@@ -310,7 +306,7 @@
 
   function located() {
     locating = false;
-    shareButton.removeAttribute("aria-busy");
+    byId("share-location").removeAttribute("aria-busy");
   }
 
   function locationFailed(text) {
@@ -356,14 +352,14 @@
     if (!photo.position) return sendUploaded(photo, null);
     uploaded = photo;
     announce("");
-    offer.hidden = false;
+    byId("photo-place").hidden = false;
     scrollToEnd();
-    document.getElementById("photo-place-use").focus();
+    byId("photo-place-use").focus();
   }
 
   function hideOffer() {
     uploaded = null;
-    if (offer) offer.hidden = true;
+    if (photoInput) byId("photo-place").hidden = true;
   }
 
   function answerOffer(usePlace) {
@@ -440,25 +436,25 @@
   /* New conversation clears the page: asked first (a native modal dialog: focus stays in it, Escape cancels). */
   document.getElementById("restart").addEventListener("click", function () {
     restartDialog.showModal();
-    document.getElementById("restart-cancel").focus();
+    byId("restart-cancel").focus();
   });
-  document.getElementById("restart-cancel").addEventListener("click", function () { restartDialog.close(); });
-  document.getElementById("restart-confirm").addEventListener("click", function () {
+  byId("restart-cancel").addEventListener("click", function () { restartDialog.close(); });
+  byId("restart-confirm").addEventListener("click", function () {
     restartDialog.close();
     restart();
   });
 
-  shareButton.addEventListener("click", shareLocation);
+  byId("share-location").addEventListener("click", shareLocation);
 
   if (photoInput) {
-    photoButton.addEventListener("click", function () { photoInput.click(); });
+    byId("add-photo").addEventListener("click", function () { photoInput.click(); });
     photoInput.addEventListener("change", function () {
       var file = photoInput.files && photoInput.files[0];
       photoInput.value = ""; // the same file can be picked again
       sendPhoto(file);
     });
-    document.getElementById("photo-place-use").addEventListener("click", function () { answerOffer(true); });
-    document.getElementById("photo-place-skip").addEventListener("click", function () { answerOffer(false); });
+    byId("photo-place-use").addEventListener("click", function () { answerOffer(true); });
+    byId("photo-place-skip").addEventListener("click", function () { answerOffer(false); });
 
     // Drag and drop anywhere on the page (the button does the same from the keyboard).
     var dragDepth = 0;
@@ -466,20 +462,20 @@
       if (!draggingFiles(event)) return;
       event.preventDefault();
       dragDepth += 1;
-      dropZone.hidden = false;
+      byId("drop-zone").hidden = false;
     });
     document.addEventListener("dragover", function (event) {
       if (draggingFiles(event)) event.preventDefault();
     });
     document.addEventListener("dragleave", function () {
       dragDepth = Math.max(0, dragDepth - 1);
-      if (!dragDepth) dropZone.hidden = true;
+      if (!dragDepth) byId("drop-zone").hidden = true;
     });
     document.addEventListener("drop", function (event) {
       if (!draggingFiles(event)) return;
       event.preventDefault();
       dragDepth = 0;
-      dropZone.hidden = true;
+      byId("drop-zone").hidden = true;
       sendPhoto(event.dataTransfer.files[0]);
     });
   }
