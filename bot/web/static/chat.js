@@ -206,6 +206,7 @@
   function send(text, title, extra) {
     extra = extra || {};
     setProblem("");
+    announce(""); // an earlier "Your photo was sent." no longer applies
     show({ role: "user", text: title || text, image: extra.image });
     scrollToEnd();
     queue = queue.then(function () { return post(text, title, extra.metadata); });
