@@ -154,6 +154,11 @@ class Settings:
     # answer promises ("kept for 90 days"), else 90 (checked by bot.retention.policy)
     retention_days: Optional[int] = setting("RETENTION_DAYS", None, int)
 
+    # --- photos residents upload in the web chat (bot/channels/webchat_photos.py)
+    webchat_photo_max_mb: float = setting("WEBCHAT_PHOTO_MAX_MB", 10.0, float)  # the largest file accepted
+    webchat_photos_per_hour: int = setting("WEBCHAT_PHOTOS_PER_HOUR", 10, int)  # per conversation
+    webchat_photos_per_minute: int = setting("WEBCHAT_PHOTOS_PER_MINUTE", 60, int)  # all web chats together
+
     # --- answers staff edit in the console (bot/answers): how often each Rasa process reads the published ones
     answers_refresh_seconds: float = setting("ANSWERS_REFRESH_SECONDS", 60.0, float)  # at least 1
 

@@ -29,6 +29,8 @@ logger = logging.getLogger(__name__)
 # Cloud file ids are URL-safe tokens; anything else is refused rather than escaped.
 MEDIA_REF = re.compile(r"[A-Za-z0-9_-]{1,256}")
 FETCH_TIMEOUT_SECONDS = 30.0
+# Headers of a resident's photo as the assistant serves it: cached by its fetcher only, never sniffed.
+MEDIA_HEADERS = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
 _warned_no_public_url = False
 
 
@@ -102,7 +104,7 @@ async def stream_remote(
     Returns an error response when the remote answers badly, None once the file
     was streamed (the response is then already sent).
     """
-    headers: Dict[str, str] = {"Cache-Control": "private, max-age=3600", "X-Content-Type-Options": "nosniff"}
+    headers: Dict[str, str] = dict(MEDIA_HEADERS)
     started = False
     try:
         async with httpx.AsyncClient(timeout=FETCH_TIMEOUT_SECONDS, auth=auth) as client:

@@ -13,6 +13,10 @@ is the resident's address on this channel, like a phone number for SMS.
 The page is shown in the language `?lang=` or the browser asks for
 (bot/web/language.py), and sends that language with each message as the
 channel's hint (`metadata.language`) for a resident the assistant does not know yet.
+
+A new conversation opens with the assistant's greeting (`start`). A resident
+shares a location the way Telegram's does (`metadata.location`, from the
+browser's geolocation) and sends photos (bot/channels/webchat_photos.py).
 """
 
 from __future__ import annotations
@@ -35,8 +39,11 @@ from sanic.response import HTTPResponse
 from sqlalchemy.engine import Connection
 
 from bot.channels.identity import require_production_secret, sender_id_for
+from bot.channels.language import resident_texts
 from bot.channels.limits import MAX_MESSAGE_CHARS, BodyTooLarge, is_text, read_capped_body, text_too_long
+from bot.channels.media import MEDIA_REF
 from bot.channels.outbound import Buttons, register_sender
+from bot.channels.webchat_photos import max_photo_bytes, photo_link, photos_on, receive_photo, serve_photo
 from bot.db.contacts import remember_contact
 from bot.db.engine import database, utcnow
 from bot.db.schema import webchat_messages
@@ -59,6 +66,8 @@ SETTLE_SECONDS = 5.0  # a row older than this is committed for good
 RECONNECT_MILLISECONDS = 3000
 
 USER, BOT, STAFF = "user", "bot", "staff"
+OPENING = "/greet"  # what a new conversation says first: the greeting and its starter buttons
+PHOTO_TEXT = "channels.telegram_photo"  # what a photo without a caption says to the assistant
 PUSHED_ROLES = (BOT, STAFF)
 
 STATIC_DIR = Path(__file__).resolve().parent.parent / "web" / "static"
@@ -196,9 +205,10 @@ class Turn:
     """One message a resident sent from the page."""
 
     session: str
-    text: str  # what Rasa gets: typed text or a button's payload
+    text: str  # what Rasa gets: typed text or a button's payload ("" for a photo without a caption)
     shown: str  # what the transcript shows: the same, or the button's title
     metadata: Optional[Dict[str, Any]]
+    image: Optional[str] = None  # the signed link of a photo sent with it (see `attach_photo`)
 
     @property
     def language(self) -> Optional[str]:
@@ -228,8 +238,7 @@ def _optional_text(body: Dict[str, Any], key: str) -> str:
     return text
 
 
-def parse_turn(raw: bytes) -> Turn:
-    """Check a webhook body: `{"session", "message", "title"?, "metadata"?: {"location"?, "language"?}}`."""
+def _json_object(raw: bytes) -> Dict[str, Any]:
     try:
         body = json.loads(raw or b"")
     except (ValueError, UnicodeDecodeError):
@@ -238,18 +247,37 @@ def parse_turn(raw: bytes) -> Turn:
         raise BadRequest("the body is nested too deeply") from None
     if not isinstance(body, dict):
         raise BadRequest("the body must be a JSON object")
+    return body
+
+
+def parse_turn(raw: bytes) -> Turn:
+    """Check a webhook body: `{"session", "message", "title"?, "metadata"?: {"location"?, "language"?, "photo"?}}`.
+
+    A message may be empty only when it sends a photo.
+    """
+    body = _json_object(raw)
     session = parse_session(body.get("session"))
     text = _optional_text(body, "message")
-    if not text:
+    metadata = parse_metadata(body)
+    if not text and not (metadata or {}).get("photo"):
         raise BadRequest("message is required")
-    return Turn(session=session, text=text, shown=_optional_text(body, "title") or text, metadata=parse_metadata(body))
+    return Turn(session=session, text=text, shown=_optional_text(body, "title") or text, metadata=metadata)
+
+
+def parse_opening(raw: bytes) -> Turn:
+    """Check the body that opens a conversation: `{"session", "metadata"?: {"language"?}}`."""
+    body = _json_object(raw)
+    language = (parse_metadata(body) or {}).get("language")
+    metadata = {"language": language} if language else None
+    return Turn(session=parse_session(body.get("session")), text=OPENING, shown="", metadata=metadata)
 
 
 def parse_metadata(body: Dict[str, Any]) -> Optional[Dict[str, Any]]:
-    """What the page may tell Rasa besides the text: a shared location and the page's language.
+    """What the page may tell Rasa besides the text: a shared location, the page's language, an uploaded photo.
 
     Other keys (a `media_url`, say) are dropped: channels vouch for those, and a
-    web page is anyone's to write.
+    web page is anyone's to write. A photo is named by the reference its upload
+    answered, and `attach_photo` accepts only the conversation's own.
     """
     metadata = body.get("metadata")
     if metadata is None:
@@ -263,7 +291,30 @@ def parse_metadata(body: Dict[str, Any]) -> Optional[Dict[str, Any]]:
         language = parse_language(metadata["language"])
         if language:
             parsed["language"] = language
+    if metadata.get("photo") is not None:
+        photo = metadata["photo"]
+        if not isinstance(photo, str) or not MEDIA_REF.fullmatch(photo):
+            raise BadRequest("metadata.photo must be the reference an upload answered")
+        parsed["photo"] = photo
     return parsed or None
+
+
+async def attach_photo(turn: Turn) -> Turn:
+    """A turn with a photo, its reference replaced by the link the back office fetches (`media_url`).
+
+    A photo without a caption says `channels.telegram_photo` to the assistant ("photo"), in the resident's language.
+    """
+    metadata = dict(turn.metadata or {})
+    ref = metadata.pop("photo", None)
+    if ref is None:
+        return turn
+    sender_id = sender_id_for(CHANNEL, turn.session)
+    link = await photo_link(sender_id, ref)
+    if link is None:
+        raise BadRequest("metadata.photo is not a photo this conversation uploaded", status=404)
+    text = turn.text or (await resident_texts(sender_id, metadata.get("language"))).text(PHOTO_TEXT)
+    metadata["media_url"] = link
+    return Turn(turn.session, text, turn.shown if turn.text else "", metadata, image=link)
 
 
 def parse_location(location: Any) -> Dict[str, float]:
@@ -336,11 +387,14 @@ class WebChatInput(InputChannel):
         """Messages Rasa starts itself (reminders, trigger_intent) go to the transcript too."""
         return WebChatOutput()
 
-    async def handle(self, turn: Turn, on_new_message: Callable[[UserMessage], Awaitable[Any]]) -> List[Dict[str, Any]]:
-        """Record the resident's message, run it through Rasa, return the stored replies."""
+    async def handle(
+        self, turn: Turn, on_new_message: Callable[[UserMessage], Awaitable[Any]], record: bool = True
+    ) -> List[Dict[str, Any]]:
+        """Record the resident's message (not the opening), run it through Rasa, return the stored replies."""
         sender_id = sender_id_for(CHANNEL, turn.session)
         await remember_contact(sender_id, CHANNEL, turn.session)
-        await append_message(sender_id, USER, {"text": turn.shown})
+        if record:
+            await append_message(sender_id, USER, clean_payload({"text": turn.shown, "image": turn.image}))
         output = WebChatOutput()
         try:
             await on_new_message(
@@ -392,7 +446,14 @@ class WebChatInput(InputChannel):
         async def page(request: Request) -> HTTPResponse:
             language = page_language(request)
             return response.html(
-                render("chat/chat.html", language=language, hint=request_language(request)),
+                render(
+                    "chat/chat.html",
+                    language=language,
+                    hint=request_language(request),
+                    photos=photos_on(),
+                    photo_max_mb=f"{max_photo_bytes() / (1024 * 1024):g}",
+                    photo_max_bytes=max_photo_bytes(),
+                ),
                 headers={"Content-Security-Policy": PAGE_POLICY, **_by_language(language), **_NOSNIFF},
             )
 
@@ -417,12 +478,37 @@ class WebChatInput(InputChannel):
         @web.route("/webhooks/webchat/webhook", methods=["POST"], stream=True)  # the body is read under its cap
         async def receive(request: Request) -> HTTPResponse:
             try:
-                turn = parse_turn(await read_capped_body(request))
+                turn = await attach_photo(parse_turn(await read_capped_body(request)))
             except BodyTooLarge as exc:
                 return error(BadRequest(str(exc), status=413))
             except BadRequest as exc:
                 return error(exc)
             return response.json(await self.handle(turn, on_new_message))
+
+        @web.route("/webhooks/webchat/start", methods=["POST"], stream=True)
+        async def start(request: Request) -> HTTPResponse:
+            """The greeting of a conversation with nothing in it yet (a page opened for the first time)."""
+            try:
+                turn = parse_opening(await read_capped_body(request))
+            except BodyTooLarge as exc:
+                return error(BadRequest(str(exc), status=413))
+            except BadRequest as exc:
+                return error(exc)
+            if await messages_after(sender_id_for(CHANNEL, turn.session), limit=1):
+                return response.json([])  # already under way: the page reads its history
+            return response.json(await self.handle(turn, on_new_message, record=False))
+
+        @web.route("/webhooks/webchat/photo", methods=["POST"], stream=True)  # read under WEBCHAT_PHOTO_MAX_MB
+        async def photo(request: Request) -> HTTPResponse:
+            try:
+                session = parse_session(request.args.get("session"))
+            except BadRequest as exc:
+                return error(exc)
+            return await receive_photo(request, sender_id_for(CHANNEL, session))
+
+        @web.route("/webhooks/webchat/media/<ref>", methods=["GET"])
+        async def media(request: Request, ref: str) -> HTTPResponse:
+            return await serve_photo(request, ref)
 
         @web.route("/webhooks/webchat/history", methods=["GET"])
         async def history(request: Request) -> HTTPResponse:

@@ -80,6 +80,20 @@ webchat_messages = sa.Table(
     sa.Index("ix_webchat_messages_sender_id_id", "sender_id", "id"),
 )
 
+# Photos residents uploaded in the web chat, re-encoded without metadata (bot/channels/photo_checks.py),
+# served to the city's back office through signed links (bot/channels/media.py).
+webchat_photos = sa.Table(
+    "webchat_photos",
+    metadata,
+    sa.Column("ref", sa.String(64), primary_key=True),  # random, URL-safe: the link's file reference
+    sa.Column("sender_id", sa.String(128), nullable=False),
+    sa.Column("content_type", sa.String(32), nullable=False),
+    sa.Column("data", sa.LargeBinary, nullable=False),
+    sa.Column("created_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Index("ix_webchat_photos_sender_id_created_at", "sender_id", "created_at"),
+    sa.Index("ix_webchat_photos_created_at", "created_at"),
+)
+
 # --- Rasa ----------------------------------------------------------------------
 
 # Ticket locks of the conversations being answered, for several Rasa processes.

@@ -3,7 +3,7 @@
 A conversation is known by its Rasa conversation id (`sender_id`) in every
 table. Two kinds of rows are forgotten (see docs/privacy.md):
 
-- transcripts, each on its own age: web chat messages, staff notes on a
+- transcripts, each on its own age: web chat messages and photos, staff notes on a
   handoff that is over, and numbered SMS choices older than the limit;
 - the resident behind a conversation, once nothing of it is newer than the
   limit: how to reach them (`contacts`), their language, the requests they
@@ -42,6 +42,7 @@ from bot.db.schema import (
     sms_choices,
     status_notifications,
     webchat_messages,
+    webchat_photos,
 )
 from bot.handoff.store import RESOLVED
 from bot.reports.outbox import AWAITING_ID, FILED, PENDING
@@ -59,6 +60,7 @@ ACTIVITY = (
     (sms_choices.c.sender_id, sms_choices.c.updated_at),
     (messenger_media.c.sender_id, messenger_media.c.created_at),
     (webchat_messages.c.sender_id, webchat_messages.c.created_at),
+    (webchat_photos.c.sender_id, webchat_photos.c.created_at),
     (handoffs.c.sender_id, handoffs.c.updated_at),
     (report_outbox.c.sender_id, report_outbox.c.created_at),
     (report_subscriptions.c.sender_id, report_subscriptions.c.created_at),
@@ -151,12 +153,18 @@ def alert_subscribers(connection: Connection, sender_ids: List[str]) -> Set[str]
 
 
 def forget_transcripts(connection: Connection, sender_ids: List[str], cutoff: datetime) -> Dict[str, int]:
-    """Delete the web chat messages, notes of finished handoffs, SMS choices and photo links older than the limit."""
+    """Delete the web chat messages and photos, notes of finished handoffs, SMS choices and Messenger photo links
+    older than the limit."""
     finished = sa.select(handoffs.c.id).where(handoffs.c.sender_id.in_(sender_ids), handoffs.c.state == RESOLVED)
     return {
         "webchat_messages_deleted": connection.execute(
             webchat_messages.delete().where(
                 webchat_messages.c.sender_id.in_(sender_ids), webchat_messages.c.created_at < cutoff
+            )
+        ).rowcount,
+        "webchat_photos_deleted": connection.execute(
+            webchat_photos.delete().where(
+                webchat_photos.c.sender_id.in_(sender_ids), webchat_photos.c.created_at < cutoff
             )
         ).rowcount,
         "handoff_notes_deleted": connection.execute(

@@ -60,6 +60,7 @@ class RetentionCounts:
     residents_forgotten: int = 0
     events_anonymised: int = 0
     webchat_messages_deleted: int = 0
+    webchat_photos_deleted: int = 0
     handoff_notes_deleted: int = 0
     sms_choices_deleted: int = 0
     messenger_photos_deleted: int = 0

@@ -145,6 +145,7 @@ def test_a_supervisor_edits_an_answer_and_the_web_chat_says_it_within_a_minute(
     chat = page.context.new_page()
     chat.goto(f"http://127.0.0.1:{stack.rasa_port}/chat")
     replies = chat.locator("#log .message--bot")
+    expect(replies.first).to_be_visible(timeout=WITHIN_A_MINUTE * 1000)  # the greeting a new chat opens with
 
     def web_chat_says_it() -> bool:
         before = replies.count()

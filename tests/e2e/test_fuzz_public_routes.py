@@ -24,6 +24,7 @@ import pytest
 from twilio.request_validator import RequestValidator
 
 from bot.channels.twilio_signature import SIGNATURE_HEADER
+from tests.support.photos import GPS, camera_exif, photo_bytes
 from tests.support.stack import RASA_API_TOKEN, SHARED, TELEGRAM_SECRET, TWILIO_AUTH_TOKEN
 
 pytestmark = pytest.mark.e2e
@@ -264,15 +265,26 @@ def test_web_chat_and_pages(stack, outcome):
         "title": "Report",
         "metadata": {"location": {"latitude": 41.5, "longitude": -90.5}},
     }
-    for number in range(60):
-        body = json_body(turn, rng)
+    photo_turn = {"session": str(uuid.uuid4()), "message": "", "metadata": {"photo": "abc", "language": "es"}}
+    bodies = (
+        [("webhook", turn)] * 60
+        + [("webhook", photo_turn)] * 20
+        + [("start", {"session": str(uuid.uuid4()), "metadata": {"language": "es"}})] * 20
+        + [("photo", None)] * 20  # a photo with a camera's EXIF, broken
+    )
+    photo = photo_bytes("JPEG", exif=camera_exif(GPS))
+    for number, (path, template) in enumerate(bodies):
+        if template is None:
+            body, kind, query = broken_bytes(photo, rng), "image/jpeg", f"?session={uuid.uuid4()}"
+        else:
+            body, kind, query = json_body(template, rng), "application/json", ""
         outcome.check(
-            f"webchat #{number} {body[:80]!r}",
+            f"webchat {path} #{number} {body[:80]!r}",
             httpx.post,
-            f"{base}/webhooks/webchat/webhook",
+            f"{base}/webhooks/webchat/{path}{query}",
             content=body,
             timeout=60,
-            headers={"Content-Type": "application/json"},
+            headers={"Content-Type": kind},
         )
     for value in ODD_TEXT:
         query = f"session={uuid.uuid4()}&after={raw(value)}"
@@ -294,6 +306,12 @@ def test_web_chat_and_pages(stack, outcome):
         )
         outcome.check(f"faq {value[:30]!r}", httpx.get, f"{base}/faq/{raw(value)}", timeout=30)
         outcome.check(f"static {value[:30]!r}", httpx.get, f"{base}/chat/static/{raw(value)}", timeout=30)
+        outcome.check(
+            f"photo session={value[:30]!r}", httpx.post, f"{base}/webhooks/webchat/photo?session={raw(value)}"
+        )
+        outcome.check(
+            f"media {value[:30]!r}", httpx.get, f"{base}/webhooks/webchat/media/{raw(value)}?sig={raw(value)}"
+        )
     outcome.assert_clean(mark)
 
 

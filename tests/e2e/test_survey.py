@@ -25,7 +25,7 @@ from bot.db.engine import reset_database
 from bot.survey.store import SurveyAnswer, answers_between
 from tests.e2e.test_conversations import file_report, unique_address
 from tests.e2e.test_handoff import texts_to, twilio_says, wait_until
-from tests.e2e.test_webchat import bot_said, choose, open_chat, type_message
+from tests.e2e.test_webchat import bot_said, choose, open_chat, start_a_pothole_report, type_message
 from tests.support.browser import describe, run_async, screenshot, serious_violations
 from tests.support.conversation import Conversation
 from tests.support.handoff import handoff_of
@@ -183,12 +183,7 @@ async def test_after_staff_resolve_a_handoff_the_survey_follows_on_sms(stack, fa
 def test_a_survey_answered_on_the_web_chat(stack, page: Page, stack_database):
     base = f"http://127.0.0.1:{stack.rasa_port}"
     open_chat(page, base)
-    type_message(page, "I need to report a pothole")
-    bot_said(page, "How big is it?")
-    choose(page, "large (bigger than a car tire)")
-    bot_said(page, "Where on the road?")
-    choose(page, "bike lane")
-    bot_said(page, "Where is it?")
+    start_a_pothole_report(page)
     type_message(page, unique_address())
     bot_said(page, "describe the problem")
     type_message(page, "A deep pothole, reported from the web chat")

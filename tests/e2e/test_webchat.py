@@ -8,6 +8,7 @@ screen, and check it with axe-core.
 
 from __future__ import annotations
 
+import base64
 import json
 import random
 import re
@@ -25,6 +26,7 @@ from bot.channels.outbound import deliver, register_sender
 from bot.channels.webchat import MAX_MESSAGE_CHARS, WebChatSender, sender_from_env
 from bot.db.engine import reset_database
 from tests.support.browser import PHONE, BrowserSession, describe, run_async, screenshot, serious_violations
+from tests.support.photos import GPS, RIVERTON, camera_exif, has_no_metadata, opened, photo_bytes
 from tests.support.stack import RASA_API_TOKEN
 
 pytestmark = pytest.mark.e2e
@@ -270,9 +272,14 @@ def test_out_of_band_messages_arrive_on_the_event_stream(base, shared_db):
 # --- the page in a browser -------------------------------------------------------------
 
 
+GREETING = "I'm the City of Riverton's 311 assistant"
+
+
 def open_chat(page: Page, base: str) -> None:
+    """The page, once it shows the assistant's greeting (a new conversation opens with it)."""
     page.goto(f"{base}/chat")
     expect(page.get_by_label("Your message")).to_be_visible()
+    expect(page.locator("#log .message--bot").first).to_contain_text(GREETING, timeout=REPLY_TIMEOUT)
 
 
 def type_message(page: Page, text: str, label: str = "Your message") -> None:
@@ -284,6 +291,13 @@ def type_message(page: Page, text: str, label: str = "Your message") -> None:
 def choose(page: Page, title: str) -> None:
     """Click the reply button with this title among the latest choices."""
     page.locator("#log button.choice:enabled", has_text=re.compile(f"^{re.escape(title)}$")).click()
+
+
+def say_hello(page: Page) -> None:
+    """Say hello after the greeting the page opened with, and wait for the answer (a second greeting)."""
+    type_message(page, "hello")
+    expect(page.locator("#log .message--bot")).to_have_count(2, timeout=REPLY_TIMEOUT)
+    bot_said(page, "311 assistant")
 
 
 def transcript(page: Page) -> List[str]:
@@ -298,13 +312,8 @@ def bot_said(page: Page, text: str) -> None:
 def test_a_resident_files_a_pothole_report_from_the_page(stack, base, page):
     address = f"{random.randint(100, 9999)} Willow Street"
     open_chat(page, base)
-    type_message(page, "I need to report a pothole")
-    bot_said(page, "How big is it?")
-    choose(page, "large (bigger than a car tire)")
-    expect(page.locator("#log .message--user").last).to_have_text("You said: large (bigger than a car tire)")
-    bot_said(page, "Where on the road?")
-    choose(page, "bike lane")
-    bot_said(page, "Where is it?")
+    start_a_pothole_report(page)
+    expect(page.locator("#log .message--user").nth(1)).to_have_text("You said: large (bigger than a car tire)")
     type_message(page, address)
     bot_said(page, "describe the problem")
     type_message(page, "A deep pothole in the bike lane, reported from the web chat")
@@ -328,31 +337,32 @@ def test_a_resident_files_a_pothole_report_from_the_page(stack, base, page):
 
 def test_a_reload_keeps_the_conversation(base, page):
     open_chat(page, base)
-    type_message(page, "hello")
-    bot_said(page, "311 assistant")
+    say_hello(page)
     type_message(page, "what day is trash pickup?")
     bot_said(page, "zone")
     before = transcript(page)
     page.reload()
     expect(page.locator("#log .message")).to_have_count(len(before))
     assert transcript(page) == before
-    assert before[0] == "You said: hello"
-    assert before[1].startswith("Riverton 311 said: ")
+    assert before[0].startswith(f"Riverton 311 said: Hi! {GREETING}")  # the greeting the page opened with
+    assert before[1] == "You said: hello"
+    assert before[2].startswith("Riverton 311 said: ")
     # Only the latest reply's choices can still be used.
-    assert page.locator("#log .message").nth(1).locator("button.choice:enabled").count() == 0
+    assert page.locator("#log .message").nth(2).locator("button.choice:enabled").count() == 0
+    assert page.locator("#log .message").first.locator("button.choice:enabled").count() == 0
 
 
 def test_keyboard_only(base, page):
     open_chat(page, base)
     box = page.get_by_label("Your message")
-    for _ in range(5):
+    for _ in range(10):  # the language link, New conversation, the greeting's buttons, then the box
         page.keyboard.press("Tab")
         if box.evaluate("node => node === document.activeElement"):
             break
     expect(box).to_be_focused()
     page.keyboard.type("hello")
     page.keyboard.press("Enter")
-    bot_said(page, "311 assistant")
+    expect(page.locator("#log .message--bot")).to_have_count(2, timeout=REPLY_TIMEOUT)
     expect(box).to_be_focused()
 
     page.keyboard.press("Shift+Tab")  # back from the message box to the latest reply's buttons
@@ -370,8 +380,7 @@ def test_keyboard_only(base, page):
 
 def test_pushed_messages_appear_with_links_and_nothing_is_taken_as_html(base, page, shared_db):
     open_chat(page, base)
-    type_message(page, "hello")
-    bot_said(page, "311 assistant")
+    say_hello(page)
     session = page.evaluate("localStorage.getItem('citybot.webchat.session')")
     hostile = 'Fixed! <img src=x onerror="window.__hacked = 1"> Details: riverton.gov/parking, or mayor@riverton.gov.'
     run_async(WebChatSender().send(session, hostile, role="staff"))
@@ -393,6 +402,7 @@ def test_the_typing_indicator_and_a_failed_send(base, page):
     held = []
     page.route(f"**{WEBHOOK}", lambda route: held.append(route))
     open_chat(page, base)
+    greeted = page.locator("#log .message--bot").count()
     typing = page.get_by_role("status")
     expect(typing).to_be_hidden()
     type_message(page, "hello")
@@ -401,7 +411,7 @@ def test_the_typing_indicator_and_a_failed_send(base, page):
     held[0].fulfill(status=503, json={"error": "the assistant is restarting"})
     expect(typing).to_be_hidden()
     expect(page.get_by_role("alert")).to_contain_text("the assistant is restarting")
-    assert page.locator("#log .message--bot").count() == 0
+    assert page.locator("#log .message--bot").count() == greeted
 
     assert page.locator(".typing__dot").first.evaluate("n => getComputedStyle(n).animationName") == "typing-bounce"
     page.emulate_media(reduced_motion="reduce")
@@ -410,8 +420,7 @@ def test_the_typing_indicator_and_a_failed_send(base, page):
 
 def test_axe_finds_no_serious_problem_on_a_desktop_or_a_phone(base, page, shared_db):
     open_chat(page, base)
-    type_message(page, "hello")
-    bot_said(page, "311 assistant")
+    say_hello(page)
     type_message(page, "what day is trash pickup?")
     bot_said(page, "riverton.gov/trash")
     session = page.evaluate("localStorage.getItem('citybot.webchat.session')")
@@ -502,11 +511,13 @@ def test_a_spanish_page_is_answered_in_spanish_and_passes_axe(base, page, shared
     expect(page.get_by_role("button", name="Nueva conversación")).to_be_visible()
     expect(page.get_by_role("link", name="English")).to_have_attribute("lang", "en")
 
+    expect(page.locator("#log .message--bot").first).to_contain_text(SPANISH_GREETING, timeout=REPLY_TIMEOUT)
     type_message(page, "hello", "Su mensaje")  # an English word: the page's language (the hint) decides
+    expect(page.locator("#log .message--bot")).to_have_count(2, timeout=REPLY_TIMEOUT)
     bot_said(page, SPANISH_GREETING)
     said = transcript(page)
-    assert said[0] == "Usted dijo: hello" and said[1].startswith("Riverton 311 dijo: ")
-    expect(page.get_by_role("group", name="Opciones de respuesta")).to_be_visible()
+    assert said[0].startswith("Riverton 311 dijo: ") and said[1] == "Usted dijo: hello"
+    expect(page.get_by_role("group", name="Opciones de respuesta").last).to_be_visible()
 
     session = page.evaluate("localStorage.getItem('citybot.webchat.session')")
     run_async(WebChatSender().send(session, "Le escribe Dana, de Obras Públicas.", role="staff"))
@@ -546,13 +557,228 @@ def test_a_browser_in_spanish_gets_the_spanish_page_and_embed(base, city_site, s
 
 def test_the_language_link_switches_the_page_and_the_conversation(base, page):
     open_chat(page, base)
-    type_message(page, "hello")
-    bot_said(page, "311 assistant")
+    say_hello(page)
     page.get_by_role("link", name="Español").click()
     page.wait_for_url("**/chat?lang=es")
     expect(page.get_by_label("Su mensaje")).to_be_visible()
     bot_said(page, "le escribiré en español")
     said = transcript(page)
-    assert said[0] == "Usted dijo: hello" and "Usted dijo: Español" in said
+    assert said[1] == "Usted dijo: hello" and "Usted dijo: Español" in said
     type_message(page, "hello", "Su mensaje")  # the resident's language is now Spanish, whatever the word
     expect(page.locator("#log .message--bot").last).to_contain_text(SPANISH_GREETING, timeout=REPLY_TIMEOUT)
+
+
+# --- the greeting, New conversation, locations and photos ---------------------------------------
+
+PHOTO = "/webhooks/webchat/photo"
+
+
+def upload(base: str, session: str, data: bytes, kind: str = "application/octet-stream") -> httpx.Response:
+    return httpx.post(f"{base}{PHOTO}", params={"session": session}, content=data, headers={"Content-Type": kind})
+
+
+def last_user_event(base: str, session: str) -> Dict[str, Any]:
+    tracker = httpx.get(
+        f"{base}/conversations/{sender_id_for('webchat', session)}/tracker",
+        params={"token": RASA_API_TOKEN},
+        timeout=30,
+    ).json()
+    return [e for e in tracker["events"] if e["event"] == "user"][-1]
+
+
+def test_a_new_conversation_opens_with_the_greeting_once(base):
+    session = new_session()
+    greeting = httpx.post(f"{base}/webhooks/webchat/start", json={"session": session}, timeout=60)
+    assert greeting.status_code == 200
+    (hello,) = greeting.json()
+    assert GREETING in hello["text"] and {"title": "Report a problem", "payload": "/report_problem"} in hello["buttons"]
+    assert history(base, session) == [hello]  # the greeting only: nothing shown as said by the resident
+    again = httpx.post(f"{base}/webhooks/webchat/start", json={"session": session}, timeout=60)
+    assert again.json() == [] and history(base, session) == [hello]
+    spanish = httpx.post(
+        f"{base}/webhooks/webchat/start", json={"session": new_session(), "metadata": {"language": "es"}}, timeout=60
+    )
+    assert SPANISH_GREETING in spanish.json()[0]["text"]
+    assert httpx.post(f"{base}/webhooks/webchat/start", json={"session": "nope"}, timeout=10).status_code == 400
+
+
+def test_bad_photos_get_a_clear_4xx_and_nothing_is_kept(base):
+    session = new_session()
+    refused = {
+        "not-an-image": (upload(base, session, b"%PDF-1.7 not a photo"), 415, "not_a_photo"),
+        "gif": (upload(base, session, photo_bytes("GIF")), 415, "not_a_photo"),
+        "empty": (upload(base, session, b""), 400, "empty"),
+        "form-post": (
+            upload(base, session, photo_bytes("JPEG"), "multipart/form-data; boundary=x"),
+            415,
+            "not_a_photo",
+        ),
+        "too-large": (upload(base, session, b"\xff\xd8" + b"\0" * (10 * 1024 * 1024)), 413, "too_large"),
+    }
+    for name, (response, status, reason) in refused.items():
+        assert (response.status_code, response.json()["reason"]) == (status, reason), (name, response.text)
+        assert response.json()["error"]
+    bad_session = httpx.post(f"{base}{PHOTO}", params={"session": "../x"}, content=photo_bytes("JPEG"))
+    assert bad_session.status_code == 400
+    assert history(base, session) == []
+
+    kept = upload(base, session, photo_bytes("PNG"))
+    assert kept.status_code == 201, kept.text
+    ref, link = kept.json()["photo"], kept.json()["link"]
+    assert kept.json()["position"] is None
+    # Another conversation cannot send it; a forged or missing signature fetches nothing.
+    stolen = say(base, new_session(), "", metadata={"photo": ref})
+    assert stolen.status_code == 404 and "photo" in stolen.json()["error"]
+    media, signature = link.split("?sig=")
+    assert httpx.get(f"{media}?sig={'0' * len(signature)}", timeout=10).status_code == 403
+    assert httpx.get(media, timeout=10).status_code == 403
+    fetched = httpx.get(link, timeout=10)
+    assert fetched.status_code == 200 and fetched.headers["content-type"] == "image/png"
+    assert fetched.headers["x-content-type-options"] == "nosniff"
+
+
+def test_photos_are_limited_per_conversation(base):
+    session = new_session()
+    small = photo_bytes("JPEG", size=(8, 8))
+    statuses = [upload(base, session, small).status_code for _ in range(11)]
+    assert statuses == [201] * 10 + [429]
+    busy = upload(base, session, small)
+    assert busy.json()["reason"] == "busy"
+    assert upload(base, new_session(), small).status_code == 201  # another conversation is not held up
+
+
+def drop_file(page: Page, data: bytes, name: str, kind: str) -> None:
+    """Drop a file on the page as a browser does when one is dragged from the desktop."""
+    transfer = page.evaluate_handle(
+        """([b64, name, kind]) => {
+            const bytes = Uint8Array.from(atob(b64), (c) => c.charCodeAt(0));
+            const transfer = new DataTransfer();
+            transfer.items.add(new File([bytes], name, { type: kind }));
+            return transfer;
+        }""",
+        [base64.b64encode(data).decode(), name, kind],
+    )
+    page.dispatch_event("#chat", "dragenter", {"dataTransfer": transfer})
+    expect(page.locator("#drop-zone")).to_be_visible()
+    page.dispatch_event("#chat", "drop", {"dataTransfer": transfer})
+    expect(page.locator("#drop-zone")).to_be_hidden()
+
+
+def start_a_pothole_report(page: Page) -> None:
+    type_message(page, "I need to report a pothole")
+    bot_said(page, "How big is it?")
+    choose(page, "large (bigger than a car tire)")
+    bot_said(page, "Where on the road?")
+    choose(page, "bike lane")
+    bot_said(page, "Where is it?")
+
+
+def test_a_resident_files_a_pothole_with_a_photo_and_a_shared_location(stack, base, page):
+    latitude, longitude = round(random.uniform(41.40, 41.45), 5), round(random.uniform(-90.65, -90.60), 5)
+    page.context.grant_permissions(["geolocation"], origin=base)
+    page.context.set_geolocation({"latitude": latitude, "longitude": longitude})
+    open_chat(page, base)
+    start_a_pothole_report(page)
+
+    page.get_by_role("button", name="Share my location").click()
+    expect(page.locator("#log .message--user").last).to_have_text("You said: my location")
+    bot_said(page, "describe the problem")
+    expect(page.locator("#notice")).to_have_text("Your location was shared.")
+
+    # The description goes as the photo's caption; the photo says where it was taken, which is declined here.
+    page.get_by_label("Your message").fill("Deep hole by the curb, photo from the web chat")
+    page.locator("#photo-file").set_input_files(
+        files=[{"name": "pothole.jpg", "mimeType": "image/jpeg", "buffer": photo_bytes("JPEG", exif=camera_exif(GPS))}]
+    )
+    offer = page.get_by_role("group", name="This photo says where it was taken")
+    expect(offer).to_be_visible()
+    expect(page.get_by_role("button", name="Use the photo's location")).to_be_focused()
+    violations = serious_violations(page)
+    assert not violations, describe(violations)
+    offer.get_by_role("button", name="Send it without the location").click()
+    expect(offer).to_be_hidden()
+    mine = page.locator("#log .message--user", has=page.get_by_role("img"))
+    expect(mine).to_contain_text("Deep hole by the curb, photo from the web chat")
+    expect(mine.get_by_role("img", name="Your photo")).to_be_visible()
+    bot_said(page, "updates")
+    expect(page.locator("#notice")).to_have_text("Your photo was sent.")
+    choose(page, "Skip (stay anonymous)")
+    bot_said(page, "Here's your report")
+    choose(page, "Yes, send it")
+    number = page.locator("#log .message--bot", has_text="request number is")
+    expect(number).to_have_count(1, timeout=REPLY_TIMEOUT)
+    request_id = re.search(r"request number is (\w[\w-]*)", number.inner_text()).group(1)
+    screenshot(page, "webchat-photo-report.png")
+
+    (request,) = httpx.get(f"{stack.effective_open311_url}/requests/{request_id}.json", timeout=10).json()
+    assert (request["lat"], request["long"]) == (latitude, longitude)
+    assert request["description"].startswith("Deep hole by the curb, photo from the web chat")
+    media_url = request["media_url"]
+    assert media_url.startswith(f"http://127.0.0.1:{stack.rasa_port}/webhooks/webchat/media/")
+    photo = httpx.get(media_url, timeout=10)
+    assert photo.status_code == 200 and photo.headers["content-type"] == "image/jpeg"
+    kept = opened(photo.content)
+    assert kept.size == (64, 48) and has_no_metadata(kept)  # no camera, no GPS position left in it
+    assert mine.get_by_role("img").get_attribute("src") == media_url
+
+
+def test_a_dropped_photo_offers_where_it_was_taken_as_the_location(base, page, shared_db):
+    open_chat(page, base)
+    start_a_pothole_report(page)
+    drop_file(page, photo_bytes("HEIF", exif=camera_exif(GPS).tobytes()), "IMG_0042.HEIC", "image/heic")
+    use = page.get_by_role("button", name="Use the photo's location")
+    expect(use).to_be_focused()
+    page.keyboard.press("Enter")
+    bot_said(page, "describe the problem")  # the photo's place answered "Where is it?"
+    expect(page.get_by_label("Your message")).to_be_focused()
+    said = last_user_event(base, page.evaluate("localStorage.getItem('citybot.webchat.session')"))
+    assert said["metadata"]["location"] == {"latitude": RIVERTON[0], "longitude": RIVERTON[1]}
+    assert "/webhooks/webchat/media/" in said["metadata"]["media_url"]
+
+
+def test_a_refused_location_or_a_bad_file_is_explained_and_the_resident_can_type(base, page):
+    open_chat(page, base)  # no geolocation permission: the browser refuses
+    page.get_by_role("button", name="Share my location").click()
+    expect(page.get_by_role("alert")).to_contain_text("Please type the address or the nearest intersection instead.")
+    expect(page.get_by_label("Your message")).to_be_focused()
+
+    page.locator("#photo-file").set_input_files(
+        files=[{"name": "notes.pdf", "mimeType": "application/pdf", "buffer": b"%PDF-1.7 minutes of the meeting"}]
+    )
+    expect(page.get_by_role("alert")).to_have_text(
+        "That file is not a photo we can take. Please send a JPEG, PNG or HEIC photo."
+    )
+    page.locator("#photo-file").set_input_files(
+        files=[{"name": "huge.jpg", "mimeType": "image/jpeg", "buffer": b"\xff\xd8" + b"\0" * (11 * 1024 * 1024)}]
+    )
+    expect(page.get_by_role("alert")).to_contain_text("That file is too large: a photo can be up to 10 MB.")
+    assert page.locator("#log .message--user").count() == 0
+
+
+def test_new_conversation_asks_before_it_clears_the_page(base, page):
+    open_chat(page, base)
+    say_hello(page)
+    session = page.evaluate("localStorage.getItem('citybot.webchat.session')")
+    before = transcript(page)
+
+    restart = page.get_by_role("button", name="New conversation")
+    restart.click()
+    question = page.get_by_role("dialog", name="Start a new conversation?")
+    expect(question).to_be_visible()
+    expect(question.get_by_role("button", name="Keep this conversation")).to_be_focused()
+    violations = serious_violations(page)
+    assert not violations, describe(violations)
+    page.keyboard.press("Escape")
+    expect(question).to_be_hidden()
+    expect(restart).to_be_focused()
+    restart.click()
+    question.get_by_role("button", name="Keep this conversation").click()
+    assert transcript(page) == before
+    assert page.evaluate("localStorage.getItem('citybot.webchat.session')") == session
+
+    restart.click()
+    question.get_by_role("button", name="Start over").click()
+    expect(page.locator("#log .message")).to_have_count(1, timeout=REPLY_TIMEOUT)
+    expect(page.locator("#log .message--bot")).to_contain_text(GREETING)
+    assert page.evaluate("localStorage.getItem('citybot.webchat.session')") != session
+    expect(page.get_by_label("Your message")).to_be_focused()

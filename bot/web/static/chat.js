@@ -2,7 +2,12 @@
  * The web chat page: sends what the resident types (or the button they pick) to
  * /webhooks/webchat/webhook, shows the replies, restores the conversation from
  * /history after a reload and receives staff replies and status updates over
- * Server-Sent Events (/events). Plain JavaScript, no build step, no dependencies.
+ * Server-Sent Events (/events). A new conversation opens with the assistant's
+ * greeting (/start). "Share my location" sends the browser's position (asked
+ * only when pressed) as a shared location; a photo (picked or dropped) is
+ * uploaded alone (/photo), then sent as a message naming it, with the text in
+ * the box as its caption, and with the place it was taken if the resident
+ * accepts it. Plain JavaScript, no build step, no dependencies.
  *
  * Untrusted text (everything a message contains) only ever reaches the page as
  * text nodes; links are built as elements, never through innerHTML.
@@ -31,6 +36,11 @@
   var problem = document.getElementById("problem");
   var form = document.getElementById("composer");
   var input = document.getElementById("message");
+  // Locations, photos and New conversation's question (the photo parts are absent when photos are off).
+  var notice = byId("notice");
+  var photoInput = byId("photo-file");
+  var restartDialog = byId("restart-dialog");
+  var PHOTO_MAX_BYTES = Number(document.body.getAttribute("data-photo-max-bytes")) || 0;
 
   var session = loadSession();
   var seen = new Set();
@@ -38,6 +48,10 @@
   var pending = 0;
   var queue = Promise.resolve();
   var events = null;
+  var locating = false;
+  var uploaded = null; // a photo waiting for the resident's answer about its location
+
+  function byId(id) { return document.getElementById(id); }
 
   // --- the session: a random UUID kept in this browser --------------------------
 
@@ -139,7 +153,7 @@
     if (isWebAddress(message.image)) {
       var image = element("img", "message__image");
       image.src = message.image;
-      image.alt = role === "staff" ? TEXTS.image_from_staff : TEXTS.image_from_assistant;
+      image.alt = { user: TEXTS.your_photo, staff: TEXTS.image_from_staff }[role] || TEXTS.image_from_assistant;
       item.append(image);
     }
     if (isWebAddress(message.attachment)) {
@@ -180,47 +194,195 @@
     problem.hidden = !text;
   }
 
+  /* Read out what the page is doing; emptied first, so the same words are announced again. */
+  function announce(text) {
+    notice.textContent = "";
+    if (text) window.setTimeout(function () { notice.textContent = text; }, 50);
+  }
+
   // --- talking to the server ------------------------------------------------------
 
-  function send(text, title) {
+  /* Show the resident's message and send it after those before it; `extra`: metadata, and the photo's link. */
+  function send(text, title, extra) {
+    extra = extra || {};
     setProblem("");
-    show({ role: "user", text: title || text });
+    announce(""); // an earlier "Your photo was sent." no longer applies
+    show({ role: "user", text: title || text, image: extra.image });
     scrollToEnd();
-    queue = queue.then(function () { return post(text, title); });
+    queue = queue.then(function () { return post(text, title, extra.metadata); });
+    return queue;
   }
 
   /* Why a message was not sent: the server's words, its status code, or no connection at all. */
   function Refused(reason) { this.reason = reason; }
 
-  function post(text, title) {
+  function metadataWith(extra) {
+    var metadata = Object.assign({}, extra || {});
+    if (LANGUAGE_HINT) metadata.language = LANGUAGE_HINT;
+    return Object.keys(metadata).length ? metadata : null;
+  }
+
+  /* POST `body` (with the metadata) as JSON, the typing indicator shown until `typed()`. */
+  function postJson(path, body, extra) {
     pending += 1;
     typing.hidden = false;
-    var body = { session: session, message: text };
-    if (title) body.title = title;
-    if (LANGUAGE_HINT) body.metadata = { language: LANGUAGE_HINT };
-    return fetch(API + "webhook", {
+    var metadata = metadataWith(extra);
+    if (metadata) body.metadata = metadata;
+    return fetch(API + path, {
       method: "POST",
       headers: { "Content-Type": "application/json" },
       body: JSON.stringify(body)
-    })
+    });
+  }
+
+  function typed() {
+    pending -= 1;
+    typing.hidden = pending === 0;
+  }
+
+  /* Resolves true once the assistant answered, false when the message was not sent. */
+  function post(text, title, extra) {
+    var body = { session: session, message: text };
+    if (title) body.title = title;
+    return postJson("webhook", body, extra)
       .then(function (response) {
         return response.json().catch(function () { return null; }).then(function (data) {
           if (!response.ok || !Array.isArray(data)) {
             throw new Refused(data && data.error ? data.error : TEXTS.http_status.replace("{status}", response.status));
           }
           data.forEach(show);
+          return true;
         });
       })
       .catch(function (error) {
         var reason = error instanceof Refused ? error.reason : TEXTS.offline;
         setProblem(TEXTS.not_sent.replace("{reason}", reason));
         if (!title && !input.value) input.value = text;
+        return false;
       })
-      .then(function () {
-        pending -= 1;
-        typing.hidden = pending === 0;
+      .then(function (sent) {
+        typed();
         scrollToEnd();
+        return sent;
       });
+  }
+
+  /* A new conversation's first messages: the assistant's greeting and its starter buttons. */
+  function greet() {
+    return postJson("start", { session: session }, null)
+      .then(function (response) { return response.ok ? response.json() : []; })
+      .then(function (messages) { if (Array.isArray(messages)) messages.forEach(show); })
+      .catch(function () { /* offline: the resident can still type */ })
+      .then(typed);
+  }
+
+  // --- a shared location --------------------------------------------------------------
+
+  /* The browser asks the resident only now; refused or unknown, they are told to type the address. */
+  function shareLocation() {
+    if (locating) return;
+    setProblem("");
+    if (!navigator.geolocation || !window.isSecureContext) {
+      locationFailed(TEXTS.location_unavailable);
+      return;
+    }
+    locating = true;
+    byId("share-location").setAttribute("aria-busy", "true");
+    announce(TEXTS.locating);
+    navigator.geolocation.getCurrentPosition(
+      function (position) {
+        located();
+        var location = { latitude: position.coords.latitude, longitude: position.coords.longitude };
+        send(TEXTS.my_location, null, { metadata: { location: location } }).then(function (sent) {
+          if (sent) announce(TEXTS.location_shared);
+        });
+      },
+      function (error) {
+        located();
+        locationFailed(error && error.code === 1 ? TEXTS.location_refused : TEXTS.location_unavailable);
+      },
+      { enableHighAccuracy: true, timeout: 20000, maximumAge: 60000 }
+    );
+  }
+
+  function located() {
+    locating = false;
+    byId("share-location").removeAttribute("aria-busy");
+  }
+
+  function locationFailed(text) {
+    announce("");
+    setProblem(text);
+    input.focus();
+  }
+
+  // --- photos ---------------------------------------------------------------------------
+
+  function photoRefused(reason, fallback) {
+    announce("");
+    setProblem(TEXTS["photo_" + reason] || TEXTS.not_sent.replace("{reason}", fallback || TEXTS.offline));
+  }
+
+  /* Upload a picked or dropped file; the server checks it (the size is checked here first, to spare the upload). */
+  function sendPhoto(file) {
+    setProblem("");
+    hideOffer();
+    if (!file) return;
+    if (file.size === 0) return photoRefused("empty");
+    if (PHOTO_MAX_BYTES && file.size > PHOTO_MAX_BYTES) return photoRefused("too_large");
+    announce(TEXTS.photo_sending);
+    queue = queue.then(function () {
+      return fetch(API + "photo?session=" + encodeURIComponent(session), {
+        method: "POST",
+        headers: { "Content-Type": "application/octet-stream" },
+        body: file
+      })
+        .then(function (response) {
+          return response.json().catch(function () { return null; }).then(function (data) {
+            if (response.ok && data && data.photo) return offerPlace(data);
+            var status = TEXTS.http_status.replace("{status}", response.status);
+            photoRefused(data && data.reason, data && data.error ? data.error : status);
+          });
+        })
+        .catch(function () { photoRefused(null, TEXTS.offline); });
+    });
+  }
+
+  /* A photo that says where it was taken: the resident chooses whether that is the report's location. */
+  function offerPlace(photo) {
+    if (!photo.position) return sendUploaded(photo, null);
+    uploaded = photo;
+    announce("");
+    byId("photo-place").hidden = false;
+    scrollToEnd();
+    byId("photo-place-use").focus();
+  }
+
+  function hideOffer() {
+    uploaded = null;
+    if (photoInput) byId("photo-place").hidden = true;
+  }
+
+  function answerOffer(usePlace) {
+    var photo = uploaded;
+    hideOffer();
+    input.focus();
+    if (photo) sendUploaded(photo, usePlace ? photo.position : null);
+  }
+
+  /* The photo as a message: the text in the box is its caption. */
+  function sendUploaded(photo, location) {
+    var caption = input.value.trim();
+    input.value = "";
+    var metadata = { photo: photo.photo };
+    if (location) metadata.location = location;
+    send(caption, null, { metadata: metadata, image: photo.link }).then(function (sent) {
+      if (sent) announce(TEXTS.photo_sent);
+    });
+  }
+
+  function draggingFiles(event) {
+    return event.dataTransfer && Array.prototype.indexOf.call(event.dataTransfer.types || [], "Files") >= 0;
   }
 
   function restore() {
@@ -234,6 +396,7 @@
         log.setAttribute("aria-live", "polite");
         scrollToEnd();
         listen();
+        if (!log.querySelector(".message")) queue = queue.then(greet);
       });
   }
 
@@ -256,7 +419,10 @@
     lastId = 0;
     log.replaceChildren();
     setProblem("");
+    hideOffer();
+    announce("");
     listen();
+    queue = queue.then(greet);
     input.focus();
   }
 
@@ -268,7 +434,52 @@
     send(text);
   });
 
-  document.getElementById("restart").addEventListener("click", restart);
+  /* New conversation clears the page: asked first (a native modal dialog: focus stays in it, Escape cancels). */
+  document.getElementById("restart").addEventListener("click", function () {
+    restartDialog.showModal();
+    byId("restart-cancel").focus();
+  });
+  byId("restart-cancel").addEventListener("click", function () { restartDialog.close(); });
+  byId("restart-confirm").addEventListener("click", function () {
+    restartDialog.close();
+    restart();
+  });
+
+  byId("share-location").addEventListener("click", shareLocation);
+
+  if (photoInput) {
+    byId("add-photo").addEventListener("click", function () { photoInput.click(); });
+    photoInput.addEventListener("change", function () {
+      var file = photoInput.files && photoInput.files[0];
+      photoInput.value = ""; // the same file can be picked again
+      sendPhoto(file);
+    });
+    byId("photo-place-use").addEventListener("click", function () { answerOffer(true); });
+    byId("photo-place-skip").addEventListener("click", function () { answerOffer(false); });
+
+    // Drag and drop anywhere on the page (the button does the same from the keyboard).
+    var dragDepth = 0;
+    document.addEventListener("dragenter", function (event) {
+      if (!draggingFiles(event)) return;
+      event.preventDefault();
+      dragDepth += 1;
+      byId("drop-zone").hidden = false;
+    });
+    document.addEventListener("dragover", function (event) {
+      if (draggingFiles(event)) event.preventDefault();
+    });
+    document.addEventListener("dragleave", function () {
+      dragDepth = Math.max(0, dragDepth - 1);
+      if (!dragDepth) byId("drop-zone").hidden = true;
+    });
+    document.addEventListener("drop", function (event) {
+      if (!draggingFiles(event)) return;
+      event.preventDefault();
+      dragDepth = 0;
+      byId("drop-zone").hidden = true;
+      sendPhoto(event.dataTransfer.files[0]);
+    });
+  }
 
   /* Another language: an ongoing conversation is told first (as the greeting's language button
      does), so the assistant answers in the language the page is then shown in. */
@@ -284,7 +495,7 @@
 
   // Embedded on a city's site: Escape closes the chat panel (see embed.js).
   document.addEventListener("keydown", function (event) {
-    if (event.key === "Escape" && window.parent !== window) {
+    if (event.key === "Escape" && window.parent !== window && !restartDialog.open && !event.defaultPrevented) {
       window.parent.postMessage({ type: "citybot-webchat:close" }, "*");
     }
   });
