@@ -10,6 +10,11 @@ from __future__ import annotations
 
 from typing import Awaitable, Callable, List, Optional
 
+# The metadata key of a message a channel sends in the resident's name without the resident
+# typing it (the web chat's greeting when a page opens): the dashboard does not count it as
+# the resident writing, so a page opened and left is not a conversation.
+NOT_TYPED = "not_typed"
+
 KeywordHandler = Callable[[str, str], Awaitable[Optional[str]]]  # (sender id, text) -> reply, or None
 
 _keyword_handlers: List[KeywordHandler] = []

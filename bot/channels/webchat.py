@@ -38,6 +38,7 @@ from sanic.request import Request
 from sanic.response import HTTPResponse
 from sqlalchemy.engine import Connection
 
+from bot.channels.hooks import NOT_TYPED
 from bot.channels.identity import require_production_secret, sender_id_for
 from bot.channels.language import resident_texts
 from bot.channels.limits import MAX_MESSAGE_CHARS, BodyTooLarge, is_text, read_capped_body, text_too_long
@@ -268,7 +269,7 @@ def parse_opening(raw: bytes) -> Turn:
     """Check the body that opens a conversation: `{"session", "metadata"?: {"language"?}}`."""
     body = _json_object(raw)
     language = (parse_metadata(body) or {}).get("language")
-    metadata = {"language": language} if language else None
+    metadata = {NOT_TYPED: True, **({"language": language} if language else {})}
     return Turn(session=parse_session(body.get("session")), text=OPENING, shown="", metadata=metadata)
 
 

@@ -32,6 +32,7 @@ from dataclasses import dataclass, field
 from datetime import datetime
 from typing import Any, Dict, List, Mapping, Optional
 
+from bot.channels.hooks import NOT_TYPED
 from bot.dashboard.period import Period
 from bot.handoff.tracker_events import (
     SESSION_STARTED,
@@ -166,6 +167,8 @@ class ConversationReader:
 
     def message(self, event: StoredEvent) -> None:
         data = event_json(event.data)
+        if (data.get("metadata") or {}).get(NOT_TYPED):
+            return  # sent for the resident (a page's greeting): the resident has not written yet
         parse = data.get("parse_data")
         session = self.session
         if session.first_at is None:

@@ -43,6 +43,7 @@ from rasa.shared.core.events import (
     UserUttered,
 )
 
+from bot.channels.hooks import NOT_TYPED
 from bot.channels.identity import anonymous_sender_id, sender_id_for
 from bot.db.engine import Database, create_engine
 from bot.db.schema import audit_log, handoffs, report_outbox, status_notifications
@@ -95,6 +96,21 @@ class Script:
         self.events.append(
             UserUttered(text, data["intent"], [], data, timestamp=self.tick(), input_channel=self.channel)
         )
+
+    def page_opened(self) -> "Script":
+        """The web chat's greeting, sent for the resident when a page opens (not counted as writing)."""
+        self.events.append(
+            UserUttered(
+                "/greet",
+                {"name": "greet", "confidence": 1.0},
+                [],
+                timestamp=self.tick(),
+                input_channel=self.channel,
+                metadata={NOT_TYPED: True},
+            )
+        )
+        self.answer("utter_greet")
+        return self
 
     def answer(self, *actions: str) -> None:
         for action in actions:
@@ -165,15 +181,17 @@ def senders() -> Dict[str, str]:
         "B": sender_id_for("sms", "+15550300"),
         "G": sender_id_for("telegram", "4343"),
         "J": sender_id_for("telegram", "4444"),
+        "K": sender_id_for("webchat", "session-k"),
     }
 
 
 def scripts() -> Dict[str, Script]:
     """Each conversation id's events (A's two sessions under one id)."""
-    i = Script("webchat").session(local(1, 23, 50), "en").faq("trash day?", "trash_day")
+    i = Script("webchat").session(local(1, 23, 50), "en").page_opened().faq("trash day?", "trash_day")
     i.at(local(2, 0, 10)).not_understood("xyzzy out of range")
     i.at(local(2, 0, 20)).taken_over().staff_reply("dana")
-    a = Script("webchat").session(local(2, 10), "en").faq("when is trash day", "trash_day")
+    a = Script("webchat").session(local(2, 9, 50), "en").page_opened()  # the page opened ten minutes before
+    a.at(local(2, 10)).faq("when is trash day", "trash_day")
     a.faq("what can I recycle", "recycling_rules")
     a.session(local(4, 9), "en").faq("trash day?", "trash_day")
     c = Script("telegram").session(local(2, 15), "en")
@@ -195,7 +213,8 @@ def scripts() -> Dict[str, Script]:
     b = Script("twilio").session(local(4, 7), "es").faq("basura", "trash_day")
     g = Script("telegram").session(local(4, 11), "es").faq("trash", "trash_day")
     j = Script("telegram").session(local(5, 0, 30), "en").faq("trash day?", "trash_day")
-    return {"I": i, "A": a, "C": c, "D": d, "E": e, "F": f, "H": h, "L": ell, "B": b, "G": g, "J": j}
+    k = Script("webchat").session(local(3, 9), "en").page_opened()  # opened and left: no conversation
+    return {"K": k, "I": i, "A": a, "C": c, "D": d, "E": e, "F": f, "H": h, "L": ell, "B": b, "G": g, "J": j}
 
 
 def handoff_rows(ids: Dict[str, str]) -> List[Tuple[Dict[str, Any], List[Tuple[datetime, str, str, Optional[str]]]]]:

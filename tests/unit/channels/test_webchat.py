@@ -12,6 +12,7 @@ from typing import Any, Iterator
 import pytest
 
 from bot.channels import webchat, webchat_photos
+from bot.channels.hooks import NOT_TYPED
 from bot.channels.identity import sender_id_for
 from bot.channels.media import media_signature
 from bot.channels.webchat import BadRequest, WebChatInput, messages_after, parse_turn
@@ -121,10 +122,12 @@ def test_a_message_may_be_empty_only_when_it_sends_a_photo() -> None:
         parse_turn(photo_body())
 
 
-def test_the_opening_keeps_only_the_pages_language() -> None:
+def test_the_opening_keeps_only_the_pages_language_and_says_the_resident_did_not_type_it() -> None:
     opening = webchat.parse_opening(photo_body(language="es-MX", photo="abc", location={"latitude": 1, "longitude": 2}))
-    assert (opening.text, opening.metadata) == ("/greet", {"language": "es"})
-    assert webchat.parse_opening(json.dumps({"session": SESSION}).encode()).metadata is None
+    assert (opening.text, opening.metadata) == ("/greet", {"language": "es", NOT_TYPED: True})
+    assert webchat.parse_opening(json.dumps({"session": SESSION}).encode()).metadata == {NOT_TYPED: True}
+    # A page cannot pass its own message off as not typed.
+    assert NOT_TYPED not in (webchat.parse_metadata({"metadata": {NOT_TYPED: True}}) or {})
     with pytest.raises(BadRequest, match="session"):
         webchat.parse_opening(b'{"session": "nope"}')
 
