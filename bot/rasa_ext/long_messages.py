@@ -36,7 +36,7 @@ REPORT_PREFIX = "report_"
 # or a street or title abbreviation ("St.", "Ave.", "Sra.").
 ABBREVIATIONS = frozenset("st ave av rd dr blvd ln ct pl hwy no mr mrs ms dr sr sra srta col calle apt jr".split())
 SENTENCE_END = re.compile(r"(?<=[.!?…])\s+")
-LAST_WORD = re.compile(r"(\w+)\W*$")
+LAST_WORD = re.compile(r"([\w'’]+)[^\w'’]*$")
 
 
 def sentences(text: str) -> List[str]:

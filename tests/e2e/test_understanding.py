@@ -89,3 +89,17 @@ def test_everyday_questions_start_no_report_and_no_handoff(conversation, line):
     tracker = talk.tracker()
     assert not (tracker.get("active_loop") or {}).get("name"), talk.transcript
     assert not tracker.get("paused"), talk.transcript
+
+
+def test_a_long_story_about_a_city_problem_starts_its_report(conversation: Conversation):
+    """Read as one bag of words such a story looks off-topic; one of its sentences is a pothole."""
+    talk = conversation
+    talk.text(
+        "I have lived in Riverton for twenty years and raised three kids here. I love this town, the people "
+        "are friendly and the farmers market is the best. Lately I walk to the grocery store on Mill Road most "
+        "mornings. There is a deep pothole at the crosswalk by the store. I saw an older gentleman stumble there "
+        "last week. I don't know who else to tell, honestly."
+    )
+    tracker = talk.tracker()
+    assert tracker["slots"]["service_code"] == "POTHOLE", talk.transcript
+    assert (tracker.get("active_loop") or {}).get("name") == "service_request_form", talk.transcript

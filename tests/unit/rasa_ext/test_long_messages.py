@@ -26,6 +26,7 @@ def test_sentences_end_at_their_punctuation_but_not_after_an_initial_or_a_street
         "We live on S. Highland Avenue.",
     ]
     assert sentences("¡Hay un bache enorme! ¿Cuándo lo arreglan?") == ["¡Hay un bache enorme!", "¿Cuándo lo arreglan?"]
+    assert sentences("I looked but couldn't. It is blue.") == ["I looked but couldn't.", "It is blue."]
 
 
 def splitter() -> SentencesOfLongMessages:
