@@ -328,11 +328,13 @@ class AlertContent:
     text: str
     translations: Mapping[str, Optional[str]] = field(default_factory=dict)
     faq_url: Optional[str] = None
+    publish_to_page: bool = False  # also post it on the city's Facebook Page (bot.alerts.page_post)
 
     def checked(self) -> "AlertContent":
         """The content validated and tidied (AlertError for an unknown topic, an empty text...)."""
         topic, zone, severity, text = validate(self.topic, self.zone, self.severity, self.text)
-        return AlertContent(topic, zone, severity, text, validate_translations(self.translations), self.faq_url)
+        translations = validate_translations(self.translations)
+        return AlertContent(topic, zone, severity, text, translations, self.faq_url, self.publish_to_page)
 
 
 def reader_language() -> Any:
@@ -437,6 +439,7 @@ class Alert:
     approved_at: Optional[datetime] = None
     sent_by: Optional[str] = None
     sent_at: Optional[datetime] = None
+    publish_to_page: bool = False  # staff chose to post it on the city's Facebook Page too
 
     @property
     def is_draft(self) -> bool:
@@ -474,6 +477,7 @@ class Alert:
             approved_at=aware(row.approved_at),
             sent_by=row.sent_by,
             sent_at=aware(row.sent_at),
+            publish_to_page=bool(row.publish_to_page),
         )
 
     def as_dict(self) -> Dict[str, Any]:
@@ -501,6 +505,7 @@ def write_draft(connection: Connection, content: AlertContent, created_by: str) 
                 state=DRAFT,
                 faq_url=checked.faq_url,
                 revision=1,
+                publish_to_page=checked.publish_to_page,
             )
         ).inserted_primary_key[0]
     )
