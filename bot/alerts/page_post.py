@@ -23,7 +23,7 @@ from __future__ import annotations
 
 from dataclasses import asdict, dataclass
 from datetime import datetime, timedelta
-from typing import Any, Dict, List, Optional
+from typing import Any, Dict, List, Optional, Tuple
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
@@ -158,8 +158,8 @@ def expire_claims(connection: Connection) -> int:
     )
 
 
-def claim(connection: Connection, alert_id: int, job_id: str, seconds: float) -> Optional[Alert]:
-    """Take the post for one attempt, committed before Meta is called; the alert (None: not ours to post)."""
+def claim(connection: Connection, alert_id: int, job_id: str, seconds: float) -> Optional[Tuple[Alert, PagePost]]:
+    """Take the post for one attempt, committed before Meta is called (None: not ours to post)."""
     taken = connection.execute(
         posts.update()
         .where(posts.c.alert_id == alert_id)
@@ -171,7 +171,9 @@ def claim(connection: Connection, alert_id: int, job_id: str, seconds: float) ->
             attempts=posts.c.attempts + 1,
         )
     ).rowcount
-    return store.load_alert(connection, alert_id) if taken == 1 else None
+    alert = store.load_alert(connection, alert_id) if taken == 1 else None
+    post = post_in(connection, alert_id)
+    return (alert, post) if alert is not None and post is not None else None
 
 
 def record(connection: Connection, alert_id: int, job_id: str, state: str, **values: Any) -> Optional[PagePost]:
