@@ -593,6 +593,7 @@ class AlertStatus:
     alert: Alert
     by_channel: Dict[str, Dict[str, int]] = field(default_factory=dict)
     by_language: Dict[str, int] = field(default_factory=dict)
+    page_post: Optional[Any] = None  # bot.alerts.page_post.PagePost: its Facebook Page post, once sent
 
     def count(self, *states: str) -> int:
         return sum(n for counts in self.by_channel.values() for s, n in counts.items() if s in states)
@@ -642,14 +643,17 @@ class AlertStatus:
             "done": self.done,
             "by_channel": self.by_channel,
             "by_language": self.by_language,
+            "page_post": self.page_post.as_dict() if self.page_post is not None else None,
         }
 
 
 def status_in(connection: Connection, alert_id: int) -> AlertStatus:
+    from bot.alerts.page_post import post_in
+
     alert = load_alert(connection, alert_id)
     if alert is None:
         raise NoSuchAlert(f"there is no alert {alert_id}")
-    status = AlertStatus(alert)
+    status = AlertStatus(alert, page_post=post_in(connection, alert_id))
     query = (
         sa.select(deliveries.c.channel, deliveries.c.state, deliveries.c.language, sa.func.count())
         .where(deliveries.c.alert_id == alert_id)
