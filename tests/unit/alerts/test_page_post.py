@@ -7,6 +7,7 @@ when the Page is not set up. Each case on SQLite and PostgreSQL.
 
 from __future__ import annotations
 
+import asyncio
 import os
 from dataclasses import replace
 from datetime import timedelta
@@ -219,3 +220,44 @@ def test_the_feed_body():
     alert = store.Alert(1, "water", "all", "info", "Boil water.", "ana", utcnow(), store.QUEUED)
     assert feed_body(alert) == {"message": page_post.page_message(alert)}
     assert "Boil water." in feed_body(alert)["message"]
+
+
+def run_cli(capsys, *argv: str) -> Any:
+    from bot.alerts.cli import main
+
+    code = main(list(argv))
+    printed = capsys.readouterr()
+    return code, printed.out + printed.err
+
+
+STORM_OPTIONS = ["--topic", "weather", "--zone", "north", "--severity", "warning", "--text", STORM]
+
+
+def test_the_cli_flag_publishes_after_the_approval_and_status_shows_the_post(page, capsys, monkeypatch):
+    monkeypatch.setenv("ALERT_RETRY_BASE_SECONDS", "0")
+    code, out = run_cli(capsys, "create", *STORM_OPTIONS, "--text-es", TORMENTA, "--page", "--by", "ana")
+    assert code == 0, out
+    assert "The city's Facebook Page will show, once it is approved and sent:" in out and TORMENTA in out
+    code, out = run_cli(capsys, "status", "1")
+    assert "Facebook Page: posted once it is approved and sent" in out and posts(page) == []
+    code, out = run_cli(capsys, "send", "1", "--by", "ana", "--yes", "--quiet")
+    assert code == 2 and posts(page) == []  # the author alone
+    assert run_cli(capsys, "approve", "1", "--by", "bo", "--yes")[0] == 0
+    page.fail_next("feed", 1)
+    code, out = run_cli(capsys, "send", "1", "--by", "ana", "--yes", "--quiet")
+    assert code == 0, out
+    post = asyncio.run(page_post.page_post(1))
+    assert "Facebook Page: waiting for the worker after 1 attempt(s)" in out and "HTTP 500" in out
+    code, out = run_cli(capsys, "resume", "1", "--quiet")  # the worker's step, from the command line
+    post = asyncio.run(page_post.page_post(1))
+    assert code == 0 and post.state == page_post.PUBLISHED and len(posts(page)) == 2
+    assert f"post {post.post_id} (https://www.facebook.com/{post.post_id})" in out
+    code, out = run_cli(capsys, "status")
+    assert "page published" in out
+
+
+def test_the_cli_refuses_the_flag_without_the_pages_settings(page, capsys, monkeypatch):
+    monkeypatch.delenv("MESSENGER_PAGE_ACCESS_TOKEN")
+    code, out = run_cli(capsys, "create", *STORM_OPTIONS, "--page", "--by", "ana")
+    assert code == 2 and "cannot be published on the Facebook Page" in out and "MESSENGER_PAGE_ACCESS_TOKEN" in out
+    assert asyncio.run(store.list_alerts()) == []
