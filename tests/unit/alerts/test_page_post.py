@@ -8,7 +8,6 @@ when the Page is not set up. Each case on SQLite and PostgreSQL.
 from __future__ import annotations
 
 import asyncio
-import os
 from dataclasses import replace
 from datetime import timedelta
 from typing import Any, Iterator, List
@@ -21,16 +20,15 @@ from bot.alerts.approval import Conflict, Refused
 from bot.alerts.delivery.page import close_client, feed_body, publish_due
 from bot.alerts.delivery.settings import DeliverySettings
 from bot.alerts.store import AlertContent, AlertError
-from bot.db.engine import database, reset_database, utcnow
+from bot.db.engine import database, utcnow
 from bot.db.schema import alert_page_posts, audit_log
-from tests.support.alerts import add_accounts
+from tests.support.alerts import add_accounts, fresh_database
 from tests.support.fake_cloud import FakeCloud, RecordedRequest
 
 FAST = DeliverySettings(max_attempts=3, retry_base_seconds=0.0, retry_max_seconds=0.0)
 PAGE_ID = "104000000000001"
 STORM = "Severe storm tonight: stay indoors."
 TORMENTA = "Tormenta fuerte esta noche: quédese adentro."
-POSTGRES_URL = os.environ.get("SCALE_OUT_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 PERMANENT = (
     400,
     {"error": {"message": "(#200) Requires pages_manage_posts permission", "type": "OAuthException", "code": 200}},
@@ -45,25 +43,11 @@ def page(request: pytest.FixtureRequest, tmp_path, monkeypatch, fake_cloud: Fake
     monkeypatch.setenv("MESSENGER_PAGE_ACCESS_TOKEN", "PAGE-TOKEN")
     monkeypatch.setenv("MESSENGER_PAGE_ID", PAGE_ID)
     monkeypatch.setenv("META_GRAPH_API_BASE_URL", fake_cloud.graph_base_url)
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    url = None
-    if request.param == "postgresql":
-        from bench.databases import create_database
-
-        url = create_database(POSTGRES_URL, "citybot_test_page_posts")
-        monkeypatch.setenv("DATABASE_URL", url)
-    reset_database()
     fake_cloud.clear()
-    try:
+    with fresh_database(request.param, monkeypatch, "citybot_test_page_posts"):
         add_accounts("ana", "bo")
         add_accounts("root", role="admin")
         yield fake_cloud
-    finally:
-        reset_database()
-        if url:
-            from bench.databases import drop_database
-
-            drop_database(POSTGRES_URL, url)
 
 
 def posts(cloud: FakeCloud) -> List[RecordedRequest]:
