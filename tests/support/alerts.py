@@ -7,41 +7,16 @@ accounts written straight into the database (no one signs in with them).
 
 from __future__ import annotations
 
-import contextlib
-import os
-from typing import Iterator, Mapping, Optional
+from typing import Mapping, Optional
 
-import pytest
 import sqlalchemy as sa
 
 from bot.alerts import approval
 from bot.alerts.store import Alert, AlertContent
-from bot.db.engine import database, reset_database, utcnow
+from bot.db.engine import database, utcnow
 from bot.db.schema import staff_users
 
 AUTHOR, APPROVER = "ops", "ops-second"
-POSTGRES_URL = os.environ.get("SCALE_OUT_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-
-
-@contextlib.contextmanager
-def fresh_database(kind: str, monkeypatch: pytest.MonkeyPatch, name: str) -> Iterator[None]:
-    """The process-wide database on a fresh SQLite file (in CITYBOT_VAR_DIR), or a fresh PostgreSQL one `name`."""
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    url = None
-    if kind == "postgresql":
-        from bench.databases import create_database
-
-        url = create_database(POSTGRES_URL, name)
-        monkeypatch.setenv("DATABASE_URL", url)
-    reset_database()
-    try:
-        yield
-    finally:
-        reset_database()
-        if url:
-            from bench.databases import drop_database
-
-            drop_database(POSTGRES_URL, url)
 
 
 def add_accounts(*names: str, role: str = "supervisor", disabled: bool = False) -> None:

@@ -82,6 +82,8 @@ async def publish(alert_id: int, client: Any, settings: DeliverySettings, job_id
             }
         else:
             outcome = {"state": FAILED, "last_error": short(error)}
+    except Exception as error:  # an answer we could not read: the post may be up
+        outcome = {"state": UNCONFIRMED, "last_error": short(error)}
     else:
         post_id = str(answer.get("id") or "")
         if post_id:

@@ -25,7 +25,8 @@ from bot.alerts.store import ALL, CANCELLED_NOTE, PENDING, SKIPPED, AlertContent
 from bot.db.engine import database
 from bot.db.schema import alert_deliveries as deliveries
 from bot.db.schema import audit_log
-from tests.support.alerts import add_accounts, fresh_database
+from tests.support.alerts import add_accounts
+from tests.support.databases import own_database
 from tests.support.residents import Resident, add_residents
 
 FAST = DeliverySettings(max_attempts=2, retry_base_seconds=0.01, lease_seconds=5, idle_poll_seconds=0.05)
@@ -38,7 +39,7 @@ def any_database(request: pytest.FixtureRequest, tmp_path, monkeypatch) -> Itera
     """The process-wide database on a fresh SQLite file, or on a fresh PostgreSQL database."""
     monkeypatch.setenv("CITYBOT_VAR_DIR", str(tmp_path))
     monkeypatch.setenv("CITYBOT_SECRET_KEY", "alerts-approval-test-key")
-    with fresh_database(request.param, monkeypatch, "citybot_test_alerts"):
+    with own_database(request.param, monkeypatch, "citybot_test_alerts"):
         add_accounts("ana", "bo", "cy")
         add_accounts("al", role="agent")
         add_accounts("root", role="admin")

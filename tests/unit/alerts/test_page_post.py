@@ -22,7 +22,8 @@ from bot.alerts.delivery.settings import DeliverySettings
 from bot.alerts.store import AlertContent, AlertError
 from bot.db.engine import database, utcnow
 from bot.db.schema import alert_page_posts, audit_log
-from tests.support.alerts import add_accounts, fresh_database
+from tests.support.alerts import add_accounts
+from tests.support.databases import own_database
 from tests.support.fake_cloud import FakeCloud, RecordedRequest
 
 FAST = DeliverySettings(max_attempts=3, retry_base_seconds=0.0, retry_max_seconds=0.0)
@@ -44,7 +45,7 @@ def page(request: pytest.FixtureRequest, tmp_path, monkeypatch, fake_cloud: Fake
     monkeypatch.setenv("MESSENGER_PAGE_ID", PAGE_ID)
     monkeypatch.setenv("META_GRAPH_API_BASE_URL", fake_cloud.graph_base_url)
     fake_cloud.clear()
-    with fresh_database(request.param, monkeypatch, "citybot_test_page_posts"):
+    with own_database(request.param, monkeypatch, "citybot_test_page_posts"):
         add_accounts("ana", "bo")
         add_accounts("root", role="admin")
         yield fake_cloud
