@@ -246,3 +246,45 @@ def test_the_cli_refuses_the_flag_without_the_pages_settings(page, capsys, monke
     code, out = run_cli(capsys, "create", *STORM_OPTIONS, "--page", "--by", "ana")
     assert code == 2 and "cannot be published on the Facebook Page" in out and "MESSENGER_PAGE_ACCESS_TOKEN" in out
     assert asyncio.run(store.list_alerts()) == []
+
+
+@pytest.fixture
+def silent_graph(monkeypatch) -> Iterator[str]:
+    """A Graph API that reads each request and hangs up without answering (as a dropped connection does)."""
+    import socket
+    import threading
+
+    listener = socket.socket()
+    listener.bind(("127.0.0.1", 0))
+    listener.listen()
+
+    def serve() -> None:
+        while True:
+            try:
+                connection, _ = listener.accept()
+            except OSError:
+                return
+            connection.recv(65536)
+            connection.close()
+
+    threading.Thread(target=serve, daemon=True).start()
+    yield f"http://127.0.0.1:{listener.getsockname()[1]}/v21.0"
+    listener.close()
+
+
+async def test_a_call_that_got_no_answer_is_unconfirmed_and_one_never_sent_is_retried(page, silent_graph, monkeypatch):
+    alert = await approved()
+    await approval.send_alert(alert.id, "ana")
+    from bot.process.procs import free_port
+
+    monkeypatch.setenv("META_GRAPH_API_BASE_URL", f"http://127.0.0.1:{free_port()}/v21.0")  # nobody listens
+    assert await publish() == 0
+    post = await page_post.page_post(alert.id)
+    assert (post.state, post.attempts) == (page_post.PENDING, 1) and "ConnectError" in post.last_error
+
+    monkeypatch.setenv("META_GRAPH_API_BASE_URL", silent_graph)  # the request left: it may have been posted
+    assert await publish() == 0
+    post = await page_post.page_post(alert.id)
+    assert (post.state, post.attempts) == (page_post.UNCONFIRMED, 2) and "RemoteProtocolError" in post.last_error
+    monkeypatch.setenv("META_GRAPH_API_BASE_URL", page.graph_base_url)
+    assert await publish() == 0 and posts(page) == []  # not posted again on its own
