@@ -260,6 +260,8 @@ def progress(status: AlertStatus) -> Dict[str, Any]:
         "state_name": approval_state(alert),
         "revision": alert.revision,
         "approved_by": alert.approved_by or "",
+        # its Facebook Page post: state and attempts ("" for none); the page reloads when they change
+        "page_post": f"{status.page_post.state}/{status.page_post.attempts}" if status.page_post else "",
         "channels": {channel: counts(by_state) for channel, by_state in status.by_channel.items()},
         "all": counts(totals),
         "finished": status.finished,

@@ -497,12 +497,15 @@ def test_an_alert_is_posted_on_the_page_once_after_the_approval_and_a_500_is_ret
     check_accessible(page)
 
 
-def test_a_permanent_refusal_is_shown_on_the_alerts_page(page_console, fake_cloud):
+def test_a_permanent_refusal_is_shown_on_the_alerts_page_as_it_happens(page_console, fake_cloud, page: Page):
     console, _ = page_console
     fake_cloud.clear()
     ana, bo = signed_in(console, "supervisor"), signed_in(console, "supervisor")
     alert_id = alert_id_of(ana.post("/console/alerts", **new_alert(page="yes")))
     assert bo.post(f"/console/alerts/{alert_id}/approve", revision="1").status_code == 303
+    sign_in(page, console.url, ana.username)
+    page.goto(f"{console.url}/console/alerts/{alert_id}")
+    expect(page.locator("#page-post")).to_contain_text("Posted once it is approved and sent.")
     fake_cloud.graph_failure = (
         400,
         {"error": {"message": "(#200) Requires pages_manage_posts permission", "type": "OAuthException", "code": 200}},
@@ -515,5 +518,7 @@ def test_a_permanent_refusal_is_shown_on_the_alerts_page(page_console, fake_clou
         assert time.monotonic() < deadline, "the failure was never shown"
         time.sleep(0.3)
     assert "Not published after 1 attempt: GraphSendError" in text and "pages_manage_posts" in text
+    expect(page.locator("#page-post [role=alert]")).to_contain_text("pages_manage_posts", timeout=20_000)  # live
+    check_accessible(page)
     time.sleep(3.0)
     assert len(page_posts(fake_cloud)) == 1  # not tried again
