@@ -5,6 +5,8 @@
 - `bot.alerts.approval`: the two-person rule (draft, a second supervisor's
   approval, send; cancel, resume), each step audited.
 - `bot.alerts.outgoing`: what an alert sends in each language, and to how many.
+- `bot.alerts.page_post`: an alert's post on the city's Facebook Page (staff's choice,
+  queued when the alert is sent, its state); `bot.alerts.delivery.page` posts it, once.
 - `bot.alerts.delivery`: the durable delivery job (`run_delivery`): lease,
   claimed rows, group commit, a lane per channel with its rate limit, retries
   with backoff, resumable after a crash; the worker's `alert_loop`.

@@ -30,7 +30,7 @@ from typing import Callable, Optional, TypeVar
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from bot.alerts import store
+from bot.alerts import page_post, store
 from bot.alerts.store import (
     CANCELLED,
     CANCELLED_NOTE,
@@ -127,7 +127,10 @@ def same_revision(alert: Alert, revision: Optional[int], step: str) -> None:
 
 def detail(alert: Alert, *more: str, via: Optional[str] = None) -> str:
     """An audit line's detail: the alert's number and revision, what else matters; never text or recipients."""
-    parts = [f"alert {alert.id} r{alert.revision} ({alert.severity}, {alert.topic}/{alert.zone})", *more]
+    parts = [f"alert {alert.id} r{alert.revision} ({alert.severity}, {alert.topic}/{alert.zone})"]
+    if alert.publish_to_page:
+        parts.append("also on the Facebook Page")
+    parts.extend(more)
     return ", ".join(parts) + (f" [{via}]" if via else "")
 
 
@@ -138,6 +141,7 @@ async def run(work: Callable[[Connection], T]) -> T:
 def drafted(connection: Connection, content: AlertContent, by: str, via: Optional[str], needed: str) -> Alert:
     """Write a draft by `by` (its author) in the transaction, audited."""
     author = staff_member(connection, by, needed)
+    page_post.check_choice(content)
     alert = store.load_alert(connection, store.write_draft(connection, content, author))
     assert alert is not None
     write_audit(connection, author, DRAFTED, detail=detail(alert, via=via))
@@ -159,6 +163,7 @@ async def edit_draft(
 ) -> Alert:
     """Change a draft (its author only): a new revision, and any approval is void."""
     checked = content.checked()
+    page_post.check_choice(checked)
 
     def change(connection: Connection) -> Alert:
         editor = staff_member(connection, by)
@@ -179,6 +184,7 @@ async def edit_draft(
                 severity=checked.severity,
                 text=checked.text,
                 faq_url=checked.faq_url,
+                publish_to_page=checked.publish_to_page,
                 revision=alert.revision + 1,
                 updated_at=utcnow(),
                 approved_by=None,
@@ -240,10 +246,13 @@ def sent(
     queued = store.load_alert(connection, alert.id)
     assert queued is not None
     store.fan_out(connection, queued)
+    page_post.queue_in(connection, queued, approved)
     if approved:
         write_audit(connection, sender, SENT, detail=detail(alert, f"approved by {alert.approved_by}", via=via))
     else:
         override = f"written by {alert.created_by}, sent WITHOUT a second approval (admin override)"
+        if alert.publish_to_page:
+            override += ", so not on the Facebook Page"
         write_audit(connection, sender, SENT_UNAPPROVED, detail=detail(alert, override, via=via))
     return queued
 

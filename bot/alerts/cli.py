@@ -3,7 +3,7 @@
     citybot alerts preview --topic water --zone north [--text-es "..."]
     citybot alerts create --topic weather --zone all --severity warning \\
         --text "Heat advisory until Friday." --text-es "Aviso de calor hasta el viernes." \\
-        [--faq cooling_warming_centers] --by dana
+        [--faq cooling_warming_centers] [--page] --by dana
     citybot alerts approve ALERT_ID --by lee [--yes]         (a second supervisor, never the author)
     citybot alerts send ALERT_ID --by dana [--yes]
     citybot alerts send ALERT_ID --without-approval --by ADMIN    (an admin's override, audited)
@@ -26,6 +26,11 @@ of the default language, `--text-en`) and `--text-<code>` for each other one
 language has no text gets the default language's; preview and send say how
 many will, before anything is sent. Staff read this tool in the default
 language; residents read their alerts in theirs.
+
+`create --page` also publishes the alert on the city's Facebook Page once it is
+approved and sent (the worker posts it, once; `status` shows the post or why
+not); it is refused when the Page's settings (MESSENGER_PAGE_ACCESS_TOKEN,
+MESSENGER_PAGE_ID) are unset.
 """
 
 from __future__ import annotations
@@ -42,7 +47,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence, TextIO
 from babel import Locale
 from tqdm import tqdm
 
-from bot.alerts import approval, store
+from bot.alerts import approval, page_post, store
 from bot.alerts.outgoing import Outgoing, outgoing, sketch
 from bot.alerts.store import Alert, AlertContent, AlertError, AlertStatus
 from bot.alerts.words import ALL, SEVERITIES, TOPICS, ZONES
@@ -153,6 +158,24 @@ def approval_line(alert: Alert) -> str:
     return ", ".join(parts)
 
 
+def page_line(alert: Alert, post: Optional[page_post.PagePost]) -> Optional[str]:
+    """Where the alert's Facebook Page post stands (None: it is not to be posted)."""
+    if post is None:
+        return "Facebook Page: posted once it is approved and sent" if alert.publish_to_page else None
+    if post.state == page_post.PUBLISHED and post.published_at:
+        return f"Facebook Page: published at {post.published_at:%Y-%m-%d %H:%M} UTC, post {post.post_id} ({post.url})"
+    tried = f" after {post.attempts} attempt(s)" if post.attempts else ""
+    if post.state == page_post.PENDING:
+        at = f", next attempt at {post.next_attempt_at:%H:%M:%S} UTC" if post.next_attempt_at else ""
+        last = f": {post.last_error}" if post.last_error else ""
+        return f"Facebook Page: waiting for the worker{tried}{at}{last}"
+    if post.state == page_post.POSTING:
+        return "Facebook Page: being posted now"
+    if post.state == page_post.UNCONFIRMED:
+        return f"Facebook Page: UNCONFIRMED{tried} (it may be on the Page; not posted again): {post.last_error}"
+    return f"Facebook Page: FAILED{tried}: {post.last_error}"
+
+
 def describe_status(status: AlertStatus) -> List[str]:
     alert = status.alert
     lines = [
@@ -167,6 +190,9 @@ def describe_status(status: AlertStatus) -> List[str]:
         lines.append(f"  {channel:<9} " + "  ".join(f"{state} {n}" for state, n in sorted(counts.items())))
     if status.by_language:
         lines.append(f"  readers: {per_language(status.by_language)}")
+    on_page = page_line(alert, status.page_post)
+    if on_page:
+        lines.append(f"  {on_page}")
     if status.unconfirmed:
         lines.append(
             f"  {status.unconfirmed} message(s) were on their way when a delivery job stopped: they probably "
@@ -279,12 +305,18 @@ def _confirm(question: str, assume_yes: bool, refusal: str = "Not sending") -> b
 
 
 async def _deliver(alert_id: int, args: argparse.Namespace) -> int:
+    from bot.alerts.delivery.page import close_client, publish_due
+
     bar = ProgressBar() if not args.quiet else None
     try:
         status = await _deliver_or_follow(alert_id, bar, getattr(args, "takeover", False))
+        if status.page_post is not None:  # the worker's step, taken here too (the post is claimed first)
+            await publish_due()
+            status = await store.alert_status(alert_id)
     finally:
         if bar is not None:
             bar.close()
+        await close_client()
     for line in describe_status(status):
         say(line)
     if status.pending:
@@ -292,7 +324,8 @@ async def _deliver(alert_id: int, args: argparse.Namespace) -> int:
             "Some deliveries are still pending (a channel is not configured here, or the job was stopped); "
             f"`citybot alerts resume {alert_id}` or the worker carries on."
         )
-    return 0 if status.failed == 0 and status.pending == 0 else 1
+    page_failed = status.page_post is not None and status.page_post.state in (page_post.FAILED, page_post.UNCONFIRMED)
+    return 0 if status.failed == 0 and status.pending == 0 and not page_failed else 1
 
 
 async def _deliver_or_follow(alert_id: int, bar: Optional[ProgressBar], takeover: bool) -> AlertStatus:
@@ -356,6 +389,10 @@ def show_outgoing(found: Outgoing) -> None:
         say(f"  {line}")
     for line in estimates(preview.by_channel_language, found.message_in()):
         say(f"  {line}")
+    if found.alert.publish_to_page:
+        link = f"\n  link: {found.alert.faq_url}" if found.alert.faq_url else ""
+        text = page_post.page_message(found.alert).replace("\n", "\n  ")
+        say(f"The city's Facebook Page will show, once it is approved and sent:\n  {text}{link}")
     configured = _senders()
     missing = [c for c in preview.by_channel if c not in configured]
     if missing:
@@ -369,7 +406,8 @@ def _composed(args: argparse.Namespace) -> AlertContent:
     """The alert the options give (checked when it is shown or written)."""
     texts = _texts(args)
     text = texts.pop(default_language(), "")
-    return AlertContent(args.topic, args.zone, args.severity, text, texts, _faq_url(args))
+    page = getattr(args, "page", False)
+    return AlertContent(args.topic, args.zone, args.severity, text, texts, _faq_url(args), page)
 
 
 async def create(args: argparse.Namespace) -> int:
@@ -469,9 +507,10 @@ async def status(args: argparse.Namespace) -> int:
             say("No alerts yet.")
         for alert in found:
             counts = await store.alert_status(alert.id)
+            on_page = f"  page {counts.page_post.state}" if counts.page_post is not None else ""
             say(
                 f"{alert.id:>5}  {alert.created_at:%Y-%m-%d %H:%M}  {alert.state:<9} {alert.severity:<9} "
-                f"{alert.topic}/{alert.zone}  sent {counts.sent}/{counts.total}  {alert.text[:50]}"
+                f"{alert.topic}/{alert.zone}  sent {counts.sent}/{counts.total}{on_page}  {alert.text[:50]}"
             )
         return 0
     result = await store.alert_status(args.alert_id)
@@ -570,6 +609,12 @@ def build_parser() -> argparse.ArgumentParser:
     by_help = "your console username (a supervisor's account; it is audited)"
     p = commands.add_parser("create", help="write an alert as a draft; a second supervisor approves it")
     add_alert_options(p, required=True)
+    p.add_argument(
+        "--page",
+        action="store_true",
+        help="also publish it on the city's Facebook Page once approved and sent "
+        "(needs MESSENGER_PAGE_ACCESS_TOKEN and MESSENGER_PAGE_ID)",
+    )
     p.add_argument("--by", required=True, help=by_help)
     p.set_defaults(handler=create)
 

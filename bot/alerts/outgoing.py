@@ -69,6 +69,7 @@ def sketch(content: AlertContent) -> Alert:
         store.DRAFT,
         faq_url=checked.faq_url,
         translations=translations,
+        publish_to_page=checked.publish_to_page,
     )
 
 

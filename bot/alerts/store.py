@@ -328,11 +328,13 @@ class AlertContent:
     text: str
     translations: Mapping[str, Optional[str]] = field(default_factory=dict)
     faq_url: Optional[str] = None
+    publish_to_page: bool = False  # also post it on the city's Facebook Page (bot.alerts.page_post)
 
     def checked(self) -> "AlertContent":
         """The content validated and tidied (AlertError for an unknown topic, an empty text...)."""
         topic, zone, severity, text = validate(self.topic, self.zone, self.severity, self.text)
-        return AlertContent(topic, zone, severity, text, validate_translations(self.translations), self.faq_url)
+        translations = validate_translations(self.translations)
+        return AlertContent(topic, zone, severity, text, translations, self.faq_url, self.publish_to_page)
 
 
 def reader_language() -> Any:
@@ -437,6 +439,7 @@ class Alert:
     approved_at: Optional[datetime] = None
     sent_by: Optional[str] = None
     sent_at: Optional[datetime] = None
+    publish_to_page: bool = False  # staff chose to post it on the city's Facebook Page too
 
     @property
     def is_draft(self) -> bool:
@@ -474,6 +477,7 @@ class Alert:
             approved_at=aware(row.approved_at),
             sent_by=row.sent_by,
             sent_at=aware(row.sent_at),
+            publish_to_page=bool(row.publish_to_page),
         )
 
     def as_dict(self) -> Dict[str, Any]:
@@ -501,6 +505,7 @@ def write_draft(connection: Connection, content: AlertContent, created_by: str) 
                 state=DRAFT,
                 faq_url=checked.faq_url,
                 revision=1,
+                publish_to_page=checked.publish_to_page,
             )
         ).inserted_primary_key[0]
     )
@@ -588,6 +593,7 @@ class AlertStatus:
     alert: Alert
     by_channel: Dict[str, Dict[str, int]] = field(default_factory=dict)
     by_language: Dict[str, int] = field(default_factory=dict)
+    page_post: Optional[Any] = None  # bot.alerts.page_post.PagePost: its Facebook Page post, once sent
 
     def count(self, *states: str) -> int:
         return sum(n for counts in self.by_channel.values() for s, n in counts.items() if s in states)
@@ -637,14 +643,17 @@ class AlertStatus:
             "done": self.done,
             "by_channel": self.by_channel,
             "by_language": self.by_language,
+            "page_post": self.page_post.as_dict() if self.page_post is not None else None,
         }
 
 
 def status_in(connection: Connection, alert_id: int) -> AlertStatus:
+    from bot.alerts.page_post import post_in
+
     alert = load_alert(connection, alert_id)
     if alert is None:
         raise NoSuchAlert(f"there is no alert {alert_id}")
-    status = AlertStatus(alert)
+    status = AlertStatus(alert, page_post=post_in(connection, alert_id))
     query = (
         sa.select(deliveries.c.channel, deliveries.c.state, deliveries.c.language, sa.func.count())
         .where(deliveries.c.alert_id == alert_id)

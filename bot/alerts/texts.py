@@ -54,6 +54,21 @@ def city_in_sentence(text: Messages) -> str:
     return name
 
 
+def headline(alert: "Alert", text: Messages) -> str:
+    """Who sends the alert, how serious, where, and the staff's words, in `text`'s language.
+
+    A resident's message and the city's Facebook Page post both start with it.
+    """
+    values = {
+        "city": city_name(text.language),
+        "severity": text.text(f"alerts.severity.{alert.severity}"),
+        "text": alert.text_in(text.language),
+    }
+    if alert.zone == ALL:
+        return text.text("alerts.message.citywide", **values)
+    return text.text("alerts.message.zone", zone=zone_name(alert.zone, text), **values)
+
+
 def alert_message(alert: "Alert", text: Messages) -> str:
     """The alert as a reader of `text`'s language receives it.
 
@@ -61,15 +76,7 @@ def alert_message(alert: "Alert", text: Messages) -> str:
     """
     from bot.alerts.faq import with_language
 
-    values = {
-        "city": city_name(text.language),
-        "severity": text.text(f"alerts.severity.{alert.severity}"),
-        "text": alert.text_in(text.language),
-    }
-    if alert.zone == ALL:
-        lines = [text.text("alerts.message.citywide", **values)]
-    else:
-        lines = [text.text("alerts.message.zone", zone=zone_name(alert.zone, text), **values)]
+    lines = [headline(alert, text)]
     if alert.faq_url:
         lines.append(text.text("alerts.message.faq", url=with_language(alert.faq_url, text.language)))
     lines.append(text.text("alerts.message.stop"))

@@ -220,12 +220,16 @@ class GraphSendError(Exception):
         message: str,
         subcode: Optional[int] = None,
         transient: bool = False,
+        unanswered: bool = False,
     ) -> None:
         super().__init__(f"Graph API error {code or '-'}/{subcode or '-'} (HTTP {status or '-'}): {message}")
         self.status = status  # read by bot/alerts/delivery/failures.py: a 4xx other than 429 is permanent
         self.code = code
         self.subcode = subcode
         self.transient = transient
+        # The request may have reached Meta but no answer came back (a timeout after sending, a dropped
+        # connection): it may have been done. A Page post in this state is not posted again on its own.
+        self.unanswered = unanswered
 
     @classmethod
     def from_response(cls, answer: httpx.Response) -> "GraphSendError":
@@ -301,7 +305,8 @@ class GraphClient:
             try:
                 answer = await self.client().post(path, json=body)
             except httpx.HTTPError as error:
-                failure = GraphSendError(None, None, type(error).__name__)
+                never_sent = isinstance(error, (httpx.ConnectError, httpx.ConnectTimeout, httpx.PoolTimeout))
+                failure = GraphSendError(None, None, type(error).__name__, unanswered=not never_sent)
             else:
                 if answer.status_code < 300:
                     payload = answer.json() if answer.content else {}

@@ -214,6 +214,24 @@ alerts = sa.Table(
     sa.Column("approved_at", sa.DateTime(timezone=True)),
     sa.Column("sent_by", sa.String(64)),  # who sent it (an admin's override when nobody approved it)
     sa.Column("sent_at", sa.DateTime(timezone=True)),
+    # Staff chose to publish it on the city's Facebook Page too (part of what is approved).
+    sa.Column("publish_to_page", sa.Boolean, nullable=False, server_default=sa.false()),
+)
+
+# An alert's post on the city's Facebook Page (bot/alerts/page_post.py): written when the alert
+# is sent, claimed before Meta is called (so a retry or a restart never posts it twice).
+alert_page_posts = sa.Table(
+    "alert_page_posts",
+    metadata,
+    sa.Column("alert_id", sa.Integer, sa.ForeignKey("alerts.id"), primary_key=True),
+    sa.Column("state", sa.String(16), nullable=False, index=True),
+    sa.Column("attempts", sa.Integer, nullable=False, server_default="0"),
+    sa.Column("next_attempt_at", sa.DateTime(timezone=True), nullable=False),
+    sa.Column("claimed_by", sa.String(64)),
+    sa.Column("claimed_until", sa.DateTime(timezone=True)),
+    sa.Column("post_id", sa.String(128)),
+    sa.Column("published_at", sa.DateTime(timezone=True)),
+    sa.Column("last_error", sa.Text),
 )
 
 # An alert's text in the city's other languages (`alerts.text` is the default language's).

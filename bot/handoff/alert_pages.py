@@ -15,6 +15,7 @@ from typing import Any, Dict, List, Mapping, Optional, Sequence
 
 from bot.alerts.faq import faq_answers
 from bot.alerts.outgoing import copies_of
+from bot.alerts.page_post import page_message, page_problem
 from bot.alerts.store import (
     CANCELLED,
     DELIVERING,
@@ -97,11 +98,12 @@ class AlertForm:
     severity: str = "warning"
     texts: Dict[str, str] = field(default_factory=dict)  # language -> text
     faq: str = ""
+    page: bool = False  # also publish it on the city's Facebook Page
 
     @classmethod
     def of(cls, alert: Alert) -> "AlertForm":
         texts = {default_language(): alert.text, **alert.translations}
-        return cls(alert.topic, alert.zone, alert.severity, texts, faq_topic(alert.faq_url))
+        return cls(alert.topic, alert.zone, alert.severity, texts, faq_topic(alert.faq_url), alert.publish_to_page)
 
 
 @dataclass(frozen=True)
@@ -194,6 +196,7 @@ def form_page(
         severities={code: SEVERITY_NAMES.get(code, code) for code in SEVERITIES},
         faqs=faq_choices(),
         max_text=MAX_TEXT,
+        page_problem=page_problem(),
         **ALERT_HELPERS,
     )
 
@@ -233,6 +236,8 @@ def alert_page(
         city_codes=city_languages(),
         default=default_language(),
         mine=alert.created_by == staff,
+        page_text=page_message(alert) if alert.publish_to_page else None,
+        page_post=status.page_post,
         **ALERT_HELPERS,
     )
 
@@ -255,6 +260,8 @@ def progress(status: AlertStatus) -> Dict[str, Any]:
         "state_name": approval_state(alert),
         "revision": alert.revision,
         "approved_by": alert.approved_by or "",
+        # its Facebook Page post: state and attempts ("" for none); the page reloads when they change
+        "page_post": f"{status.page_post.state}/{status.page_post.attempts}" if status.page_post else "",
         "channels": {channel: counts(by_state) for channel, by_state in status.by_channel.items()},
         "all": counts(totals),
         "finished": status.finished,

@@ -24,10 +24,12 @@ from playwright.sync_api import Page, expect
 
 from bot.alerts.store import Alert, alert_message
 from bot.db.engine import Database
-from bot.db.schema import alert_deliveries, alerts, audit_log
+from bot.db.schema import alert_deliveries, alert_page_posts, alerts, audit_log
+from bot.process.stack_processes import worker_process
 from tests.support.browser import describe, screenshot, serious_violations
 from tests.support.console import Console, console_alone
 from tests.support.residents import Resident, add_residents
+from tests.support.stack import MESSENGER_PAGE_ACCESS_TOKEN, MESSENGER_PAGE_ID
 from tests.support.staff import Staff, make_staff, sign_in
 from tests.support.telegram import TelegramChat
 from tests.support.twilio import Phone
@@ -392,3 +394,131 @@ def test_a_second_supervisor_approves_and_each_subscriber_gets_the_alert_once(
     what = f"alert {alert_id} r1 (emergency, water/north)"
     assert audited(db, author) == [("alert_draft", what), ("alert_send", f"{what}, approved by {approver}")]
     assert audited(db, approver) == [("alert_approve", f"{what}, written by {author}")]
+
+
+# --- on the city's Facebook Page ----------------------------------------------------------------
+
+
+@pytest.fixture(scope="module")
+def page_console(tmp_path_factory: pytest.TempPathFactory, fake_cloud: Any) -> Iterator[Tuple[Console, Any]]:
+    """A console and a worker on one database, with the Page's settings pointing at the fake Graph API."""
+    env = {
+        "CONSOLE_SIGNIN_ATTEMPTS": "1000",
+        "PUBLIC_URL": "https://311.riverton.example",
+        "MESSENGER_PAGE_ACCESS_TOKEN": MESSENGER_PAGE_ACCESS_TOKEN,
+        "MESSENGER_PAGE_ID": MESSENGER_PAGE_ID,
+        "META_GRAPH_API_BASE_URL": fake_cloud.graph_base_url,
+        "ALERT_RETRY_BASE_SECONDS": "0.5",
+        "OPEN311_URL": "http://127.0.0.1:9/open311/v2",  # no back office: the worker's alerts are what is tested
+    }
+    with console_alone(tmp_path_factory.mktemp("console-alerts-page"), env) as running:
+        worker = worker_process(running.config)
+        worker.start()
+        try:
+            yield running, worker
+        finally:
+            worker.stop()
+
+
+def page_posts(fake_cloud: Any) -> List[Any]:
+    return [r for r in fake_cloud.calls("feed") if r.method == "POST"]
+
+
+def test_the_page_choice_is_hidden_and_refused_without_the_pages_settings(console):
+    ana = signed_in(console, "supervisor")
+    assert 'name="page"' not in ana.get("/console/alerts/new").text
+    refused = ana.post("/console/alerts", **new_alert(page="yes"))
+    assert refused.status_code == 400 and "cannot be published on the Facebook Page" in refused.text
+    assert "MESSENGER_PAGE_ACCESS_TOKEN and MESSENGER_PAGE_ID" in refused.text
+
+
+def test_an_alert_is_posted_on_the_page_once_after_the_approval_and_a_500_is_retried(
+    page_console, fake_cloud, page: Page
+):
+    console, worker = page_console
+    fake_cloud.clear()
+    ana, bo = signed_in(console, "supervisor"), signed_in(console, "supervisor")
+    assert 'name="page" value="yes"' in ana.get("/console/alerts/new").text
+    alert_id = alert_id_of(
+        ana.post(
+            "/console/alerts",
+            **new_alert(text_es="Tormenta fuerte esta noche.", faq="cooling_warming_centers", page="yes"),
+        )
+    )
+    draft = ana.get(f"/console/alerts/{alert_id}").text
+    assert "Posted once it is approved and sent." in draft and "Tormenta fuerte esta noche." in draft
+    assert ana.post(f"/console/alerts/{alert_id}/send", revision="1").status_code == 409  # the author alone
+    assert bo.post(f"/console/alerts/{alert_id}/approve", revision="1").status_code == 303
+    time.sleep(3.0)  # a few worker rounds: an approved draft is not posted
+    assert page_posts(fake_cloud) == []
+
+    fake_cloud.fail_next("feed", 1)  # Meta's temporary error, HTTP 500: retried by the worker
+    assert ana.post(f"/console/alerts/{alert_id}/send", revision="1").status_code == 303
+    fake_cloud.wait_for(lambda _: len(page_posts(fake_cloud)) == 2, timeout=30)
+    failed, posted = page_posts(fake_cloud)
+    assert failed.body == posted.body and posted.path == f"/graph/v21.0/{MESSENGER_PAGE_ID}/feed"
+    english, spanish = posted.body["message"].split("\n\n")
+    assert STORM in english and spanish.startswith("Ciudad de Riverton, AVISO (zona Norte): Tormenta fuerte")
+    assert posted.body["link"] == "https://311.riverton.example/faq/cooling_warming_centers"
+
+    def shown() -> str:
+        deadline = time.monotonic() + 20
+        while time.monotonic() < deadline:
+            text = bo.get(f"/console/alerts/{alert_id}").text
+            if "Published" in text:
+                return text
+            time.sleep(0.3)
+        raise AssertionError("the page never said the post was published")
+
+    with console.db.engine.connect() as connection:
+        (post_id,) = connection.execute(sa.select(alert_page_posts.c.post_id)).scalars().all()
+    assert f'post <a href="https://www.facebook.com/{post_id}">{post_id}</a>' in shown()
+    api = bo.get(f"/console/api/alerts/{alert_id}", headers={"Accept": "application/json"}).json()
+    assert api["page_post"]["post_id"] == post_id and api["page_post"]["attempts"] == 2
+
+    worker.stop()  # a restart posts nothing again
+    worker.start()
+    time.sleep(6.0)
+    assert len(page_posts(fake_cloud)) == 2
+    what = f"alert {alert_id} r1 (warning, weather/north), also on the Facebook Page"
+    assert audited(console.db, ana.username) == [
+        ("alert_draft", what),
+        ("alert_send", f"{what}, approved by {bo.username}"),
+    ]
+    assert console.audit("(worker)")[-1] == ("alert_page_published", f"alert {alert_id}, post {post_id}")
+
+    # The page that shows the post, and the form with the choice, in chromium: axe-core clean.
+    sign_in(page, console.url, bo.username)
+    page.goto(f"{console.url}/console/alerts/{alert_id}")
+    expect(page.locator("#page-post").get_by_role("link", name=post_id)).to_be_visible()
+    check_accessible(page)
+    page.goto(f"{console.url}/console/alerts/new")
+    expect(page.get_by_label("Also publish it on the city's Facebook Page")).to_be_visible()
+    check_accessible(page)
+
+
+def test_a_permanent_refusal_is_shown_on_the_alerts_page_as_it_happens(page_console, fake_cloud, page: Page):
+    console, _ = page_console
+    fake_cloud.clear()
+    ana, bo = signed_in(console, "supervisor"), signed_in(console, "supervisor")
+    alert_id = alert_id_of(ana.post("/console/alerts", **new_alert(page="yes")))
+    assert bo.post(f"/console/alerts/{alert_id}/approve", revision="1").status_code == 303
+    sign_in(page, console.url, ana.username)
+    page.goto(f"{console.url}/console/alerts/{alert_id}")
+    expect(page.locator("#page-post")).to_contain_text("Posted once it is approved and sent.")
+    fake_cloud.graph_failure = (
+        400,
+        {"error": {"message": "(#200) Requires pages_manage_posts permission", "type": "OAuthException", "code": 200}},
+    )
+    fake_cloud.fail_next("feed", 1)
+    assert bo.post(f"/console/alerts/{alert_id}/send", revision="1").status_code == 303
+    fake_cloud.wait_for(lambda _: len(page_posts(fake_cloud)) == 1, timeout=30)
+    deadline = time.monotonic() + 20
+    while "Not published" not in (text := ana.get(f"/console/alerts/{alert_id}").text):
+        assert time.monotonic() < deadline, "the failure was never shown"
+        time.sleep(0.3)
+    assert "Not published after 1 attempt: GraphSendError" in text and "pages_manage_posts" in text
+    expect(page.locator("#page-post [role=alert]")).to_contain_text("pages_manage_posts", timeout=20_000)  # live
+    check_accessible(page)
+    time.sleep(3.0)
+    assert len(page_posts(fake_cloud)) == 1  # not tried again

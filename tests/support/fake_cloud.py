@@ -110,6 +110,12 @@ def _graph_sent(body: Dict[str, Any]) -> Dict[str, Any]:
     return {"recipient_id": recipient.get("id"), "message_id": f"m_{abs(hash((time.time(), str(body)))):x}"}
 
 
+def _graph_posted(path: str) -> Dict[str, Any]:
+    """The Pages API's answer to `POST /{page-id}/feed`: the new post's id, "<page-id>_<post-id>"."""
+    page_id = path.rstrip("/").rsplit("/", 2)[-2]
+    return {"id": f"{page_id}_{int(time.time() * 1e6) % 10**15}"}
+
+
 def _telegram_result(method: str, body: Dict[str, Any]) -> Any:
     now = int(time.time())
     if method == "getMe":
@@ -220,6 +226,8 @@ def _handler(cloud: FakeCloud) -> type:
                 self._reply(200, {"ok": True, "result": _telegram_result(record.api_method, body)})
             elif self.path.startswith(GRAPH_PREFIX) and self.path.endswith("/messages"):
                 self._reply(200, _graph_sent(body))
+            elif self.path.startswith(GRAPH_PREFIX) and self.path.endswith("/feed"):
+                self._reply(200, _graph_posted(self.path))
             elif self.path.startswith("/file/") or self.path.startswith(CDN_PREFIX):
                 self.send_response(200)
                 self.send_header("Content-Type", "image/jpeg")

@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import asyncio
 import logging
-from typing import Any, Dict, List
+from typing import Any, Dict, List, Optional
 
 import sqlalchemy as sa
 
 from bot.alerts import store
 from bot.alerts.delivery.job import run_delivery
 from bot.alerts.delivery.lease import AlertBusy
+from bot.alerts.delivery.page import close_client, publish_due
 from bot.alerts.store import DELIVERING, QUEUED, AlertStatus
 from bot.db.engine import utcnow
 from bot.db.schema import alerts
@@ -57,9 +58,12 @@ async def alert_loop(stop: asyncio.Event, every: float = 5.0, grace: float = 30.
 
     Each alert gets its own job (they share the process's rate limiters). When
     `stop` is set, the jobs finish the messages on their way (up to `grace`
-    seconds) and leave the rest pending for the next start.
+    seconds) and leave the rest pending for the next start. Sent alerts staff
+    chose to publish on the city's Facebook Page are posted here too (one job
+    at a time in this process; each post claimed first).
     """
     running: Dict[int, "asyncio.Task[None]"] = {}
+    posting: Optional["asyncio.Task[int]"] = None
     try:
         while not stop.is_set():
             try:
@@ -70,12 +74,19 @@ async def alert_loop(stop: asyncio.Event, every: float = 5.0, grace: float = 30.
                         )
             except Exception:
                 logger.exception("alert delivery round failed")
+            if posting is None or posting.done():
+                if posting is not None and not posting.cancelled() and posting.exception() is not None:
+                    logger.error("Facebook Page posts failed: %s", posting.exception())
+                posting = asyncio.ensure_future(publish_due(options.get("settings")))
             running = {alert_id: task for alert_id, task in running.items() if not task.done()}
             try:
                 await asyncio.wait_for(stop.wait(), timeout=every)
             except asyncio.TimeoutError:
                 pass
     finally:
+        if posting is not None:
+            await asyncio.gather(posting, return_exceptions=True)
+            await close_client()
         if running:
             _, late = await asyncio.wait(set(running.values()), timeout=grace)
             for task in late:

@@ -53,6 +53,7 @@ def typed_form(request: Request) -> alert_pages.AlertForm:
         severity=form_value(request, "severity") or "",
         texts=texts,
         faq=(form_value(request, "faq") or "").strip(),
+        page=form_value(request, "page") == "yes",
     )
 
 
@@ -64,7 +65,7 @@ def content_of(form: alert_pages.AlertForm) -> AlertContent:
     except ValueError as error:
         raise AlertError(str(error)) from None
     others = {code: text or None for code, text in form.texts.items() if code != default}
-    return AlertContent(form.topic, form.zone, form.severity, form.texts.get(default, ""), others, link)
+    return AlertContent(form.topic, form.zone, form.severity, form.texts.get(default, ""), others, link, form.page)
 
 
 def revision_of(request: Request) -> int:

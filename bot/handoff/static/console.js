@@ -375,7 +375,8 @@
     // Approved, changed, sent, finished or cancelled elsewhere: the page's buttons change with it.
     if (data.state !== box.getAttribute("data-state") ||
         String(data.revision) !== box.getAttribute("data-revision") ||
-        data.approved_by !== box.getAttribute("data-approved")) {
+        data.approved_by !== box.getAttribute("data-approved") ||
+        (data.page_post || "") !== (box.getAttribute("data-page-post") || "")) {
       reload();
       return;
     }

@@ -9,7 +9,6 @@ without the alert's text or its recipients.
 from __future__ import annotations
 
 import asyncio
-import os
 from dataclasses import replace
 from typing import Any, Dict, Iterator, List, Tuple
 
@@ -23,16 +22,16 @@ from bot.alerts.delivery.loop import unfinished_alerts
 from bot.alerts.delivery.settings import DeliverySettings
 from bot.alerts.outgoing import outgoing
 from bot.alerts.store import ALL, CANCELLED_NOTE, PENDING, SKIPPED, AlertContent, AlertError
-from bot.db.engine import database, reset_database
+from bot.db.engine import database
 from bot.db.schema import alert_deliveries as deliveries
 from bot.db.schema import audit_log
 from tests.support.alerts import add_accounts
+from tests.support.databases import own_database
 from tests.support.residents import Resident, add_residents
 
 FAST = DeliverySettings(max_attempts=2, retry_base_seconds=0.01, lease_seconds=5, idle_poll_seconds=0.05)
 STORM = "Severe storm tonight: stay indoors."
 TORMENTA = "Tormenta fuerte esta noche: quédese adentro."
-POSTGRES_URL = os.environ.get("SCALE_OUT_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
 
 
 @pytest.fixture(params=["sqlite", "postgresql"], autouse=True)
@@ -40,26 +39,12 @@ def any_database(request: pytest.FixtureRequest, tmp_path, monkeypatch) -> Itera
     """The process-wide database on a fresh SQLite file, or on a fresh PostgreSQL database."""
     monkeypatch.setenv("CITYBOT_VAR_DIR", str(tmp_path))
     monkeypatch.setenv("CITYBOT_SECRET_KEY", "alerts-approval-test-key")
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    url = None
-    if request.param == "postgresql":
-        from bench.databases import create_database
-
-        url = create_database(POSTGRES_URL, "citybot_test_alerts")
-        monkeypatch.setenv("DATABASE_URL", url)
-    reset_database()
-    try:
+    with own_database(request.param, monkeypatch, "citybot_test_alerts"):
         add_accounts("ana", "bo", "cy")
         add_accounts("al", role="agent")
         add_accounts("root", role="admin")
         add_accounts("gone", disabled=True)
         yield
-    finally:
-        reset_database()
-        if url:
-            from bench.databases import drop_database
-
-            drop_database(POSTGRES_URL, url)
 
 
 class Recorder:

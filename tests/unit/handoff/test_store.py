@@ -25,6 +25,7 @@ from bot.handoff.service import report_details, transcript
 from bot.handoff.waiting import duration_text, expected_wait, opening_message
 from bot.i18n.messages import messages
 from bot.process.procs import PROJECT_ROOT, venv_bin
+from tests.support.databases import own_database
 
 PASSWORD = "correct horse battery"
 ENGLISH = messages("en")
@@ -189,20 +190,8 @@ async def test_the_last_active_admin_can_be_neither_disabled_nor_demoted():
 @pytest.fixture(params=["sqlite", "postgresql"])
 def any_database(request: pytest.FixtureRequest, monkeypatch: pytest.MonkeyPatch) -> Any:
     """The process-wide database on SQLite (the fresh file) or on a fresh PostgreSQL database."""
-    if request.param == "sqlite":
+    with own_database(request.param, monkeypatch, "citybot_test_roles"):
         yield
-        return
-    from bench.databases import create_database, drop_database
-
-    base = os.environ.get("SCALE_OUT_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
-    url = create_database(base, "citybot_test_roles")
-    monkeypatch.setenv("DATABASE_URL", url)
-    reset_database()
-    try:
-        yield
-    finally:
-        reset_database()
-        drop_database(base, url)
 
 
 async def test_two_admins_demoting_each_other_at_once_leave_one_admin(any_database):

@@ -1,0 +1,34 @@
+"""A test's own database: a fresh SQLite file, or a fresh PostgreSQL database (127.0.0.1:5432, db `test`)."""
+
+from __future__ import annotations
+
+import contextlib
+import os
+from typing import Iterator
+
+import pytest
+
+from bot.db.engine import reset_database
+
+POSTGRES_URL = os.environ.get("SCALE_OUT_POSTGRES_URL", "postgresql://postgres@127.0.0.1:5432/test")
+
+
+@contextlib.contextmanager
+def own_database(kind: str, monkeypatch: pytest.MonkeyPatch, name: str) -> Iterator[None]:
+    """The process-wide database on a fresh SQLite file (in CITYBOT_VAR_DIR), or a fresh PostgreSQL one `name`."""
+    monkeypatch.delenv("DATABASE_URL", raising=False)
+    url = None
+    if kind == "postgresql":
+        from bench.databases import create_database
+
+        url = create_database(POSTGRES_URL, name)
+        monkeypatch.setenv("DATABASE_URL", url)
+    reset_database()
+    try:
+        yield
+    finally:
+        reset_database()
+        if url:
+            from bench.databases import drop_database
+
+            drop_database(POSTGRES_URL, url)
