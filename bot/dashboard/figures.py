@@ -16,7 +16,13 @@ from statistics import median
 from typing import Awaitable, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from bot.dashboard import charts
-from bot.dashboard.conversations import Conversation, conversations_in
+from bot.dashboard.conversations import (
+    JOBS_ANSWER,
+    JOBS_SUBSCRIBE,
+    JOBS_UNSUBSCRIBE,
+    Conversation,
+    conversations_in,
+)
 from bot.dashboard.handoffs import HandoffTimes, handoffs_in
 from bot.dashboard.masking import mask_personal_data
 from bot.dashboard.period import Period
@@ -156,7 +162,37 @@ def conversation_tables(conversations: Sequence[Conversation], period: Period) -
         ),
         intro="A conversation is a session in which a resident wrote, counted on the day of its first message.",
     )
-    return [overview, questions_section(conversations)]
+    return [overview, questions_section(conversations), jobs_section(conversations)]
+
+
+def jobs_section(conversations: Sequence[Conversation]) -> Section:
+    """City jobs: the jobs answers residents saw and the job alerts they asked for or stopped."""
+    done = Counter(m.jobs for c in conversations for m in c.answered_messages if m.jobs)
+    reached = sum(1 for c in conversations if any(m.jobs == JOBS_ANSWER for m in c.answered_messages))
+    return Section(
+        "jobs",
+        "City jobs",
+        (
+            Table(
+                "jobs",
+                "Jobs answers and job alerts",
+                (Column("Figure"), Column("Value", COUNT)),
+                (
+                    figure("Jobs answers viewed", done[JOBS_ANSWER]),
+                    figure("Conversations with a jobs answer", reached),
+                    figure("Job alert subscriptions asked for", done[JOBS_SUBSCRIBE]),
+                    figure("Job alerts stopped", done[JOBS_UNSUBSCRIBE]),
+                ),
+                figures=True,
+                note="Counted in the conversations of the date range, from their stored events. A subscription "
+                "asked for from a conversation no message can reach (the REST API), or naming no department "
+                "or word, is counted here though no alert was set up; the alerts page has the residents "
+                "who get job alerts now.",
+            ),
+        ),
+        intro="Answers about the city's open job postings (hiring, a department, a kind of job, one posting, "
+        '"More jobs") and residents\' job alerts.',
+    )
 
 
 def ranked(counts: Counter, labels: Dict[str, str]) -> Tuple[Tuple[str, int], ...]:
@@ -219,6 +255,7 @@ async def conversation_source(period: Period) -> List[Section]:
         return [
             Section("conversations", "Conversations", problem=problem),
             Section("questions", "Questions", problem=problem),
+            Section("jobs", "City jobs", problem=problem),
         ]
     return await asyncio.to_thread(conversation_tables, conversations, period)  # masking and counting, off the loop
 
