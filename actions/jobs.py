@@ -9,6 +9,7 @@ SMS the answers take their compact form.
 
 from __future__ import annotations
 
+from dataclasses import dataclass
 from typing import Dict, List, Optional, Sequence, Text, Tuple, Union
 
 from rasa_sdk import Action, Tracker
@@ -93,40 +94,63 @@ def question_answer(intent: Optional[str], said: str, jobs: OpenJobs, words: Mes
     return texts.hiring_answer(openings_by_department(postings), words, jobs.careers_url), ()
 
 
-class ActionAnswerJobs(Action):
-    """Answers a question about city jobs from the open postings."""
+@dataclass(frozen=True)
+class Asked:
+    """What every jobs action reads first: the resident's texts, channel and words, and the open postings."""
+
+    words: Messages
+    channel: Optional[str]  # None: a conversation no message can reach (REST)
+    said: str
+    jobs: OpenJobs
+
+    @property
+    def compact(self) -> bool:
+        return self.channel == SMS
+
+
+class JobsAction(Action):
+    """A jobs action: `answer` gets what was asked, and says what to send back."""
+
+    action_name = ""
 
     def name(self) -> Text:
-        return "action_answer_jobs"
+        return self.action_name
 
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         words = resident_messages(tracker)
-        compact = await channel_of(tracker.sender_id) == SMS
-        jobs = await open_jobs()
+        asked = Asked(words, await channel_of(tracker.sender_id), latest_text(tracker), await open_jobs())
+        return await self.answer(dispatcher, tracker, asked)
+
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, asked: Asked) -> List[EventType]:
+        raise NotImplementedError
+
+
+class ActionAnswerJobs(JobsAction):
+    """Answers a question about city jobs from the open postings."""
+
+    action_name = "action_answer_jobs"
+
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, asked: Asked) -> List[EventType]:
+        intent = latest_intent(tracker)[0]
         return _send(
-            dispatcher, question_answer(latest_intent(tracker)[0], latest_text(tracker), jobs, words, compact), words
+            dispatcher, question_answer(intent, asked.said, asked.jobs, asked.words, asked.compact), asked.words
         )
 
 
-class ActionMoreJobs(Action):
+class ActionMoreJobs(JobsAction):
     """The "More jobs" button: the postings the latest list left out that are still open."""
 
-    def name(self) -> Text:
-        return "action_more_jobs"
+    action_name = "action_more_jobs"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        words = resident_messages(tracker)
-        compact = await channel_of(tracker.sender_id) == SMS
-        jobs = await open_jobs()
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, asked: Asked) -> List[EventType]:
+        words, jobs = asked.words, asked.jobs
         wanted = [str(identifier) for identifier in tracker.get_slot(MORE_SLOT) or []]
         postings = [p for p in (posting_by_id(jobs.postings, i) for i in wanted) if p is not None]
         if not postings:
             hiring = texts.hiring_answer(openings_by_department(jobs.postings), words, jobs.careers_url)
             return _send(dispatcher, (hiring, ()), words)
-        heading = words.text("jobs.heading.more")
-        return _send(
-            dispatcher, (texts.list_answer(heading, postings, words, jobs.careers_url, compact), postings), words
-        )
+        more = texts.list_answer(words.text("jobs.heading.more"), postings, words, jobs.careers_url, asked.compact)
+        return _send(dispatcher, (more, postings), words)
 
 
 def wanted_alert(said: str, postings: Sequence[Posting]) -> Dict[str, str]:
@@ -143,44 +167,39 @@ def _what(wanted: Dict[str, str], words: Messages) -> str:
     return texts.department_label(department, words) if department else wanted.get("keyword", "")
 
 
-class ActionSubscribeJobs(Action):
+class ActionSubscribeJobs(JobsAction):
     """Job alerts for new postings of a department or with a keyword, on the resident's channel."""
 
-    def name(self) -> Text:
-        return "action_subscribe_jobs"
+    action_name = "action_subscribe_jobs"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        words = resident_messages(tracker)
-        jobs = await open_jobs()
-        channel = await channel_of(tracker.sender_id)
-        if channel is None:
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, asked: Asked) -> List[EventType]:
+        words, jobs = asked.words, asked.jobs
+        if asked.channel is None:
             dispatcher.utter_message(text=words.text("jobs.alert.unreachable", url=jobs.careers_url or ""))
             return []
-        wanted = wanted_alert(latest_text(tracker), jobs.postings)
+        wanted = wanted_alert(asked.said, jobs.postings)
         if not wanted:
             hiring = texts.departments_label(departments_of(jobs.postings), words)
             dispatcher.utter_message(text=words.text("jobs.alert.which", departments=hiring))
             return []
-        await subscriptions.subscribe_to_jobs(tracker.sender_id, channel, words.language, **wanted)
+        await subscriptions.subscribe_to_jobs(tracker.sender_id, asked.channel, words.language, **wanted)
         key = "jobs.alert.subscribed_department" if "department" in wanted else "jobs.alert.subscribed_keyword"
         dispatcher.utter_message(text=words.text(key, department=_what(wanted, words), keyword=_what(wanted, words)))
         return []
 
 
-class ActionUnsubscribeJobs(Action):
+class ActionUnsubscribeJobs(JobsAction):
     """Stops job alerts in one message: those of a department or keyword when one is named and held, else all."""
 
-    def name(self) -> Text:
-        return "action_unsubscribe_jobs"
+    action_name = "action_unsubscribe_jobs"
 
-    async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
-        words = resident_messages(tracker)
+    async def answer(self, dispatcher: CollectingDispatcher, tracker: Tracker, asked: Asked) -> List[EventType]:
+        words = asked.words
         held = await subscriptions.job_subscriptions_of(tracker.sender_id)
         if not held:
             dispatcher.utter_message(text=words.text("jobs.alert.none"))
             return []
-        said = latest_text(tracker)
-        wanted = wanted_alert(said, [Posting(identifier="", title="", department=s.department) for s in held])
+        wanted = wanted_alert(asked.said, [Posting(identifier="", title="", department=s.department) for s in held])
         if wanted and len(held) > 1 and await subscriptions.unsubscribe_from_jobs(tracker.sender_id, **wanted):
             dispatcher.utter_message(text=words.text("jobs.alert.unsubscribed_some", what=_what(wanted, words)))
             return []
