@@ -192,5 +192,6 @@ def test_spanish_job_alerts_on_and_off_by_sms(jobs_stack, fake_cloud):
 def test_a_jobs_question_in_the_middle_of_a_report_then_the_report_goes_on(jobs_stack):
     talk = Conversation(jobs_stack.rasa_port)
     assert "How big is it?" in talk.text("there is a pothole on my street"), talk.transcript
-    reply = talk.text("is the city hiring?")
-    assert "The City of Riverton has 8 open jobs" in reply and "How big is it?" in reply, talk.transcript
+    reply = talk.text("is the city hiring?")  # 8 open jobs, or more after the alerts test added some
+    assert re.match(r"The City of Riverton has \d+ open jobs: Parks and Recreation", reply), talk.transcript
+    assert reply.endswith("How big is it?"), talk.transcript
