@@ -23,7 +23,7 @@ import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
 from bot.alerts.store import Alert, alert_message
-from bot.db.engine import Database
+from bot.db.engine import Database, utcnow
 from bot.db.schema import alert_deliveries, alerts, audit_log, job_subscriptions
 from tests.support.browser import describe, screenshot, serious_violations
 from tests.support.console import Console, console_alone
@@ -104,7 +104,7 @@ def test_the_alerts_page_counts_the_residents_who_get_job_alerts(console):
         ),
     ]
     with console.db.engine.begin() as connection:
-        connection.execute(job_subscriptions.insert(), [dict(row, created_at=sa.func.now()) for row in rows])
+        connection.execute(job_subscriptions.insert(), [dict(row, created_at=utcnow()) for row in rows])
     page = supervisor.get("/console/alerts").text
     assert f"{before + 2} residents get a message when the city posts a new job" in page  # residents, not subscriptions
 
