@@ -62,21 +62,29 @@ def _send(dispatcher: CollectingDispatcher, answer: Answer, words: Messages) -> 
     return [SlotSet(MORE_SLOT, left_out or None)]
 
 
+def _named(said: str, jobs: OpenJobs, words: Messages, compact: bool) -> Optional[Answer]:
+    """The posting(s) whose title the words name: one posting's details, several as a list; None: no title named."""
+    named = find_postings(jobs.postings, said)
+    if len(named) == 1:
+        return texts.details_answer(named[0], words, jobs.careers_url, compact), named
+    if named:
+        heading = words.plural("jobs.heading.matches", len(named))
+        return texts.list_answer(heading, named, words, jobs.careers_url, compact), named
+    return None
+
+
 def question_answer(intent: Optional[str], said: str, jobs: OpenJobs, words: Messages, compact: bool) -> Answer:
     """What answers the resident's words, and the postings it lists (a list's "more" are the rest).
 
     About one posting (its pay, its closing date): the posting whose title the words
     name. Else, in this order, a kind ("part-time"), a department ("parks"), a keyword
-    ("driver"); with none of them, how many jobs are open in each department.
+    ("driver"), a posting's title ("customer service jobs?"); with none of them, how
+    many jobs are open in each department.
     """
     postings = jobs.postings
-    if intent == DETAILS_INTENT:
-        named = find_postings(postings, said)
-        if len(named) == 1:
-            return texts.details_answer(named[0], words, jobs.careers_url, compact), named
-        if named:
-            heading = words.plural("jobs.heading.matches", len(named))
-            return texts.list_answer(heading, named, words, jobs.careers_url, compact), named
+    named = _named(said, jobs, words, compact) if intent == DETAILS_INTENT else None
+    if named is not None:
+        return named
     kinds = kinds_in(said)
     if kinds:
         found = by_kind(postings, kinds[0])
@@ -84,14 +92,15 @@ def question_answer(intent: Optional[str], said: str, jobs: OpenJobs, words: Mes
     department = by_department(postings, said)
     if department.departments:
         hiring = departments_of(postings)
-        named_department = department.departments
         found = list(department.postings)
-        return texts.department_answer(named_department, found, hiring, words, jobs.careers_url, compact), found
+        answer = texts.department_answer(department.departments, found, hiring, words, jobs.careers_url, compact)
+        return answer, found
     keywords = keywords_in(said)
     if keywords:
         found = with_keyword(postings, keywords[0])
         return texts.keyword_answer(keywords[0], found, words, jobs.careers_url, compact), found
-    return texts.hiring_answer(openings_by_department(postings), words, jobs.careers_url), ()
+    named = _named(said, jobs, words, compact) if intent != DETAILS_INTENT else None
+    return named or (texts.hiring_answer(openings_by_department(postings), words, jobs.careers_url), ())
 
 
 @dataclass(frozen=True)

@@ -112,6 +112,16 @@ async def test_one_postings_pay_and_closing_date():
     assert "Pay: $55,000 to $72,400 a year" in text and "Apply by: Saturday, January 31\n" in text
 
 
+async def test_a_title_named_in_a_general_question_gets_that_posting():
+    messages, _ = await run(ActionAnswerJobs(), make_tracker("anything for a mechanic?"))
+    assert messages[0]["text"].startswith("Fleet Mechanic\nDepartment: Public Works")
+    messages, _ = await run(ActionAnswerJobs(), make_tracker("any operator jobs?"))
+    assert messages[0]["text"].startswith("2 open jobs match:")
+    assert "Equipment Operator II" in messages[0]["text"] and "Water Treatment Plant Operator" in messages[0]["text"]
+    messages, _ = await run(ActionAnswerJobs(), make_tracker("i need a job, is riverton hiring"))
+    assert messages[0]["text"].startswith("The City of Riverton has 11 open jobs")
+
+
 async def test_the_closed_posting_is_never_shown():
     for said, intent in (("what does the gis analyst job pay", "ask_job_details"), ("any IT jobs", "ask_jobs")):
         messages, _ = await run(ActionAnswerJobs(), make_tracker(said, intent))
