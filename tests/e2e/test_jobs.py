@@ -119,16 +119,49 @@ def test_questions_in_english_over_rest(jobs_stack):
     never_closed(talk.transcript)
 
 
-def test_questions_in_spanish_over_the_web_chat(jobs_stack):
-    base, session = f"http://127.0.0.1:{jobs_stack.rasa_port}", str(uuid.uuid4())
-    transcript: List[str] = []
+class WebChat:
+    """A resident in the city's web chat (its own webhook, a browser session id)."""
 
-    def say(text: str) -> str:
-        response = httpx.post(f"{base}{WEBCHAT}", json={"session": session, "message": text}, timeout=60)
+    def __init__(self, stack: RunningStack) -> None:
+        self.url = f"http://127.0.0.1:{stack.rasa_port}{WEBCHAT}"
+        self.session = str(uuid.uuid4())
+        self.transcript: List[str] = []
+
+    def say(self, text: str, **extra: str) -> List[Dict[str, Any]]:
+        response = httpx.post(self.url, json={"session": self.session, "message": text, **extra}, timeout=60)
         assert response.status_code == 200, response.text
-        reply = "\n".join(message.get("text", "") for message in response.json())
-        transcript.extend([f"> {text}", f"< {reply}"])
-        return reply
+        replies = response.json()
+        self.transcript.extend([f"> {text}", *(f"< {r.get('text', '')}" for r in replies)])
+        return replies
+
+    def text(self, text: str) -> str:
+        return "\n".join(reply.get("text", "") for reply in self.say(text))
+
+
+def test_questions_in_english_over_the_web_chat_with_the_more_button(jobs_stack):
+    chat = WebChat(jobs_stack)
+    parks = chat.text("any parks jobs?")  # 2, or more after the alerts test added some
+    assert re.match(r"Parks and Recreation has \d+ open jobs:\n- ", parks), chat.transcript
+    full_time = chat.say("are there full time positions?")
+    assert {"title": "More jobs", "payload": "/more_jobs"} in full_time[0]["buttons"], chat.transcript
+    more = chat.say("/more_jobs", title="More jobs")
+    assert more[0]["text"].startswith("More open jobs:"), chat.transcript
+    never_closed(chat.transcript)
+
+
+def test_questions_in_spanish_over_rest(jobs_stack):
+    talk = Conversation(jobs_stack.rasa_port)
+    full_time = talk.text("¿hay empleos de tiempo completo?")  # 6, or more after the alerts test added some
+    assert re.match(r"\d+ empleos de tiempo completo abiertos:", full_time), talk.transcript
+    assert re.search(r"\nY otros \d+ empleos\.\n", full_time), talk.transcript
+    police = talk.text("¿la policía está contratando?")
+    assert "Police Officer (entry level)" in police and "$58,000" in police, talk.transcript
+    never_closed(talk.transcript)
+
+
+def test_questions_in_spanish_over_the_web_chat(jobs_stack):
+    chat = WebChat(jobs_stack)
+    say, transcript = chat.text, chat.transcript
 
     hiring = say("¿la ciudad está contratando?")
     assert hiring.startswith("La Ciudad de Riverton tiene 8 empleos abiertos: Parques y Recreación (2)"), transcript
