@@ -17,6 +17,8 @@ INTERRUPTING_INTENTS: Dict[str, float] = {
     "emergency": 0.5,
     "request_human": 0.6,
     "faq": 0.75,
+    "ask_jobs": 0.75,  # city jobs are city questions too (actions/jobs.py)
+    "ask_job_details": 0.75,
     "bot_challenge": 0.75,
     "help": 0.75,
     "set_language": 0.6,

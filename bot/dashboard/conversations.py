@@ -18,6 +18,11 @@ next resident message:
   assistant did not try to understand it, so it is not one of the messages
   the fallback rate divides.
 
+- **a jobs answer**: `action_answer_jobs` (is the city hiring, a department's,
+  a kind's or a keyword's jobs, one posting) or `action_more_jobs` (the "More
+  jobs" button) answered it; **job alerts asked for** or **stopped**:
+  `action_subscribe_jobs` or `action_unsubscribe_jobs` did.
+
 A conversation **went to staff** when it has a `pause` event (a handoff, a
 staff take-over) or ran `action_request_human` or `action_handoff_waiting`.
 It was **abandoned after a misunderstanding** when it did not go to staff and
@@ -52,6 +57,14 @@ MISUNDERSTANDING = "action_handle_misunderstanding"
 FAQ_ANSWER = "utter_faq"
 REQUEST_HUMAN = "action_request_human"
 HANDOFF_WAITING = "action_handoff_waiting"
+# City jobs (actions/jobs.py): the action that answered a message, by what it did.
+JOBS_ANSWER, JOBS_SUBSCRIBE, JOBS_UNSUBSCRIBE = "answer", "subscribe", "unsubscribe"
+JOBS_ACTIONS = {
+    "action_answer_jobs": JOBS_ANSWER,
+    "action_more_jobs": JOBS_ANSWER,
+    "action_subscribe_jobs": JOBS_SUBSCRIBE,
+    "action_unsubscribe_jobs": JOBS_UNSUBSCRIBE,
+}
 
 
 @dataclass
@@ -63,6 +76,7 @@ class Message:
     for_staff: bool = False  # written while staff were in charge
     misunderstood: bool = False
     answered: bool = False  # the FAQ answer was given
+    jobs: Optional[str] = None  # what a jobs action did for it (JOBS_ACTIONS' values), if one answered it
 
     @property
     def question(self) -> Optional[str]:
@@ -190,6 +204,8 @@ class ConversationReader:
             latest.answered = True
         elif name == HANDOFF_WAITING:
             latest.for_staff = True
+        elif name in JOBS_ACTIONS:
+            latest.jobs = JOBS_ACTIONS[name]
 
     def close(self) -> None:
         """The session read so far is over: kept if a resident wrote in it and its first message is in the range."""

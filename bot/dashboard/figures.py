@@ -18,7 +18,13 @@ from statistics import median
 from typing import Any, Callable, Dict, Iterable, List, Optional, Sequence, Tuple
 
 from bot.dashboard import charts
-from bot.dashboard.conversations import Conversation, conversations_in
+from bot.dashboard.conversations import (
+    JOBS_ANSWER,
+    JOBS_SUBSCRIBE,
+    JOBS_UNSUBSCRIBE,
+    Conversation,
+    conversations_in,
+)
 from bot.dashboard.handoffs import HandoffTimes, handoffs_in
 from bot.dashboard.masking import mask_personal_data
 from bot.dashboard.period import Period
@@ -239,6 +245,28 @@ def unanswered(name: str, found: RangeConversations) -> Table:
     )
 
 
+def jobs(name: str, found: RangeConversations) -> Table:
+    """The jobs answers residents saw and the job alerts they asked for or stopped."""
+    done = Counter(m.jobs for c in found.items for m in c.answered_messages if m.jobs)
+    reached = sum(1 for c in found.items if any(m.jobs == JOBS_ANSWER for m in c.answered_messages))
+    return Table(
+        name,
+        "Jobs answers and job alerts",
+        (Column("Figure"), Column("Value", COUNT)),
+        (
+            figure("Jobs answers viewed", done[JOBS_ANSWER]),
+            figure("Conversations with a jobs answer", reached),
+            figure("Job alert subscriptions asked for", done[JOBS_SUBSCRIBE]),
+            figure("Job alerts stopped", done[JOBS_UNSUBSCRIBE]),
+        ),
+        figures=True,
+        note="Counted in the conversations of the date range, from their stored events. A subscription "
+        "asked for from a conversation no message can reach (the REST API), or naming no department "
+        "or word, is counted here though no alert was set up; the alerts page has the residents "
+        "who get job alerts now.",
+    )
+
+
 CONVERSATIONS: Source[RangeConversations] = Source(
     read_conversations,
     (
@@ -258,6 +286,13 @@ CONVERSATIONS: Source[RangeConversations] = Source(
             "questions",
             "Questions",
             (TablePart("questions", questions), TablePart("unanswered", unanswered)),
+        ),
+        SectionPart(
+            "jobs",
+            "City jobs",
+            (TablePart("jobs", jobs),),
+            intro="Answers about the city's open job postings (hiring, a department, a kind of job, one posting, "
+            '"More jobs") and residents\' job alerts.',
         ),
     ),
 )

@@ -153,8 +153,10 @@ def alerts_page(
     csrf: str,
     role: str,
     notice: Optional[str] = None,
+    job_subscribers: int = 0,
 ) -> str:
-    """The latest alerts, each with where it stands and how far its delivery got."""
+    """The latest alerts, each with where it stands and how far its delivery got, and how many residents
+    get job alerts (new city job postings: bot.jobs.alerts)."""
     return pages.page(
         "alerts.html",
         "Crisis alerts",
@@ -166,6 +168,7 @@ def alerts_page(
         role,
         alerts=alerts,
         statuses=statuses,
+        job_subscribers=job_subscribers,
         **ALERT_HELPERS,
     )
 

@@ -18,6 +18,7 @@ from bot.jobs.departments import contains, departments_in, fillers, stems
 from bot.jobs.kinds import AREA, KINDS
 from bot.jobs.postings import Posting, open_postings
 from bot.jobs.source import current_feed
+from bot.reports.vocabulary import normalise
 
 
 @dataclass(frozen=True)
@@ -103,6 +104,24 @@ def keyword_terms(words: str) -> Tuple[Tuple[str, ...], ...]:
         if any(contains(said, phrase) for phrase in group):
             terms.extend(group)
     return tuple(dict.fromkeys(terms))
+
+
+def keywords_in(words: str) -> List[str]:
+    """The resident's own words that are job keywords ("any chofer jobs?" -> ["chofer"]), in order, once each.
+
+    What a keyword answer's heading shows and a keyword alert stores: the word as
+    written (normalised), so it reads in the resident's language and still finds
+    its group's postings ("chofer" finds the truck drivers).
+    """
+    groups = [phrase for group in _keyword_groups().values() for phrase in group]
+    said = normalise(words).split()
+    found: List[str] = []
+    for size in (2, 1):
+        for start in range(len(said) - size + 1):
+            written = " ".join(said[start : start + size])
+            if stems(written) in groups and not any(written in other for other in found):
+                found.append(written)
+    return sorted(dict.fromkeys(found), key=lambda word: normalise(words).find(word))
 
 
 def _text_of(posting: Posting) -> Tuple[str, ...]:

@@ -48,7 +48,8 @@ TRAINING_SPLITS = ("oos_train", "train")
 # CLINC intents too close to something the city assistant does: left out, not taught as "not the city".
 # Small talk it answers (greeting, yes/no, "are you a bot"), city topics (taxes, bills, holidays,
 # directions, meetings), a language change, status questions ("what's the status of ..."), and
-# sentences that share a channel's words ("my location", "text me") or an emergency's ("gas").
+# sentences that share a channel's words ("my location", "text me") or an emergency's ("gas"), and
+# "what is my salary" (income), whose words are a city job's pay question's ("how much does it pay").
 CITY_LIKE_INTENTS = frozenset(
     {
         "greeting",
@@ -78,6 +79,7 @@ CITY_LIKE_INTENTS = frozenset(
         "order_status",
         "pto_request_status",
         "flight_status",
+        "income",
         "share_location",
         "current_location",
         "make_call",

@@ -25,7 +25,7 @@ UNSURE = "unsure"  # ask once whether it is the answer
 # Intents that end or pause the form whatever the question, with the confidence they need.
 LEAVING_INTENTS: Dict[str, float] = {"emergency": 0.5, "cancel": 0.6, "request_human": 0.6, "set_language": 0.6}
 # Intents that ask the assistant something; they interrupt only a reply that reads as a question.
-QUESTION_INTENTS = ("faq", "help", "bot_challenge")
+QUESTION_INTENTS = ("faq", "ask_jobs", "ask_job_details", "help", "bot_challenge")
 CONFIDENT_QUESTION = 0.75
 QUESTION_MARKS = ("?", "¿")
 

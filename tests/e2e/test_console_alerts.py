@@ -23,8 +23,8 @@ import sqlalchemy as sa
 from playwright.sync_api import Page, expect
 
 from bot.alerts.store import Alert, alert_message
-from bot.db.engine import Database
-from bot.db.schema import alert_deliveries, alert_page_posts, alerts, audit_log
+from bot.db.engine import Database, utcnow
+from bot.db.schema import alert_deliveries, alert_page_posts, alerts, audit_log, job_subscriptions
 from bot.process.stack_processes import worker_process
 from tests.support.browser import describe, screenshot, serious_violations
 from tests.support.console import Console, console_alone
@@ -85,6 +85,30 @@ def delivery_states(db: Database, alert_id: int) -> List[str]:
                 sa.select(alert_deliveries.c.state).where(alert_deliveries.c.alert_id == alert_id)
             ).scalars()
         )
+
+
+# --- job alerts ---------------------------------------------------------------------------------
+
+
+def test_the_alerts_page_counts_the_residents_who_get_job_alerts(console):
+    supervisor = signed_in(console, "supervisor")
+    before = int(re.search(r"(\d+) residents? gets?", supervisor.get("/console/alerts").text).group(1))
+    resident = f"sms-{uuid.uuid4().hex[:12]}"
+    rows = [
+        dict(sender_id=resident, channel="sms", language="en", department="Public Works", keyword=""),
+        dict(sender_id=resident, channel="sms", language="en", department="", keyword="driver"),
+        dict(
+            sender_id=f"webchat-{uuid.uuid4().hex[:12]}",
+            channel="webchat",
+            language="es",
+            department="",
+            keyword="chofer",
+        ),
+    ]
+    with console.db.engine.begin() as connection:
+        connection.execute(job_subscriptions.insert(), [dict(row, created_at=utcnow()) for row in rows])
+    page = supervisor.get("/console/alerts").text
+    assert f"{before + 2} residents get a message when the city posts a new job" in page  # residents, not subscriptions
 
 
 # --- refused below supervisor -------------------------------------------------------------------

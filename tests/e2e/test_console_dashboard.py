@@ -38,6 +38,7 @@ TABLES = (
     "by_language",
     "questions",
     "unanswered",
+    "jobs",
     "handoffs",
     "reports_by_service",
     "reports_by_channel",
@@ -107,10 +108,11 @@ def test_a_supervisor_exports_each_table_with_the_known_figures(console):
         ["Containment rate", "50.0", "%"],
         ["Handoff rate", "30.0", "%"],
         ["Abandoned after a misunderstanding", "20.0", "%"],
-        ["Resident messages the assistant answered", "15", ""],
+        ["Resident messages the assistant answered", "20", ""],
         ["Messages not understood", "5", ""],
-        ["Fallback rate", "33.3", "%"],
+        ["Fallback rate", "25.0", "%"],
     ]
+    assert exported(supervisor, "jobs")[1:] == [[label, str(n), ""] for label, n in known.JOBS]
     assert exported(supervisor, "by_day")[1:] == texts((str(d), *n) for d, *n in known.BY_DAY)
     assert exported(supervisor, "by_channel")[1:] == texts(known.BY_CHANNEL)
     assert exported(supervisor, "by_language")[1:] == texts(known.BY_LANGUAGE)

@@ -37,6 +37,7 @@ from bot.handoff.console.web import (
 )
 from bot.handoff.store import StaffSession
 from bot.i18n.languages import city_languages, default_language
+from bot.jobs.subscriptions import job_subscriber_count
 
 PROGRESS_POLL_SECONDS = 1.0
 LIST_LIMIT = 50
@@ -134,7 +135,13 @@ async def alert_list(request: Request) -> HTTPResponse:
     latest = await store.list_alerts(LIST_LIMIT)
     statuses = {alert.id: await store.alert_status(alert.id) for alert in latest}
     page = alert_pages.alerts_page(
-        latest, statuses, session.username, session.csrf_token, session.role, notice=request.args.get("done")
+        latest,
+        statuses,
+        session.username,
+        session.csrf_token,
+        session.role,
+        notice=request.args.get("done"),
+        job_subscribers=await job_subscriber_count(),
     )
     return html(page)
 

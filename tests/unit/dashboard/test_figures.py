@@ -57,6 +57,7 @@ async def test_every_figure_of_the_scripted_conversations(stores: tuple) -> None
     assert values(table(dashboard, "by_language")) == known.BY_LANGUAGE
     assert values(table(dashboard, "questions")) == known.QUESTIONS
     assert values(table(dashboard, "unanswered")) == known.UNANSWERED
+    assert values(table(dashboard, "jobs")) == known.JOBS
     assert values(table(dashboard, "handoffs")) == known.HANDOFFS
     assert values(table(dashboard, "reports_by_service")) == known.REPORTS_BY_SERVICE
     assert values(table(dashboard, "reports_by_channel")) == known.REPORTS_BY_CHANNEL
