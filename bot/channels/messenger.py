@@ -47,11 +47,11 @@ from bot.channels.messenger_api import (
 from bot.channels.messenger_events import Incoming, read_body
 from bot.channels.outbound import NotDeliverable, register_sender
 from bot.channels.sms_choices import resolve_reply
+from bot.channels.webhook_blueprint import webhook_blueprint
 from bot.db.contacts import contact_for, first_delivery, note_resident_message, remember_contact
 from bot.db.engine import database, utcnow
 from bot.db.schema import messenger_media
 from bot.failures import failure_summary
-from bot.web.hsts import hsts_for_whole_app
 
 logger = logging.getLogger(__name__)
 
@@ -181,17 +181,7 @@ class MessengerInput(InputChannel):
         return MessengerOutput(self.sender) if self.sender else None
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
-        hook = Blueprint("citybot_messenger", __name__)
-        hsts_for_whole_app(hook)
-
-        @hook.listener("after_server_stop")
-        async def close_connections(_app: Any, _loop: Any) -> None:
-            if self.sender is not None:
-                await self.sender.aclose()
-
-        @hook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok" if self.sender else "off"})
+        hook = webhook_blueprint("citybot_messenger", lambda: self.sender, lambda: self.sender is not None)
 
         @hook.route("/webhook", methods=["GET"])
         async def verify(request: Request) -> HTTPResponse:

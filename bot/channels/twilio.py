@@ -36,10 +36,10 @@ from bot.channels.sms_keywords import Keyword, carrier_keyword, confirmed_by_car
 from bot.channels.twilio_inbound import InboundMessage, MalformedWebhook, parse_form
 from bot.channels.twilio_rest import TwilioSender, TwilioSendError, TwilioSettings, sender_from_env
 from bot.channels.twilio_signature import SIGNATURE_HEADER, is_valid_signature, signed_url
+from bot.channels.webhook_blueprint import webhook_blueprint
 from bot.db.contacts import contact_for, first_delivery, remember_contact, set_opted_out
 from bot.failures import failure_summary
 from bot.i18n.messages import messages
-from bot.web.hsts import hsts_for_whole_app
 
 logger = logging.getLogger(__name__)
 
@@ -118,17 +118,7 @@ class TwilioInput(InputChannel):
         return self.output if self.settings.enabled else None
 
     def blueprint(self, on_new_message: OnNewMessage) -> Blueprint:
-        webhook = Blueprint("citybot_twilio", __name__)
-        hsts_for_whole_app(webhook)
-
-        @webhook.listener("after_server_stop")
-        async def close_connections(_app: Any, _loop: Any) -> None:
-            if self.sender is not None:
-                await self.sender.aclose()
-
-        @webhook.route("/", methods=["GET"])
-        async def health(_: Request) -> HTTPResponse:
-            return response.json({"status": "ok" if self.settings.enabled else "off"})
+        webhook = webhook_blueprint("citybot_twilio", lambda: self.sender, lambda: self.settings.enabled)
 
         @webhook.route("/webhook", methods=["POST"], stream=True)  # the body is read under its cap
         async def receive(request: Request) -> HTTPResponse:

@@ -58,21 +58,11 @@ def _ends_in_abbreviation(piece: str) -> bool:
     return len(word) == 1 or word.lower() in ABBREVIATIONS
 
 
-@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
-class SentencesOfLongMessages(GraphComponent):
-    """Adds each sentence of a long message to the messages to read (first in the pipeline).
-
-    A message is long when it has at least `min_sentences` sentences and
-    `min_words` words. Button payloads ("/intent") are never split.
-    """
+class FromConfig(GraphComponent):
+    """A component made from its configuration alone (nothing trained, nothing stored)."""
 
     def __init__(self, config: Dict[Text, Any]) -> None:
-        self.min_sentences = int(config["min_sentences"])
-        self.min_words = int(config["min_words"])
-
-    @staticmethod
-    def get_default_config() -> Dict[Text, Any]:
-        return {"min_sentences": 2, "min_words": 20}
+        self.config = config
 
     @classmethod
     def create(
@@ -81,8 +71,26 @@ class SentencesOfLongMessages(GraphComponent):
         model_storage: ModelStorage,
         resource: Resource,
         execution_context: ExecutionContext,
-    ) -> "SentencesOfLongMessages":
+    ) -> GraphComponent:
         return cls(config)
+
+
+@DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
+class SentencesOfLongMessages(FromConfig):
+    """Adds each sentence of a long message to the messages to read (first in the pipeline).
+
+    A message is long when it has at least `min_sentences` sentences and
+    `min_words` words. Button payloads ("/intent") are never split.
+    """
+
+    def __init__(self, config: Dict[Text, Any]) -> None:
+        super().__init__(config)
+        self.min_sentences = int(config["min_sentences"])
+        self.min_words = int(config["min_words"])
+
+    @staticmethod
+    def get_default_config() -> Dict[Text, Any]:
+        return {"min_sentences": 2, "min_words": 20}
 
     def process(self, messages: List[Message]) -> List[Message]:
         """The messages, then one message for each sentence of each long one."""
@@ -101,7 +109,7 @@ class SentencesOfLongMessages(GraphComponent):
 
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
-class ReportFromSentences(GraphComponent):
+class ReportFromSentences(FromConfig):
     """Takes the sentences back out; a long message not understood whose sentences describe a
     city problem becomes that problem's report.
 
@@ -114,21 +122,12 @@ class ReportFromSentences(GraphComponent):
     """
 
     def __init__(self, config: Dict[Text, Any]) -> None:
+        super().__init__(config)
         self.sentence_threshold = float(config["sentence_threshold"])
 
     @staticmethod
     def get_default_config() -> Dict[Text, Any]:
         return {"sentence_threshold": 0.6}
-
-    @classmethod
-    def create(
-        cls,
-        config: Dict[Text, Any],
-        model_storage: ModelStorage,
-        resource: Resource,
-        execution_context: ExecutionContext,
-    ) -> "ReportFromSentences":
-        return cls(config)
 
     def process(self, messages: List[Message]) -> List[Message]:
         """The original messages, the not-understood long ones given their sentences' report."""
