@@ -172,14 +172,25 @@ async def test_a_new_posting_alerts_exactly_the_matching_subscribers_once(site: 
     assert len(webchat_texts(who["works_en"])) == 1 and len(cloud.calls("Messages.json")) == 1
 
 
-async def test_an_alert_left_sending_by_a_dead_process_is_never_sent_again(site: FeedSite):
-    register_channels()
-    who = await subscribers()
-    await refresh_jobs()
+def serve_with_snowplow(site: FeedSite) -> None:
+    """The city's feed with one new posting (a snow plow driver)."""
     document = shipped_document()
     document["itemListElement"].append(SNOWPLOW)
     site.serve(document)
+
+
+async def snowplow_posted(site: FeedSite) -> Dict[str, str]:
+    """The subscribers, after a first read of the feed and a second one with the snow plow posting."""
+    register_channels()
+    who = await subscribers()
     await refresh_jobs()
+    serve_with_snowplow(site)
+    await refresh_jobs()
+    return who
+
+
+async def test_an_alert_left_sending_by_a_dead_process_is_never_sent_again(site: FeedSite):
+    who = await snowplow_posted(site)
     with database().engine.begin() as connection:  # claimed a while ago by a worker that then died
         connection.execute(
             job_notifications.update()
@@ -192,13 +203,7 @@ async def test_an_alert_left_sending_by_a_dead_process_is_never_sent_again(site:
 
 
 async def test_unsubscribed_meanwhile_or_posting_closed_meanwhile_is_skipped(site: FeedSite):
-    register_channels()
-    who = await subscribers()
-    await refresh_jobs()
-    document = shipped_document()
-    document["itemListElement"].append(SNOWPLOW)
-    site.serve(document)
-    await refresh_jobs()
+    who = await snowplow_posted(site)
     await unsubscribe_from_jobs(who["works_en"])
     await deliver_job_alerts(now=utcnow())
     assert states()[who["works_en"]] == alerts.SKIPPED
@@ -222,9 +227,7 @@ async def test_the_loop_reads_and_delivers_until_stopped(site: FeedSite):
     stop = asyncio.Event()
     loop = asyncio.ensure_future(jobs_loop(stop, every=0.1, deliver_every=0.05))
     await wait_for(lambda: len(site.reads) >= 1)
-    document = shipped_document()
-    document["itemListElement"].append(SNOWPLOW)
-    site.serve(document)
+    serve_with_snowplow(site)
     await wait_for(lambda: len(webchat_texts(who["works_en"])) == 1)
     stop.set()
     await asyncio.wait_for(loop, 5)
@@ -264,9 +267,7 @@ async def test_the_worker_restarted_alerts_each_new_posting_once(site: FeedSite)
     worker = start_worker()
     try:
         await wait_for(lambda: len(site.reads) >= 2, timeout=60)  # started and read the feed (the baseline)
-        document = shipped_document()
-        document["itemListElement"].append(SNOWPLOW)
-        site.serve(document)
+        serve_with_snowplow(site)
         await wait_for(lambda: len(webchat_texts(who["works_en"])) == 1, timeout=30)
     finally:
         await stop_worker(worker)
