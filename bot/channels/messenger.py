@@ -18,12 +18,11 @@ and MESSENGER_PAGE_ID the channel stays off (one log line) and the server runs w
 
 from __future__ import annotations
 
-import asyncio
 import hashlib
 import hmac
 import json
 import logging
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Text
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 from urllib.parse import urlsplit
 
 import sqlalchemy as sa
@@ -46,6 +45,7 @@ from bot.channels.messenger_api import (
 )
 from bot.channels.messenger_events import Incoming, read_body
 from bot.channels.outbound import NotDeliverable, register_sender
+from bot.channels.reply_budget import TurnsInFlight
 from bot.channels.sms_choices import resolve_reply
 from bot.channels.webhook_blueprint import webhook_blueprint
 from bot.db.contacts import contact_for, first_delivery, note_resident_message, remember_contact
@@ -169,7 +169,7 @@ class MessengerInput(InputChannel):
         self.settings = settings or MessengerSettings.from_env()
         self.off_reason = self.settings.problem
         self.sender: Optional[MessengerSender] = None
-        self._batches: Set["asyncio.Task[None]"] = set()
+        self._batches = TurnsInFlight(REPLY_BUDGET, "a Messenger batch")
         if self.off_reason is None:
             self.sender = shared_sender(self.settings)
             register_sender(self.sender)  # for "messenger" and "instagram"
@@ -231,18 +231,8 @@ class MessengerInput(InputChannel):
             return response.json({"ok": False, "error": "the body is not a JSON object"}, status=400)
         items = read_body(data, self.settings.page_id)
         if items:
-            await self._run_batch(self._handle_batch(sender, items, on_new_message))
+            await self._batches.run(self._handle_batch(sender, items, on_new_message))
         return response.text("EVENT_RECEIVED")
-
-    async def _run_batch(self, work: Awaitable[None]) -> None:
-        """Wait for the batch up to REPLY_BUDGET; a slower one finishes after the answer (retries are deduped)."""
-        batch = asyncio.ensure_future(work)
-        self._batches.add(batch)
-        batch.add_done_callback(self._batches.discard)
-        try:
-            await asyncio.wait_for(asyncio.shield(batch), REPLY_BUDGET)
-        except asyncio.TimeoutError:
-            logger.info("messenger: a batch is taking over %.0fs; answering the webhook now", REPLY_BUDGET)
 
     async def _handle_batch(self, sender: MessengerSender, items: List[Incoming], on_new_message: OnNewMessage) -> None:
         for incoming in items:  # in order: one resident's messages are answered as sent

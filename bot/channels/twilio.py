@@ -16,9 +16,8 @@ leave before it answers) and then answers with empty TwiML either way.
 
 from __future__ import annotations
 
-import asyncio
 import logging
-from typing import Any, Awaitable, Callable, Dict, List, Optional, Set, Text
+from typing import Any, Awaitable, Callable, Dict, List, Optional, Text
 
 from rasa.core.channels.channel import InputChannel, OutputChannel, UserMessage
 from sanic import Blueprint, response
@@ -31,6 +30,7 @@ from bot.channels.identity import mask, require_production_secret, sender_id_for
 from bot.channels.language import resident_texts
 from bot.channels.limits import MAX_MESSAGE_CHARS, BodyTooLarge, read_capped_body, text_too_long
 from bot.channels.outbound import NotDeliverable, deliver, register_sender
+from bot.channels.reply_budget import TurnsInFlight
 from bot.channels.sms_choices import resolve_reply
 from bot.channels.sms_keywords import Keyword, carrier_keyword, confirmed_by_carrier, help_text, keyword_language
 from bot.channels.twilio_inbound import InboundMessage, MalformedWebhook, parse_form
@@ -106,7 +106,7 @@ class TwilioInput(InputChannel):
         require_production_secret()
         self.settings = settings
         self.output = TwilioOutput()
-        self._turns: Set["asyncio.Task[None]"] = set()
+        self._turns = TurnsInFlight(REPLY_BUDGET, "a Twilio turn")
         self.sender = TwilioSender(settings) if settings.enabled else None
         if self.sender is not None:
             register_sender(self.sender)  # for "sms" and "whatsapp"
@@ -163,18 +163,8 @@ class TwilioInput(InputChannel):
         if not await first_delivery("twilio", message.message_sid):
             logger.info("Twilio message %s was already handled (a retry)", message.message_sid)
             return _twiml_ack()
-        await self._run_turn(self._handle(message, on_new_message))
+        await self._turns.run(self._handle(message, on_new_message))
         return _twiml_ack()
-
-    async def _run_turn(self, work: Awaitable[None]) -> None:
-        """Wait for the turn up to REPLY_BUDGET; a slower one finishes after the answer."""
-        turn = asyncio.ensure_future(work)
-        self._turns.add(turn)
-        turn.add_done_callback(self._turns.discard)
-        try:
-            await asyncio.wait_for(asyncio.shield(turn), REPLY_BUDGET)
-        except asyncio.TimeoutError:
-            logger.info("a Twilio turn is taking over %.0fs; answering the webhook now", REPLY_BUDGET)
 
     async def _handle(self, message: InboundMessage, on_new_message: OnNewMessage) -> None:
         """One incoming message: carrier keyword, or a turn of the conversation."""
