@@ -8,6 +8,8 @@ brings its schema to the newest migration first (`bot.db.migrate`).
 from __future__ import annotations
 
 import asyncio
+import sqlite3
+import time
 from datetime import datetime, timezone
 from pathlib import Path
 from typing import Any, Callable, Optional, TypeVar
@@ -67,15 +69,31 @@ def create_engine(url: str) -> Engine:
         def _sqlite_pragmas(dbapi_connection: Any, _record: Any) -> None:
             # WAL lets the Rasa server, the action server and workers share the file.
             cursor = dbapi_connection.cursor()
-            cursor.execute("PRAGMA journal_mode=WAL")
+            cursor.execute("PRAGMA busy_timeout=30000")
+            use_wal(cursor)
             # In WAL mode, NORMAL loses nothing when a process crashes (only a power
             # cut can lose the last commits) and spares an fsync on every commit.
             cursor.execute("PRAGMA synchronous=NORMAL")
-            cursor.execute("PRAGMA busy_timeout=30000")
             cursor.close()
 
         return engine
     return sa.create_engine(url, pool_pre_ping=True)
+
+
+def use_wal(cursor: Any, wait: float = 30.0) -> None:
+    """Put the SQLite file in WAL mode (kept in the file). Switching needs the file to itself and SQLite
+    answers "locked" at once, without its busy wait, while another connection (a process opening the
+    same new file at the same moment) holds it: try again for up to `wait` seconds."""
+    deadline = time.monotonic() + wait
+    while True:
+        try:
+            if str(cursor.execute("PRAGMA journal_mode").fetchone()[0]).lower() != "wal":
+                cursor.execute("PRAGMA journal_mode=WAL")
+            return
+        except sqlite3.OperationalError as error:
+            if "locked" not in str(error) or time.monotonic() > deadline:
+                raise
+            time.sleep(0.05)  # at connect time, in the thread opening the connection
 
 
 def raw_transaction(engine: Engine, work: Callable[[Any], T]) -> T:
