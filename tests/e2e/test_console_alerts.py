@@ -494,9 +494,10 @@ def test_an_alert_is_posted_on_the_page_once_after_the_approval_and_a_500_is_ret
             time.sleep(0.3)
         raise AssertionError("the page never said the post was published")
 
+    page_text = shown()  # the post id is read once the page says it is published
     with console.db.engine.connect() as connection:
         (post_id,) = connection.execute(sa.select(alert_page_posts.c.post_id)).scalars().all()
-    assert f'post <a href="https://www.facebook.com/{post_id}">{post_id}</a>' in shown()
+    assert f'post <a href="https://www.facebook.com/{post_id}">{post_id}</a>' in page_text
     api = bo.get(f"/console/api/alerts/{alert_id}", headers={"Accept": "application/json"}).json()
     assert api["page_post"]["post_id"] == post_id and api["page_post"]["attempts"] == 2
 
