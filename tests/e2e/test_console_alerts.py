@@ -448,6 +448,14 @@ def page_posts(fake_cloud: Any) -> List[Any]:
     return [r for r in fake_cloud.calls("feed") if r.method == "POST"]
 
 
+def listed_page_post(member: Staff, alert_id: int) -> str:
+    """What the alerts list says of an alert's Facebook Page post (its row's cell, as markup)."""
+    listed = member.get("/console/alerts").text
+    row = re.search(rf'<tr data-alert="{alert_id}">.*?<td class="page-post">(.*?)</td></tr>', listed, re.S)
+    assert row, listed
+    return row.group(1)
+
+
 def test_the_page_choice_is_hidden_and_refused_without_the_pages_settings(console):
     ana = signed_in(console, "supervisor")
     assert 'name="page"' not in ana.get("/console/alerts/new").text
@@ -471,6 +479,7 @@ def test_an_alert_is_posted_on_the_page_once_after_the_approval_and_a_500_is_ret
     )
     draft = ana.get(f"/console/alerts/{alert_id}").text
     assert "Posted once it is approved and sent." in draft and "Tormenta fuerte esta noche." in draft
+    assert "Posted once it is approved and sent." in listed_page_post(ana, alert_id)
     assert ana.post(f"/console/alerts/{alert_id}/send", revision="1").status_code == 409  # the author alone
     assert bo.post(f"/console/alerts/{alert_id}/approve", revision="1").status_code == 303
     time.sleep(3.0)  # a few worker rounds: an approved draft is not posted
@@ -498,6 +507,7 @@ def test_an_alert_is_posted_on_the_page_once_after_the_approval_and_a_500_is_ret
     with console.db.engine.connect() as connection:
         (post_id,) = connection.execute(sa.select(alert_page_posts.c.post_id)).scalars().all()
     assert f'post <a href="https://www.facebook.com/{post_id}">{post_id}</a>' in page_text
+    assert f'post <a href="https://www.facebook.com/{post_id}">{post_id}</a>' in listed_page_post(bo, alert_id)
     api = bo.get(f"/console/api/alerts/{alert_id}", headers={"Accept": "application/json"}).json()
     assert api["page_post"]["post_id"] == post_id and api["page_post"]["attempts"] == 2
 
@@ -516,6 +526,9 @@ def test_an_alert_is_posted_on_the_page_once_after_the_approval_and_a_500_is_ret
     sign_in(page, console.url, bo.username)
     page.goto(f"{console.url}/console/alerts/{alert_id}")
     expect(page.locator("#page-post").get_by_role("link", name=post_id)).to_be_visible()
+    check_accessible(page)
+    page.goto(f"{console.url}/console/alerts")
+    expect(page.locator(f'tr[data-alert="{alert_id}"] td.page-post').get_by_role("link", name=post_id)).to_be_visible()
     check_accessible(page)
     page.goto(f"{console.url}/console/alerts/new")
     expect(page.get_by_label("Also publish it on the city's Facebook Page")).to_be_visible()
@@ -543,6 +556,8 @@ def test_a_permanent_refusal_is_shown_on_the_alerts_page_as_it_happens(page_cons
         assert time.monotonic() < deadline, "the failure was never shown"
         time.sleep(0.3)
     assert "Not published after 1 attempt: GraphSendError" in text and "pages_manage_posts" in text
+    listed = listed_page_post(ana, alert_id)
+    assert "Not published after 1 attempt: GraphSendError" in listed and "pages_manage_posts" in listed
     expect(page.locator("#page-post [role=alert]")).to_contain_text("pages_manage_posts", timeout=20_000)  # live
     check_accessible(page)
     time.sleep(3.0)
