@@ -12,4 +12,5 @@ pytest_plugins = [
     "tests.support.open311",
     "tests.support.browser",
     "tests.support.handoff",
+    "tests.support.databases",
 ]

@@ -47,6 +47,7 @@ from bot.channels.messenger_events import Incoming, read_body
 from bot.channels.outbound import NotDeliverable, register_sender
 from bot.channels.reply_budget import TurnsInFlight
 from bot.channels.sms_choices import resolve_reply
+from bot.channels.text_output import TextOutputChannel
 from bot.channels.webhook_blueprint import webhook_blueprint
 from bot.db.contacts import contact_for, first_delivery, note_resident_message, remember_contact
 from bot.db.engine import database, utcnow
@@ -101,7 +102,7 @@ async def photo_url(ref: str) -> Optional[str]:
     )
 
 
-class MessengerOutput(OutputChannel):
+class MessengerOutput(TextOutputChannel):
     """The assistant's replies to one Messenger or Instagram resident.
 
     With an address (a turn answering the resident) replies go out at once;
@@ -117,14 +118,6 @@ class MessengerOutput(OutputChannel):
         self.sender = sender
         self.address = address
 
-    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
-        await self._deliver(recipient_id, text)
-
-    async def send_text_with_buttons(
-        self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]], **kwargs: Any
-    ) -> None:
-        await self._deliver(recipient_id, text, buttons)
-
     async def send_image_url(self, recipient_id: Text, image: Text, **kwargs: Any) -> None:
         if self.address is None:
             return  # pictures go only with an answer
@@ -139,7 +132,7 @@ class MessengerOutput(OutputChannel):
         if isinstance(text, str) and text.strip():
             await self.send_text_message(recipient_id, text.strip())
 
-    async def _deliver(self, recipient_id: str, text: str, buttons: Optional[List[Dict[str, Any]]] = None) -> None:
+    async def deliver_text(self, recipient_id: str, text: str, buttons: Optional[List[Dict[str, Any]]] = None) -> None:
         try:
             if self.address is not None:
                 await self.sender.reply(self.address, text, buttons)

@@ -33,6 +33,7 @@ from bot.channels.outbound import NotDeliverable, deliver, register_sender
 from bot.channels.reply_budget import TurnsInFlight
 from bot.channels.sms_choices import resolve_reply
 from bot.channels.sms_keywords import Keyword, carrier_keyword, confirmed_by_carrier, help_text, keyword_language
+from bot.channels.text_output import TextOutputChannel
 from bot.channels.twilio_inbound import InboundMessage, MalformedWebhook, parse_form
 from bot.channels.twilio_rest import TwilioSender, TwilioSendError, TwilioSettings, sender_from_env
 from bot.channels.twilio_signature import SIGNATURE_HEADER, is_valid_signature, signed_url
@@ -63,7 +64,7 @@ async def stand_in(message: InboundMessage, sender_id: str) -> str:
     return message.text_in(await resident_texts(sender_id)) if message.stand_in else ""
 
 
-class TwilioOutput(OutputChannel):
+class TwilioOutput(TextOutputChannel):
     """Sends the bot's messages to the conversation's phone number by SMS or WhatsApp.
 
     The recipient is the pseudonymous conversation id; the contacts table says
@@ -74,15 +75,7 @@ class TwilioOutput(OutputChannel):
     def name(cls) -> Text:
         return "twilio"
 
-    async def send_text_message(self, recipient_id: Text, text: Text, **kwargs: Any) -> None:
-        await self._deliver(recipient_id, text)
-
-    async def send_text_with_buttons(
-        self, recipient_id: Text, text: Text, buttons: List[Dict[Text, Any]], **kwargs: Any
-    ) -> None:
-        await self._deliver(recipient_id, text, buttons)
-
-    async def _deliver(self, recipient_id: str, text: str, buttons: Optional[List[Dict[str, Any]]] = None) -> None:
+    async def deliver_text(self, recipient_id: str, text: str, buttons: Optional[List[Dict[str, Any]]] = None) -> None:
         """Send, or log why not: a failed send must not break the conversation's turn."""
         try:
             await deliver(recipient_id, text, buttons)

@@ -1,9 +1,13 @@
-"""A test's own database: a fresh SQLite file, or a fresh PostgreSQL database (127.0.0.1:5432, db `test`)."""
+"""A test's own database: a fresh SQLite file, or a fresh PostgreSQL database (127.0.0.1:5432, db `test`).
+
+The fixture `fresh_sqlite` (registered in tests/conftest.py) is the SQLite one in the test's own var folder.
+"""
 
 from __future__ import annotations
 
 import contextlib
 import os
+from pathlib import Path
 from typing import Iterator
 
 import pytest
@@ -32,3 +36,11 @@ def own_database(kind: str, monkeypatch: pytest.MonkeyPatch, name: str) -> Itera
             from bench.databases import drop_database
 
             drop_database(POSTGRES_URL, url)
+
+
+@pytest.fixture
+def fresh_sqlite(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Iterator[Path]:
+    """The process-wide database on a fresh SQLite file in the test's own var folder (which it yields)."""
+    monkeypatch.setenv("CITYBOT_VAR_DIR", str(tmp_path))
+    with own_database("sqlite", monkeypatch, ""):
+        yield tmp_path

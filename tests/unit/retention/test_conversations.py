@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 from datetime import timedelta
-from pathlib import Path
 
 import pytest
 import sqlalchemy as sa
 
-from bot.db.engine import database, reset_database, utcnow
+from bot.db.engine import database, utcnow
 from bot.db.schema import job_notifications, job_subscriptions
 from bot.retention.conversations import alert_subscribers, forget_residents
 
-
-@pytest.fixture(autouse=True)
-def fresh_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("CITYBOT_VAR_DIR", str(tmp_path))
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    reset_database()
-    yield
-    reset_database()
+pytestmark = pytest.mark.usefixtures("fresh_sqlite")
 
 
 def test_job_subscribers_keep_their_contact_and_the_forgotten_lose_their_job_alerts():

@@ -3,23 +3,15 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
-from pathlib import Path
 
 import pytest
 
-from bot.db.engine import database, reset_database
+from bot.db.engine import database
 from bot.survey import store
 
 NOW = datetime(2026, 12, 6, 12, 0, tzinfo=timezone.utc)
 
-
-@pytest.fixture(autouse=True)
-def fresh_database(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
-    monkeypatch.setenv("CITYBOT_VAR_DIR", str(tmp_path))
-    monkeypatch.delenv("DATABASE_URL", raising=False)
-    reset_database()
-    yield
-    reset_database()
+pytestmark = pytest.mark.usefixtures("fresh_sqlite")
 
 
 async def test_scores_comments_and_the_date_range() -> None:
