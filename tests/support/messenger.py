@@ -64,6 +64,7 @@ class MetaResident:
         self.cloud = cloud
         self.instagram = instagram
         self.user_id = str(random.randint(10**15, 10**16 - 1))
+        self.transcript: List[str] = []  # what `say` said and was answered, as the REST Conversation keeps it
 
     @property
     def channel(self) -> str:
@@ -107,7 +108,11 @@ class MetaResident:
         return self.deliver(self.message(**fields))
 
     def say(self, text: str) -> str:
-        return text_of(self.send(text=text))
+        reply = text_of(self.send(text=text))
+        self.transcript += [f"> {text}", f"< {reply}"]
+        return reply
+
+    text = say  # the REST Conversation's name: the shared report walks (tests/e2e/test_conversations*.py) take either
 
     def tap(self, shown: Dict[str, Any], title: str) -> List[Dict[str, Any]]:
         """Tap a quick reply under a message the assistant sent: its title as text, its payload attached."""
