@@ -6,9 +6,11 @@
   answering the form's questions; a survey there would take their answer for a score.
 - The channel's window: WhatsApp lets a business send a free-form message only within
   24 hours of the resident's last message (Meta's customer service window); outside it
-  only approved templates may be sent, and the survey is not one. The other channels
-  have no such window. After a report, the resident has just written, so it is always
-  inside; after a handoff, the resident's last message may be older.
+  only approved templates may be sent, and the survey is not one. Messenger and
+  Instagram have the same 24 hours (Meta's standard messaging window); their
+  HUMAN_AGENT tag, up to 7 days, is for a person's replies, which the survey is not.
+  The other channels have no such window. After a report, the resident has just
+  written, so it is always inside; after a handoff, the resident's last message may be older.
 """
 
 from __future__ import annotations
@@ -17,7 +19,9 @@ from datetime import datetime, timedelta
 from typing import Mapping, Optional
 
 # How long after the resident's last message a channel lets the city write first.
-CHANNEL_WINDOWS: Mapping[str, timedelta] = {"whatsapp": timedelta(hours=24)}
+# (The channel modules, bot.channels.*_api, hold the same rules; actions import no channel module.)
+META_WINDOW = timedelta(hours=24)
+CHANNEL_WINDOWS: Mapping[str, timedelta] = {"whatsapp": META_WINDOW, "messenger": META_WINDOW, "instagram": META_WINDOW}
 
 
 def inside_window(channel: str, last_resident_message: Optional[datetime], now: datetime) -> bool:

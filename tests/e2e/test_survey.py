@@ -1,9 +1,9 @@
-"""The satisfaction survey end to end: asked after a report, answered over REST and SMS, stored, counted.
+"""The satisfaction survey end to end: asked after a report, answered over REST, SMS and Messenger, stored, counted.
 
 A resident files a report with the running assistant; the survey follows the
 reference; a score and a comment land in `survey_answers` and in the dashboard's
-satisfaction figures. On SMS a bare "4" is the score (the numbered choices); a
-Spanish resident reads it in Spanish.
+satisfaction figures. On SMS a bare "4" is the score (the numbered choices); on
+Messenger the scores are quick replies; a Spanish resident reads it in Spanish.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from tests.e2e.test_webchat import bot_said, choose, open_chat, start_a_pothole_
 from tests.support.browser import describe, run_async, screenshot, serious_violations
 from tests.support.conversation import Conversation
 from tests.support.handoff import handoff_of
+from tests.support.messenger import MetaResident, last_with, quick_replies
 from tests.support.reports import request_number
 from tests.support.staff import Staff, make_staff
 from tests.support.twilio import Phone
@@ -205,3 +206,41 @@ def test_a_survey_answered_on_the_web_chat(stack, page: Page, stack_database):
 
     (answer,) = run_async(answers_about(reference))
     assert (answer.score, answer.comment, answer.channel) == (4, "Easy to use, thanks", "webchat")
+
+
+async def test_a_survey_on_messenger_after_a_report_a_quick_reply_and_a_comment(stack, fake_cloud, stack_database):
+    resident = MetaResident(stack, fake_cloud)
+    _, filed = file_report(resident, "POTHOLE")
+    reference = reference_in(filed)
+    question = last_with(resident.sent(), "How did we do?")
+    assert quick_replies(question)[3] == ("4 - Good", '/rate_service{"score": 4}'), question
+    comment = last_with(resident.tap(question, "4 - Good"), "Anything to add?")
+    assert quick_replies(comment) == [("Skip", "/deny")]
+    assert "the city's team will read it" in resident.say("Easy to do from Messenger"), resident.transcript
+    (answer,) = await answers_about(reference)
+    assert (answer.score, answer.comment, answer.channel, answer.language) == (
+        4,
+        "Easy to do from Messenger",
+        "messenger",
+        "en",
+    )
+
+
+@pytest.mark.usefixtures("assistant_secret_key")
+async def test_after_staff_resolve_a_messenger_handoff_the_survey_follows_in_spanish(
+    stack, fake_cloud, staff, db, stack_database
+):
+    resident = MetaResident(stack, fake_cloud)
+    resident.say("quiero hablar con una persona de la ciudad")
+    handoff = handoff_of(db, sender_id_for("messenger", resident.address))
+    assert handoff is not None and handoff.channel == "messenger", resident.transcript
+    assert staff.post(f"/console/handoffs/{handoff.id}/claim").status_code == 303
+    assert staff.post(f"/console/handoffs/{handoff.id}/resolve", hand_back="1").status_code == 303
+
+    (question,) = [m for m in resident.sent() if m["message"]["text"].startswith("¿Cómo lo hicimos?")]
+    assert quick_replies(question)[-1] == ("5 - Excelente", '/rate_service{"score": 5}'), question
+    assert question["messaging_type"] == "UPDATE"  # the city writes first, inside Meta's 24 hours
+    comment = last_with(resident.tap(question, "5 - Excelente"), "¿Algo más que quiera agregar?")
+    assert "gracias por su calificación" in last_with(resident.tap(comment, "Omitir"), "gracias")["message"]["text"]
+    (answer,) = await answers_about(str(handoff.id), "handoff")
+    assert (answer.score, answer.comment, answer.channel, answer.language) == (5, None, "messenger", "es")

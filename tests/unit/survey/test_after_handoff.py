@@ -34,6 +34,8 @@ def test_not_asked_twice_in_a_form_or_outside_the_window() -> None:
     assert handoff_survey(tracker(NOW, asked="request:R-ABC123"), 12, "sms", "es", NOW) is None
     assert handoff_survey(tracker(NOW, form="service_request_form"), 12, "sms", "es", NOW) is None
     assert handoff_survey(tracker(NOW - timedelta(hours=25)), 12, "whatsapp", "es", NOW) is None
+    assert handoff_survey(tracker(NOW - timedelta(hours=25)), 12, "messenger", "es", NOW) is None
+    assert handoff_survey(tracker(NOW - timedelta(hours=1)), 12, "messenger", "es", NOW) is not None
     assert handoff_survey(tracker(NOW - timedelta(hours=25)), 12, "sms", "es", NOW) is not None
 
 
