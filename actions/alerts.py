@@ -17,7 +17,7 @@ from rasa_sdk.events import EventType
 from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
-from actions.common import latest_text, resident_messages
+from actions.common import WINDOWED_CHANNELS, latest_text, resident_messages
 from bot.alerts import store
 from bot.alerts.texts import city_in_sentence
 from bot.alerts.words import ALL, normalize_topic, normalize_zone, topics_in, zones_in
@@ -30,7 +30,6 @@ logger = logging.getLogger(__name__)
 TOPIC_ENTITY = "alert_topic"
 ZONE_ENTITY = "zone"
 TEXT_CHANNELS = ("sms", "whatsapp")
-WINDOWED_CHANNELS = ("messenger", "instagram")  # Meta: messages only within 24 hours of the resident's last
 
 
 def requested(tracker: Tracker) -> Tuple[List[str], List[str]]:

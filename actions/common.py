@@ -26,6 +26,9 @@ INTERRUPTING_INTENTS: Dict[str, float] = {
 
 MISUNDERSTOOD_INTENTS = ("nlu_fallback", "out_of_scope")
 
+# Meta lets the city write first only within 24 hours of the resident's last message on these.
+WINDOWED_CHANNELS = ("messenger", "instagram")
+
 
 def latest_intent(tracker: Tracker) -> Tuple[Optional[str], float]:
     """Name and confidence of the intent of the latest user message."""

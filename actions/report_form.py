@@ -20,6 +20,7 @@ from rasa_sdk.executor import CollectingDispatcher
 from rasa_sdk.types import DomainDict
 
 from actions.common import (
+    WINDOWED_CHANNELS,
     form_is_active,
     is_interruption,
     latest_intent,
@@ -32,15 +33,18 @@ from actions.common import (
 from actions.free_text import PENDING, ask_if_unsure, free_text_answer
 from actions.survey import survey_question_events
 from bot.catalog import load_city
+from bot.db.contacts import contact_for
+from bot.db.fallbacks import SMS, Fallback, remember_fallback
 from bot.i18n.city import branding
 from bot.open311.client import client_from_env
 from bot.open311.models import Open311Error, ServiceDefinition
-from bot.reports.answers import find_address, is_skip, parse_contact
+from bot.reports.answers import find_address, is_skip, parse_contact, phone_e164
 from bot.reports.corrections import CHANGE_PAYLOAD, SEND_PAYLOAD, change_buttons, confirm_buttons, read_confirmation
 from bot.reports.directory import directory, shown_name
 from bot.reports.draft import ANONYMOUS, REPORT_SLOTS, ReportDraft
 from bot.reports.duplicates import find_duplicate
-from bot.reports.filing import submission_message, submit
+from bot.reports.filing import Submission, submission_message, submit
+from bot.reports.outbox import REJECTED
 from bot.reports.places import read_place
 from bot.reports.questions import Wording, check_answer, next_attribute, question_for
 from bot.reports.status import describe_request
@@ -494,6 +498,23 @@ class ActionAskConfirm(Action):
         return []
 
 
+async def remember_phone_for_updates(tracker: Tracker, draft: ReportDraft, submission: Submission) -> Optional[str]:
+    """On Messenger and Instagram, the phone a report gives gets its updates once Meta's 24-hour window closes.
+
+    Remembered for the conversation (bot/db/fallbacks.py); the notice that tells
+    the resident so, or None (another channel, no phone that can be texted, a
+    report the back office refused).
+    """
+    phone = phone_e164(draft.contact.phone or "")
+    if phone is None or submission.item.state == REJECTED:
+        return None
+    contact = await contact_for(tracker.sender_id)
+    if contact is None or contact.channel not in WINDOWED_CHANNELS:
+        return None
+    await remember_fallback(tracker.sender_id, Fallback(SMS, phone))
+    return resident_messages(tracker).text("reports.sms_fallback", phone=phone)
+
+
 class ActionSubmitReport(Action):
     """Stores the confirmed report, sends it to Open311, and gives the resident the reference."""
 
@@ -515,6 +536,9 @@ class ActionSubmitReport(Action):
         draft = await current_draft(tracker)
         submission = await submit(draft, tracker.sender_id, client_from_env())
         dispatcher.utter_message(text=submission_message(submission, draft, load_city()))
+        notice = await remember_phone_for_updates(tracker, draft, submission)
+        if notice:
+            dispatcher.utter_message(text=notice)
         survey = await survey_question_events(dispatcher, tracker, subject(REQUEST, submission.item.reference))
         filed = SlotSet("last_request_id", submission.item.service_request_id or submission.item.reference)
         return [*reset, filed, *survey]

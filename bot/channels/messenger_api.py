@@ -13,7 +13,9 @@ fit.
 Meta lets a Page message a person only within 24 hours of that person's last
 message; a person's own staff member may answer for 7 days with the
 `HUMAN_AGENT` tag. Outside those windows nothing is sent: the sender raises
-NotDeliverable, which the status updates, alerts and handoff record as such.
+OutsideWindow (a NotDeliverable), which the alerts and handoff record as such;
+a report's status update goes by text message instead when the resident gave
+a phone number (bot.channels.outbound.deliver_update).
 """
 
 from __future__ import annotations
@@ -29,7 +31,7 @@ import httpx
 
 from bot.channels.identity import mask, require_production_secret, sender_id_for
 from bot.channels.language import resident_texts
-from bot.channels.outbound import Buttons, NotDeliverable
+from bot.channels.outbound import Buttons, NotDeliverable, OutsideWindow
 from bot.channels.sms_choices import remember_choices
 from bot.channels.sms_format import body_length, payloads_of, split_body, with_choices
 from bot.db.contacts import contact_for
@@ -61,6 +63,7 @@ TEMPORARY_CODES = frozenset({1, 2, 4, 17, 32, 613, 1200})
 # ...and those that say this person cannot be messaged now: outside the window (10 with these
 # subcodes), unavailable or blocked the Page (551), no such person for this Page (100/2018001).
 UNREACHABLE = frozenset({(10, 2018065), (10, 2018278), (10, 2018108), (100, 2018001)})
+OUTSIDE_THE_WINDOW = frozenset({(10, 2018065), (10, 2018278)})
 UNAVAILABLE = 551
 
 
@@ -148,7 +151,8 @@ def _aware(moment: datetime) -> datetime:
 
 
 def messaging_type(last_message_at: Optional[datetime], role: Optional[str], now: datetime) -> Dict[str, str]:
-    """The Send API fields Meta's policy allows for a message now; NotDeliverable when none does.
+    """The Send API fields Meta's policy allows for a message now; OutsideWindow when none does
+    (NotDeliverable when the resident never wrote).
 
     Within 24 hours of the resident's last message anything may be sent; after
     that only a staff member's reply, tagged HUMAN_AGENT, for up to 7 days.
@@ -162,7 +166,7 @@ def messaging_type(last_message_at: Optional[datetime], role: Optional[str], now
     if role == STAFF_ROLE and since <= HUMAN_AGENT_WINDOW:
         return {"messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"}
     window = "7 days" if role == STAFF_ROLE else "24 hours"
-    raise NotDeliverable(f"outside Meta's messaging window: the resident last wrote over {window} ago")
+    raise OutsideWindow(f"outside Meta's messaging window: the resident last wrote over {window} ago")
 
 
 # --- message bodies ---------------------------------------------------------------------
@@ -252,6 +256,11 @@ class GraphSendError(Exception):
     def unreachable(self) -> bool:
         """Meta will not deliver to this person now: the window closed, or they blocked the Page."""
         return (self.code, self.subcode) in UNREACHABLE or self.code == UNAVAILABLE
+
+    @property
+    def outside_the_window(self) -> bool:
+        """Meta says the resident last wrote too long ago (our clock and Meta's may differ a little)."""
+        return (self.code, self.subcode) in OUTSIDE_THE_WINDOW
 
     @property
     def temporary(self) -> bool:
@@ -384,6 +393,8 @@ class MessengerSender:
             try:
                 await self.graph.post(self._path, {"recipient": {"id": user_id}, **fields, "message": message})
             except GraphSendError as error:
+                if error.outside_the_window:
+                    raise OutsideWindow(f"Meta refused the message: {error}") from error
                 if error.unreachable:
                     raise NotDeliverable(f"Meta refused the message: {error}") from error
                 raise

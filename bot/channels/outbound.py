@@ -2,7 +2,9 @@
 
 Each channel registers a sender that can reach a resident outside a webhook
 reply. Callers name the conversation (sender id); the contacts table says which
-channel and address that is, and whether the resident opted out.
+channel and address that is, and whether the resident opted out. A report's
+updates that Meta's 24-hour window keeps off Messenger or Instagram go by text
+message to the phone the resident gave, if they gave one (`deliver_update`).
 """
 
 from __future__ import annotations
@@ -13,7 +15,9 @@ from typing import Dict, Iterable, List, Optional, Protocol, runtime_checkable
 
 from sqlalchemy.engine import Connection
 
+from bot.channels.identity import mask, sender_id_for
 from bot.db.contacts import contact_for
+from bot.db.fallbacks import fallback_for
 
 logger = logging.getLogger(__name__)
 
@@ -86,6 +90,10 @@ class NotDeliverable(Exception):
     """The resident cannot be reached: unknown conversation, opted out, or channel off."""
 
 
+class OutsideWindow(NotDeliverable):
+    """The channel lets the city write only for a while after the resident's last message, and that has passed."""
+
+
 async def deliver(sender_id: str, text: str, buttons: Buttons = None) -> None:
     """Send a message to the resident of a conversation on their own channel."""
     contact = await contact_for(sender_id)
@@ -97,3 +105,32 @@ async def deliver(sender_id: str, text: str, buttons: Buttons = None) -> None:
     if sender is None:
         raise NotDeliverable(f"channel {contact.channel} is not configured")
     await sender.send(contact.address, text, buttons)
+
+
+async def deliver_update(sender_id: str, text: str) -> None:
+    """A report's status update or outcome: on the resident's channel, else by text to the phone they gave."""
+    try:
+        await deliver(sender_id, text)
+    except OutsideWindow as closed:
+        await deliver_to_fallback(sender_id, text, closed)
+
+
+async def deliver_to_fallback(sender_id: str, text: str, closed: OutsideWindow) -> None:
+    """Send to the conversation's fallback number (bot/db/fallbacks.py) since its own channel's window closed.
+
+    NotDeliverable, saying why, when the resident gave no number, the number's
+    own conversation opted out (STOP), or its channel is not configured.
+    """
+    fallback = await fallback_for(sender_id)
+    if fallback is None:
+        raise closed
+    contact = await contact_for(sender_id_for(fallback.channel, fallback.address))
+    if contact is not None and contact.opted_out:
+        raise NotDeliverable(f"{closed}; its {fallback.channel} fallback opted out") from closed
+    sender = sender_for(fallback.channel)
+    if sender is None:
+        raise NotDeliverable(f"{closed}; its fallback channel {fallback.channel} is not configured") from closed
+    await sender.send(fallback.address, text)
+    logger.info(
+        "conversation %s is past its window: sent by %s to %s", sender_id, fallback.channel, mask(fallback.address)
+    )

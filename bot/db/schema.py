@@ -37,6 +37,18 @@ contacts = sa.Table(
     sa.Column("last_message_at", sa.DateTime(timezone=True)),
 )
 
+# Where a Messenger or Instagram conversation's report updates go once Meta's 24-hour window
+# has closed: the phone number the resident gave in a report (`address`, E.164) on `channel`
+# ("sms"). Personal data: forgotten with the resident (bot/retention).
+update_fallbacks = sa.Table(
+    "update_fallbacks",
+    metadata,
+    sa.Column("sender_id", sa.String(128), primary_key=True),
+    sa.Column("channel", sa.String(32), nullable=False),
+    sa.Column("address", sa.String(256), nullable=False),
+    sa.Column("given_at", sa.DateTime(timezone=True), nullable=False),
+)
+
 # Webhook deliveries already handled (Telegram update_id, Twilio MessageSid), so a
 # retried delivery is processed once.
 processed_deliveries = sa.Table(

@@ -14,7 +14,7 @@ import signal
 from typing import Optional
 
 from bot.alerts.delivery.loop import alert_loop
-from bot.channels.outbound import NotDeliverable, close_senders, deliver, load_senders_from_env
+from bot.channels.outbound import NotDeliverable, close_senders, deliver_update, load_senders_from_env
 from bot.i18n.city import branding
 from bot.i18n.messages import Messages, messages
 from bot.i18n.store import language_for
@@ -66,7 +66,7 @@ async def tell_outcomes(client: Open311Client) -> int:
             await follow_filed(item, client)
             if item.sender_id:
                 texts = messages(await language_for(item.sender_id))
-                await deliver(item.sender_id, outcome_text(item, texts))
+                await deliver_update(item.sender_id, outcome_text(item, texts))
                 told += 1
         except NotDeliverable as reason:
             logger.info("outcome of %s not deliverable: %s", item.reference, reason)

@@ -194,6 +194,21 @@ class ContactDetails:
         return ", ".join(parts) if parts else None
 
 
+def phone_e164(phone: str) -> Optional[str]:
+    """A phone number as Twilio writes it ("+15550102233"), or None when it cannot be texted as written.
+
+    A number with its "+" and country code keeps them; ten digits (or eleven
+    after a 1) are the city's own North American numbers. A 7-digit local
+    number or a stray extension is not guessed at.
+    """
+    digits = re.sub(r"\D", "", phone)
+    if phone.strip().startswith("+"):
+        return f"+{digits}" if 8 <= len(digits) <= 15 else None
+    if len(digits) == 11 and digits.startswith("1"):
+        digits = digits[1:]
+    return f"+1{digits}" if len(digits) == 10 and digits[0] not in "01" else None
+
+
 def parse_contact(text: str) -> ContactDetails:
     """Email, phone number and name found in a free-text reply."""
     details = ContactDetails()

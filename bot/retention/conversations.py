@@ -6,7 +6,8 @@ table. Two kinds of rows are forgotten (see docs/privacy.md):
 - transcripts, each on its own age: web chat messages and photos, staff notes on a
   handoff that is over, and numbered SMS choices older than the limit;
 - the resident behind a conversation, once nothing of it is newer than the
-  limit: how to reach them (`contacts`), their language, the requests they
+  limit: how to reach them (`contacts`, and the phone number they gave for
+  updates, `update_fallbacks`), their language, the requests they
   follow and the updates owed to them go; reports, handoffs and alert
   deliveries stay (the dashboard counts them) under the conversation's new
   anonymous id, reports without what the resident wrote or their contact details
@@ -41,6 +42,7 @@ from bot.db.schema import (
     retention_holds,
     sms_choices,
     status_notifications,
+    update_fallbacks,
     webchat_messages,
     webchat_photos,
 )
@@ -56,6 +58,7 @@ CLOSED = "closed"  # Open311's status of a request that is done
 # Each table's conversation id and the time its rows were last written.
 ACTIVITY = (
     (contacts.c.sender_id, contacts.c.updated_at),
+    (update_fallbacks.c.sender_id, update_fallbacks.c.given_at),
     (resident_languages.c.sender_id, resident_languages.c.updated_at),
     (sms_choices.c.sender_id, sms_choices.c.updated_at),
     (messenger_media.c.sender_id, messenger_media.c.created_at),
@@ -193,6 +196,9 @@ def forget_residents(connection: Connection, anonymous_ids: Mapping[str, str], c
     counts = {
         "contacts_deleted": connection.execute(
             contacts.delete().where(contacts.c.sender_id.in_(ids), contacts.c.updated_at < cutoff)
+        ).rowcount
+        + connection.execute(
+            update_fallbacks.delete().where(update_fallbacks.c.sender_id.in_(ids), update_fallbacks.c.given_at < cutoff)
         ).rowcount,
         "languages_deleted": connection.execute(
             resident_languages.delete().where(

@@ -36,6 +36,7 @@ from tests.support.rasa_log import RasaLog
 from tests.support.reports import request_number, stored, unique_address
 from tests.support.stack import MESSENGER_PAGE_ACCESS_TOKEN, MESSENGER_VERIFY_TOKEN
 from tests.support.staff import signed_in_staff
+from tests.support.twilio import Phone
 
 pytestmark = [pytest.mark.e2e, pytest.mark.usefixtures("assistant_secret_key")]
 
@@ -251,6 +252,42 @@ def last_wrote(stack_db, sender_id: str, ago: timedelta) -> None:
         connection.execute(
             contacts.update().where(contacts.c.sender_id == sender_id).values(last_message_at=utcnow() - ago)
         )
+
+
+def update_states(stack_db, sender_id: str) -> List[str]:
+    with stack_db.connect() as connection:
+        query = sa.select(status_notifications.c.state).where(status_notifications.c.sender_id == sender_id)
+        return list(connection.execute(query.order_by(status_notifications.c.id)).scalars())
+
+
+def test_after_24_hours_updates_are_texted_to_the_phone_given_until_it_texts_stop(stack, fake_cloud, stack_db):
+    resident, phone = MetaResident(stack, fake_cloud), Phone(stack, fake_cloud)
+    sender_id = sender_id_for("messenger", resident.address)
+    size = last_with(resident.send(text="I need to report a pothole"), "How big is it?")
+    lane = last_with(resident.tap(size, "3"), "Where on the road?")
+    assert "Where is it?" in text_of(resident.tap(lane, "bike lane"))
+    assert "describe the problem" in resident.say(unique_address())
+    assert "updates" in resident.say("Deep hole by the curb, bikes swerve into traffic")
+    written = f"Ana, ({phone.number[2:5]}) {phone.number[5:8]}-{phone.number[8:]}"  # "+15551234567" as people write it
+    assert "Here's your report" in resident.say(written)
+    filed = resident.say("yes")
+    request_id = request_number(filed)
+    assert f"we'll text updates on your requests to {phone.number}" in filed, filed
+
+    last_wrote(stack_db, sender_id, timedelta(hours=25))
+    change_status(stack, request_id, "open", "assigned to a Public Works crew")
+    texted = phone.read()
+    assert texted.startswith("Update on your report") and "assigned to a Public Works crew" in texted
+    assert updates(resident) == []  # not on Messenger
+    assert update_states(stack_db, sender_id) == ["sent"]
+
+    assert phone.send_unanswered("STOP")
+    change_status(stack, request_id, "closed", "closed - fixed")
+    deadline = time.monotonic() + 20
+    while update_states(stack_db, sender_id) != ["sent", "skipped"] and time.monotonic() < deadline:
+        time.sleep(0.2)
+    assert update_states(stack_db, sender_id) == ["sent", "skipped"]
+    assert phone.nothing_received() and updates(resident) == []
 
 
 def test_staff_reply_with_the_human_agent_tag_for_7_days_and_the_console_shows_messenger(

@@ -1,10 +1,10 @@
-"""Sends the recorded status updates, each to its resident's own channel."""
+"""Sends the recorded status updates, each to its resident's own channel (else the phone they gave)."""
 
 from __future__ import annotations
 
 import logging
 
-from bot.channels.outbound import NotDeliverable, deliver
+from bot.channels.outbound import NotDeliverable, deliver_update
 from bot.reports.updates.store import pending_notifications, settle_notification
 
 logger = logging.getLogger(__name__)
@@ -17,7 +17,7 @@ async def send_pending(limit: int = 200) -> int:
     sent = 0
     for row in await pending_notifications(limit):
         try:
-            await deliver(row.sender_id, row.text)
+            await deliver_update(row.sender_id, row.text)
         except NotDeliverable as reason:
             logger.info("status update %s not deliverable: %s", row.id, reason)
             await settle_notification(row.id, "skipped")

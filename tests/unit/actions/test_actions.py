@@ -19,7 +19,9 @@ from actions.report_form import (
     ValidateServiceRequestForm,
 )
 from actions.status import ActionCheckStatus, ValidateStatusForm
+from bot.db.contacts import remember_contact
 from bot.db.engine import reset_database
+from bot.db.fallbacks import Fallback, fallback_for
 from bot.open311.client import reset_client_from_env
 from bot.open311.store import RequestStore
 from bot.process.procs import PROJECT_ROOT
@@ -236,6 +238,43 @@ async def test_a_back_office_that_is_down_gives_a_reference_at_once(monkeypatch)
     assert item.state == "pending" and item.attempts == 1 and item.fields["address_string"] == "40 Oak Avenue"
 
 
+async def test_a_phone_given_on_messenger_is_where_updates_go_after_metas_window_and_the_resident_is_told():
+    await remember_contact("test-resident", "messenger", "7001")
+    report = {**FULL_REPORT, "contact": "Ana, (555) 010-2233", "confirm": True}
+    messages, _ = await run(ActionSubmitReport(), make_tracker("yes", slots=report))
+    assert "request number is" in messages[0]["text"]
+    assert messages[1]["text"].startswith("If we can't reach you here (more than 24 hours after your last message)")
+    assert "+15550102233" in messages[1]["text"] and "STOP" in messages[1]["text"]
+    assert await fallback_for("test-resident") == Fallback("sms", "+15550102233")
+
+
+async def test_a_phone_given_on_a_channel_without_a_window_is_only_the_citys(back_office):
+    await remember_contact("test-resident", "telegram", "7001")
+    report = {**FULL_REPORT, "contact": "Ana, (555) 010-2233", "confirm": True}
+    messages, _ = await run(ActionSubmitReport(), make_tracker("yes", slots=report))
+    assert "request number is" in messages[0]["text"] and "STOP" not in str(messages)
+    assert await fallback_for("test-resident") is None
+
+
+async def test_no_phone_or_one_that_cannot_be_texted_remembers_nothing():
+    await remember_contact("test-resident", "instagram", "instagram:7001")
+    for contact in ("anonymous", "ana@example.org", "ana, 010-2233"):
+        report = {**FULL_REPORT, "contact": contact, "confirm": True}
+        messages, _ = await run(ActionSubmitReport(), make_tracker("yes", slots=report))
+        assert "request number is" in messages[0]["text"] and "STOP" not in str(messages), contact
+    assert await fallback_for("test-resident") is None
+
+
+async def test_a_refused_report_takes_no_phone_for_updates(monkeypatch):
+    monkeypatch.setenv("OPEN311_API_KEY", "wrong-key")
+    reset_client_from_env()
+    await remember_contact("test-resident", "messenger", "7001")
+    report = {**FULL_REPORT, "contact": "Ana, (555) 010-2233", "confirm": True}
+    messages, _ = await run(ActionSubmitReport(), make_tracker("yes", slots=report))
+    assert "didn't accept" in messages[0]["text"] and "STOP" not in str(messages)
+    assert await fallback_for("test-resident") is None
+
+
 async def test_status_of_an_unknown_request():
     messages, _ = await run(ActionCheckStatus(), make_tracker("", slots={"request_id": "987654"}, active_loop=None))
     assert "couldn't find a request with the number 987654" in messages[0]["text"]
@@ -367,6 +406,14 @@ async def test_si_files_a_spanish_report_with_the_back_offices_codes(spanish, ba
         filed = await store.get(slots["last_request_id"])
     assert filed.service_code == "POTHOLE" and filed.attributes == {"size": SIZE_LARGE}
     assert filed.description.startswith("hoyo muy hondo [ref R-") and filed.description.endswith("[lang es]")
+
+
+async def test_the_sms_fallback_notice_in_spanish(spanish):
+    await remember_contact("test-resident", "messenger", "7001")
+    report = {**FULL_REPORT, "contact": "Ana, +1 555 010 2233", "confirm": True}
+    messages, _ = await run(ActionSubmitReport(), in_spanish("sí", slots=report))
+    assert messages[1]["text"].startswith("Si no podemos contactarle por aquí")
+    assert "+15550102233" in messages[1]["text"]
 
 
 async def test_a_back_office_that_is_down_keeps_a_spanish_report_in_spanish(spanish, monkeypatch):

@@ -37,7 +37,7 @@ from bot.channels.messenger_api import (
     split_text,
 )
 from bot.channels.messenger_events import read_body
-from bot.channels.outbound import NotDeliverable
+from bot.channels.outbound import NotDeliverable, OutsideWindow
 from bot.db.contacts import note_resident_message, remember_contact
 from bot.db.engine import reset_database, utcnow
 from tests.support.bilingual_city import use_bilingual_city
@@ -202,9 +202,12 @@ def test_meta_windows():
     assert messaging_type(now - timedelta(hours=23), "staff", now) == {"messaging_type": "UPDATE"}
     tagged = {"messaging_type": "MESSAGE_TAG", "tag": "HUMAN_AGENT"}
     assert messaging_type(now - timedelta(days=6, hours=23), "staff", now) == tagged
-    for last, role in ((timedelta(hours=25), None), (timedelta(days=7, minutes=1), "staff"), (None, None)):
-        with pytest.raises(NotDeliverable):
-            messaging_type(now - last if last else None, role, now)
+    for last, role in ((timedelta(hours=25), None), (timedelta(days=7, minutes=1), "staff")):
+        with pytest.raises(OutsideWindow):  # a report's update then goes by SMS, if the resident gave a phone
+            messaging_type(now - last, role, now)
+    with pytest.raises(NotDeliverable) as never_wrote:
+        messaging_type(None, None, now)
+    assert not isinstance(never_wrote.value, OutsideWindow)
 
 
 # --- sending, at the fake Graph API -------------------------------------------------------------

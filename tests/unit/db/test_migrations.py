@@ -32,7 +32,7 @@ RENAMED = {"request_subscriptions": "report_subscriptions"}  # previous release'
 # Added since the previous release: new tables start empty, new columns with these values in the old rows.
 NEW_TABLES = {"resident_languages", "alert_translations", "retention_holds", "answer_versions", "survey_answers"}
 NEW_TABLES |= {"job_feeds", "job_postings_seen", "job_subscriptions", "job_notifications"}
-NEW_TABLES |= {"messenger_media", "webchat_photos", "alert_page_posts"}
+NEW_TABLES |= {"messenger_media", "webchat_photos", "alert_page_posts", "update_fallbacks"}
 NEW_COLUMNS = {
     "report_outbox": {"language": None, "closed_at": None},  # the fixture's request 1001 is still open
     "alerts": {

@@ -9,6 +9,7 @@ from bot.reports.answers import (
     parse_contact,
     parse_days,
     parse_number,
+    phone_e164,
 )
 
 SIZES = ["small (smaller than a dinner plate)", "medium (up to a car tire)", "large (bigger than a car tire)"]
@@ -78,6 +79,25 @@ def test_skips(said):
 )
 def test_durations(text, days):
     assert parse_days(text) == days
+
+
+@pytest.mark.parametrize(
+    "phone, expected",
+    [
+        ("555-010-2233", "+15550102233"),
+        ("(555) 010-2233", "+15550102233"),
+        ("1 555 010 2233", "+15550102233"),
+        ("+1 (555) 010-2233", "+15550102233"),
+        ("+44 20 7946 0958", "+442079460958"),
+        ("+52 55 1234 5678", "+525512345678"),
+        ("010-2233", None),  # a local number: which area code is not guessed
+        ("055-010-2233", None),  # no North American area code starts with 0 or 1
+        ("555 010 2233 4", None),  # an extension, or a typo
+        ("+12 34", None),
+    ],
+)
+def test_a_phone_number_as_twilio_writes_it(phone, expected):
+    assert phone_e164(phone) == expected
 
 
 def test_contact_with_name_email_and_phone():

@@ -50,6 +50,7 @@ from bot.db.schema import (
     retention_holds,
     sms_choices,
     status_notifications,
+    update_fallbacks,
     webchat_messages,
 )
 from bot.open311.models import ServiceRequest
@@ -167,6 +168,9 @@ def store_rows(sender_id: str, at: datetime) -> None:
             )
         )
         connection.execute(resident_languages.insert().values(sender_id=sender_id, language="es", updated_at=at))
+        connection.execute(
+            update_fallbacks.insert().values(sender_id=sender_id, channel="sms", address=PHONE, given_at=at)
+        )
         if channel == "sms":
             connection.execute(sms_choices.insert().values(sender_id=sender_id, payloads='["/affirm"]', updated_at=at))
         if channel == "webchat":
@@ -317,6 +321,7 @@ async def test_only_what_is_older_than_the_limit_and_unprotected_goes(databases:
         assert events_of(databases, sender_id) == rows, sender_id
     assert senders(contacts) == sorted([*KEPT_WHOLE, LONG_LIVED, SUBSCRIBER])
     assert senders(resident_languages) == sorted([*KEPT_WHOLE, LONG_LIVED, SUBSCRIBER])
+    assert senders(update_fallbacks) == sorted([*KEPT_WHOLE, LONG_LIVED, SUBSCRIBER])
     assert senders(sms_choices) == [IN_OUTBOX]  # the others' choices were older than the limit
     assert senders(webchat_messages) == sorted([ON_HOLD, RECENT_ONE])
     assert senders(report_subscriptions) == [OPEN_REQUEST]
