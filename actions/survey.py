@@ -2,8 +2,9 @@
 
 `survey_question_events` is what an action that finished something (filing a
 report) adds to ask "How did we do? 1-5" when bot/survey/eligibility.py allows
-it. A score (`rate_service`: a button, a bare "4" on SMS, "4 out of 5") is stored
-by `action_rate_service`, which then asks for a comment; the next message is that
+it. A score (`rate_service`: a button, a bare "4" on SMS, "4 out of 5"; or a
+score typed while the survey waits, whatever the NLU made of it: bot/survey/replies.py)
+is stored by `action_rate_service`, which then asks for a comment; the next message is that
 comment (`action_save_survey_comment`, data/rules.yml) unless it asks for
 something of its own (a city question, a report), which gets its usual answer.
 """
@@ -24,9 +25,8 @@ from bot.reports.answers import is_skip
 from bot.survey import store
 from bot.survey.eligibility import may_ask
 from bot.survey.question import comment_question, question, score_of
+from bot.survey.replies import ANSWER_SLOT, ASKED_SLOT
 
-ASKED_SLOT = "survey_asked"
-ANSWER_SLOT = "survey_answer"
 DECLINING_INTENTS = ("deny", "cancel")
 
 

@@ -15,10 +15,8 @@ from typing import Any, Dict, List, Mapping, Optional
 
 from bot.survey.eligibility import may_ask
 from bot.survey.question import Buttons, question
+from bot.survey.replies import ANSWER_SLOT, ASKED_SLOT
 from bot.survey.store import HANDOFF, subject
-
-ASKED_SLOT = "survey_asked"
-ANSWER_SLOT = "survey_answer"
 
 
 @dataclass(frozen=True)

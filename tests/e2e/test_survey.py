@@ -3,7 +3,8 @@
 A resident files a report with the running assistant; the survey follows the
 reference; a score and a comment land in `survey_answers` and in the dashboard's
 satisfaction figures. On SMS a bare "4" is the score (the numbered choices); on
-Messenger the scores are quick replies; a Spanish resident reads it in Spanish.
+Messenger the scores are quick replies; a Spanish resident reads it in Spanish. A
+score typed instead of pressed ("4", "le doy un cinco") is the score too.
 """
 
 from __future__ import annotations
@@ -118,6 +119,19 @@ async def test_a_city_question_instead_of_a_comment_gets_its_answer(stack, conve
     assert (answer.score, answer.comment) == (2, None)
 
 
+async def test_a_typed_4_instead_of_a_button_is_the_score(stack, conversation: Conversation, stack_database):
+    talk = conversation
+    _, reply = file_report(talk, "STREETLIGHT")
+    reference = reference_in(reply)
+    assert "How did we do?" in reply, talk.transcript
+    reply = talk.text("4")  # the NLU alone takes it for a message it did not understand
+    assert reply.startswith("Thank you! Anything to add?"), talk.transcript
+    reply = talk.text("Quick and easy to use")
+    assert "the city's team will read it" in reply, talk.transcript
+    (answer,) = await answers_about(reference)
+    assert (answer.score, answer.comment, answer.channel) == (4, "Quick and easy to use", "rest")
+
+
 async def test_a_bare_4_on_sms_is_the_score(stack, fake_cloud, stack_database):
     phone = Phone(stack, fake_cloud)
     reply = phone.send("I need to report a pothole")
@@ -140,8 +154,8 @@ async def test_a_bare_4_on_sms_is_the_score(stack, fake_cloud, stack_database):
     assert (answer.score, answer.comment, answer.channel, answer.language) == (4, None, "sms", "en")
 
 
-async def test_a_spanish_resident_is_asked_in_spanish(stack, conversation: Conversation, stack_database):
-    talk = conversation
+def file_spanish_report(talk: Conversation) -> List[dict]:
+    """A pothole reported in Spanish; the bot's messages after the resident confirms it."""
     talk.text('/set_language{"language": "es"}')
     talk.text("/report_pothole")
     talk.text("grande")
@@ -149,7 +163,12 @@ async def test_a_spanish_resident_is_asked_in_spanish(stack, conversation: Conve
     talk.text(unique_address())
     talk.text("Hay un hoyo muy hondo frente a la panadería")
     talk.text("omitir")
-    messages = talk.say("sí")
+    return talk.say("sí")
+
+
+async def test_a_spanish_resident_is_asked_in_spanish(stack, conversation: Conversation, stack_database):
+    talk = conversation
+    messages = file_spanish_report(talk)
     reference = reference_in(messages[0]["text"])
     question = messages[-1]
     assert question["text"].startswith("¿Cómo lo hicimos?"), talk.transcript
@@ -159,6 +178,16 @@ async def test_a_spanish_resident_is_asked_in_spanish(stack, conversation: Conve
     assert "gracias por su calificación" in talk.text("omitir")
     (answer,) = await answers_about(reference)
     assert (answer.score, answer.language) == (3, "es")
+
+
+async def test_a_spanish_resident_types_the_score_in_words(stack, conversation: Conversation, stack_database):
+    talk = conversation
+    reference = reference_in(file_spanish_report(talk)[0]["text"])
+    reply = talk.text("le doy un cinco")
+    assert reply.startswith("¡Gracias! ¿Algo más que quiera agregar?"), talk.transcript
+    assert "gracias por su calificación" in talk.text("no")
+    (answer,) = await answers_about(reference)
+    assert (answer.score, answer.comment, answer.language) == (5, None, "es")
 
 
 @pytest.mark.usefixtures("assistant_secret_key")

@@ -3,8 +3,8 @@
 `apply_all()` is for the Rasa server (bot/rasa_ext/server.py), before Rasa
 starts; `patched()` is for tests: it applies patches and, on leaving, puts back
 exactly what it found, including whatever `apply_all()` applied inside it.
-All keep Rasa's behaviour but three, on purpose: `handoff_waiting`, `resident_language` and
-`published_answers`.
+All keep Rasa's behaviour but four, on purpose: `handoff_waiting`, `resident_language`,
+`published_answers` and `survey_scores`.
 """
 
 from __future__ import annotations
@@ -29,6 +29,7 @@ from bot.rasa_ext.patches import (
     resident_language,
     response_variations,
     sparse_features,
+    survey_scores,
     tracker_copy,
 )
 from bot.rasa_ext.patches.registry import Patch, apply, in_force, undo
@@ -52,6 +53,7 @@ ALL: Tuple[Patch, ...] = (
     handoff_waiting.PATCH,
     resident_language.PATCH,
     published_answers.PATCH,
+    survey_scores.PATCH,
 )
 BY_NAME: Dict[str, Patch] = {patch.name: patch for patch in ALL}
 

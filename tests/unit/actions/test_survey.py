@@ -4,6 +4,8 @@ from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
 
+import pytest
+
 from actions.report_form import ActionSubmitReport
 from actions.survey import ActionRateService, ActionSaveSurveyComment
 from bot.survey.store import answers_between
@@ -84,3 +86,24 @@ async def test_a_reply_without_a_score_asks_again():
     messages, slots = await run(ActionRateService(), make_tracker("great", "rate_service", asked, None))
     assert messages[0]["text"] == "Please choose a score from 1 to 5." and len(messages[0]["buttons"]) == 5
     assert not slots and await stored() == []
+
+
+@pytest.mark.parametrize(
+    "text,intent,score",
+    [
+        ("4", "nlu_fallback", 4),
+        ("I'd give it a 5", "affirm", 5),
+        ("I'd give it a 5", "deny", 5),
+        ("5 stars", "bot_challenge", 5),
+        ("five stars", "rate_service", 5),
+        ("le doy un cinco", "rate_service", 5),
+        ("dos de cinco", "out_of_scope", 2),
+    ],
+)
+async def test_a_typed_score_is_stored_then_a_comment_asked(text: str, intent: str, score: int):
+    """Whatever the NLU took the typed score for: bot/rasa_ext/patches/survey_scores.py runs the action for it."""
+    asked = {"survey_asked": "request:R-ABC123", "survey_answer": None}
+    messages, slots = await run(ActionRateService(), make_tracker(text, intent, asked, None, confidence=0.4))
+    assert messages[0]["text"].startswith("Thank you! Anything to add?")
+    (answer,) = await stored()
+    assert (answer.score, answer.subject) == (score, "request:R-ABC123") and slots["survey_answer"] == answer.id
