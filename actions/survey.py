@@ -3,7 +3,8 @@
 `survey_question_events` is what an action that finished something (filing a
 report) adds to ask "How did we do? 1-5" when bot/survey/eligibility.py allows
 it. A score (`rate_service`: a button, a bare "4" on SMS, "4 out of 5"; or a
-score typed while the survey waits, whatever the NLU made of it: bot/survey/replies.py)
+score typed while the survey waits, whatever the NLU made of it: bot/survey/replies.py;
+typed, only as the first message after the question, as there)
 is stored by `action_rate_service`, which then asks for a comment; the next message is that
 comment (`action_save_survey_comment`, data/rules.yml) unless it asks for
 something of its own (a city question, a report), which gets its usual answer.
@@ -25,7 +26,7 @@ from bot.reports.answers import is_skip
 from bot.survey import store
 from bot.survey.eligibility import may_ask
 from bot.survey.question import comment_question, question, score_of
-from bot.survey.replies import ANSWER_SLOT, ASKED_SLOT
+from bot.survey.replies import ANSWER_SLOT, ASKED_SLOT, first_reply_to_question
 
 DECLINING_INTENTS = ("deny", "cancel")
 
@@ -59,11 +60,14 @@ class ActionRateService(Action):
     async def run(self, dispatcher: CollectingDispatcher, tracker: Tracker, domain: DomainDict) -> List[EventType]:
         texts = resident_messages(tracker)
         about = tracker.get_slot(ASKED_SLOT)
-        if not about or tracker.get_slot(ANSWER_SLOT) is not None:
+        text = latest_text(tracker)
+        pressed = text.startswith("/")  # a button, or its number on SMS: a score whenever the survey waits
+        answered = tracker.get_slot(ANSWER_SLOT) is not None
+        if not about or answered or not (pressed or first_reply_to_question(tracker.events)):
             dispatcher.utter_message(text=texts.text("survey.not_asked"))
             return []
         entities: List[Dict[str, Any]] = list((tracker.latest_message or {}).get("entities") or [])
-        score = score_of(entities, latest_text(tracker))
+        score = score_of(entities, text)
         if score is None:
             text, buttons = question(resident_language(tracker))
             dispatcher.utter_message(text=texts.text("survey.no_score"), buttons=buttons)

@@ -8,13 +8,16 @@ it found no number in; answered as such, the resident heard "Sorry, I can't
 help with that" and the score was lost. While the survey waits for its score,
 a message that is nothing but a score (`typed_score`: "the 4 potholes are still
 there" is not one) is that score, unless the NLU is sure it asks for something
-else (an emergency always keeps its answer). The Rasa server then runs
-`action_rate_service` for it (bot/rasa_ext/patches/survey_scores.py).
+else (an emergency always keeps its answer), and only as the resident's first
+message after the question: later, while the survey still waits, a "4" is more
+likely the answer to something else (how many, which house number) than a score
+for a question left behind. The Rasa server then runs `action_rate_service` for
+it (bot/rasa_ext/patches/survey_scores.py), which asks the same of a typed score.
 """
 
 from __future__ import annotations
 
-from typing import Any, Mapping, Optional
+from typing import Any, Iterable, Mapping, Optional
 
 from bot.survey.question import typed_score
 
@@ -33,12 +36,40 @@ def waits_for_score(slots: Mapping[str, Any], active_loop: Optional[str]) -> boo
     return bool(slots.get(ASKED_SLOT)) and slots.get(ANSWER_SLOT) is None and not active_loop
 
 
+def first_reply_to_question(events: Iterable[Mapping[str, Any]]) -> bool:
+    """The latest user message is the first since the survey was asked, in a tracker's events as dicts, oldest first.
+
+    The question is the SlotSet giving `survey_asked` a new value: a new session
+    carries the slot over with the same value, which asks nothing again.
+    """
+    asked: Any = None
+    messages = 0
+    for event in events:
+        kind = event.get("event")
+        if kind == "slot" and event.get("name") == ASKED_SLOT and event.get("value") != asked:
+            asked, messages = event.get("value"), 0
+        elif kind in ("restart", "reset_slots"):
+            asked, messages = None, 0
+        elif kind == "user":
+            messages += 1
+    return bool(asked) and messages == 1
+
+
 def typed_reply_score(
-    slots: Mapping[str, Any], active_loop: Optional[str], intent: Optional[str], confidence: float, text: str
+    slots: Mapping[str, Any],
+    active_loop: Optional[str],
+    intent: Optional[str],
+    confidence: float,
+    text: str,
+    events: Iterable[Mapping[str, Any]],
 ) -> Optional[int]:
-    """The score a typed message gives the waiting survey, or None when it is not one (or none waits)."""
+    """The score a typed message gives the waiting survey, or None when it is not one (or none waits).
+
+    `events` (the tracker's, as dicts, oldest first) are read last, only for a message that would be a score.
+    """
     if not waits_for_score(slots, active_loop) or intent in NEVER_A_SCORE:
         return None
     if intent not in SCORE_LIKE_INTENTS and confidence >= SURE:
         return None
-    return typed_score(text)
+    score = typed_score(text)
+    return score if score is not None and first_reply_to_question(events) else None

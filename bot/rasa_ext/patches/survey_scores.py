@@ -6,10 +6,11 @@ no, or as a guess at something else, and Rasa's rules then answer that:
 "Sorry, I can't help with that", or "OK" for a yes, and the score was lost.
 Here the first prediction after such a message (bot/survey/replies.py decides
 which are scores: while the survey waits, the whole message a score, the NLU not
-sure of anything else) is `action_rate_service`, as if the resident had pressed
-the button: it stores the score and asks for a comment, and the rules take over
-again from there. This changes Rasa's behaviour on purpose; a model whose
-domain lacks the action keeps Rasa's predictions.
+sure of anything else, the resident's first message since the question) is
+`action_rate_service`, as if the resident had pressed the button: it stores
+the score and asks for a comment, and the rules take over again from there.
+This changes Rasa's behaviour on purpose; a model whose domain lacks the action
+keeps Rasa's predictions.
 """
 
 from __future__ import annotations
@@ -47,6 +48,7 @@ def typed_score_waiting(processor: "MessageProcessor", tracker: "DialogueStateTr
         intent.get("name"),
         float(intent.get("confidence") or 0.0),
         latest.text,
+        (event.as_dict() for event in tracker.events),
     )
 
 

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from datetime import datetime, timedelta, timezone
+from typing import Any, Dict, List
 
 import pytest
 
@@ -12,6 +13,12 @@ from bot.survey.store import answers_between
 from tests.unit.actions.test_actions import FULL_REPORT, back_office, make_tracker, run  # noqa: F401
 
 RATE_4 = [{"entity": "score", "value": 4}]
+
+
+def asked_then(*texts: str, about: str = "request:R-ABC123") -> List[Dict[str, Any]]:
+    """A tracker's events: the survey asked about `about`, then the resident's messages (the last the latest)."""
+    question = [{"event": "bot", "text": "How did we do?"}, {"event": "slot", "name": "survey_asked", "value": about}]
+    return [*question, *({"event": "user", "text": text} for text in texts)]
 
 
 async def stored() -> list:
@@ -64,7 +71,10 @@ async def test_a_score_then_a_comment_are_stored():
 
 async def test_a_skip_stores_no_comment():
     asked = {"survey_asked": "handoff:7", "survey_answer": None}
-    _, slots = await run(ActionRateService(), make_tracker("I give you a 3", "rate_service", asked, None))
+    events = asked_then("I give you a 3", about="handoff:7")
+    _, slots = await run(
+        ActionRateService(), make_tracker("I give you a 3", "rate_service", asked, None, events=events)
+    )
     for text, intent in (("skip", "deny"), ("/deny", "deny"), ("omitir", "cancel")):
         commented = {**asked, "survey_answer": slots["survey_answer"]}
         messages, _ = await run(ActionSaveSurveyComment(), make_tracker(text, intent, commented, None))
@@ -83,7 +93,8 @@ async def test_a_score_is_taken_once_and_only_when_asked():
 
 async def test_a_reply_without_a_score_asks_again():
     asked = {"survey_asked": "request:R-ABC123"}
-    messages, slots = await run(ActionRateService(), make_tracker("great", "rate_service", asked, None))
+    tracker = make_tracker("great", "rate_service", asked, None, events=asked_then("great"))
+    messages, slots = await run(ActionRateService(), tracker)
     assert messages[0]["text"] == "Please choose a score from 1 to 5." and len(messages[0]["buttons"]) == 5
     assert not slots and await stored() == []
 
@@ -103,7 +114,29 @@ async def test_a_reply_without_a_score_asks_again():
 async def test_a_typed_score_is_stored_then_a_comment_asked(text: str, intent: str, score: int):
     """Whatever the NLU took the typed score for: bot/rasa_ext/patches/survey_scores.py runs the action for it."""
     asked = {"survey_asked": "request:R-ABC123", "survey_answer": None}
-    messages, slots = await run(ActionRateService(), make_tracker(text, intent, asked, None, confidence=0.4))
+    tracker = make_tracker(text, intent, asked, None, events=asked_then(text), confidence=0.4)
+    messages, slots = await run(ActionRateService(), tracker)
     assert messages[0]["text"].startswith("Thank you! Anything to add?")
     (answer,) = await stored()
     assert (answer.score, answer.subject) == (score, "request:R-ABC123") and slots["survey_answer"] == answer.id
+
+
+@pytest.mark.parametrize("text,intent", [("4", "nlu_fallback"), ("le doy un cinco", "rate_service")])
+async def test_a_score_typed_in_a_later_message_is_not_the_score(text: str, intent: str):
+    """Only the first message after the question: a later "4" answers something else (bot/survey/replies.py)."""
+    asked = {"survey_asked": "request:R-ABC123", "survey_answer": None}
+    tracker = make_tracker(text, intent, asked, None, events=asked_then("where do I pay a ticket?", text))
+    messages, slots = await run(ActionRateService(), tracker)
+    assert messages[0]["text"] == "Thanks! What else can I help you with?"
+    assert not slots and await stored() == []
+
+
+async def test_a_button_pressed_in_a_later_message_is_the_score():
+    asked = {"survey_asked": "request:R-ABC123", "survey_answer": None}
+    pressed = '/rate_service{"score": 4}'
+    events = asked_then("where do I pay a ticket?", pressed)
+    messages, _ = await run(
+        ActionRateService(), make_tracker(pressed, "rate_service", asked, None, entities=RATE_4, events=events)
+    )
+    assert messages[0]["text"].startswith("Thank you! Anything to add?")
+    assert [a.score for a in await stored()] == [4]

@@ -33,9 +33,13 @@ def patch() -> Iterator[None]:
 
 
 def conversation(
-    agent: Agent, text: str, slots: Dict[str, Any], after: Optional[List[Event]] = None
+    agent: Agent,
+    text: str,
+    slots: Dict[str, Any],
+    after: Optional[List[Event]] = None,
+    before: Optional[List[Event]] = None,
 ) -> DialogueStateTracker:
-    """A report filed, the survey asked (or not, as `slots` say), then `text` as the model reads it."""
+    """A report filed, the survey asked (or not, as `slots` say), `before`, then `text` as the model reads it."""
     parse = asyncio.run(agent.parse_message(text))
     events: List[Event] = [
         ActionExecuted("action_listen"),
@@ -46,6 +50,7 @@ def conversation(
     ]
     events.insert(-1, BotUttered("How did we do?"))
     events[-1:-1] = [SlotSet(name, value) for name, value in slots.items()]
+    events.extend(before or [])
     events.append(UserUttered(text, parse["intent"], parse["entities"], parse))
     events.extend(after or [])
     assert agent.processor is not None
@@ -76,3 +81,17 @@ def test_other_messages_keep_their_answers(agent: Agent, patch: None):
     answered = {**WAITING, "survey_answer": 12}
     assert predicted(agent, conversation(agent, "4", answered))[0] == "action_handle_misunderstanding"
     assert predicted(agent, conversation(agent, "4", {}))[0] == "action_handle_misunderstanding"
+
+
+@pytest.mark.parametrize("text", ["4", "I'd give it a 5"])
+def test_a_score_typed_in_a_later_message_is_not_the_score(agent: Agent, patch: None, text: str):
+    """Only the resident's first message after the question (bot/survey/replies.py)."""
+    misunderstood = [
+        user("nlu_fallback", "where do I pay a parking ticket?"),
+        ActionExecuted("action_handle_misunderstanding"),
+        ActionExecuted("action_listen"),
+    ]
+    assert predicted(agent, conversation(agent, text, WAITING, before=misunderstood))[1] != "SurveyScoreReply"
+    assert predicted(agent, conversation(agent, "4", WAITING, before=misunderstood))[0] == (
+        "action_handle_misunderstanding"
+    )

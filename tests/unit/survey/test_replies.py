@@ -2,17 +2,30 @@
 
 from __future__ import annotations
 
-from typing import Any, Dict, Optional
+from typing import Any, Dict, List, Optional
 
 import pytest
 
-from bot.survey.replies import typed_reply_score
+from bot.survey.replies import first_reply_to_question, typed_reply_score
 
 WAITING: Dict[str, Any] = {"survey_asked": "request:R-ABC123", "survey_answer": None}
+ASKED: Dict[str, Any] = {"event": "slot", "name": "survey_asked", "value": "request:R-ABC123"}
 
 
-def score(text: str, intent: str, confidence: float = 0.9, slots: Optional[Dict[str, Any]] = None) -> Optional[int]:
-    return typed_reply_score(WAITING if slots is None else slots, None, intent, confidence, text)
+def user(text: str) -> Dict[str, Any]:
+    return {"event": "user", "text": text}
+
+
+def score(
+    text: str,
+    intent: str,
+    confidence: float = 0.9,
+    slots: Optional[Dict[str, Any]] = None,
+    before: Optional[List[Dict[str, Any]]] = None,
+) -> Optional[int]:
+    """`text` as the resident's message after the question (and after `before`)."""
+    events = [ASKED, *(before or []), user(text)]
+    return typed_reply_score(WAITING if slots is None else slots, None, intent, confidence, text, events)
 
 
 @pytest.mark.parametrize(
@@ -48,4 +61,20 @@ def test_an_emergency_is_never_a_score() -> None:
 def test_only_while_the_survey_waits_outside_a_form() -> None:
     assert score("4", "nlu_fallback", slots={}) is None  # never asked
     assert score("4", "nlu_fallback", slots={**WAITING, "survey_answer": 12}) is None  # answered
-    assert typed_reply_score(WAITING, "service_request_form", "nlu_fallback", 0.3, "4") is None  # a form's answer
+    form_answer = typed_reply_score(WAITING, "service_request_form", "nlu_fallback", 0.3, "4", [ASKED, user("4")])
+    assert form_answer is None
+
+
+def test_only_the_first_message_after_the_question_is_a_score() -> None:
+    assert score("4", "nlu_fallback", before=[user("where do I pay a parking ticket?")]) is None
+    assert score("le doy un 5", "rate_service", before=[user("4 baches")]) is None
+
+
+def test_the_question_is_where_survey_asked_takes_a_new_value() -> None:
+    earlier = [user("I need to report a pothole"), {"event": "bot", "text": "How did we do?"}, ASKED]
+    assert first_reply_to_question([*earlier, user("4")])
+    carried_over = [{"event": "session_started"}, ASKED, {"event": "action", "name": "action_listen"}]
+    assert not first_reply_to_question([*earlier, user("hi"), *carried_over, user("4")])  # a new session asks nothing
+    assert first_reply_to_question([*earlier, *carried_over, user("4")])  # still the first since the question
+    assert not first_reply_to_question([ASKED, {"event": "restart"}, user("4")])
+    assert not first_reply_to_question([user("4")])  # never asked
