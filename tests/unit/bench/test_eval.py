@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 from typing import Dict, List, Optional, Sequence
 
@@ -10,6 +11,7 @@ import pytest
 from bench import eval as evaluation
 from bench.eval import (
     HoldoutSet,
+    clinc_oos_texts,
     emergency_figures,
     holdout_figures,
     language_id_figures,
@@ -198,3 +200,17 @@ def test_the_summary_reports_each_language_its_missed_emergencies_and_language_c
 def test_the_summary_says_when_a_holdout_set_was_skipped() -> None:
     lines = summary_lines({"holdout_es": {"language": "es", "skipped": "nlu_holdout_es.yml not found"}})
     assert lines == ["held-out es: skipped, nlu_holdout_es.yml not found"]
+
+
+def test_clinc_in_scope_splits_keep_only_intents_a_city_cannot_help_with(tmp_path: Path) -> None:
+    clinc = tmp_path / "data_full.json"
+    clinc.write_text(
+        json.dumps(
+            {
+                "val": [["how do i change my oil", "oil_change_how"], ["when is my bill due", "bill_due"]],
+                "oos_val": [["how do i get to mars", "oos"]],
+            }
+        )
+    )
+    assert clinc_oos_texts(clinc, "val") == ["how do i change my oil"]
+    assert clinc_oos_texts(clinc, "oos_val") == ["how do i get to mars"]

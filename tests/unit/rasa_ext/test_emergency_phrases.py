@@ -23,6 +23,8 @@ def classified(text: str, intent: str = "out_of_scope", confidence: float = 1.0)
         "I think my neighbor overdosed, he's unconscious",
         "Can't breathe, please help",
         "water is coming in under the front door",
+        "my neighbor fell off his ladder, someone is hurt",
+        "the river water is getting into our living room",
         "mi papá tiene dolor en el pecho",
         "se escucharon balazos en la esquina",
         "hay un cable de luz tirado echando chispas",
