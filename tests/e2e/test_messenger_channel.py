@@ -254,10 +254,20 @@ def last_wrote(stack_db, sender_id: str, ago: timedelta) -> None:
         )
 
 
-def update_states(stack_db, sender_id: str) -> List[str]:
-    with stack_db.connect() as connection:
-        query = sa.select(status_notifications.c.state).where(status_notifications.c.sender_id == sender_id)
-        return list(connection.execute(query.order_by(status_notifications.c.id)).scalars())
+def update_states(stack_db, sender_id: str, expected: List[str], seconds: float = 20) -> List[str]:
+    """The conversation's status updates' states, once they are `expected` or `seconds` have passed.
+
+    The worker records an update as sent after the channel's API answered, so the
+    text can reach the fake cloud a moment before its state changes.
+    """
+    query = sa.select(status_notifications.c.state).where(status_notifications.c.sender_id == sender_id)
+    deadline = time.monotonic() + seconds
+    while True:
+        with stack_db.connect() as connection:
+            states = list(connection.execute(query.order_by(status_notifications.c.id)).scalars())
+        if states == expected or time.monotonic() > deadline:
+            return states
+        time.sleep(0.2)
 
 
 def test_after_24_hours_updates_are_texted_to_the_phone_given_until_it_texts_stop(stack, fake_cloud, stack_db):
@@ -279,14 +289,11 @@ def test_after_24_hours_updates_are_texted_to_the_phone_given_until_it_texts_sto
     texted = phone.read()
     assert texted.startswith("Update on your report") and "assigned to a Public Works crew" in texted
     assert updates(resident) == []  # not on Messenger
-    assert update_states(stack_db, sender_id) == ["sent"]
+    assert update_states(stack_db, sender_id, ["sent"]) == ["sent"]
 
     assert phone.send_unanswered("STOP")
     change_status(stack, request_id, "closed", "closed - fixed")
-    deadline = time.monotonic() + 20
-    while update_states(stack_db, sender_id) != ["sent", "skipped"] and time.monotonic() < deadline:
-        time.sleep(0.2)
-    assert update_states(stack_db, sender_id) == ["sent", "skipped"]
+    assert update_states(stack_db, sender_id, ["sent", "skipped"]) == ["sent", "skipped"]
     assert phone.nothing_received() and updates(resident) == []
 
 
