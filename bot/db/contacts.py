@@ -8,7 +8,7 @@ from typing import Optional
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from bot.db.engine import database, utcnow
+from bot.db.engine import database, upsert_row, utcnow
 from bot.db.schema import contacts, processed_deliveries
 
 
@@ -31,20 +31,10 @@ async def first_delivery(channel: str, delivery_id: str) -> bool:
 async def remember_contact(sender_id: str, channel: str, address: str) -> None:
     """Store how to reach a conversation's resident (upsert)."""
 
-    def upsert(connection: Connection) -> None:
-        updated = connection.execute(
-            contacts.update()
-            .where(contacts.c.sender_id == sender_id)
-            .values(channel=channel, address=address, updated_at=utcnow())
-        )
-        if updated.rowcount == 0:
-            connection.execute(
-                contacts.insert().values(
-                    sender_id=sender_id, channel=channel, address=address, opted_out=False, updated_at=utcnow()
-                )
-            )
-
-    await database().run(upsert)
+    values = {"channel": channel, "address": address, "updated_at": utcnow()}
+    await database().run(
+        lambda c: upsert_row(c, contacts, {"sender_id": sender_id}, values, inserted={"opted_out": False})
+    )
 
 
 async def contact_for(sender_id: str) -> Optional[sa.engine.Row]:

@@ -12,7 +12,7 @@ import sqlite3
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Optional, TypeVar
+from typing import Any, Callable, Mapping, Optional, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -113,6 +113,27 @@ def raw_transaction(engine: Engine, work: Callable[[Any], T]) -> T:
         raise
     finally:
         connection.close()  # back to the pool
+
+
+def upsert_row(
+    connection: Connection,
+    table: sa.Table,
+    key: Mapping[str, Any],
+    values: Mapping[str, Any],
+    inserted: Optional[Mapping[str, Any]] = None,
+) -> None:
+    """Update the row of `key` with `values`, or insert it (with `inserted` too, the columns a new row starts with).
+
+    A row another process inserted a moment before ours is updated instead.
+    """
+    where = sa.and_(*(table.c[name] == value for name, value in key.items()))
+    if connection.execute(table.update().where(where).values(**values)).rowcount:
+        return
+    try:
+        with connection.begin_nested():
+            connection.execute(table.insert().values(**key, **values, **(inserted or {})))
+    except sa.exc.IntegrityError:
+        connection.execute(table.update().where(where).values(**values))
 
 
 def placeholder(engine: Engine) -> str:

@@ -12,9 +12,8 @@ from dataclasses import dataclass
 from typing import Optional
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 
-from bot.db.engine import database, utcnow
+from bot.db.engine import database, upsert_row, utcnow
 from bot.db.schema import update_fallbacks
 
 SMS = "sms"  # the Twilio channel's name for text messages (bot/channels/twilio_inbound.channel_of)
@@ -31,15 +30,8 @@ class Fallback:
 async def remember_fallback(sender_id: str, fallback: Fallback) -> None:
     """Keep `fallback` for the conversation (replacing the one an earlier report gave)."""
 
-    def upsert(connection: Connection) -> None:
-        values = {"channel": fallback.channel, "address": fallback.address, "given_at": utcnow()}
-        updated = connection.execute(
-            update_fallbacks.update().where(update_fallbacks.c.sender_id == sender_id).values(**values)
-        )
-        if updated.rowcount == 0:
-            connection.execute(update_fallbacks.insert().values(sender_id=sender_id, **values))
-
-    await database().run(upsert)
+    values = {"channel": fallback.channel, "address": fallback.address, "given_at": utcnow()}
+    await database().run(lambda c: upsert_row(c, update_fallbacks, {"sender_id": sender_id}, values))
 
 
 async def fallback_for(sender_id: str) -> Optional[Fallback]:

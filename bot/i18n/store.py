@@ -12,7 +12,7 @@ from typing import Dict, Iterable, Optional
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection
 
-from bot.db.engine import database, utcnow
+from bot.db.engine import database, upsert_row, utcnow
 from bot.db.schema import resident_languages
 from bot.i18n.languages import resident_language, supported
 
@@ -20,17 +20,8 @@ from bot.i18n.languages import resident_language, supported
 async def remember_language(sender_id: str, language: str) -> None:
     """Store a resident's language (upsert)."""
 
-    def upsert(connection: Connection) -> None:
-        values = {"language": language, "updated_at": utcnow()}
-        try:
-            with connection.begin_nested():
-                connection.execute(resident_languages.insert().values(sender_id=sender_id, **values))
-        except sa.exc.IntegrityError:  # known already (or inserted by another process a moment ago)
-            connection.execute(
-                resident_languages.update().where(resident_languages.c.sender_id == sender_id).values(**values)
-            )
-
-    await database().run(upsert)
+    values = {"language": language, "updated_at": utcnow()}
+    await database().run(lambda c: upsert_row(c, resident_languages, {"sender_id": sender_id}, values))
 
 
 async def stored_language(sender_id: str) -> Optional[str]:

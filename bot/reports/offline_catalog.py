@@ -17,10 +17,9 @@ from dataclasses import asdict
 from typing import Any, List, Optional
 
 import sqlalchemy as sa
-from sqlalchemy.engine import Connection
 
 from bot.catalog import CatalogService, City, load_city
-from bot.db.engine import database, utcnow
+from bot.db.engine import database, upsert_row, utcnow
 from bot.db.schema import open311_catalog
 from bot.open311.models import Service, ServiceAttribute, ServiceDefinition
 from bot.open311.parse import parse_service_definition, parse_services
@@ -41,20 +40,10 @@ def definition_resource(code: str) -> str:
 async def _store(endpoint: str, resource: str, payload: Any) -> None:
     """Keep one answer of the back office (upsert); a failure only costs the offline copy."""
     body = json.dumps(payload)
-    key = (open311_catalog.c.endpoint == endpoint) & (open311_catalog.c.resource == resource)
-
-    def upsert(connection: Connection) -> None:
-        values = {"body": body, "fetched_at": utcnow()}
-        if connection.execute(open311_catalog.update().where(key).values(**values)).rowcount:
-            return
-        try:
-            with connection.begin_nested():
-                connection.execute(open311_catalog.insert().values(endpoint=endpoint, resource=resource, **values))
-        except sa.exc.IntegrityError:  # another process stored it first: ours is as fresh
-            connection.execute(open311_catalog.update().where(key).values(**values))
-
+    key = {"endpoint": endpoint, "resource": resource}
+    values = {"body": body, "fetched_at": utcnow()}
     try:
-        await database().run(upsert)
+        await database().run(lambda c: upsert_row(c, open311_catalog, key, values))
     except sa.exc.SQLAlchemyError as error:
         logger.warning("could not keep the back office's %s offline: %s", resource, type(error).__name__)
 
