@@ -18,7 +18,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING, Any, Dict, Optional
 
 from bot.rasa_ext.patches.registry import Patch
-from bot.survey.replies import typed_reply_score
+from bot.survey.replies import ANSWER_SLOT, ASKED_SLOT, typed_reply_score
 
 if TYPE_CHECKING:
     from rasa.core.policies.policy import PolicyPrediction
@@ -43,7 +43,7 @@ def typed_score_waiting(processor: "MessageProcessor", tracker: "DialogueStateTr
         return None
     intent = latest.intent or {}
     return typed_reply_score(
-        tracker.current_slot_values(),
+        {name: tracker.get_slot(name) for name in (ASKED_SLOT, ANSWER_SLOT)},  # not every slot, at every prediction
         tracker.active_loop_name,
         intent.get("name"),
         float(intent.get("confidence") or 0.0),
