@@ -5,7 +5,7 @@ from __future__ import annotations
 import re
 import unicodedata
 from dataclasses import dataclass
-from typing import Any, Dict, List, Text, Tuple
+from typing import Any, Dict, List, Optional, Text, Tuple
 
 from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
@@ -97,8 +97,11 @@ class EmergencyPhrases(GraphComponent):
     else), read when the model loads, so a city adds one without retraining.
     A message the classifier was unsure of, whose likeliest intent is an
     emergency, is one too: in doubt, the 911 answer costs a sentence, its
-    absence may cost a life. Put it last in the pipeline, after the fallback
-    classifier.
+    absence may cost a life. It keeps the classifier's own low confidence,
+    though, so that inside a report a description the classifier merely
+    hesitated over ("it's in front of the corner store") stays the description
+    (bot/reports/free_text.py leaves a report only for a confident emergency).
+    Put it last in the pipeline, after the fallback classifier.
     """
 
     @classmethod
@@ -115,11 +118,15 @@ class EmergencyPhrases(GraphComponent):
         self.words = words
 
     def process(self, messages: List[Message]) -> List[Message]:
-        """Mark as `emergency` (confidence 1) the messages that hold an emergency's words, and those
-        the classifier was unsure of (the fallback) with an emergency as its best guess."""
+        """Mark as `emergency` the messages that hold an emergency's words (confidence 1), and those
+        the classifier was unsure of (the fallback) with an emergency as its best guess (its confidence)."""
         for message in messages:
-            if self.words.in_text(message.get(TEXT) or "") or unsure_of_an_emergency(message):
+            if self.words.in_text(message.get(TEXT) or ""):
                 mark_emergency(message)
+            else:
+                guess = unsure_emergency_guess(message)
+                if guess is not None:
+                    set_top_intent(message, EMERGENCY_INTENT, guess)
         return messages
 
 
@@ -189,12 +196,14 @@ def normalise(text: str) -> str:
     return " ".join(re.findall(r"[a-z0-9]+", "".join(ch for ch in decomposed if not unicodedata.combining(ch))))
 
 
-def unsure_of_an_emergency(message: Message) -> bool:
-    """Whether the fallback was given to a message whose most likely intent is `emergency`: in doubt, 911."""
+def unsure_emergency_guess(message: Message) -> Optional[float]:
+    """The confidence of an emergency guessed by a classifier that was unsure (the fallback), else None."""
     if (message.get(INTENT) or {}).get(INTENT_NAME_KEY) != FALLBACK_INTENT:
-        return False
+        return None
     guesses = [r for r in message.get(INTENT_RANKING_KEY) or [] if r.get(INTENT_NAME_KEY) != FALLBACK_INTENT]
-    return bool(guesses) and guesses[0].get(INTENT_NAME_KEY) == EMERGENCY_INTENT
+    if not guesses or guesses[0].get(INTENT_NAME_KEY) != EMERGENCY_INTENT:
+        return None
+    return float(guesses[0].get(PREDICTED_CONFIDENCE_KEY) or 0.0)
 
 
 def mark_emergency(message: Message) -> None:

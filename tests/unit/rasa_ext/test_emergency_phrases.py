@@ -6,6 +6,7 @@ import pytest
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.rasa_ext.nlu import EmergencyPhrases, emergency_words
+from bot.reports.free_text import ANSWER, ELSEWHERE, Reply, read_free_text
 
 
 def classified(text: str, intent: str = "out_of_scope", confidence: float = 1.0) -> Message:
@@ -64,9 +65,19 @@ def unsure(text: str, *guesses: str) -> Message:
     return message
 
 
-def test_an_unsure_classifier_whose_best_guess_is_an_emergency_gives_the_emergency() -> None:
+def test_an_unsure_classifier_whose_best_guess_is_an_emergency_gives_the_emergency_at_its_confidence() -> None:
+    """The 911 answer, yet not enough to take a resident out of a report (bot/reports/free_text.py)."""
     (message,) = EmergencyPhrases(emergency_words()).process([unsure("the basement is filling up", "emergency", "faq")])
+    assert message.get("intent") == {"name": "emergency", "confidence": 0.29}
+    reply = Reply.from_parse({"text": message.get("text"), "intent": message.get("intent")})
+    assert read_free_text(reply) == ANSWER
+
+
+def test_an_emergencys_words_leave_a_report() -> None:
+    (message,) = EmergencyPhrases(emergency_words()).process([unsure("smoke coming out of the basement", "faq")])
     assert message.get("intent") == {"name": "emergency", "confidence": 1.0}
+    reply = Reply.from_parse({"text": message.get("text"), "intent": message.get("intent")})
+    assert read_free_text(reply) == ELSEWHERE
 
 
 @pytest.mark.parametrize("guesses", [("faq", "emergency"), ("request_human",), ()])
