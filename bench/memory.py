@@ -1,56 +1,47 @@
-"""Peak resident memory of the Rasa server processes, Sanic workers included, read from /proc."""
+"""Peak resident memory of the Rasa server processes, Sanic workers included, in total and per process."""
 
 from __future__ import annotations
 
-import os
 import threading
 from typing import Callable, Dict, List
 
+from bench.procfs import children_by_parent, process_tree, rss_mb
 
-def process_tree_rss_mb(root_pid: int) -> float:
-    """Resident memory of a process and all its descendants (Sanic workers), in MB."""
-    children: Dict[int, List[int]] = {}
-    for entry in os.listdir("/proc"):
-        if not entry.isdigit():
-            continue
-        try:
-            with open(f"/proc/{entry}/stat", "rb") as stat:
-                fields = stat.read().rsplit(b")", 1)[1].split()
-            children.setdefault(int(fields[1]), []).append(int(entry))
-        except (OSError, IndexError, ValueError):
-            continue
-    total_kb = 0
-    todo = [root_pid]
-    while todo:
-        pid = todo.pop()
-        todo.extend(children.get(pid, []))
-        try:
-            with open(f"/proc/{pid}/status") as status:
-                for line in status:
-                    if line.startswith("VmRSS:"):
-                        total_kb += int(line.split()[1])
-                        break
-        except OSError:
-            continue
-    return total_kb / 1024
+
+def process_tree_rss_by_process_mb(root_pids: List[int]) -> Dict[int, float]:
+    """Each process of the trees and its resident memory, in MB."""
+    children = children_by_parent()
+    return {pid: rss_mb(pid) for root in root_pids for pid in process_tree(root, children)}
 
 
 class RssSampler:
-    """Samples the Rasa server processes' RSS twice a second; keeps the peak."""
+    """Samples the Rasa server processes' RSS twice a second; keeps the peak, in total and per process.
+
+    A worker's memory is shared with its parent where pages were not written
+    since the fork, so the total counts those pages twice: it is an upper bound.
+    """
 
     def __init__(self, pids: Callable[[], List[int]]) -> None:
         self.pids = pids
         self.peak_mb = 0.0
+        self.peak_by_process_mb: Dict[int, float] = {}
         self._stop = threading.Event()
         self._thread = threading.Thread(target=self._run, daemon=True)
 
     def _run(self) -> None:
         while not self._stop.is_set():
             try:
-                self.peak_mb = max(self.peak_mb, sum(process_tree_rss_mb(pid) for pid in self.pids()))
+                sample = process_tree_rss_by_process_mb(self.pids())
+                self.peak_mb = max(self.peak_mb, sum(sample.values()))
+                for pid, mb in sample.items():
+                    self.peak_by_process_mb[pid] = max(self.peak_by_process_mb.get(pid, 0.0), mb)
             except Exception:  # a process that just exited: next sample
                 pass
             self._stop.wait(0.5)
+
+    def per_process(self) -> List[float]:
+        """Each process's peak, largest first (the main process and its workers), in MB."""
+        return sorted((round(mb, 1) for mb in self.peak_by_process_mb.values() if mb > 0), reverse=True)
 
     def start(self) -> None:
         self._thread.start()

@@ -50,14 +50,28 @@ def print_summary(results: Dict[str, Any], sides: Sequence[str], levels: Sequenc
                 f"{row['p99_ms'] or 0:>8.0f} {row['msgs_per_s'] or 0:>7.1f} {row['errors']:>4} "
                 f"{row['unexpected_replies']:>5}"
             )
+            languages = ", ".join(
+                f"{language} p50 {figures['p50_ms']} / p95 {figures['p95_ms']} ms"
+                for language, figures in (row.get("by_language") or {}).items()
+            )
+            cpu = ", ".join(f"{part} {ms}" for part, ms in (row.get("cpu_ms_per_message") or {}).items())
+            print(f"{'':<11} {languages}; CPU ms per message: {cpu}")
     for name in sides:
         side = results[name]
         long = results.get("long", {}).get(name) or {}
         print(
-            f"{name}: rss {side.get('rss_mb')} MB, cold start {side.get('cold_start_s')} s, "
-            f"train {side.get('train_s')} s, turn 10 {long.get('turn10_ms')} ms, turn 200 {long.get('turn200_ms')} ms"
+            f"{name}: rss {side.get('rss_mb')} MB (per process {side.get('rss_per_process_mb')}), "
+            f"cold start {side.get('cold_start_s')} s, train {side.get('train_s')} s, "
+            f"turn 10 {long.get('turn10_ms')} ms, turn 200 {long.get('turn200_ms')} ms"
         )
     for key, value in (results.get("ratios") or {}).items():
         print(f"{key}: {value}")
+    estimate = results.get("estimate")
+    if estimate:
+        print(
+            f"estimate: {estimate['msgs_per_s_per_app_machine']} msg/s per application machine, "
+            f"database pair limit {estimate['database_pair_limit_msgs_per_s']} msg/s; by machines "
+            f"{estimate['msgs_per_s_by_app_machines']}; {estimate['round_trips_per_message']} round trips a message"
+        )
     for name, figures in (results.get("eval") or {}).items():
         print(f"{name} eval: " + ", ".join(f"{key} {value}" for key, value in figures.items()))

@@ -48,6 +48,7 @@ class Talk:
         answered_in: str = "en",
     ) -> None:
         self.client = client
+        self.language = language
         self.scripts: Scripts = SCRIPTS[language]  # what this resident says
         self.answered_in = answered_in
         self.markers: Markers = MARKERS[answered_in]  # what the assistant's answers to them say
@@ -86,7 +87,7 @@ class Talk:
         if not messages:  # answered, but with nothing: the dialogue went wrong, not the server
             self.stats.note("unexpected", f"no answer to {text!r}")
             raise Aborted()
-        self.stats.latencies_ms.append(elapsed)
+        self.stats.answered(elapsed, self.language)
         return "\n".join(m.get("text") or "" for m in messages)
 
     def expect(self, condition: bool, what: str, reply: str) -> None:

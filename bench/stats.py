@@ -9,11 +9,17 @@ from typing import Any, Dict, List, Optional, Sequence
 @dataclass
 class Stats:
     latencies_ms: List[float] = field(default_factory=list)
+    latencies_by_language_ms: Dict[str, List[float]] = field(default_factory=dict)
     errors: int = 0
     unexpected: int = 0
     conversations: int = 0
     completed_conversations: int = 0
     error_samples: List[str] = field(default_factory=list)
+
+    def answered(self, latency_ms: float, language: str) -> None:
+        """A message answered in `latency_ms`, from a resident writing in `language`."""
+        self.latencies_ms.append(latency_ms)
+        self.latencies_by_language_ms.setdefault(language, []).append(latency_ms)
 
     def note(self, kind: str, text: str) -> None:
         if kind == "error":
@@ -50,11 +56,22 @@ def summarize(stats: Stats, elapsed_s: float) -> Dict[str, Any]:
         "completed_conversations": stats.completed_conversations,
         "seconds": round(elapsed_s, 1),
         "error_samples": stats.error_samples,
+        # The same messages by the residents' language: Spanish goes through the same model.
+        "by_language": {
+            language: {
+                "p50_ms": rounded(percentile(values, 50)),
+                "p95_ms": rounded(percentile(values, 95)),
+                "messages": len(values),
+            }
+            for language, values in sorted(stats.latencies_by_language_ms.items())
+        },
     }
 
 
 def merge(into: Stats, more: Stats) -> None:
     into.latencies_ms.extend(more.latencies_ms)
+    for language, values in more.latencies_by_language_ms.items():
+        into.latencies_by_language_ms.setdefault(language, []).extend(values)
     into.errors += more.errors
     into.unexpected += more.unexpected
     into.conversations += more.conversations
