@@ -12,6 +12,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any, Dict, Iterator, List, Optional
 
+from bench.cpu import part_of
 from bench.databases import create_database, drop_database
 from bench.memory import RssSampler
 from bench.models import TrainedModel
@@ -43,7 +44,7 @@ class Side:
     results: Dict[str, Any] = field(default_factory=dict)
 
     def rasa_pids(self) -> List[int]:
-        return [p.popen.pid for p in self.processes if p.name.startswith("rasa") and p.popen is not None]
+        return [p.popen.pid for p in self.processes if part_of(p.name) == "rasa" and p.popen is not None]
 
 
 def first_answer(url: str, process: ManagedProcess, timeout: float) -> None:

@@ -152,12 +152,13 @@ def measure_level(
     elapsed = {side.name: 0.0 for side in sides}
     cpu: Dict[str, Dict[str, float]] = {side.name: {} for side in sides}
     trips: Dict[str, Dict[str, int]] = {side.name: {} for side in sides}
+    redis_url = settings().redis_url if scale_out else None
     for round_index in range(rounds):
         order = sides if round_index % 2 == 0 else list(reversed(sides))
         for side in order:
             say(f"{side.name}: {level} concurrent conversation(s), round {round_index + 1}/{rounds}")
             cpu_before = cpu_snapshot(side.processes, database_servers=scale_out)
-            trips_before = round_trips_snapshot(side.database_url, settings().redis_url if scale_out else None)
+            trips_before = round_trips_snapshot(side.database_url, redis_url)
             round_stats, round_elapsed = asyncio.run(
                 run_load(
                     side,
@@ -170,11 +171,7 @@ def measure_level(
             )
             time.sleep(1)  # the servers' statistics are flushed when they go idle
             add_usage(cpu[side.name], cpu_before, cpu_snapshot(side.processes, database_servers=scale_out))
-            add_round_trips(
-                trips[side.name],
-                trips_before,
-                round_trips_snapshot(side.database_url, settings().redis_url if scale_out else None),
-            )
+            add_round_trips(trips[side.name], trips_before, round_trips_snapshot(side.database_url, redis_url))
             merge(stats[side.name], round_stats)
             elapsed[side.name] += round_elapsed
     rows = {}
