@@ -23,6 +23,7 @@ from bot.rasa_ext.patches import (
     event_types,
     graph_runner,
     handoff_waiting,
+    inference_load,
     parse_together,
     predict_together,
     published_answers,
@@ -39,6 +40,7 @@ from bot.rasa_ext.patches.registry import Patch, apply, in_force, undo
 ALL: Tuple[Patch, ...] = (
     api_auth.PATCH,
     graph_runner.PATCH,
+    inference_load.PATCH,
     sparse_features.PATCH,
     direct_predictions.PATCH,
     count_features.PATCH,
