@@ -53,6 +53,22 @@ def rss_mb(pid: int) -> float:
     return 0.0
 
 
+def pss_mb(pid: int) -> float:
+    """A process's proportional share of memory in MB: each page shared with n processes counts 1/n.
+
+    Summed over a server's processes it is the memory they take together; RSS
+    counts a page shared since a fork in every process that holds it.
+    """
+    try:
+        with open(PROC / str(pid) / "smaps_rollup") as rollup:
+            for line in rollup:
+                if line.startswith("Pss:"):
+                    return int(line.split()[1]) / 1024
+    except OSError:
+        pass
+    return 0.0
+
+
 def cpu_seconds(pid: int, reaped_children: bool = False) -> float:
     """User plus system CPU time a process has used so far (0 once it has exited).
 

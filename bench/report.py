@@ -61,6 +61,7 @@ def print_summary(results: Dict[str, Any], sides: Sequence[str], levels: Sequenc
         long = results.get("long", {}).get(name) or {}
         print(
             f"{name}: rss {side.get('rss_mb')} MB (per process {side.get('rss_per_process_mb')}), "
+            f"pss {side.get('pss_mb')} MB, "
             f"cold start {side.get('cold_start_s')} s, train {side.get('train_s')} s, "
             f"turn 10 {long.get('turn10_ms')} ms, turn 200 {long.get('turn200_ms')} ms"
         )

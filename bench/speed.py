@@ -218,6 +218,7 @@ def run_setup(
                 side.sampler.stop()
                 results[side.name]["rss_mb"] = round(side.sampler.peak_mb, 1)
                 results[side.name]["rss_per_process_mb"] = side.sampler.per_process()
+                results[side.name]["pss_mb"] = round(side.sampler.peak_pss_mb, 1)
             results[side.name]["cold_start_s"] = None if side.cold_start_s is None else round(side.cold_start_s, 1)
             results[side.name]["train_s"] = None if side.model.train_s is None else round(side.model.train_s, 1)
             results[side.name]["model_reused"] = side.model.reused
