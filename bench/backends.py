@@ -4,24 +4,45 @@ from __future__ import annotations
 
 import contextlib
 import time
-from typing import Dict, Optional
+from typing import Any, Dict, Optional
+
+# A script is one request from its client; the commands it runs inside Redis are counted too.
+SCRIPT_COMMANDS = ("cmdstat_eval", "cmdstat_evalsha")
 
 
-def redis_commands(url: Optional[str]) -> Optional[int]:
-    """Commands the Redis server has run since it started (INFO's own calls left out)."""
+def _redis_commandstats(url: Optional[str]) -> Optional[Dict[str, Dict[str, Any]]]:
+    """Redis's INFO commandstats (None without a URL or a server)."""
     if not url:
         return None
     import redis
 
     client = redis.Redis.from_url(url)
     try:
-        stats = client.info("commandstats")
+        return client.info("commandstats")
     except redis.RedisError:
         return None
     finally:
         with contextlib.suppress(Exception):
             client.close()
+
+
+def redis_commands(url: Optional[str]) -> Optional[int]:
+    """Commands the Redis server has run since it started (INFO's own calls left out).
+
+    The commands a script runs inside Redis are among them: see `redis_script_runs`.
+    """
+    stats = _redis_commandstats(url)
+    if stats is None:
+        return None
     return sum(int(entry["calls"]) for name, entry in stats.items() if name != "cmdstat_info")
+
+
+def redis_script_runs(url: Optional[str]) -> Optional[int]:
+    """Scripts the Redis server has run since it started (EVAL and EVALSHA calls)."""
+    stats = _redis_commandstats(url)
+    if stats is None:
+        return None
+    return sum(int(stats.get(name, {}).get("calls", 0)) for name in SCRIPT_COMMANDS)
 
 
 def postgres_transactions(url: Optional[str]) -> Optional[int]:
@@ -79,6 +100,7 @@ def round_trips_snapshot(database_url: Optional[str], redis_url: Optional[str]) 
     """The shared servers' counters now (None for a server the setup does not use)."""
     return {
         "redis_commands": redis_commands(redis_url),
+        "redis_script_runs": redis_script_runs(redis_url),
         "postgres_transactions": settled_postgres_transactions(database_url),
     }
 

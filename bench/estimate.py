@@ -6,12 +6,15 @@ shared servers (bench/backends.py), and how close the run came to its CPU
 bound. Assumptions, stated in the report: application machines like this one,
 running Rasa, the action server and the worker (the city's back office runs
 elsewhere); a database machine with as many cores; Redis on one core (it runs
-commands on one thread); each PostgreSQL transaction at least two round trips.
+commands on one thread); each PostgreSQL transaction at least two round trips;
+a Redis script one round trip, the commands it runs inside Redis none.
 """
 
 from __future__ import annotations
 
 from typing import Any, Dict, Optional, Sequence
+
+from bot.rasa_ext.locks import COMMANDS_PER_LOCK_SCRIPT
 
 # What each application machine runs; the rest (back office, load generator, databases) is elsewhere.
 APP_PARTS = ("rasa", "actions", "worker", "console")
@@ -50,9 +53,8 @@ def capacity_estimate(
         limits.append(1000 / redis_ms)
     database_limit = min(limits) if limits else None
     trips = row.get("round_trips_per_message") or {}
-    round_trips = trips.get("redis_commands", 0.0) + ROUND_TRIPS_PER_TRANSACTION * trips.get(
-        "postgres_transactions", 0.0
-    )
+    redis_requests = trips.get("redis_commands", 0.0) - COMMANDS_PER_LOCK_SCRIPT * trips.get("redis_script_runs", 0.0)
+    round_trips = redis_requests + ROUND_TRIPS_PER_TRANSACTION * trips.get("postgres_transactions", 0.0)
     return {
         "measured_at_conversations": level,
         "measured_msgs_per_s": row["msgs_per_s"],
@@ -66,6 +68,7 @@ def capacity_estimate(
             str(count): round(min(count * per_app_machine, database_limit or float("inf")), 1)
             for count in MACHINE_COUNTS
         },
+        "redis_requests_per_message": round(redis_requests, 1),
         "round_trips_per_message": round(round_trips, 1),
         "latency_added_by_round_trips_ms": round(round_trips * NETWORK_ROUND_TRIP_MS, 1),
         "assumptions": {
@@ -74,5 +77,6 @@ def capacity_estimate(
             "app_machine_runs": list(APP_PARTS),
             "network_round_trip_ms": NETWORK_ROUND_TRIP_MS,
             "round_trips_per_postgres_transaction": ROUND_TRIPS_PER_TRANSACTION,
+            "redis_commands_per_script_run": COMMANDS_PER_LOCK_SCRIPT,
         },
     }

@@ -4,9 +4,11 @@ Rasa keeps one conversation's messages in order with a ticket lock. Its own
 `RedisLockStore` reads the lock, changes it in Python and writes it back: two
 messages of one conversation reaching two Rasa processes in the same
 millisecond can both read "no tickets", both get ticket 0, and be handled at
-once (the tracker store then keeps only one of the two turns). This store makes
-every change to a lock one Redis transaction (WATCH/MULTI, retried when another
-process changed the lock in between), talks to Redis with the asyncio client
+once (the tracker store then keeps only one of the two turns). In this store,
+taking a ticket and releasing one are each one script run inside Redis (atomic,
+and one round trip instead of a transaction's five commands), any other change
+to a lock is one transaction (WATCH/MULTI, retried when another process changed
+the lock in between), it talks to Redis with the asyncio client
 (no blocking call on the Rasa server's event loop), and waits for its turn with
 short polls rather than Rasa's one-second sleep.
 
@@ -78,15 +80,24 @@ class AtomicLockStore(LockStore):
     ) -> AsyncIterator[TicketLock]:
         """Hold the conversation's lock while the body runs; messages are served in arrival order."""
 
-        def take_ticket(lock: TicketLock) -> Tuple[int, Optional[TicketLock]]:
-            ticket = lock.issue_ticket(lock_lifetime)
-            return ticket, None if lock.is_locked(ticket) else lock  # the lock, when it is ours at once
-
-        ticket, free = await self.change_lock(conversation_id, take_ticket)
+        ticket, free = await self.take_ticket(conversation_id, lock_lifetime)
         try:
             yield free or await self._wait_for_turn(conversation_id, ticket, wait_time_in_seconds)
         finally:
-            await self.change_lock(conversation_id, lambda lock: lock.remove_ticket_for(ticket))
+            await self.release_ticket(conversation_id, ticket)
+
+    async def take_ticket(self, conversation_id: str, lock_lifetime: float) -> Tuple[int, Optional[TicketLock]]:
+        """A new ticket for the conversation, and its lock when the ticket is served at once."""
+
+        def take(lock: TicketLock) -> Tuple[int, Optional[TicketLock]]:
+            ticket = lock.issue_ticket(lock_lifetime)
+            return ticket, None if lock.is_locked(ticket) else lock
+
+        return await self.change_lock(conversation_id, take)
+
+    async def release_ticket(self, conversation_id: str, ticket: int) -> None:
+        """Give the conversation's lock to the next ticket (a lock left with no tickets is deleted)."""
+        await self.change_lock(conversation_id, lambda lock: lock.remove_ticket_for(ticket))
 
     async def _wait_for_turn(self, conversation_id: str, ticket: int, longest_poll_s: float) -> TicketLock:
         poll = FIRST_POLL_S
@@ -103,6 +114,64 @@ class AtomicLockStore(LockStore):
             poll = min(poll * 2, LONGEST_POLL_S, max(longest_poll_s, FIRST_POLL_S))
 
 
+# Commands each of the two scripts below runs inside Redis: GET, then SET or DEL. Redis
+# counts them among its commands (INFO commandstats), though no client sent them.
+COMMANDS_PER_LOCK_SCRIPT = 2
+# Taking and releasing a ticket each run as one script inside Redis (atomic, one round trip),
+# on the lock as Rasa's TicketLock stores it (`dumps`: each ticket a JSON string), so
+# Rasa's own readers and `read_lock` see the same lock. Expired: older than ARGV[1], now.
+_TICKETS_LUA = """
+local function live_tickets(raw, now)
+  local tickets = {}
+  if raw then
+    for _, encoded in ipairs(cjson.decode(raw)['tickets']) do
+      local ticket = cjson.decode(encoded)
+      if ticket['expires'] >= now then table.insert(tickets, ticket) end
+    end
+  end
+  return tickets
+end
+local function store(key, conversation_id, tickets, expiry)
+  if #tickets == 0 then
+    redis.call('DEL', key)
+    return false
+  end
+  local encoded = {}
+  for i, ticket in ipairs(tickets) do
+    encoded[i] = cjson.encode({number = ticket['number'], expires = ticket['expires']})
+  end
+  local lock = cjson.encode({conversation_id = conversation_id, tickets = encoded})
+  redis.call('SET', key, lock, 'EX', expiry)
+  return lock
+end
+"""
+TAKE_TICKET_LUA = (
+    _TICKETS_LUA
+    + """
+-- ARGV: now, lifetime, conversation id, expiry (s). Returns the ticket and the lock stored.
+local now = tonumber(ARGV[1])
+local tickets = live_tickets(redis.call('GET', KEYS[1]), now)
+local number = 0
+if #tickets > 0 then number = tickets[#tickets]['number'] + 1 end
+table.insert(tickets, {number = number, expires = now + tonumber(ARGV[2])})
+return {number, store(KEYS[1], ARGV[3], tickets, ARGV[4])}
+"""
+)
+RELEASE_TICKET_LUA = (
+    _TICKETS_LUA
+    + """
+-- ARGV: now, ticket, conversation id, expiry (s). Returns how many tickets are left.
+local now = tonumber(ARGV[1])
+local kept = {}
+for _, ticket in ipairs(live_tickets(redis.call('GET', KEYS[1]), now)) do
+  if ticket['number'] ~= tonumber(ARGV[2]) then table.insert(kept, ticket) end
+end
+store(KEYS[1], ARGV[3], kept, ARGV[4])
+return #kept
+"""
+)
+
+
 class AtomicRedisLockStore(AtomicLockStore):
     """Ticket locks in Redis, each change of a lock made atomically across processes."""
 
@@ -111,6 +180,8 @@ class AtomicRedisLockStore(AtomicLockStore):
         self.key_prefix = KEY_PREFIX
         self.red = redis.Redis.from_url(url, socket_timeout=10)
         self.async_red = redis.asyncio.Redis.from_url(url, socket_timeout=10)
+        self._take = self.async_red.register_script(TAKE_TICKET_LUA)
+        self._release = self.async_red.register_script(RELEASE_TICKET_LUA)
         super().__init__()
 
     def _key(self, conversation_id: str) -> str:
@@ -151,6 +222,19 @@ class AtomicRedisLockStore(AtomicLockStore):
                     return result
                 except redis.WatchError:
                     continue
+
+    async def take_ticket(self, conversation_id: str, lock_lifetime: float) -> Tuple[int, Optional[TicketLock]]:
+        """A new ticket in one round trip (a script run inside Redis), and the lock when it is served at once."""
+        args = [time.time(), lock_lifetime, conversation_id, _expiry_seconds()]
+        ticket, stored = await self._take(keys=[self._key(conversation_id)], args=args)
+        lock = _parse(stored)
+        return int(ticket), lock if lock is not None and not lock.is_locked(int(ticket)) else None
+
+    async def release_ticket(self, conversation_id: str, ticket: int) -> None:
+        """The ticket removed in one round trip (a script run inside Redis); no tickets left, no lock."""
+        await self._release(
+            keys=[self._key(conversation_id)], args=[time.time(), ticket, conversation_id, _expiry_seconds()]
+        )
 
     async def read_lock(self, conversation_id: str) -> Optional[TicketLock]:
         return _parse(await self.async_red.get(self._key(conversation_id)))

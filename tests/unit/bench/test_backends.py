@@ -9,7 +9,13 @@ from typing import Dict
 import redis
 import sqlalchemy as sa
 
-from bench.backends import add_round_trips, postgres_transactions, redis_commands, round_trips_snapshot
+from bench.backends import (
+    add_round_trips,
+    postgres_transactions,
+    redis_commands,
+    redis_script_runs,
+    round_trips_snapshot,
+)
 from bench.databases import create_database, drop_database
 from tests.support.databases import POSTGRES_URL
 
@@ -30,6 +36,20 @@ def test_redis_counts_each_command_it_ran() -> None:
     assert before is not None and after is not None
     # Ours: 6 (another test may use the same server meanwhile, never fewer).
     assert after - before >= 6
+
+
+def test_a_script_counts_once_as_a_script_and_its_commands_as_commands() -> None:
+    client = redis.Redis.from_url(REDIS_URL)
+    key = f"bench-test-{uuid.uuid4().hex}"
+    commands, scripts = redis_commands(REDIS_URL), redis_script_runs(REDIS_URL)
+    try:
+        client.eval("redis.call('SET', KEYS[1], 1); return redis.call('DEL', KEYS[1])", 1, key)
+    finally:
+        client.close()
+    assert commands is not None and scripts is not None
+    # Ours: 1 script running 2 commands, 3 in all (another test may use the server meanwhile, never fewer).
+    assert redis_script_runs(REDIS_URL) - scripts >= 1  # type: ignore[operator]
+    assert redis_commands(REDIS_URL) - commands >= 3  # type: ignore[operator]
 
 
 def test_postgres_counts_the_transactions_of_its_database_once_they_have_arrived() -> None:
@@ -53,4 +73,4 @@ def test_postgres_counts_the_transactions_of_its_database_once_they_have_arrived
 
 
 def test_an_unused_server_is_not_read() -> None:
-    assert redis_commands(None) is None and postgres_transactions(None) is None
+    assert redis_commands(None) is None and redis_script_runs(None) is None and postgres_transactions(None) is None

@@ -33,5 +33,19 @@ def test_the_estimate_scales_application_machines_up_to_the_database_pairs_limit
     assert estimate["latency_added_by_round_trips_ms"] == 5.0
 
 
+def test_a_redis_script_is_one_round_trip_whatever_it_runs_inside_redis() -> None:
+    rows = scale_out_rows(139.13)
+    # Two lock scripts a message, each running two commands inside Redis: six commands, two requests.
+    rows["50"]["round_trips_per_message"] = {
+        "redis_commands": 6.0,
+        "redis_script_runs": 2.0,
+        "postgres_transactions": 3.0,
+    }
+    estimate = capacity_estimate(rows, [1, 50], cores=2)
+    assert estimate is not None
+    assert estimate["redis_requests_per_message"] == 2.0
+    assert estimate["round_trips_per_message"] == 8.0  # 2 requests + 2 per transaction
+
+
 def test_no_estimate_without_cpu_figures() -> None:
     assert capacity_estimate({"50": {"msgs_per_s": 100.0}}, [50], cores=2) is None

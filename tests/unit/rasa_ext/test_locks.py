@@ -14,15 +14,17 @@ import os
 import random
 import time
 import uuid
+from collections import deque
 from pathlib import Path
-from typing import List, Tuple
+from typing import Dict, List, Tuple
 
 import pytest
 import redis
 import redis.asyncio
+from rasa.core.lock import Ticket, TicketLock
 from rasa.core.lock_store import LockError, LockStore
 
-from bot.rasa_ext.locks import AtomicRedisLockStore, DatabaseLockStore, FileLockStore
+from bot.rasa_ext.locks import COMMANDS_PER_LOCK_SCRIPT, AtomicRedisLockStore, DatabaseLockStore, FileLockStore
 
 REDIS_URL = os.environ.get("SCALE_OUT_REDIS_URL", "redis://127.0.0.1:6379") + f"/{random.randint(1, 15)}"
 
@@ -190,3 +192,47 @@ async def test_file_locks_serve_one_process_messages_in_arrival_order(tmp_path: 
 
     await asyncio.wait_for(asyncio.gather(*(message(n) for n in range(5))), timeout=10)
     assert served == [0, 1, 2, 3, 4]
+
+
+def redis_calls(client: redis.Redis) -> Dict[str, int]:
+    """How many times Redis has run each command since it started."""
+    return {name: stats["calls"] for name, stats in client.info("commandstats").items()}
+
+
+async def test_a_redis_ticket_is_taken_and_released_in_one_round_trip_each_on_rasas_lock():
+    """The scripts keep Rasa's TicketLock as Rasa stores it, drop expired tickets, and leave nothing behind."""
+    store, client = AtomicRedisLockStore(url=REDIS_URL), redis.Redis.from_url(REDIS_URL)
+    conversation = f"resident-{uuid.uuid4().hex}"
+    stale = TicketLock(conversation, deque([Ticket(4, time.time() - 1)]))  # a crashed process's ticket
+    store.save_lock(stale)
+    async with store.lock(f"warm-up-{uuid.uuid4().hex}"):
+        pass  # the scripts loaded into Redis
+    before = redis_calls(client)
+    async with store.lock(conversation) as lock:
+        inside = redis_calls(client)
+        assert [ticket.number for ticket in lock.tickets] == [0]  # the expired one is gone, as in Rasa's issue_ticket
+        held = store.get_lock(conversation)  # Rasa's own reader
+        assert held is not None and [ticket.number for ticket in held.tickets] == [0] and not held.is_locked(0)
+        queued, _ = await store.take_ticket(conversation, 60)
+        assert queued == 1 and store.get_lock(conversation).is_locked(1)  # type: ignore[union-attr]
+        await store.release_ticket(conversation, queued)
+    after = redis_calls(client)
+    assert store.get_lock(conversation) is None
+    assert inside.get("cmdstat_evalsha", 0) - before.get("cmdstat_evalsha", 0) == 1
+    assert after.get("cmdstat_watch", 0) == before.get("cmdstat_watch", 0)  # no transaction
+
+
+async def test_each_lock_script_runs_the_commands_the_bench_counts_for_it():
+    """bench/estimate.py takes a script's commands inside Redis out of the round trips: as many as said."""
+    store, client = AtomicRedisLockStore(url=REDIS_URL), redis.Redis.from_url(REDIS_URL)
+    async with store.lock(f"warm-up-{uuid.uuid4().hex}"):
+        pass
+    before = redis_calls(client)
+    for _ in range(10):
+        async with store.lock(f"resident-{uuid.uuid4().hex}"):
+            pass
+    after = redis_calls(client)
+    ran = {name: after[name] - before.get(name, 0) for name in after if name != "cmdstat_info"}
+    scripts = ran.pop("cmdstat_evalsha")
+    assert scripts == 20  # one to take the ticket, one to release it
+    assert sum(ran.values()) == COMMANDS_PER_LOCK_SCRIPT * scripts
