@@ -41,16 +41,21 @@ def process_tree(root_pid: int, children: Optional[Dict[int, List[int]]] = None)
     return tree
 
 
-def rss_mb(pid: int) -> float:
-    """A process's resident memory in MB (0 once it has exited)."""
+def _kib_field_mb(pid: int, file: str, field: str) -> float:
+    """A "<field>: <n> kB" line of a /proc/<pid> file, in MB (0 once the process has exited)."""
     try:
-        with open(PROC / str(pid) / "status") as status:
-            for line in status:
-                if line.startswith("VmRSS:"):
+        with open(PROC / str(pid) / file) as lines:
+            for line in lines:
+                if line.startswith(field):
                     return int(line.split()[1]) / 1024
     except OSError:
         pass
     return 0.0
+
+
+def rss_mb(pid: int) -> float:
+    """A process's resident memory in MB (0 once it has exited)."""
+    return _kib_field_mb(pid, "status", "VmRSS:")
 
 
 def pss_mb(pid: int) -> float:
@@ -59,14 +64,7 @@ def pss_mb(pid: int) -> float:
     Summed over a server's processes it is the memory they take together; RSS
     counts a page shared since a fork in every process that holds it.
     """
-    try:
-        with open(PROC / str(pid) / "smaps_rollup") as rollup:
-            for line in rollup:
-                if line.startswith("Pss:"):
-                    return int(line.split()[1]) / 1024
-    except OSError:
-        pass
-    return 0.0
+    return _kib_field_mb(pid, "smaps_rollup", "Pss:")
 
 
 def cpu_seconds(pid: int, reaped_children: bool = False) -> float:
