@@ -8,9 +8,10 @@ classifier can then be sure, wrongly, that the message is not about the city.
 Each sentence alone is short and plain. `SentencesOfLongMessages` (first in the
 pipeline) adds each sentence of a long message to the messages the pipeline
 reads; `ReportFromSentences` (after the classifiers and the fallback) takes
-them out again and, when the whole message was not understood but its
-sentences describe one city problem, makes that problem's report its intent.
-Neither is trained (they are not in the training graph): only predictions change.
+them out again and, when the whole message was not understood or read as a
+report, makes its intent the report the whole and its sentences describe most
+surely. Neither is trained (they are not in the training graph): only
+predictions change.
 """
 
 from __future__ import annotations
@@ -23,7 +24,7 @@ from rasa.engine.graph import ExecutionContext, GraphComponent
 from rasa.engine.recipes.default_recipe import DefaultV1Recipe
 from rasa.engine.storage.resource import Resource
 from rasa.engine.storage.storage import ModelStorage
-from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
+from rasa.shared.nlu.constants import INTENT, INTENT_NAME_KEY, INTENT_RANKING_KEY, PREDICTED_CONFIDENCE_KEY, TEXT
 from rasa.shared.nlu.training_data.message import Message
 
 from bot.rasa_ext.nlu import NOT_UNDERSTOOD, set_top_intent
@@ -110,14 +111,18 @@ class SentencesOfLongMessages(FromConfig):
 
 @DefaultV1Recipe.register(DefaultV1Recipe.ComponentType.INTENT_CLASSIFIER, is_trainable=False)
 class ReportFromSentences(FromConfig):
-    """Takes the sentences back out; a long message not understood whose sentences describe a
-    city problem becomes that problem's report.
+    """Takes the sentences back out; a long message not understood, or read as a report, becomes
+    the report that the whole message and its sentences describe most surely.
 
-    The report chosen is the one with the highest total confidence over the
-    sentences classified as it with at least `sentence_threshold`. Only a
-    message left out of scope or unsure changes: the whole message's own intent
-    wins whenever it was understood, and an emergency stays the business of the
-    emergency phrases and the classifier (a sentence alone never makes one).
+    Read as one bag of words, a long story can be out of scope, or one report
+    where nearly every sentence describes another (a car parked for months read
+    as a pothole). The whole message counts as one more reading: each report
+    scores its confidence in the whole message's ranking plus the confidence of
+    each sentence classified as it with at least `sentence_threshold`, and the
+    best score wins. A report no sentence is sure of never replaces a message
+    not understood. A message understood as anything but a report (a question,
+    a status, an emergency) keeps its intent, and a sentence alone never makes
+    an emergency (that stays with the emergency phrases and the classifier).
     Put it after the fallback classifier and before OwnReferences.
     """
 
@@ -130,7 +135,7 @@ class ReportFromSentences(FromConfig):
         return {"sentence_threshold": 0.6}
 
     def process(self, messages: List[Message]) -> List[Message]:
-        """The original messages, the not-understood long ones given their sentences' report."""
+        """The original messages, the long ones not understood or read as a report given their best report."""
         originals = [message for message in messages if message.get(SENTENCE_OF) is None]
         if len(originals) == len(messages):
             return messages
@@ -139,19 +144,29 @@ class ReportFromSentences(FromConfig):
             of_message[message.get(SENTENCE_OF)].append(message)
         for index, parts in of_message.items():
             whole = originals[index]
-            report = self.report_of(parts)
-            if report and intent_name(whole) in NOT_UNDERSTOOD:
-                set_top_intent(whole, report, best_confidence(parts, report))
+            read_as = intent_name(whole) or ""
+            if read_as not in NOT_UNDERSTOOD and not read_as.startswith(REPORT_PREFIX):
+                continue
+            report = self.report_of(whole, parts)
+            if report and report != read_as:
+                set_top_intent(whole, report, max(best_confidence(parts, report), ranked_confidence(whole, report)))
         return originals
 
-    def report_of(self, parts: List[Message]) -> Optional[str]:
-        """The report the sentences describe most surely, if any sentence is sure enough."""
-        totals: Dict[str, float] = defaultdict(float)
+    def report_of(self, whole: Message, parts: List[Message]) -> Optional[str]:
+        """The report with the most confidence over the whole message and its sure sentences, if any.
+
+        The candidates are the reports a sentence is sure of, and the whole message's own when it is one.
+        """
+        sure: Dict[str, float] = defaultdict(float)
         for part in parts:
             name, confidence = intent_name(part) or "", confidence_of(part)
             if name.startswith(REPORT_PREFIX) and confidence >= self.sentence_threshold:
-                totals[name] += confidence
-        return max(totals, key=lambda name: totals[name]) if totals else None
+                sure[name] += confidence
+        read_as = intent_name(whole) or ""
+        candidates = {*sure, read_as} if read_as.startswith(REPORT_PREFIX) else set(sure)
+        scores = {name: ranked_confidence(whole, name) + sure.get(name, 0.0) for name in candidates}
+        # A tie goes to the whole message's own reading, then to the first name (the same answer every time).
+        return max(sorted(scores), key=lambda name: (scores[name], name == read_as)) if scores else None
 
 
 def intent_name(message: Message) -> Optional[str]:
@@ -159,8 +174,16 @@ def intent_name(message: Message) -> Optional[str]:
 
 
 def best_confidence(parts: List[Message], name: str) -> float:
-    """The best confidence any sentence gave `name`."""
-    return max(confidence_of(part) for part in parts if intent_name(part) == name)
+    """The best confidence any sentence gave `name` (0 when none was classified as it)."""
+    return max((confidence_of(part) for part in parts if intent_name(part) == name), default=0.0)
+
+
+def ranked_confidence(message: Message, name: str) -> float:
+    """`name`'s confidence in the message's intent ranking (0 when it is not ranked)."""
+    ranking = message.get(INTENT_RANKING_KEY) or []
+    return max(
+        (float(r.get(PREDICTED_CONFIDENCE_KEY) or 0.0) for r in ranking if r.get(INTENT_NAME_KEY) == name), default=0.0
+    )
 
 
 def confidence_of(message: Message) -> float:

@@ -88,9 +88,47 @@ def test_a_story_not_understood_becomes_the_report_its_sentences_describe_most_s
     assert [r["name"] for r in merged.get("intent_ranking")] == ["report_abandoned_vehicle", not_understood]
 
 
-def test_an_understood_story_keeps_its_own_intent() -> None:
-    merged = merge(classified(STORY, "report_pothole", 0.59), [{"report_abandoned_vehicle": 0.9}])
-    assert merged.get("intent") == {"name": "report_pothole", "confidence": 0.59}
+@pytest.mark.parametrize("understood", ["faq", "check_status", "emergency", "request_human"])
+def test_a_story_understood_as_anything_but_a_report_keeps_its_own_intent(understood: str) -> None:
+    merged = merge(classified(STORY, understood, 0.59), [{"report_abandoned_vehicle": 0.9}, {"report_pothole": 0.8}])
+    assert merged.get("intent") == {"name": understood, "confidence": 0.59}
+
+
+def ranked(text: str, ranking: Dict[str, float]) -> Message:
+    """A message classified as `ranking`'s first intent, with that whole ranking."""
+    message = Message(data={"text": text})
+    (top, confidence), *_ = ranking.items()
+    message.set("intent", {"name": top, "confidence": confidence})
+    message.set("intent_ranking", [{"name": name, "confidence": c} for name, c in ranking.items()])
+    return message
+
+
+def test_a_story_read_as_one_report_whose_sentences_describe_another_becomes_that_one() -> None:
+    whole = ranked(STORY, {"report_pothole": 0.63, "report_abandoned_vehicle": 0.29, "greet": 0.08})
+    merged = merge(
+        whole, [{"report_abandoned_vehicle": 0.87}, {"report_abandoned_vehicle": 0.66}, {"out_of_scope": 1.0}]
+    )
+    assert merged.get("intent") == {"name": "report_abandoned_vehicle", "confidence": 0.87}
+    assert [r["name"] for r in merged.get("intent_ranking")] == ["report_abandoned_vehicle", "report_pothole", "greet"]
+
+
+@pytest.mark.parametrize(
+    "parts",
+    [
+        [{"report_pothole": 0.9}, {"report_abandoned_vehicle": 0.62}],  # its sentences agree more with it
+        [{"report_abandoned_vehicle": 0.62}],  # one sentence, less sure than the whole message
+        [{"report_abandoned_vehicle": 0.55}, {"report_abandoned_vehicle": 0.58}],  # no sentence sure enough
+        [{"faq": 0.99}, {"thank": 0.95}],  # no sentence a report
+    ],
+)
+def test_a_story_read_as_a_report_keeps_it_unless_its_sentences_outweigh_it(parts: List[Dict[str, float]]) -> None:
+    whole = ranked(STORY, {"report_pothole": 0.8, "report_abandoned_vehicle": 0.1})
+    assert merge(whole, parts).get("intent") == {"name": "report_pothole", "confidence": 0.8}
+
+
+def test_a_tie_between_the_whole_message_and_its_sentences_goes_to_the_whole_message() -> None:
+    whole = ranked(STORY, {"report_pothole": 0.7})
+    assert merge(whole, [{"report_graffiti": 0.7}]).get("intent")["name"] == "report_pothole"
 
 
 def test_a_story_whose_sentences_are_not_sure_of_any_report_stays_not_understood() -> None:
