@@ -30,6 +30,7 @@ from bot.rasa_ext.patches import (
     recent_events,
     resident_language,
     response_variations,
+    serving_main,
     sparse_features,
     survey_scores,
     tracker_copy,
@@ -38,6 +39,7 @@ from bot.rasa_ext.patches.registry import Patch, apply, in_force, undo
 
 # In the order they are applied.
 ALL: Tuple[Patch, ...] = (
+    serving_main.PATCH,
     api_auth.PATCH,
     graph_runner.PATCH,
     inference_load.PATCH,
