@@ -12,6 +12,12 @@ Rasa keeps for that purpose, loads only the weights from the checkpoint, and
 then prepares for predictions again, so the label embeddings and the traced
 prediction step are those of the trained weights, exactly as after Rasa's load.
 Loading for fine-tuning, or without a prediction example, is Rasa's own.
+
+Nor does it build weights no prediction reads. Without transformer layers or
+entity recognition, the text's sequence layer handles each token and the
+sentence apart, and a prediction reads only the sentence's position (its last
+token); the tokens' sparse input layer, as large as the sentence's, is left
+without a kernel and gives zeros.
 """
 
 from __future__ import annotations
@@ -33,6 +39,7 @@ def load_for_predictions(
 ) -> "RasaModel":
     """A model of the class with the checkpoint's weights and none of its optimizer state, ready to predict."""
     model = model_class(**kwargs)
+    skip_unread_token_input(model)
     model.run_inference(predict_data_example)  # creates every weight the predictions use
     model.load_weights(model_file_name).expect_partial()  # the optimizer's slots are left in the file
     # The label embeddings and the traced step were made with the initial weights: made again.
@@ -40,6 +47,45 @@ def load_for_predictions(
     model._tf_predict_step = None
     model.run_inference(predict_data_example)
     return model
+
+
+# The text's token-level sparse input layer of DIET and the ResponseSelector, by its Rasa name.
+TEXT_TOKEN_INPUT = "sparse_to_dense.text_sequence"
+
+
+def reads_text_tokens(config: Dict[str, Any]) -> bool:
+    """Whether a model of this configuration reads the text's tokens in a prediction, not just its sentence.
+
+    Transformer layers mix the tokens into the sentence's position, and entity
+    recognition reads each token; without both, each position is computed apart.
+    """
+    from rasa.utils.tensorflow.constants import ENTITY_RECOGNITION, NUM_TRANSFORMER_LAYERS
+
+    layers = config.get(NUM_TRANSFORMER_LAYERS) or 0
+    text_layers = layers.get("text", 0) if isinstance(layers, dict) else layers
+    return bool(text_layers) or bool(config.get(ENTITY_RECOGNITION))
+
+
+def skip_unread_token_input(model: "RasaModel") -> None:
+    """Leave the text's token-level input layer unbuilt, giving zeros, when predictions never read it.
+
+    Called before the model's weights are built, so the layer's kernel is never
+    made (and the checkpoint's copy is not loaded: `expect_partial`).
+    """
+    import tensorflow as tf
+    from rasa.utils.tensorflow.layers import DenseForSparse
+
+    if reads_text_tokens(getattr(model, "config", {})):
+        return
+    for layer in model._flatten_layers():
+        if isinstance(layer, DenseForSparse) and layer.name == TEXT_TOKEN_INPUT:
+
+            def zeros(inputs: "tf.SparseTensor", units: int = layer.units, dtype: Any = layer.compute_dtype) -> Any:
+                shape = tf.concat([tf.cast(inputs.dense_shape[:-1], tf.int32), [units]], axis=0)
+                return tf.zeros(shape, dtype=dtype)
+
+            layer.call = zeros
+            layer.built = True
 
 
 def replacements() -> Dict[str, Any]:

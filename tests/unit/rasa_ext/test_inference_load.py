@@ -1,7 +1,8 @@
 """bot/rasa_ext/patches/inference_load.py.
 
 A model loaded for predictions parses every message exactly as after Rasa's own
-load, and holds no optimizer: none of the training state Rasa's load builds.
+load, and holds no optimizer (none of the training state Rasa's load builds) and
+no weight its predictions never read.
 """
 
 from __future__ import annotations
@@ -59,7 +60,25 @@ def test_a_model_loaded_for_predictions_parses_as_after_rasas_load(trained_model
     assert {type(model).__name__ for model in models} == {"DIET", "DIET2BOW"}  # the classifier and the selector
     assert all(model.optimizer is not None for model in rasa_models)
     assert all(model.optimizer is None for model in models)  # nothing kept for training
-    assert [len(model.weights) for model in models] == [len(model.weights) for model in rasa_models]
+    # Every weight but the text tokens' input layer's, which no prediction reads (no transformer, no entities).
+    for model, rasas in zip(models, rasa_models, strict=True):
+        names = {weight.name for weight in model.weights}
+        unread = sorted("/".join(weight.name.split("/")[-2:]) for weight in rasas.weights if weight.name not in names)
+        assert unread == [f"{inference_load.TEXT_TOKEN_INPUT}/bias:0", f"{inference_load.TEXT_TOKEN_INPUT}/kernel:0"]
+
+
+@pytest.mark.parametrize(
+    "config, reads",
+    [
+        ({"number_of_transformer_layers": 0, "entity_recognition": False}, False),
+        ({"number_of_transformer_layers": {"text": 0, "label": 0}}, False),
+        ({"number_of_transformer_layers": 2, "entity_recognition": False}, True),
+        ({"number_of_transformer_layers": {"text": 1, "label": 0}}, True),
+        ({"number_of_transformer_layers": 0, "entity_recognition": True}, True),
+    ],
+)
+def test_the_text_tokens_are_read_with_transformer_layers_or_entity_recognition(config: Dict[str, Any], reads: bool):
+    assert inference_load.reads_text_tokens(config) is reads
 
 
 def test_loading_for_fine_tuning_or_without_an_example_is_rasas_own(monkeypatch: pytest.MonkeyPatch):
