@@ -147,13 +147,13 @@ class ReportFromSentences(FromConfig):
             read_as = intent_name(whole) or ""
             if read_as not in NOT_UNDERSTOOD and not read_as.startswith(REPORT_PREFIX):
                 continue
-            report = self.report_of(whole, parts)
+            report = self.report_of(whole, read_as, parts)
             if report and report != read_as:
                 set_top_intent(whole, report, max(best_confidence(parts, report), ranked_confidence(whole, report)))
         return originals
 
-    def report_of(self, whole: Message, parts: List[Message]) -> Optional[str]:
-        """The report with the most confidence over the whole message and its sure sentences, if any.
+    def report_of(self, whole: Message, read_as: str, parts: List[Message]) -> Optional[str]:
+        """The report with the most confidence over the whole message (read as `read_as`) and its sure sentences.
 
         The candidates are the reports a sentence is sure of, and the whole message's own when it is one.
         """
@@ -162,7 +162,6 @@ class ReportFromSentences(FromConfig):
             name, confidence = intent_name(part) or "", confidence_of(part)
             if name.startswith(REPORT_PREFIX) and confidence >= self.sentence_threshold:
                 sure[name] += confidence
-        read_as = intent_name(whole) or ""
         candidates = {*sure, read_as} if read_as.startswith(REPORT_PREFIX) else set(sure)
         scores = {name: ranked_confidence(whole, name) + sure.get(name, 0.0) for name in candidates}
         # A tie goes to the whole message's own reading, then to the first name (the same answer every time).
@@ -174,8 +173,8 @@ def intent_name(message: Message) -> Optional[str]:
 
 
 def best_confidence(parts: List[Message], name: str) -> float:
-    """The best confidence any sentence gave `name` (0 when none was classified as it)."""
-    return max((confidence_of(part) for part in parts if intent_name(part) == name), default=0.0)
+    """The best confidence any sentence gave `name`."""
+    return max(confidence_of(part) for part in parts if intent_name(part) == name)
 
 
 def ranked_confidence(message: Message, name: str) -> float:
