@@ -120,12 +120,14 @@ class StackConfig:
         return [self.rasa_port] + (list(self.extra_rasa_ports) if self.shares_locks else [])
 
     def workers_env(self, workers: int) -> Dict[str, str]:
-        """Sanic worker processes for one server (with shared locks only), and one TensorFlow thread each.
+        """Sanic worker processes for one server (with shared locks only), one TensorFlow thread each, no oneDNN.
 
         The models are small: a second TensorFlow thread per process only adds
         hand-offs between threads (measured: about 10% fewer messages a second
         with two), and several workers must not each start a pool the size of
-        the machine.
+        the machine. TensorFlow's oneDNN kernels hold memory of their own in
+        every Rasa process and gain nothing on these small sparse models; the
+        parses are the same without them (docs/performance.md).
         """
         workers = max(1, workers) if self.shares_locks else 1
         env = {}
@@ -133,6 +135,7 @@ class StackConfig:
             env = {
                 "TF_INTRA_OP_PARALLELISM_THREADS": settings().tf_intra_op_threads or "1",
                 "TF_INTER_OP_PARALLELISM_THREADS": settings().tf_inter_op_threads or "1",
+                "TF_ENABLE_ONEDNN_OPTS": settings().tf_onednn_opts or "0",
             }
         if workers > 1:
             env["SANIC_WORKERS"] = str(workers)

@@ -115,6 +115,16 @@ def test_a_city_given_token_wins_and_is_not_written(tmp_path: Path, monkeypatch:
     assert not (tmp_path / "rasa-api-token").exists()
 
 
+def test_our_rasa_runs_without_onednn_and_stock_keeps_tensorflows_defaults(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
+    ours, stock = rasa_process(config(tmp_path)), rasa_process(config(tmp_path, tuned=False))
+    assert ours.env["TF_ENABLE_ONEDNN_OPTS"] == "0" and "TF_ENABLE_ONEDNN_OPTS" not in stock.env
+    monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "1")
+    assert rasa_process(config(tmp_path)).env["TF_ENABLE_ONEDNN_OPTS"] == "1"
+
+
 def test_the_api_needs_the_token_and_no_origin_is_trusted(tmp_path: Path):
     ours, stock = rasa_process(config(tmp_path)), rasa_process(config(tmp_path, tuned=False))
     token = ours.env["RASA_API_TOKEN"]
