@@ -23,6 +23,7 @@ def no_outside_settings(monkeypatch: pytest.MonkeyPatch) -> None:
         "ACTION_SERVER_TOKEN",
         "ACTION_HOST",
         "ACTION_ENDPOINT_URL",
+        "TF_ENABLE_ONEDNN_OPTS",
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -118,7 +119,6 @@ def test_a_city_given_token_wins_and_is_not_written(tmp_path: Path, monkeypatch:
 def test_our_rasa_runs_without_onednn_and_stock_keeps_tensorflows_defaults(
     tmp_path: Path, monkeypatch: pytest.MonkeyPatch
 ):
-    monkeypatch.delenv("TF_ENABLE_ONEDNN_OPTS", raising=False)
     ours, stock = rasa_process(config(tmp_path)), rasa_process(config(tmp_path, tuned=False))
     assert ours.env["TF_ENABLE_ONEDNN_OPTS"] == "0" and "TF_ENABLE_ONEDNN_OPTS" not in stock.env
     monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "1")
