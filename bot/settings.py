@@ -105,6 +105,7 @@ class Settings:
     tf_intra_op_threads: Optional[str] = setting("TF_INTRA_OP_PARALLELISM_THREADS", None)  # unset: 1
     tf_inter_op_threads: Optional[str] = setting("TF_INTER_OP_PARALLELISM_THREADS", None)  # unset: 1
     tf_onednn_opts: Optional[str] = setting("TF_ENABLE_ONEDNN_OPTS", None)  # unset: 0 (TensorFlow's oneDNN kernels off)
+    openblas_threads: Optional[str] = setting("OPENBLAS_NUM_THREADS", None)  # unset: 1 (numpy's BLAS threads)
     sanic_keep_alive_timeout: Optional[str] = setting("SANIC_KEEP_ALIVE_TIMEOUT", None)  # unset: 75 seconds
     log_level: Optional[str] = setting("LOG_LEVEL", None)  # unset: each command's own default
     user: Optional[str] = setting("USER", None, internal=True)  # the login name, for who holds a conversation

@@ -120,14 +120,16 @@ class StackConfig:
         return [self.rasa_port] + (list(self.extra_rasa_ports) if self.shares_locks else [])
 
     def workers_env(self, workers: int) -> Dict[str, str]:
-        """Sanic worker processes for one server (with shared locks only), one TensorFlow thread each, no oneDNN.
+        """Sanic worker processes for one server (with shared locks only), one TensorFlow and BLAS thread, no oneDNN.
 
         The models are small: a second TensorFlow thread per process only adds
         hand-offs between threads (measured: about 10% fewer messages a second
         with two), and several workers must not each start a pool the size of
-        the machine. TensorFlow's oneDNN kernels hold memory of their own in
-        every Rasa process and gain nothing on these small sparse models; the
-        parses are the same without them (docs/performance.md).
+        the machine. The same holds for numpy's BLAS (OpenBLAS), which computes
+        the sentence networks' products (bot/rasa_ext/sentence_network.py): its
+        threads wait for a busy core. TensorFlow's oneDNN kernels hold memory of
+        their own in every Rasa process and gain nothing on these small sparse
+        models; the parses are the same without them (docs/performance.md).
         """
         workers = max(1, workers) if self.shares_locks else 1
         env = {}
@@ -136,6 +138,7 @@ class StackConfig:
                 "TF_INTRA_OP_PARALLELISM_THREADS": settings().tf_intra_op_threads or "1",
                 "TF_INTER_OP_PARALLELISM_THREADS": settings().tf_inter_op_threads or "1",
                 "TF_ENABLE_ONEDNN_OPTS": settings().tf_onednn_opts or "0",
+                "OPENBLAS_NUM_THREADS": settings().openblas_threads or "1",
             }
         if workers > 1:
             env["SANIC_WORKERS"] = str(workers)

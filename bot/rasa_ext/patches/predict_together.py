@@ -6,12 +6,19 @@ classifier's time was the cost of a network call rather than of the message.
 `process` predicts all the messages of a run in one call (one batch) first;
 each message's outputs are picked out of it and `_predict` returns them, used
 exactly as Rasa uses a single message's (tests/unit/rasa_ext/test_nlu_batching.py).
+
+A model whose predictions read only the sentence (no transformer layers, no
+entity recognition: this project's) predicts through its `SentenceNetwork`,
+the same computation in numpy from the sentence features alone, one message
+or many (bot/rasa_ext/sentence_network.py); any other model through
+TensorFlow, in one call for two messages or more.
 """
 
 from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any, Dict, List, Optional
 
+from bot.rasa_ext import sentence_network
 from bot.rasa_ext.patches.registry import Patch
 
 if TYPE_CHECKING:
@@ -26,13 +33,15 @@ PREDICTED: Dict[int, Dict[int, Outputs]] = {}
 def predict_many(classifier: Any, messages: List["Message"]) -> Dict[int, Outputs]:
     """`_predict`'s outputs for the messages, by `id(message)`, from one network call.
 
+    Through the model's sentence network when it has one, else TensorFlow.
+
     Rasa's outputs for one message have a batch dimension of one; here each
     message gets its row of the batch's outputs. Left out (and so predicted one
     by one, as Rasa does): messages without features, and every message when
     the outputs would not be one row per message (entities and diagnostic data
-    are per token, padded to the batch's longest message).
+    are per token, padded to the batch's longest message); with a sentence
+    network, messages without its sentence features.
     """
-    import numpy as np
     from rasa.nlu.classifiers.diet_classifier import ENTITY_RECOGNITION, FEATURIZERS
     from rasa.shared.constants import DIAGNOSTIC_DATA
     from rasa.shared.nlu.constants import TEXT
@@ -43,6 +52,11 @@ def predict_many(classifier: Any, messages: List["Message"]) -> Dict[int, Output
         return {}
     featurizers = classifier.component_config.get(FEATURIZERS)
     featurized = [message for message in messages if message.features_present(attribute=TEXT, featurizers=featurizers)]
+    if not featurized:
+        return {}
+    network = sentence_network.for_model(classifier.model)
+    if network is not None:
+        return network.outputs(featurized, featurizers)
     if len(featurized) < 2:
         return {}
     model_data = classifier._create_model_data(featurized, training=False)
@@ -50,12 +64,18 @@ def predict_many(classifier: Any, messages: List["Message"]) -> Dict[int, Output
         return {}
     outputs = classifier.model.run_inference(model_data, batch_size=len(featurized))
     # Diagnostic data (a dict) is read only when asked for, which was ruled out above.
-    rows = {key: value for key, value in outputs.items() if key != DIAGNOSTIC_DATA}
-    if not all(isinstance(value, np.ndarray) and len(value) == len(featurized) for value in rows.values()):
+    return _rows({key: value for key, value in outputs.items() if key != DIAGNOSTIC_DATA}, featurized)
+
+
+def _rows(outputs: Outputs, messages: List["Message"]) -> Dict[int, Outputs]:
+    """Each message's row of a batch's outputs, by `id(message)`; none unless every output has a row each."""
+    import numpy as np
+
+    if not all(isinstance(value, np.ndarray) and len(value) == len(messages) for value in outputs.values()):
         return {}
     return {
-        id(message): {key: value[index : index + 1] for key, value in rows.items()}
-        for index, message in enumerate(featurized)
+        id(message): {key: value[index : index + 1] for key, value in outputs.items()}
+        for index, message in enumerate(messages)
     }
 
 
@@ -63,7 +83,7 @@ def process_predicting_first(process: Any) -> Any:
     """A classifier's `process` that predicts its messages in one network call first (see `predict_with_outputs`)."""
 
     def process_together(self: Any, messages: List["Message"]) -> List["Message"]:
-        predicted = predict_many(self, messages) if len(messages) > 1 else {}
+        predicted = predict_many(self, messages)
         if not predicted:
             return process(self, messages)
         PREDICTED[id(self)] = predicted

@@ -24,6 +24,7 @@ def no_outside_settings(monkeypatch: pytest.MonkeyPatch) -> None:
         "ACTION_HOST",
         "ACTION_ENDPOINT_URL",
         "TF_ENABLE_ONEDNN_OPTS",
+        "OPENBLAS_NUM_THREADS",
     ):
         monkeypatch.delenv(name, raising=False)
 
@@ -123,6 +124,13 @@ def test_our_rasa_runs_without_onednn_and_stock_keeps_tensorflows_defaults(
     assert ours.env["TF_ENABLE_ONEDNN_OPTS"] == "0" and "TF_ENABLE_ONEDNN_OPTS" not in stock.env
     monkeypatch.setenv("TF_ENABLE_ONEDNN_OPTS", "1")
     assert rasa_process(config(tmp_path)).env["TF_ENABLE_ONEDNN_OPTS"] == "1"
+
+
+def test_our_rasa_runs_one_blas_thread_and_stock_keeps_numpys_default(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    ours, stock = rasa_process(config(tmp_path)), rasa_process(config(tmp_path, tuned=False))
+    assert ours.env["OPENBLAS_NUM_THREADS"] == "1" and "OPENBLAS_NUM_THREADS" not in stock.env
+    monkeypatch.setenv("OPENBLAS_NUM_THREADS", "2")
+    assert rasa_process(config(tmp_path)).env["OPENBLAS_NUM_THREADS"] == "2"
 
 
 def test_the_api_needs_the_token_and_no_origin_is_trusted(tmp_path: Path):

@@ -1,6 +1,7 @@
 """bot/rasa_ext/patches/parse_together.py, predict_together.py.
 
-Messages parsed together get exactly the parse each gets alone.
+Messages parsed together get the parse each gets alone from Rasa: exactly
+through TensorFlow, and to float32's rounding through the sentence networks.
 """
 
 from __future__ import annotations
@@ -16,6 +17,7 @@ from rasa.core.channels.channel import UserMessage
 from rasa.shared.nlu.training_data.message import Message
 from rasa.utils.tensorflow.models import RasaModel
 
+from bot.rasa_ext import sentence_network
 from bot.rasa_ext.patches import parse_together, patched, predict_together
 from tests.support.sentences import SENTENCES
 
@@ -54,8 +56,29 @@ def batching(monkeypatch: pytest.MonkeyPatch) -> Iterator[Callable[[], List[int]
         yield apply
 
 
+def confidences(parse: Dict[str, Any]) -> List[float]:
+    """Every confidence of a parse: the intents' and the selected answers'."""
+    answers = [
+        ranked["confidence"]
+        for selector in parse.get("response_selector", {}).values()
+        if isinstance(selector, dict)
+        for ranked in selector.get("ranking", [])
+    ]
+    return [parse["intent"]["confidence"], *(ranked["confidence"] for ranked in parse["intent_ranking"]), *answers]
+
+
+def without_confidences(value: Any) -> Any:
+    """The parse with every confidence taken out, to compare the rest exactly."""
+    if isinstance(value, dict):
+        return {key: without_confidences(item) for key, item in value.items() if key != "confidence"}
+    if isinstance(value, list):
+        return [without_confidences(item) for item in value]
+    return value
+
+
+@pytest.mark.parametrize("with_networks", [True, False], ids=["sentence networks", "tensorflow"])
 def test_messages_parsed_together_are_parsed_as_each_alone(
-    trained_model: Path, batching: Callable[[], List[int]], monkeypatch: pytest.MonkeyPatch
+    trained_model: Path, batching: Callable[[], List[int]], monkeypatch: pytest.MonkeyPatch, with_networks: bool
 ):
     from rasa.core.agent import Agent
 
@@ -67,19 +90,38 @@ def test_messages_parsed_together_are_parsed_as_each_alone(
 
     expected = asyncio.run(one_by_one(Agent.load(str(trained_model))))  # Rasa's own code
     sizes = batching()
-    calls: List[int] = []
+    tensorflow_calls: List[int] = []
+    network_calls: List[int] = []
     run_inference = RasaModel.run_inference
+    scores = sentence_network.SentenceNetwork.scores
 
     def counted(self: RasaModel, model_data: Any, *args: Any, **kwargs: Any) -> Any:
-        calls.append(model_data.number_of_examples())
+        tensorflow_calls.append(model_data.number_of_examples())
         return run_inference(self, model_data, *args, **kwargs)
+
+    def counted_scores(self: sentence_network.SentenceNetwork, sentences: Any) -> Any:
+        network_calls.append(sentences.shape[0])
+        return scores(self, sentences)
 
     agent = Agent.load(str(trained_model))
     monkeypatch.setattr(RasaModel, "run_inference", counted)
+    monkeypatch.setattr(sentence_network.SentenceNetwork, "scores", counted_scores)
+    if not with_networks:  # as for a model that reads more than the sentence
+        monkeypatch.setattr(sentence_network, "for_model", lambda model: None)
     got = asyncio.run(together(agent))
     assert sizes == [len(TEXTS)]  # all of them in one NLU run,
-    assert len(calls) == 2 and min(calls) > 1  # one network call per classifier
-    assert got == expected
+    calls = network_calls if with_networks else tensorflow_calls
+    assert len(calls) == 2 and min(calls) > 1  # one call per classifier
+    if with_networks:  # but the empty message's, narrower than the model's input (no regex row): Rasa's own
+        assert tensorflow_calls == [1]
+    else:
+        assert not network_calls
+    if with_networks:  # numpy's sums in another order than TensorFlow's: the same parse, to float32's rounding
+        assert [without_confidences(parse) for parse in got] == [without_confidences(parse) for parse in expected]
+        for parse, rasas in zip(got, expected, strict=True):
+            assert confidences(parse) == pytest.approx(confidences(rasas), abs=2e-6)
+    else:
+        assert got == expected
 
 
 def fake_runner(runs: List[List[str]]) -> Any:
