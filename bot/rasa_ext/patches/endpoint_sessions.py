@@ -3,7 +3,9 @@
 Every call to the action server opened a new HTTP session and a new TCP
 connection. Here each endpoint keeps one session per event loop, whose
 connections are reused while they are fresh, and the sessions are closed when
-the Rasa server stops.
+the Rasa server stops. Its JSON bodies (the tracker and, for a form's
+validation, the domain) are encoded with ujson, a Rasa dependency, in about
+half json's time; a body ujson refuses gets json's own encoding, as before.
 """
 
 from __future__ import annotations
@@ -22,6 +24,18 @@ TARGETS = (SESSION, CLOSE_RESOURCES)
 # Idle connections to the action server are dropped before its Sanic server
 # would drop them (KEEP_ALIVE_TIMEOUT, 5 s by default), so none is reused as it closes.
 KEPT_ALIVE_S = 2.0
+
+
+def encode_json(body: Any) -> str:
+    """`json.dumps(body)`'s JSON text, by ujson when it can (the same values, read back)."""
+    import json
+
+    import ujson
+
+    try:
+        return ujson.dumps(body)
+    except (OverflowError, TypeError, ValueError):
+        return json.dumps(body)
 
 
 # Each endpoint's sessions, by event loop.
@@ -53,6 +67,7 @@ def replacements() -> Dict[str, Any]:
                 auth=auth,
                 timeout=aiohttp.ClientTimeout(total=DEFAULT_REQUEST_TIMEOUT),
                 connector=aiohttp.TCPConnector(keepalive_timeout=KEPT_ALIVE_S),
+                json_serialize=encode_json,
             )
             OPEN_SESSIONS.append(kept)
         return contextlib.nullcontext(kept)

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import dataclasses
+import json
 import random
 from pathlib import Path
 from types import SimpleNamespace
@@ -239,6 +240,19 @@ def test_an_action_call_carries_the_latest_turns_and_the_whole_state(domain: Dom
     }
     assert call["tracker"]["slots"]["service_code"] == "POTHOLE"
     assert call["next_action"] == "action_submit_report" and call["sender_id"] == "resident"
+
+
+@pytest.mark.parametrize(
+    "body",
+    [
+        {"tracker": {"events": [{"event": "user", "text": "¿dónde está? 12 Elm St / 3", "confidence": 0.123456789}]}},
+        {"timestamp": 1765111111.1234567, "slots": {"count": 10**30, "empty": None, "flags": [True, False]}},
+        {"confidence": float("nan")},  # not JSON, yet json writes it (NaN), and so does ujson
+    ],
+)
+def test_bodies_read_back_as_jsons_own(body: Dict[str, Any]):
+    encoded = endpoint_sessions.encode_json(body)
+    assert json.loads(encoded) == json.loads(json.dumps(body)) or encoded == json.dumps(body)
 
 
 @pytest.fixture
