@@ -21,9 +21,10 @@ alone, which may not exist yet when they run): the index is made here, an
 idempotent CREATE INDEX IF NOT EXISTS, as Rasa's create_all makes the table.
 
 The database calls run in a worker thread, off the Rasa server's event loop.
-The two made on every message (read what is new, insert the turn's events)
-are plain SQL on SQLite and PostgreSQL: SQLAlchemy's ORM and statement
-machinery cost several times the database work.
+The two made on every message (read what is new, insert the turn's events),
+and the reads and counts of a conversation's latest session (its first
+message in this process), are plain SQL on SQLite and PostgreSQL:
+SQLAlchemy's ORM and statement machinery cost several times the database work.
 
 endpoints.yml selects it by module path, with the same settings as `type: SQL`:
 
@@ -158,6 +159,14 @@ class CachedSQLTrackerStore(SQLTrackerStore):
 
     def _session_rows(self, sender_id: str) -> List[Row]:
         """Every row of the conversation's latest session, as SQLTrackerStore.retrieve reads them."""
+        sql = self._sql
+        if sql is not None:
+
+            def read(cursor: Any) -> List[Row]:
+                cursor.execute(sql.session_rows, sql.session_parameters(sender_id))
+                return [tuple(row) for row in cursor.fetchall()]
+
+            return db_engine.raw_transaction(self.engine, read)
         with self.session_scope() as session:
             query = self._event_query(session, sender_id, fetch_events_from_all_sessions=False)
             return [(event.id, event.type_name, event.data) for event in query.all()]
@@ -216,8 +225,17 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         Returns that number (the events of the conversation's latest session in the
         database, as Rasa counts them) and the last row id afterwards.
         """
-        with self.session_scope() as session:
-            held = self._event_query(session, tracker.sender_id, fetch_events_from_all_sessions=False).count()
+        sql = self._sql
+        if sql is not None:
+
+            def count(cursor: Any) -> int:
+                cursor.execute(sql.session_count, sql.session_parameters(tracker.sender_id))
+                return int(cursor.fetchone()[0])
+
+            held = db_engine.raw_transaction(self.engine, count)
+        else:
+            with self.session_scope() as session:
+                held = self._event_query(session, tracker.sender_id, fetch_events_from_all_sessions=False).count()
         return held, self._insert(tracker.sender_id, list(tracker.events)[held:])
 
     def _insert(self, sender_id: str, events: Sequence[Event]) -> int:
@@ -285,11 +303,21 @@ def event_row(sender_id: str, event: Event) -> Tuple[Any, ...]:
 
 @dataclass(frozen=True)
 class PlainSQL:
-    """The statements run on every message, in the driver's own SQL."""
+    """The statements run on every message, and on a conversation's first, in the driver's own SQL."""
 
     rows_after: str
     insert: str  # the id comes from the database (SQLite's rowid, PostgreSQL's SERIAL: Rasa's sequence is optional)
     last_id: str
+    # The rows of a conversation's latest session and their number, as SQLTrackerStore._event_query
+    # selects them: from its latest session start (by timestamp), or all when it has none.
+    # Read when a process takes up a conversation it does not hold (its first message, a restart).
+    session_rows: str
+    session_count: str
+
+    @staticmethod
+    def session_parameters(sender_id: str) -> Tuple[str, str, str]:
+        """The parameters of `session_rows` and `session_count`."""
+        return (sender_id, SessionStarted.type_name, sender_id)
 
 
 def plain_sql(engine: sa.engine.Engine, table: str) -> Optional[PlainSQL]:
@@ -300,8 +328,19 @@ def plain_sql(engine: sa.engine.Engine, table: str) -> Optional[PlainSQL]:
     mark = db_engine.placeholder(engine)
     columns = ", ".join(EVENT_COLUMNS)
     values = ", ".join([mark] * len(EVENT_COLUMNS))
+    # `type_name || ''`: the latest session start is found among the conversation's own rows (by
+    # sender_id's index). Compared as `type_name = ...`, the planners pick TIME_INDEX and read every
+    # session start of every conversation newer than this one's: all of them for a new conversation.
+    latest_session = (
+        f"FROM {table}, (SELECT max(timestamp) AS session_start FROM {table}"
+        f" WHERE sender_id = {mark} AND type_name || '' = {mark}) AS latest"
+        f" WHERE {table}.sender_id = {mark}"
+        f" AND ({table}.timestamp >= latest.session_start OR latest.session_start IS NULL)"
+    )
     return PlainSQL(
         rows_after=f"SELECT id, type_name, data FROM {table} WHERE sender_id = {mark} AND id > {mark} ORDER BY id",
         insert=f"INSERT INTO {table} ({columns}) VALUES ({values})",
         last_id=f"SELECT max(id) FROM {table} WHERE sender_id = {mark}",
+        session_rows=f"SELECT {table}.id, {table}.type_name, {table}.data {latest_session} ORDER BY {table}.id",
+        session_count=f"SELECT count(*) {latest_session}",
     )

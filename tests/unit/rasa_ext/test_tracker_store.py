@@ -129,6 +129,39 @@ async def test_a_new_session_reads_like_rasas_store(domain: Domain, db: Dict[str
     assert [e.as_dict() for e in ours.events] == [e.as_dict() for e in stock.events]
 
 
+@pytest.mark.parametrize("sessions", [0, 1, 2])
+def test_a_conversations_latest_session_is_read_and_counted_as_rasas_query_does(
+    domain: Domain, db: Dict[str, Any], sessions: int
+):
+    tracker_store = store(domain, db)
+    events: List[Event] = exchange("before any session")
+    for number in range(sessions):
+        events += [SessionStarted(), *exchange(f"session {number}")]
+    for second, event in enumerate(events):
+        event.timestamp = 1_700_000_000.0 + second
+    tracker_store._insert("resident", events)
+    tracker_store._insert("neighbour", [SessionStarted(timestamp=1_800_000_000.0)])  # another conversation's session
+
+    with tracker_store.session_scope() as session:
+        query = tracker_store._event_query(session, "resident", fetch_events_from_all_sessions=False)
+        rasas = [(event.id, event.type_name, event.data) for event in query.all()]
+        rasas_count = query.count()
+    assert tracker_store._session_rows("resident") == rasas
+    held, _ = tracker_store._store_missing(DialogueStateTracker.from_events("resident", [], domain.slots))
+    assert held == rasas_count == len(rasas) == (len(events) if not sessions else 5)
+
+
+def test_a_conversations_latest_session_is_found_by_its_own_rows_not_the_time_index(domain: Domain, tmp_path: Path):
+    """Through TIME_INDEX, SQLite reads every session start newer than the conversation's (all, for a new one)."""
+    tracker_store = store(domain, {"dialect": "sqlite", "db": str(tmp_path / "rasa.db")})
+    sql = tracker_store._sql
+    with tracker_store.engine.connect() as connection:
+        for statement in (sql.session_rows, sql.session_count):
+            plan = connection.exec_driver_sql(f"EXPLAIN QUERY PLAN {statement}", sql.session_parameters("x")).all()
+            used = " ".join(str(row[-1]) for row in plan)
+            assert TIME_INDEX not in used and "ix_events_sender_id" in used
+
+
 async def test_an_unknown_conversation_is_none(domain: Domain, db: Dict[str, Any]):
     assert await store(domain, db).retrieve("nobody") is None
 
