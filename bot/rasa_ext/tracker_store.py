@@ -161,12 +161,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         """Every row of the conversation's latest session, as SQLTrackerStore.retrieve reads them."""
         sql = self._sql
         if sql is not None:
-
-            def read(cursor: Any) -> List[Row]:
-                cursor.execute(sql.session_rows, sql.session_parameters(sender_id))
-                return [tuple(row) for row in cursor.fetchall()]
-
-            return db_engine.raw_transaction(self.engine, read)
+            return self._plain_rows(sql.session_rows, sql.session_parameters(sender_id))
         with self.session_scope() as session:
             query = self._event_query(session, sender_id, fetch_events_from_all_sessions=False)
             return [(event.id, event.type_name, event.data) for event in query.all()]
@@ -174,12 +169,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
     def _rows_after(self, sender_id: str, last_id: int) -> List[Row]:
         sql = self._sql
         if sql is not None:
-
-            def read(cursor: Any) -> List[Row]:
-                cursor.execute(sql.rows_after, (sender_id, last_id))
-                return [tuple(row) for row in cursor.fetchall()]
-
-            return db_engine.raw_transaction(self.engine, read)
+            return self._plain_rows(sql.rows_after, (sender_id, last_id))
         with self.session_scope() as session:
             query = (
                 session.query(self.SQLEvent.id, self.SQLEvent.type_name, self.SQLEvent.data)
@@ -187,6 +177,15 @@ class CachedSQLTrackerStore(SQLTrackerStore):
                 .order_by(self.SQLEvent.id)
             )
             return [(row.id, row.type_name, row.data) for row in query.all()]
+
+    def _plain_rows(self, statement: str, parameters: Tuple[Any, ...]) -> List[Any]:
+        """The rows of one of `PlainSQL`'s queries, as tuples, in a transaction of its own."""
+
+        def read(cursor: Any) -> List[Any]:
+            cursor.execute(statement, parameters)
+            return [tuple(row) for row in cursor.fetchall()]
+
+        return db_engine.raw_transaction(self.engine, read)
 
     # --- writing -------------------------------------------------------------------
 
@@ -227,12 +226,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         """
         sql = self._sql
         if sql is not None:
-
-            def count(cursor: Any) -> int:
-                cursor.execute(sql.session_count, sql.session_parameters(tracker.sender_id))
-                return int(cursor.fetchone()[0])
-
-            held = db_engine.raw_transaction(self.engine, count)
+            held = int(self._plain_rows(sql.session_count, sql.session_parameters(tracker.sender_id))[0][0])
         else:
             with self.session_scope() as session:
                 held = self._event_query(session, tracker.sender_id, fetch_events_from_all_sessions=False).count()

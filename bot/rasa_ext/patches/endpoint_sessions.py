@@ -11,7 +11,10 @@ half json's time; a body ujson refuses gets json's own encoding, as before.
 from __future__ import annotations
 
 import contextlib
+import json
 from typing import Any, Dict, List
+
+import ujson
 
 from bot.rasa_ext.patches.object_state import PerObject
 from bot.rasa_ext.patches.registry import Patch
@@ -28,10 +31,6 @@ KEPT_ALIVE_S = 2.0
 
 def encode_json(body: Any) -> str:
     """`json.dumps(body)`'s JSON text, by ujson when it can (the same values, read back)."""
-    import json
-
-    import ujson
-
     try:
         return ujson.dumps(body)
     except (OverflowError, TypeError, ValueError):
