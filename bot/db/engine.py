@@ -12,7 +12,7 @@ import sqlite3
 import time
 from datetime import datetime, timezone
 from pathlib import Path
-from typing import Any, Callable, Mapping, Optional, TypeVar
+from typing import Any, Callable, Mapping, Optional, Sequence, TypeVar
 
 import sqlalchemy as sa
 from sqlalchemy.engine import Connection, Engine
@@ -111,6 +111,28 @@ def raw_transaction(engine: Engine, work: Callable[[Any], T]) -> T:
     except BaseException:
         connection.rollback()
         raise
+    finally:
+        connection.close()  # back to the pool
+
+
+def sqlite_insert(engine: Engine, statement: str, parameters: Sequence[Any]) -> int:
+    """Run one INSERT on a SQLite file as its own transaction and return the last row's id.
+
+    The file has one write lock. Inside a driver transaction the lock is held
+    from the first write to the commit, across the calls between them, each of
+    which waits for the GIL while the event loop runs; another process wanting
+    the lock meanwhile sleeps in SQLite's busy handler, whose waits grow to
+    100 ms. Run alone (autocommit), the statement takes and releases the lock
+    within one call into SQLite.
+    """
+    connection = engine.raw_connection()
+    driver = connection.connection  # the sqlite3.Connection
+    try:
+        driver.isolation_level = None  # autocommit: the statement is its own transaction
+        try:
+            return int(driver.execute(statement, parameters).lastrowid or 0)
+        finally:
+            driver.isolation_level = ""  # back to the driver's default for the pool's next user
     finally:
         connection.close()  # back to the pool
 

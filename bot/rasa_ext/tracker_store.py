@@ -236,6 +236,9 @@ class CachedSQLTrackerStore(SQLTrackerStore):
         """Insert events with the columns SQLTrackerStore.save writes; returns the last row id (0: none)."""
         rows = [event_row(sender_id, event) for event in events]
         sql = self._sql
+        if sql is not None and sql.single_insert and 0 < len(rows) <= ROWS_PER_INSERT:
+            parameters = [value for row in rows for value in row]
+            return db_engine.sqlite_insert(self.engine, sql.insert_rows(len(rows)), parameters)
         if sql is not None:
 
             def insert(cursor: Any) -> int:
@@ -280,6 +283,8 @@ def ensure_time_index(engine: sa.engine.Engine, table: str) -> None:
 
 # The columns SQLTrackerStore.save writes for an event, in this order.
 EVENT_COLUMNS = ("sender_id", "type_name", "timestamp", "intent_name", "action_name", "data")
+# Rows inserted by one SQLite statement: within the 999 parameters older SQLite builds allow.
+ROWS_PER_INSERT = 999 // len(EVENT_COLUMNS)
 
 
 def event_row(sender_id: str, event: Event) -> Tuple[Any, ...]:
@@ -301,12 +306,19 @@ class PlainSQL:
 
     rows_after: str
     insert: str  # the id comes from the database (SQLite's rowid, PostgreSQL's SERIAL: Rasa's sequence is optional)
+    insert_values: str  # one row's "(?, ...)", which `insert` ends with
     last_id: str
     # The rows of a conversation's latest session and their number, as SQLTrackerStore._event_query
     # selects them: from its latest session start (by timestamp), or all when it has none.
     # Read when a process takes up a conversation it does not hold (its first message, a restart).
     session_rows: str
     session_count: str
+    # SQLite: a turn's rows go in as one statement, its own transaction (db_engine.sqlite_insert).
+    single_insert: bool
+
+    def insert_rows(self, count: int) -> str:
+        """`insert` for `count` rows in one statement."""
+        return self.insert + f", {self.insert_values}" * (count - 1)
 
     @staticmethod
     def session_parameters(sender_id: str) -> Tuple[str, str, str]:
@@ -321,7 +333,7 @@ def plain_sql(engine: sa.engine.Engine, table: str) -> Optional[PlainSQL]:
         return None
     mark = db_engine.placeholder(engine)
     columns = ", ".join(EVENT_COLUMNS)
-    values = ", ".join([mark] * len(EVENT_COLUMNS))
+    values = "(" + ", ".join([mark] * len(EVENT_COLUMNS)) + ")"
     # `type_name || ''`: the latest session start is found among the conversation's own rows (by
     # sender_id's index). Compared as `type_name = ...`, the planners pick TIME_INDEX and read every
     # session start of every conversation newer than this one's: all of them for a new conversation.
@@ -333,8 +345,10 @@ def plain_sql(engine: sa.engine.Engine, table: str) -> Optional[PlainSQL]:
     )
     return PlainSQL(
         rows_after=f"SELECT id, type_name, data FROM {table} WHERE sender_id = {mark} AND id > {mark} ORDER BY id",
-        insert=f"INSERT INTO {table} ({columns}) VALUES ({values})",
+        insert=f"INSERT INTO {table} ({columns}) VALUES {values}",
+        insert_values=values,
         last_id=f"SELECT max(id) FROM {table} WHERE sender_id = {mark}",
         session_rows=f"SELECT {table}.id, {table}.type_name, {table}.data {latest_session} ORDER BY {table}.id",
         session_count=f"SELECT count(*) {latest_session}",
+        single_insert=dialect == "sqlite",
     )

@@ -21,7 +21,8 @@ from rasa.shared.core.trackers import DialogueStateTracker
 
 from bench.databases import create_database, drop_database
 from bot.db import engine as db_engine
-from bot.rasa_ext.tracker_store import TIME_INDEX, CachedSQLTrackerStore, ensure_time_index
+from bot.rasa_ext.tracker_store import ROWS_PER_INSERT, TIME_INDEX, CachedSQLTrackerStore, ensure_time_index
+from tests.support.sqlite_trace import traced
 from tests.support.tracker_store import tracker_store_settings
 
 ROOT = Path(__file__).resolve().parents[3]
@@ -162,6 +163,38 @@ def test_a_conversations_latest_session_is_found_by_its_own_rows_not_the_time_in
             assert TIME_INDEX not in used and "ix_events_sender_id" in used
 
 
+async def test_a_turn_goes_into_sqlite_as_one_statement_with_no_transaction_around_it(domain: Domain, tmp_path: Path):
+    """Inside a transaction the file's write lock would be held across calls that wait for the event loop's GIL."""
+    tracker_store = store(domain, {"dialect": "sqlite", "db": str(tmp_path / "rasa.db")})
+    tracker = await started(tracker_store, "one")
+    statements = traced(tracker_store.engine)
+    for event in exchange("two"):
+        tracker.update(event)
+    await tracker_store.save(tracker)
+
+    assert len(statements) == 1 and statements[0].startswith("INSERT INTO events")
+    stock = await store(domain, {"dialect": "sqlite", "db": str(tmp_path / "rasa.db")}, SQLTrackerStore).retrieve(
+        "resident"
+    )
+    assert [e.as_dict() for e in stock.events] == [e.as_dict() for e in tracker.events]
+
+
+async def test_a_turn_too_long_for_one_statement_is_stored_whole(domain: Domain, db: Dict[str, Any]):
+    tracker_store = store(domain, db)
+    tracker = await started(tracker_store, "one")
+    for index in range(ROWS_PER_INSERT + 1):
+        tracker.update(SlotSet("description", f"take {index}"))
+    await tracker_store.save(tracker)
+
+    stock = await store(domain, db, SQLTrackerStore).retrieve("resident")
+    assert [e.as_dict() for e in stock.events] == [e.as_dict() for e in tracker.events]
+    assert (await tracker_store.retrieve("resident")) is tracker  # still held: its last row id is right
+    for event in exchange("two"):
+        tracker.update(event)
+    await tracker_store.save(tracker)
+    assert texts(await store(domain, db).retrieve("resident")) == ["one", "two"]
+
+
 async def test_an_unknown_conversation_is_none(domain: Domain, db: Dict[str, Any]):
     assert await store(domain, db).retrieve("nobody") is None
 
@@ -196,20 +229,17 @@ async def test_the_database_is_used_off_the_event_loop(
 ):
     tracker_store = store(domain, db)
     threads = set()
-    session_scope = tracker_store.session_scope
 
-    def recorded_session_scope():
-        threads.add(threading.get_ident())
-        return session_scope()
+    def recorded(function: Any) -> Any:
+        def call(*args: Any) -> Any:
+            threads.add(threading.get_ident())
+            return function(*args)
 
-    monkeypatch.setattr(tracker_store, "session_scope", recorded_session_scope)
-    raw_transaction = db_engine.raw_transaction
+        return call
 
-    def recorded_raw_transaction(*args: Any) -> Any:
-        threads.add(threading.get_ident())
-        return raw_transaction(*args)
-
-    monkeypatch.setattr(db_engine, "raw_transaction", recorded_raw_transaction)
+    monkeypatch.setattr(tracker_store, "session_scope", recorded(tracker_store.session_scope))
+    for name in ("raw_transaction", "sqlite_insert"):  # the plain-SQL paths
+        monkeypatch.setattr(db_engine, name, recorded(getattr(db_engine, name)))
     tracker = await tracker_store.get_or_create_tracker("resident")
     for event in exchange("one"):
         tracker.update(event)
