@@ -75,11 +75,14 @@ def guard(app: Sanic, token: str) -> None:
             return refusal(401, "a valid action server token is required")
         if request.path == "/webhook" and request.method == "POST":
             try:
-                problem = action_call_problem(decoded_body(request))
+                call = decoded_body(request)
+                problem = action_call_problem(call)
             except (ValueError, UnicodeDecodeError):
                 problem = "the body is not JSON"
             if problem:
                 return refusal(400, f"not an action call: {problem}")
+            if request.headers.get("content-encoding") != "deflate":
+                request.parsed_json = call  # the SDK reads `request.json`: the body is decoded once
         return None
 
     @app.exception(Exception)
