@@ -243,7 +243,7 @@ class CachedSQLTrackerStore(SQLTrackerStore):
 
             def insert(cursor: Any) -> int:
                 if rows:
-                    cursor.executemany(sql.insert, rows)
+                    cursor.executemany(sql.insert_rows(1), rows)
                 cursor.execute(sql.last_id, (sender_id,))
                 return int(cursor.fetchone()[0] or 0)
 
@@ -305,8 +305,9 @@ class PlainSQL:
     """The statements run on every message, and on a conversation's first, in the driver's own SQL."""
 
     rows_after: str
-    insert: str  # the id comes from the database (SQLite's rowid, PostgreSQL's SERIAL: Rasa's sequence is optional)
-    insert_values: str  # one row's "(?, ...)", which `insert` ends with
+    # The id comes from the database (SQLite's rowid, PostgreSQL's SERIAL: Rasa's sequence is optional).
+    insert_into: str  # "INSERT INTO events (...) VALUES ", before the rows
+    insert_values: str  # one row's "(?, ...)"
     last_id: str
     # The rows of a conversation's latest session and their number, as SQLTrackerStore._event_query
     # selects them: from its latest session start (by timestamp), or all when it has none.
@@ -317,8 +318,8 @@ class PlainSQL:
     single_insert: bool
 
     def insert_rows(self, count: int) -> str:
-        """`insert` for `count` rows in one statement."""
-        return self.insert + f", {self.insert_values}" * (count - 1)
+        """The INSERT of `count` rows in one statement."""
+        return self.insert_into + ", ".join([self.insert_values] * count)
 
     @staticmethod
     def session_parameters(sender_id: str) -> Tuple[str, str, str]:
@@ -345,7 +346,7 @@ def plain_sql(engine: sa.engine.Engine, table: str) -> Optional[PlainSQL]:
     )
     return PlainSQL(
         rows_after=f"SELECT id, type_name, data FROM {table} WHERE sender_id = {mark} AND id > {mark} ORDER BY id",
-        insert=f"INSERT INTO {table} ({columns}) VALUES {values}",
+        insert_into=f"INSERT INTO {table} ({columns}) VALUES ",
         insert_values=values,
         last_id=f"SELECT max(id) FROM {table} WHERE sender_id = {mark}",
         session_rows=f"SELECT {table}.id, {table}.type_name, {table}.data {latest_session} ORDER BY {table}.id",

@@ -41,7 +41,7 @@ class DebugSnapshots:
 
 
 def replacements() -> Dict[str, Any]:
-    return {f"{module}.copy": DebugSnapshots(module) for module in MODULES}
+    return {target: DebugSnapshots(module) for target, module in zip(TARGETS, MODULES, strict=True)}
 
 
 PATCH = Patch(

@@ -113,9 +113,8 @@ def test_messages_parsed_together_are_parsed_as_each_alone(
     calls = network_calls if with_networks else tensorflow_calls
     assert len(calls) == 2 and min(calls) > 1  # one call per classifier
     if with_networks:
-        assert tensorflow_calls == [
-            1
-        ]  # the empty message's, narrower than the model's input (no regex row): Rasa's own
+        # The empty message's, narrower than the model's input (no regex row): Rasa's own.
+        assert tensorflow_calls == [1]
         # numpy's sums in another order than TensorFlow's: the same parse, to float32's rounding
         assert [without_confidences(parse) for parse in got] == [without_confidences(parse) for parse in expected]
         for parse, rasas in zip(got, expected, strict=True):

@@ -165,7 +165,8 @@ def test_a_conversations_latest_session_is_found_by_its_own_rows_not_the_time_in
 
 async def test_a_turn_goes_into_sqlite_as_one_statement_with_no_transaction_around_it(domain: Domain, tmp_path: Path):
     """Inside a transaction the file's write lock would be held across calls that wait for the event loop's GIL."""
-    tracker_store = store(domain, {"dialect": "sqlite", "db": str(tmp_path / "rasa.db")})
+    sqlite = {"dialect": "sqlite", "db": str(tmp_path / "rasa.db")}
+    tracker_store = store(domain, sqlite)
     tracker = await started(tracker_store, "one")
     statements = traced(tracker_store.engine)
     for event in exchange("two"):
@@ -173,9 +174,7 @@ async def test_a_turn_goes_into_sqlite_as_one_statement_with_no_transaction_arou
     await tracker_store.save(tracker)
 
     assert len(statements) == 1 and statements[0].startswith("INSERT INTO events")
-    stock = await store(domain, {"dialect": "sqlite", "db": str(tmp_path / "rasa.db")}, SQLTrackerStore).retrieve(
-        "resident"
-    )
+    stock = await store(domain, sqlite, SQLTrackerStore).retrieve("resident")
     assert [e.as_dict() for e in stock.events] == [e.as_dict() for e in tracker.events]
 
 
