@@ -89,6 +89,9 @@ class Settings:
     action_endpoint_url: Optional[str] = setting(
         "ACTION_ENDPOINT_URL", None
     )  # unset: http://127.0.0.1:ACTION_PORT/webhook
+    actions_in_process: bool = setting(
+        "ACTIONS_IN_PROCESS", True, _flag_unless_zero
+    )  # "0" (or ACTION_ENDPOINT_URL set): the actions run in the action server
     sanic_host: str = setting(
         "SANIC_HOST", "127.0.0.1", internal=True
     )  # the action server's interface (from ACTION_HOST)

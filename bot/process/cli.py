@@ -15,6 +15,11 @@ from bot.process.supervisor import Supervisor
 from bot.rasa_ext.api_tokens import RASA_API_TOKEN, TOKEN_FILES
 from bot.settings import settings
 
+# Why there is no "actions" process to start, and how to have one.
+ACTIONS_IN_RASA = (
+    "the Rasa server runs the actions itself; ACTIONS_IN_PROCESS=0 runs them in an action server of their own"
+)
+
 
 def say(message: str) -> None:
     """A progress line for the person at the terminal."""
@@ -31,6 +36,8 @@ def chosen_processes(processes: List[ManagedProcess], wanted: Optional[str]) -> 
     names = {name.strip() for name in wanted.split(",") if name.strip()}
     known = {process.name.split("-")[0] for process in processes}
     unknown = names - known
+    if "actions" in unknown:
+        raise SystemExit(f"CITYBOT_PROCESSES: {ACTIONS_IN_RASA}")
     if unknown:
         raise SystemExit(f"CITYBOT_PROCESSES: unknown {', '.join(sorted(unknown))} (known: {', '.join(sorted(known))})")
     return [process for process in processes if process.name.split("-")[0] in names]
@@ -57,6 +64,8 @@ def run_stack(_: argparse.Namespace) -> int:
 def serve_process(args: argparse.Namespace) -> NoReturn:
     """Become one process of the stack, exactly as `citybot run` starts it (for systemd units)."""
     processes = {process.name: process for process in stack_processes(StackConfig.from_env())}
+    if args.name == "actions" and args.name not in processes:
+        raise SystemExit(f"citybot serve actions: {ACTIONS_IN_RASA}")
     if args.name not in processes:
         raise SystemExit(f"citybot serve: unknown process {args.name} (known: {', '.join(processes)})")
     process = processes[args.name]

@@ -40,6 +40,7 @@ ACTION_MAX_BODY_BYTES = str(16 * 1024 * 1024)
 # What the Rasa server starts with; the project root's endpoints.yml and
 # credentials.yml are for Rasa commands run by hand (no environment needed).
 STACK_ENDPOINTS = "deploy/endpoints.yml"
+ACTIONS_PACKAGE = "actions"  # the custom actions, wherever they run
 STACK_CREDENTIALS = "deploy/credentials.yml"
 
 
@@ -87,6 +88,9 @@ class StackConfig:
     # Our tuned Rasa server, endpoints and threads (bot.rasa_ext.server, deploy/endpoints.yml); False
     # runs stock `rasa run` with bench/endpoints_stock.yml (the benchmark's baseline).
     tuned: bool = True
+    # Our Rasa server runs the custom actions itself (bot/rasa_ext/patches/in_process_actions.py);
+    # False starts the action server and calls it over HTTP, as stock Rasa always does.
+    actions_in_process: bool = True
 
     @classmethod
     def from_env(cls) -> "StackConfig":
@@ -103,6 +107,7 @@ class StackConfig:
             model_path=config.rasa_model,
             open311_url=config.open311_url,
             database_url=config.database_url,
+            actions_in_process=config.actions_in_process and not config.action_endpoint_url,
         )
 
     @property
@@ -114,6 +119,11 @@ class StackConfig:
     def shares_locks(self) -> bool:
         """Several Rasa processes may serve one conversation (a lock store they share)."""
         return self.lock_env()["LOCK_STORE_TYPE"] != "in_memory"
+
+    @property
+    def runs_actions_in_rasa(self) -> bool:
+        """The Rasa server runs the custom actions itself: no action server process, no HTTP between them."""
+        return self.tuned and self.actions_in_process
 
     def rasa_ports(self) -> List[int]:
         """The ports of every Rasa server process (one, unless the locks are shared)."""
@@ -199,6 +209,8 @@ class StackConfig:
         env = {
             "OPEN311_URL": self.effective_open311_url,
             "ACTION_ENDPOINT_URL": settings().action_endpoint_url or f"http://127.0.0.1:{self.action_port}/webhook",
+            # deploy/endpoints.yml's actions_module: the package the Rasa server runs itself ("": none).
+            "ACTIONS_MODULE": ACTIONS_PACKAGE if self.runs_actions_in_rasa else "",
             # The Rasa HTTP API and the action server answer only callers holding these.
             RASA_API_TOKEN: self.secret(RASA_API_TOKEN),
             ACTION_SERVER_TOKEN: self.secret(ACTION_SERVER_TOKEN),

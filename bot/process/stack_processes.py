@@ -14,6 +14,7 @@ from bot.db.migrate import upgrade
 from bot.process.procs import ManagedProcess, venv_bin
 from bot.process.stack import (
     ACTION_MAX_BODY_BYTES,
+    ACTIONS_PACKAGE,
     DEFAULT_OPEN311_PATH,
     RASA_MAX_BODY_BYTES,
     STACK_CREDENTIALS,
@@ -64,7 +65,7 @@ def action_process(config: StackConfig) -> ManagedProcess:
             "--port",
             str(config.action_port),
             "--actions",
-            "actions",
+            ACTIONS_PACKAGE,
         ],
         ready_url=f"http://127.0.0.1:{config.action_port}/health",
         log_path=config.var_dir / "logs" / "actions.log",
@@ -157,7 +158,8 @@ def stack_processes(config: StackConfig) -> List[ManagedProcess]:
     ]
     return (
         processes
-        + [action_process(config), rasa_process(config)]
+        + ([] if config.runs_actions_in_rasa else [action_process(config)])
+        + [rasa_process(config)]
         + extra_rasa
         + [worker_process(config), console_process(config)]
     )

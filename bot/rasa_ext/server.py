@@ -9,10 +9,12 @@ starts, once.
 
 from __future__ import annotations
 
+import argparse
 import sys
 from typing import List, Optional
 
 from bot.rasa_ext.patches import apply_all
+from bot.rasa_ext.patches.in_process_actions import load_actions
 from bot.settings import settings
 
 
@@ -31,10 +33,20 @@ def with_api_token(argv: List[str], token: Optional[str]) -> List[str]:
     return [*argv, f"--auth-token={token}"]
 
 
+def endpoints_file(argv: List[str]) -> str:
+    """The endpoints file `rasa run` reads with these arguments."""
+    parser = argparse.ArgumentParser(add_help=False)
+    from rasa.shared.constants import DEFAULT_ENDPOINTS_PATH
+
+    parser.add_argument("--endpoints", default=DEFAULT_ENDPOINTS_PATH)
+    return parser.parse_known_args(argv)[0].endpoints
+
+
 def main() -> None:
     apply_all()
     from rasa.__main__ import main as rasa_main
 
+    load_actions(endpoints_file(sys.argv[1:]))
     sys.argv = with_api_token(["rasa", *sys.argv[1:]], settings().rasa_api_token)
     rasa_main()
 

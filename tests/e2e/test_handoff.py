@@ -254,7 +254,7 @@ def test_a_person_takes_over_until_resolved_and_the_bot_stays_silent(stack, ana,
     audit_page = ana.get("/console/audit").text
     assert f"#{handoff.id}" in audit_page and "resolve" in audit_page
 
-    logs = (stack.var_dir / "logs" / "console.log").read_text() + (stack.var_dir / "logs" / "actions.log").read_text()
+    logs = (stack.var_dir / "logs" / "console.log").read_text() + (stack.var_dir / "logs" / "rasa.log").read_text()
     assert secret not in logs and "14 Oak Street" not in logs and "Noise complaint" not in logs
 
 

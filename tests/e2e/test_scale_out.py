@@ -2,7 +2,7 @@
 
 The messages of each conversation go to the two processes in turn (as a load
 balancer without sticky sessions sends them), with several conversations in
-flight at once and the action server running several worker processes. Every
+flight at once and each Rasa server running the actions itself. Every
 conversation must complete correctly, and the conversation stored in
 PostgreSQL must hold each message once, answered once, with exactly the answer
 the resident received.
@@ -97,7 +97,6 @@ def two_servers(
         model_path=trained_model,
         database_url=database_url,
         rasa_workers=1,
-        action_workers=2,
         extra_env={
             **extra_env,
             "CITYBOT_SECRET_KEY": "test-secret-key",

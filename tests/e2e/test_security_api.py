@@ -6,19 +6,22 @@ stack `make run` starts (the session `stack` fixture).
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import socket
 import subprocess
 import time
 import uuid
-from typing import Any, Dict
+from typing import Any, Dict, Iterator
 
 import httpx
 import pytest
 
 from bot.channels.identity import sender_id_for
+from bot.process.procs import free_port, port_free, stop_all
+from bot.process.stack_processes import action_process
 from tests.support.conversation import Conversation
-from tests.support.stack import RASA_API_TOKEN
+from tests.support.stack import RASA_API_TOKEN, RunningStack
 
 pytestmark = pytest.mark.e2e
 
@@ -169,6 +172,21 @@ def test_nothing_a_resident_wrote_reaches_the_rasa_log(stack):
 
 
 # --- the action server ------------------------------------------------------------
+# The stack's Rasa server runs the actions itself (no action server, nothing to
+# reach); a city that sets ACTIONS_IN_PROCESS=0 runs this one, as `make run` would.
+
+
+@pytest.fixture(scope="module")
+def action_server(stack) -> Iterator[RunningStack]:
+    """The action server alone, filing with the stack's back office and its database."""
+    config = dataclasses.replace(stack.config, action_port=free_port(), actions_in_process=False)
+    process = action_process(config)
+    process.start()
+    try:
+        process.wait_ready(120)
+        yield RunningStack(config, [process])
+    finally:
+        stop_all([process])
 
 
 def action_url(stack, **params: str) -> str:
@@ -203,16 +221,16 @@ def filed(stack) -> int:
     return len(httpx.get(f"{stack.effective_open311_url}/requests.json", timeout=10).json())
 
 
-def test_a_forged_action_call_is_refused_and_files_nothing(stack):
-    before = filed(stack)
-    for url in (action_url(stack), action_url(stack, token="guess")):
+def test_a_forged_action_call_is_refused_and_files_nothing(action_server):
+    before = filed(action_server)
+    for url in (action_url(action_server), action_url(action_server, token="guess")):
         answer = httpx.post(url, json=forged_report(), timeout=30)
         assert answer.status_code == 401
         assert "forged" not in answer.text
-    listed = httpx.get(f"http://127.0.0.1:{stack.action_port}/actions", timeout=30)
+    listed = httpx.get(f"http://127.0.0.1:{action_server.action_port}/actions", timeout=30)
     assert listed.status_code == 401
     time.sleep(2)  # the worker would have filed by now
-    assert filed(stack) == before
+    assert filed(action_server) == before
 
 
 MALFORMED_ACTION_CALLS = {
@@ -228,22 +246,28 @@ MALFORMED_ACTION_CALLS = {
 
 
 @pytest.mark.parametrize("name", sorted(MALFORMED_ACTION_CALLS))
-def test_a_malformed_action_call_is_a_400_without_echo_or_traceback(stack, name):
+def test_a_malformed_action_call_is_a_400_without_echo_or_traceback(action_server, name):
     body = MALFORMED_ACTION_CALLS[name]
-    token = stack.config.shared_env()["ACTION_SERVER_TOKEN"]
+    token = action_server.config.shared_env()["ACTION_SERVER_TOKEN"]
     answer = httpx.post(
-        action_url(stack, token=token), content=body, timeout=30, headers={"Content-Type": "application/json"}
+        action_url(action_server, token=token), content=body, timeout=30, headers={"Content-Type": "application/json"}
     )
     assert answer.status_code == 400, answer.text[:300]
     assert set(answer.json()) == {"error"} and "Traceback" not in answer.text
     assert (body.decode() not in answer.text) if len(body) > 4 else True
 
 
-def test_the_action_server_answers_rasa_with_the_token(stack):
-    token = stack.config.shared_env()["ACTION_SERVER_TOKEN"]
-    listed = httpx.get(f"http://127.0.0.1:{stack.action_port}/actions", params={"token": token}, timeout=30)
+def test_the_action_server_answers_rasa_with_the_token(action_server):
+    # A conversation through it: tests/e2e/test_supervised_stack.py.
+    token = action_server.config.shared_env()["ACTION_SERVER_TOKEN"]
+    listed = httpx.get(f"http://127.0.0.1:{action_server.action_port}/actions", params={"token": token}, timeout=30)
     assert listed.status_code == 200 and {"name": "action_submit_report"} in listed.json()
-    talk = Conversation(stack.rasa_port)  # the report form's questions come from the action server
+
+
+def test_with_the_actions_in_the_rasa_server_no_action_server_listens(stack):
+    assert stack.runs_actions_in_rasa and "actions" not in [process.name for process in stack.processes]
+    assert port_free(stack.action_port)
+    talk = Conversation(stack.rasa_port)  # the report form's questions come from the actions all the same
     assert "?" in talk.text("I want to report a pothole"), talk.transcript
 
 
@@ -253,12 +277,12 @@ def non_loopback_address() -> str:
     return next((address for address in output if ":" not in address and not address.startswith("127.")), "")
 
 
-def test_the_action_server_listens_on_loopback_only(stack):
-    listeners = subprocess.run(["ss", "-ltnH", f"sport = :{stack.action_port}"], capture_output=True, text=True)
+def test_the_action_server_listens_on_loopback_only(action_server):
+    listeners = subprocess.run(["ss", "-ltnH", f"sport = :{action_server.action_port}"], capture_output=True, text=True)
     if listeners.returncode == 0:
         local = {line.split()[3] for line in listeners.stdout.splitlines() if line.strip()}
-        assert local == {f"127.0.0.1:{stack.action_port}"}, local
+        assert local == {f"127.0.0.1:{action_server.action_port}"}, local
     address = non_loopback_address()
     if address:
-        with pytest.raises(OSError), socket.create_connection((address, stack.action_port), timeout=3):
+        with pytest.raises(OSError), socket.create_connection((address, action_server.action_port), timeout=3):
             pass

@@ -41,6 +41,7 @@ def supervised_stack(
         model_path=trained_model,
         rasa_workers=2,
         extra_env={"CITYBOT_SECRET_KEY": "test-secret-key", "RASA_API_TOKEN": RASA_API_TOKEN},
+        actions_in_process=False,  # the Rasa server calls the action server (ACTIONS_IN_PROCESS=0)
     )
     processes = [open311_process(config), action_process(config), rasa_process(config)]
     with supervised(processes) as running:

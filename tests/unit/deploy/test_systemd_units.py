@@ -45,7 +45,9 @@ def read_unit(*paths: Path) -> Dict[str, Dict[str, List[str]]]:
 
 
 def test_there_is_one_unit_for_each_process_of_the_stack():
-    names = {process.name for process in stack_processes(StackConfig())}
+    # The action server's unit is for ACTIONS_IN_PROCESS=0: by default the Rasa server runs the actions.
+    setups = (StackConfig(), StackConfig(actions_in_process=False))
+    names = {process.name for config in setups for process in stack_processes(config)}
     assert {path.name.removeprefix("citybot-").removesuffix(".service") for path in SERVICES} == names
     assert (UNITS / "citybot.target").exists()
 

@@ -18,8 +18,9 @@ from bot.process.stack_processes import open311_process, stack_processes
 from tests.support.supervisor import answers
 
 
-def scaled_config(tmp_path: Path) -> StackConfig:
+def scaled_config(tmp_path: Path, actions_in_process: bool = False) -> StackConfig:
     return StackConfig(
+        actions_in_process=actions_in_process,
         rasa_port=5005,
         action_port=5055,
         open311_port=8311,
@@ -46,6 +47,13 @@ def test_all_processes_without_a_choice(tmp_path: Path):
 def test_a_further_machine_runs_actions_and_every_rasa_server(tmp_path: Path):
     processes = stack_processes(scaled_config(tmp_path))
     assert [p.name for p in chosen_processes(processes, "actions, rasa")] == ["actions", "rasa", "rasa-2"]
+
+
+def test_actions_in_the_rasa_server_start_no_action_server(tmp_path: Path):
+    processes = stack_processes(scaled_config(tmp_path, actions_in_process=True))
+    assert [p.name for p in processes] == ["open311", "rasa", "rasa-2", "worker", "console"]
+    with pytest.raises(SystemExit, match="ACTIONS_IN_PROCESS=0"):
+        chosen_processes(processes, "actions,rasa")
 
 
 def test_an_unknown_name_is_refused(tmp_path: Path):
@@ -84,6 +92,16 @@ def test_serve_becomes_the_stacks_process_itself(tmp_path: Path):
 def test_serve_refuses_an_unknown_process():
     result = subprocess.run([venv_bin("citybot"), "serve", "nlu"], capture_output=True, text=True, timeout=60)
     assert result.returncode != 0 and "unknown process nlu" in result.stderr
+
+
+def test_serve_actions_says_the_rasa_server_runs_them(tmp_path: Path):
+    env = {**os.environ, "CITYBOT_VAR_DIR": str(tmp_path)}
+    env.pop("ACTIONS_IN_PROCESS", None)
+    env.pop("ACTION_ENDPOINT_URL", None)
+    result = subprocess.run(
+        [venv_bin("citybot"), "serve", "actions"], capture_output=True, text=True, timeout=60, env=env
+    )
+    assert result.returncode != 0 and "ACTIONS_IN_PROCESS=0" in result.stderr
 
 
 def test_open311_takes_the_servers_options_as_the_readme_shows(tmp_path: Path):

@@ -23,6 +23,7 @@ def no_outside_settings(monkeypatch: pytest.MonkeyPatch) -> None:
         "ACTION_SERVER_TOKEN",
         "ACTION_HOST",
         "ACTION_ENDPOINT_URL",
+        "ACTIONS_IN_PROCESS",
         "TF_ENABLE_ONEDNN_OPTS",
         "OPENBLAS_NUM_THREADS",
     ):
@@ -152,3 +153,21 @@ def test_the_action_server_listens_on_loopback_unless_told(tmp_path: Path, monke
     monkeypatch.setenv("ACTION_ENDPOINT_URL", "http://10.0.0.5:5055/webhook")
     assert action_process(config(tmp_path)).env["SANIC_HOST"] == "10.0.0.5"
     assert config(tmp_path).shared_env()["ACTION_ENDPOINT_URL"] == "http://10.0.0.5:5055/webhook"
+
+
+def test_the_rasa_server_runs_the_actions_unless_told_or_pointed_elsewhere(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+):
+    monkeypatch.setenv("CITYBOT_VAR_DIR", str(tmp_path))
+    default = StackConfig.from_env()
+    assert default.runs_actions_in_rasa and default.shared_env()["ACTIONS_MODULE"] == "actions"
+    assert "actions" not in [p.name for p in stack_processes(default)]
+    monkeypatch.setenv("ACTIONS_IN_PROCESS", "0")
+    own_server = StackConfig.from_env()
+    assert not own_server.runs_actions_in_rasa and own_server.shared_env()["ACTIONS_MODULE"] == ""
+    assert "actions" in [p.name for p in stack_processes(own_server)]
+    monkeypatch.delenv("ACTIONS_IN_PROCESS")
+    monkeypatch.setenv("ACTION_ENDPOINT_URL", "http://10.0.0.5:5055/webhook")  # an action server elsewhere
+    assert not StackConfig.from_env().runs_actions_in_rasa
+    stock = config(tmp_path, tuned=False)  # stock Rasa has no such thing: its action server runs them
+    assert stock.shared_env()["ACTIONS_MODULE"] == "" and "actions" in [p.name for p in stack_processes(stock)]

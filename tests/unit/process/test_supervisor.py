@@ -92,6 +92,7 @@ def test_nothing_survives_citybot_run_killed_with_sigkill(tmp_path: Path):
     env = {
         **{key: value for key, value in os.environ.items() if key not in ("OPEN311_URL", "REDIS_URL", "DATABASE_URL")},
         "CITYBOT_PROCESSES": "open311,actions",
+        "ACTIONS_IN_PROCESS": "0",  # an action server of its own, with its two workers
         "CITYBOT_VAR_DIR": str(tmp_path),
         "OPEN311_PORT": str(config.open311_port),
         "ACTION_PORT": str(config.action_port),
