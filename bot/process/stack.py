@@ -40,8 +40,8 @@ ACTION_MAX_BODY_BYTES = str(16 * 1024 * 1024)
 # What the Rasa server starts with; the project root's endpoints.yml and
 # credentials.yml are for Rasa commands run by hand (no environment needed).
 STACK_ENDPOINTS = "deploy/endpoints.yml"
-ACTIONS_PACKAGE = "actions"  # the custom actions, wherever they run
 STACK_CREDENTIALS = "deploy/credentials.yml"
+ACTIONS_PACKAGE = "actions"  # the custom actions, wherever they run
 
 
 def credential_variables(path: Path = PROJECT_ROOT / STACK_CREDENTIALS) -> List[str]:

@@ -4,7 +4,8 @@ Run as `python -m bot.rasa_ext.server run ...` with the arguments of `rasa run`.
 Profiling the server under load (py-spy, see README "Speed and scale") showed
 costs that come from how Rasa 3.6 does things, not from the work itself; each
 patch module says which and what replaces it. They are applied before Rasa
-starts, once.
+starts, once, and the custom actions the endpoints file names (`actions_module`,
+bot/rasa_ext/patches/in_process_actions.py) are imported then, before the workers fork.
 """
 
 from __future__ import annotations
@@ -35,9 +36,9 @@ def with_api_token(argv: List[str], token: Optional[str]) -> List[str]:
 
 def endpoints_file(argv: List[str]) -> str:
     """The endpoints file `rasa run` reads with these arguments."""
-    parser = argparse.ArgumentParser(add_help=False)
     from rasa.shared.constants import DEFAULT_ENDPOINTS_PATH
 
+    parser = argparse.ArgumentParser(add_help=False)
     parser.add_argument("--endpoints", default=DEFAULT_ENDPOINTS_PATH)
     return parser.parse_known_args(argv)[0].endpoints
 
